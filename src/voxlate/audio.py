@@ -1,0 +1,150 @@
+"""One audio type for the whole package, with loading, saving and resampling.
+
+Every module takes and returns `Audio`: mono float32 samples in [-1, 1] and their
+sample rate. Loading accepts wav/flac/ogg through libsndfile and mp3/m4a/webm (or
+anything else ffmpeg reads) through the `ffmpeg` program.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from voxlate.errors import InputError, MissingDependencyError
+
+SAMPLE_RATE = 16_000  # Hz; the rate every recognizer, VAD and enhancer here works at
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono audio.
+
+    samples: float32 array of shape (n,), values in [-1, 1].
+    sample_rate: samples per second (Hz).
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim != 1:
+            raise ValueError(f"Audio must be mono (1-D); got shape {self.samples.shape}")
+        if self.samples.dtype != np.float32:
+            object.__setattr__(self, "samples", self.samples.astype(np.float32))
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+    def resample(self, sample_rate: int) -> Audio:
+        """Return this audio at `sample_rate` (Hz); a no-op when it already is."""
+        if sample_rate == self.sample_rate or len(self.samples) == 0:
+            return Audio(self.samples, sample_rate) if len(self.samples) == 0 else self
+        y = soxr.resample(self.samples, self.sample_rate, sample_rate, quality="HQ")
+        return Audio(np.asarray(y, dtype=np.float32), sample_rate)
+
+    def slice(self, start: float, end: float) -> Audio:
+        """The part between `start` and `end` seconds."""
+        a = max(0, int(round(start * self.sample_rate)))
+        b = min(len(self.samples), int(round(end * self.sample_rate)))
+        return Audio(self.samples[a:b].copy(), self.sample_rate)
+
+    def to_pcm16(self) -> bytes:
+        """Little-endian 16-bit PCM bytes."""
+        return (np.clip(self.samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+    @classmethod
+    def from_pcm16(cls, data: bytes, sample_rate: int) -> Audio:
+        """Build from little-endian 16-bit PCM bytes."""
+        return cls(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0, sample_rate)
+
+    @classmethod
+    def silence(cls, seconds: float, sample_rate: int) -> Audio:
+        return cls(np.zeros(int(round(seconds * sample_rate)), dtype=np.float32), sample_rate)
+
+
+def to_mono(data: np.ndarray) -> np.ndarray:
+    """Average the channels of a (frames, channels) array; pass 1-D arrays through."""
+    return data if data.ndim == 1 else data.mean(axis=1)
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> Audio:
+    """Read any audio file as mono, resampled to `sample_rate` when given.
+
+    Raises InputError with one sentence for a missing, unreadable or empty file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"Input file not found: {p}")
+    if p.is_dir():
+        raise InputError(f"Input is a folder, not an audio file: {p}")
+    if p.stat().st_size == 0:
+        raise InputError(f"Input file is empty: {p}")
+    try:
+        data, sr = sf.read(str(p), dtype="float32", always_2d=False)
+        audio = Audio(to_mono(np.asarray(data, dtype=np.float32)), int(sr))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        audio = _load_with_ffmpeg(p)
+    if sample_rate is not None:
+        audio = audio.resample(sample_rate)
+    return audio
+
+
+def _load_with_ffmpeg(p: Path) -> Audio:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise MissingDependencyError(f"ffmpeg (needed to read {p.suffix or 'this'} files)", apt="ffmpeg")
+    cmd = [ffmpeg, "-nostdin", "-v", "error", "-i", str(p), "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"]
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0 or not proc.stdout:
+        raise InputError(f"Cannot read {p} as audio (not a supported or valid audio file).")
+    return Audio(np.frombuffer(proc.stdout, dtype="<f4").copy(), SAMPLE_RATE)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only on success.
+
+    Readers of `path` never see a half-written file, and a failure leaves any
+    earlier file at `path` untouched.
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=dest.suffix or ".tmp", dir=dest.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to `path` atomically (temp file, then rename)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def save_audio(path: str | os.PathLike, audio: Audio) -> None:
+    """Write 16-bit PCM WAV atomically."""
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), np.clip(audio.samples, -1.0, 1.0), audio.sample_rate, subtype="PCM_16", format="WAV")
+
+
+def concatenate(parts: list[Audio], sample_rate: int) -> Audio:
+    """Join clips end to end, resampling each to `sample_rate`."""
+    if not parts:
+        return Audio(np.zeros(0, dtype=np.float32), sample_rate)
+    return Audio(np.concatenate([p.resample(sample_rate).samples for p in parts]), sample_rate)

@@ -1,0 +1,39 @@
+"""The `voxlate` command: a thin typer shell over the library.
+
+Each command group lives in its own module and adds itself to `app` (or to the
+shared `bench`/`eval` groups in `voxlate.cli.groups`) when imported below.
+Modules import heavy libraries (torch, models) inside their commands so that
+`voxlate --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from voxlate.cli.groups import app
+from voxlate.errors import VoxlateError
+
+# One line per command module; a module adds its commands to `app` when imported.
+COMMAND_MODULES = [
+    "voxlate.cli.translate",
+    "voxlate.cli.engines",
+    "voxlate.cli.bench",
+]
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; a user error prints one sentence and exits non-zero."""
+    try:
+        app(args=argv, prog_name="voxlate")
+    except VoxlateError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,24 @@
+"""The root typer app and the groups that several modules add commands to."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="voxlate",
+    help="Offline speech-to-speech translation in the speaker's own voice, "
+    "plus diffusion and speech-recognition toolkits for speech.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+bench_app = typer.Typer(
+    help="Benchmarks: print a table and append it, with machine and date, to docs/benchmarks.md.",
+    no_args_is_help=True,
+)
+eval_app = typer.Typer(help="Quality evaluations on real recordings.", no_args_is_help=True)
+
+app.add_typer(bench_app, name="bench")
+app.add_typer(eval_app, name="eval")

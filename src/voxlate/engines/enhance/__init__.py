@@ -1,0 +1,14 @@
+from voxlate.engines.enhance.base import Enhancer
+from voxlate.registry import Registry
+
+REGISTRY: Registry[Enhancer] = Registry(
+    "enhance",
+    [
+        "voxlate.engines.enhance.none",
+        "voxlate.engines.enhance.deepfilter",
+        "voxlate.engines.enhance.spectral",
+    ],
+)
+DEFAULT = "deepfilter"
+
+__all__ = ["DEFAULT", "REGISTRY", "Enhancer"]

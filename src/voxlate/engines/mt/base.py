@@ -1,0 +1,16 @@
+"""Machine translation: text in one language to text in another."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Translator(Protocol):
+    def pairs(self) -> set[tuple[str, str]]:
+        """The (source, target) ISO 639-1 pairs this engine translates."""
+        ...
+
+    def translate(self, text: str, source: str, target: str) -> str:
+        """Translate `text` from `source` to `target` (ISO 639-1)."""
+        ...

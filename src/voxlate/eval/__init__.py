@@ -1,0 +1,1 @@
+"""Metrics and benchmark runners that write docs/benchmarks.md."""

@@ -1,0 +1,56 @@
+"""Shared fixtures: real speech from Debian packages (see ../shared/DATA.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+POCKETSPHINX = Path("/usr/share/pocketsphinx/test/data")
+LIBRIVOX = POCKETSPHINX / "librivox"
+CARDS = POCKETSPHINX / "cards"
+FILLETS = Path("/usr/share/games/fillets-ng")
+
+
+def _read_transcripts(path: Path) -> dict[str, str]:
+    """Parse a Sphinx transcription file: '<s> text </s> (id)' per line."""
+    out = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"\s*(?:<s>)?(.*?)(?:</s>)?\s*\((\S+)\)\s*$", line)
+        if m:
+            out[m.group(2)] = " ".join(m.group(1).split())
+    return out
+
+
+@pytest.fixture(scope="session")
+def librivox() -> list[tuple[Path, str]]:
+    """The five LibriVox clips (16 kHz English, one speaker) with their transcripts."""
+    if not LIBRIVOX.exists():
+        pytest.skip("pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
+    refs = _read_transcripts(LIBRIVOX / "transcription")
+    return [(LIBRIVOX / f"{k}.wav", v) for k, v in sorted(refs.items())]
+
+
+@pytest.fixture(scope="session")
+def librivox_clip(librivox) -> Path:
+    """One 7 s LibriVox clip."""
+    return librivox[0][0]
+
+
+@pytest.fixture(scope="session")
+def cards() -> list[tuple[Path, str]]:
+    """Five short card-name phrases ("ten of clubs"), another English speaker."""
+    if not CARDS.exists():
+        pytest.skip("pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
+    refs = _read_transcripts(CARDS / "cards.transcription")
+    return [(CARDS / f"{k}.wav", v) for k, v in sorted(refs.items())]
+
+
+@pytest.fixture(scope="session")
+def czech_clips() -> list[Path]:
+    """Real Czech dialog lines (fillets-ng-data-cs), sorted, a few hundred."""
+    clips = sorted(FILLETS.glob("sound/*/cs/*.ogg"))
+    if not clips:
+        pytest.skip("fillets-ng-data-cs is not installed (apt-get install fillets-ng-data-cs)")
+    return clips
