@@ -59,7 +59,11 @@ class Registry(Generic[T]):
         if not self._loaded:
             self._loaded = True
             for m in self._modules:
-                importlib.import_module(m)
+                try:
+                    importlib.import_module(m)
+                except ModuleNotFoundError as e:
+                    if e.name != m:  # a missing dependency inside the module is a real error
+                        raise
 
     def names(self) -> list[str]:
         self._load()

@@ -6,10 +6,8 @@ REGISTRY: Registry[Synthesizer] = Registry(
     [
         "voxlate.engines.tts.piper",
         "voxlate.engines.tts.espeak",
-        "voxlate.engines.tts.auto",
         "voxlate.engines.tts.xtts",
     ],
 )
-DEFAULT = "auto"
 
-__all__ = ["DEFAULT", "REGISTRY", "Synthesizer"]
+__all__ = ["REGISTRY", "Synthesizer"]

@@ -1,0 +1,73 @@
+"""Fish Fillets NG Czech dialogs (Debian ``fillets-ng-data-cs``): a small real ST corpus.
+
+Audio: ``<root>/sound/<level>/cs/<id>.ogg`` (22.05 kHz, spoken by Czech voice
+actors). Text: ``<root>/script/<level>/dialogs_cs.lua`` holds, per line,
+``dialogId("<id>", "<font>", "<English>")`` followed by ``dialogStr("<Czech>")``.
+The id's second field names the character (``m`` small fish, ``v`` big fish, others
+for the level's objects), used here as the speaker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from voxlate.data.manifest import ManifestEntry, audio_duration
+from voxlate.errors import InputError
+
+DEFAULT_ROOT = Path("/usr/share/games/fillets-ng")
+_STR = r'"((?:[^"\\]|\\.)*)"'
+_DIALOG = re.compile(rf"dialogId\(\s*{_STR}\s*,\s*{_STR}\s*,\s*{_STR}\s*\)\s*dialogStr\(\s*{_STR}\s*\)")
+
+
+def _unescape(s: str) -> str:
+    return re.sub(r"\\(.)", r"\1", s)
+
+
+def read_fillets(root: str | os.PathLike = DEFAULT_ROOT) -> Iterator[ManifestEntry]:
+    """Every Czech dialog line that has both audio and text, with its English translation.
+
+    `group` is the game level, so splitting by group holds whole levels out.
+    """
+    r = Path(root)
+    scripts = sorted(r.glob("script/*/dialogs_cs.lua")) + sorted(r.glob("script/*/demo_dialogs_cs.lua"))
+    if not scripts:
+        raise InputError(f"No Fish Fillets dialog scripts under {r} (apt-get install fillets-ng-data-cs).")
+    seen: set[str] = set()
+    for lua in scripts:
+        level = lua.parent.name
+        for uid, _font, english, czech in _DIALOG.findall(lua.read_text(encoding="utf-8")):
+            audio = r / "sound" / level / "cs" / f"{uid}.ogg"
+            czech, english = _unescape(czech).strip(), _unescape(english).strip()
+            if uid in seen or not czech or not audio.exists():
+                continue
+            seen.add(uid)
+            parts = uid.split("-")
+            yield ManifestEntry(
+                audio=str(audio),
+                text=czech,
+                duration=audio_duration(audio),
+                id=uid,
+                language="cs",
+                translation=english,
+                translation_language="en",
+                speaker=parts[1] if len(parts) > 2 else "",
+                group=level,
+            )
+
+
+def split_by_group(
+    entries: list[ManifestEntry], test_every: int = 10, dev_offset: int = 5
+) -> dict[str, list[ManifestEntry]]:
+    """Split whole groups (levels): every `test_every`-th group (sorted) is test, and the
+    group `dev_offset` places later in each block is dev; the rest is train."""
+    groups = sorted({e.group for e in entries})
+    role = {}
+    for i, g in enumerate(groups):
+        role[g] = "test" if i % test_every == 0 else "dev" if i % test_every == dev_offset else "train"
+    out: dict[str, list[ManifestEntry]] = {"train": [], "dev": [], "test": []}
+    for e in entries:
+        out[role[e.group]].append(e)
+    return out

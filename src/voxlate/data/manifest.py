@@ -1,0 +1,78 @@
+"""JSONL manifests: one utterance per line.
+
+Each line is a JSON object with ``audio`` (path, absolute or relative to the
+manifest's folder), ``text`` (the transcript), ``duration`` (seconds) and, where
+the corpus has them, ``translation``, ``language``, ``translation_language``,
+``speaker`` and ``id``. Example::
+
+    {"id": "bar-v-co", "audio": "/usr/share/.../bar-v-co.ogg", "text": "Ale co s tím budeme dělat?",
+     "duration": 1.9, "translation": "What are we supposed to do with it?", "language": "cs"}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from voxlate.audio import write_text_atomic
+from voxlate.errors import InputError
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One utterance of a manifest."""
+
+    audio: str  # path to the audio file
+    text: str  # transcript in `language`
+    duration: float  # seconds
+    id: str = ""  # utterance id, unique in its corpus
+    language: str = ""  # ISO 639-1 of the speech
+    translation: str | None = None  # the same utterance in `translation_language`
+    translation_language: str = ""  # ISO 639-1
+    speaker: str = ""  # speaker (or voice) id
+    group: str = ""  # split unit (book, level, session) held out together
+
+
+_FIELDS = {f.name for f in fields(ManifestEntry)}
+
+
+def write_manifest(path: str | os.PathLike, entries: Iterable[ManifestEntry]) -> int:
+    """Write `entries` as JSONL atomically; returns the number written."""
+    lines = [json.dumps({k: v for k, v in asdict(e).items() if v not in ("", None)}, ensure_ascii=False) for e in entries]
+    write_text_atomic(path, "\n".join(lines) + ("\n" if lines else ""))
+    return len(lines)
+
+
+def read_manifest(path: str | os.PathLike) -> list[ManifestEntry]:
+    """Read a JSONL manifest; relative audio paths are resolved against its folder.
+
+    Raises InputError for a missing file or a line without audio/text/duration.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"Manifest not found: {p}")
+    out = []
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            audio = Path(d["audio"])
+            d["audio"] = str(audio if audio.is_absolute() else p.parent / audio)
+            d["duration"] = float(d["duration"])
+            d["text"] = str(d["text"])
+            out.append(ManifestEntry(**{k: v for k, v in d.items() if k in _FIELDS}))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise InputError(f"{p} line {n} is not a manifest entry (needs audio, text, duration): {e}") from None
+    return out
+
+
+def audio_duration(path: str | os.PathLike) -> float:
+    """Length in seconds of an audio file, read from its header."""
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return float(info.frames) / float(info.samplerate)

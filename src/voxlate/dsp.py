@@ -1,0 +1,50 @@
+"""Small signal-processing helpers shared by pipelines and engines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voxlate.audio import Audio
+
+
+def time_stretch(audio: Audio, rate: float, frame_ms: float = 40.0) -> Audio:
+    """Speed `audio` up by `rate` (> 1 shorter) keeping its pitch: WSOLA.
+
+    Waveform-similarity overlap-add (Verhelst & Roelands, 1993): Hann frames of
+    `frame_ms` are taken from the input at `rate` times the output hop, each
+    shifted by up to a quarter frame to best continue the previous one.
+    """
+    if abs(rate - 1.0) < 1e-3 or len(audio.samples) == 0:
+        return audio
+    x = audio.samples
+    n = int(audio.sample_rate * frame_ms / 1000) // 2 * 2
+    hop = n // 2
+    tol = n // 4
+    win = np.hanning(n).astype(np.float32)
+    out_len = int(len(x) / rate)
+    y = np.zeros(out_len + n, dtype=np.float32)
+    norm = np.zeros_like(y)
+    xp = np.pad(x, (tol, n + tol + hop))
+    prev = xp[tol : tol + n]  # the frame that naturally follows the last one placed
+    out_pos = 0
+    while out_pos < out_len:
+        centre = int(out_pos * rate) + tol
+        lo, hi = centre - tol, centre + tol
+        seg = xp[lo : hi + n]
+        # The best shift maximises the correlation with the natural continuation.
+        target = prev[hop:] if out_pos else xp[centre : centre + n - hop]
+        corr = np.correlate(seg[: 2 * tol + len(target)], target, mode="valid")
+        shift = int(np.argmax(corr)) if out_pos else tol
+        start = lo + shift
+        frame = xp[start : start + n]
+        y[out_pos : out_pos + n] += frame * win
+        norm[out_pos : out_pos + n] += win
+        prev = xp[start : start + n + hop]
+        out_pos += hop
+    y = y[:out_len] / np.maximum(norm[:out_len], 1e-3)
+    return Audio(y.astype(np.float32), audio.sample_rate)
+
+
+def rms_db(x: np.ndarray) -> float:
+    """Root-mean-square level in dB full scale (-inf guarded to -120)."""
+    return float(20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64))) + 1e-6))

@@ -1,0 +1,1 @@
+"""Pipelines: typed frames, utterance segmentation, and the file and streaming pipelines."""

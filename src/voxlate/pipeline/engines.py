@@ -1,0 +1,125 @@
+"""Choosing and loading the engines of one translation direction, once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from voxlate import languages
+from voxlate.engines import asr, enhance, mt, tts, vad
+from voxlate.errors import UnsupportedLanguageError
+
+
+@dataclass(frozen=True)
+class EngineSpecs:
+    """Which engine does each stage; None picks the embedded default for the language."""
+
+    vad: str = vad.DEFAULT  # voice activity detector spec
+    enhance: str = enhance.DEFAULT  # enhancer spec ("none" to skip)
+    asr: str | None = None  # recognizer; None: Whisper tiny.en for en, Vosk for ko
+    mt: str = mt.DEFAULT  # translator spec
+    tts: str | None = None  # synthesizer; None: Piper joe for en, eSpeak NG otherwise
+    voice: str = "preserve"  # preserve | tts | anonymize | path to a reference clip
+
+
+EMBEDDED_ASR = {"en": "faster-whisper", "ko": "vosk"}
+
+
+def default_asr(source: str) -> str:
+    if source in EMBEDDED_ASR:
+        return EMBEDDED_ASR[source]
+    raise UnsupportedLanguageError(
+        f"No embedded speech recognizer for {languages.name(source)} ('{source}'); supply a "
+        "multilingual Whisper model with --asr faster-whisper:DIR (a CTranslate2 directory, e.g. "
+        "converted from openai/whisper-small with ct2-transformers-converter)."
+    )
+
+
+def default_tts(target: str) -> str:
+    return "piper" if target == "en" else "espeak-ng"
+
+
+def describe(engine: Any) -> str:
+    """The spec string a report shows for an engine instance."""
+    for attr in ("name", "spec", "engine_name"):
+        if isinstance(getattr(engine, attr, None), str):
+            return str(getattr(engine, attr))
+    return type(engine).__name__
+
+
+class SameLanguage:
+    """The translator used when source and target are the same language (re-voicing)."""
+
+    name = "none"
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return set()
+
+    def translate(self, text: str, source: str, target: str) -> str:
+        return text
+
+
+@dataclass
+class Engines:
+    """The loaded engines for translating `source` speech into `target` speech."""
+
+    source: str
+    target: str
+    vad: vad.VAD
+    enhancer: enhance.Enhancer
+    recognizer: asr.Recognizer
+    translator: mt.Translator
+    synthesizer: tts.Synthesizer
+    voice: Any  # a voice stage with convert(speech, source) and reset(), or None for 'tts'
+    names: dict[str, str]
+
+    @classmethod
+    def load(cls, specs: EngineSpecs, source: str, target: str) -> Engines:
+        """Load every engine, checking first that the language pair is served end to end."""
+        translator: mt.Translator
+        if source == target:
+            translator = SameLanguage()
+        else:
+            translator = mt.REGISTRY.create(specs.mt)
+            if (source, target) not in translator.pairs():
+                have = ", ".join(f"{s}->{t}" for s, t in sorted(translator.pairs())) or "none"
+                raise UnsupportedLanguageError(
+                    f"Translation {source}->{target} is not available with {describe(translator)}; "
+                    f"available pairs: {have}."
+                )
+        recognizer = asr.REGISTRY.create(specs.asr or default_asr(source))
+        if recognizer.languages is not None and source not in recognizer.languages:
+            raise UnsupportedLanguageError(
+                f"The recognizer {describe(recognizer)} only knows {', '.join(sorted(recognizer.languages))}; "
+                f"for '{source}' supply a multilingual Whisper with --asr faster-whisper:DIR."
+            )
+        synthesizer = tts.REGISTRY.create(specs.tts or default_tts(target))
+        if target not in synthesizer.languages():
+            raise UnsupportedLanguageError(f"The synthesizer {describe(synthesizer)} does not speak '{target}'.")
+        v = vad.REGISTRY.create(specs.vad)
+        e = enhance.REGISTRY.create(specs.enhance)
+        voice = load_voice_stage(specs.voice)
+        mt_name = describe(translator)
+        if hasattr(translator, "mode") and source != target:
+            mt_name = f"{mt_name}:{translator.mode(source, target)}"
+        tts_name = describe(synthesizer)
+        if tts_name == "espeak-ng":
+            tts_name = f"espeak-ng:{target}"
+        names = {
+            "vad": describe(v),
+            "enhance": describe(e),
+            "asr": describe(recognizer),
+            "mt": mt_name,
+            "tts": tts_name,
+            "voice": describe(voice) if voice is not None else "tts",
+        }
+        return cls(source, target, v, e, recognizer, translator, synthesizer, voice, names)
+
+
+def load_voice_stage(mode: str) -> Any:
+    """The voice stage for a `--voice` mode; None for plain synthesizer voice ('tts')."""
+    if mode == "tts":
+        return None
+    from voxlate.engines.voice.modes import build_voice_stage
+
+    return build_voice_stage(mode)

@@ -1,0 +1,173 @@
+"""The file pipeline: a recording in, translated speech on a timeline and a report out."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio, save_audio, write_text_atomic
+from voxlate.errors import NoSpeechError
+from voxlate.pipeline.engines import Engines
+from voxlate.pipeline.frames import STAGES, PlacedSegment, TranslatedUtterance, Utterance
+from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
+from voxlate.pipeline.timeline import TimelineConfig, place, render
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """A translated recording: the output track, its segments, and seconds per stage."""
+
+    audio: Audio
+    segments: list[PlacedSegment]
+    timings: dict[str, float]  # seconds per stage, and 'total'
+    duration: float  # input length (s)
+
+
+@dataclass
+class FileTranslator:
+    """Translate whole recordings with engines loaded once.
+
+    >>> t = FileTranslator(Engines.load(EngineSpecs(), "en", "es"))
+    >>> result = t.translate(load_audio("talk.wav"))
+    """
+
+    engines: Engines
+    segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
+    timeline: TimelineConfig = field(default_factory=TimelineConfig)
+    progress: bool = True  # show a progress bar over utterances
+
+    def utterances(self, audio: Audio, timings: dict[str, float]) -> list[Utterance]:
+        t0 = time.perf_counter()
+        spans = segment_audio(audio, self.engines.vad, self.segmenter)
+        timings["vad"] += time.perf_counter() - t0
+        return [Utterance(i, s.start, s.end, audio.slice(s.start, s.end)) for i, s in enumerate(spans)]
+
+    def translate(self, audio: Audio, name: str = "input") -> FileResult:
+        """Translate `audio`; raises NoSpeechError when it holds no speech."""
+        e = self.engines
+        timings: dict[str, float] = defaultdict(float)
+        t_start = time.perf_counter()
+        audio = audio.resample(SAMPLE_RATE)
+        utts = self.utterances(audio, timings)
+        if not utts:
+            raise NoSpeechError(f"No speech found in {name}.")
+        if e.voice is not None and hasattr(e.voice, "reset"):
+            e.voice.reset()
+        bar = tqdm(total=2 * len(utts), desc="translating", unit="step", disable=not self.progress,
+                   leave=False)
+        # Pass 1: enhance and recognise each utterance.
+        cleaned: list[Audio] = []
+        texts: list[str] = []
+        for u in utts:
+            t0 = time.perf_counter()
+            clean = e.enhancer.enhance(u.audio)
+            t1 = time.perf_counter()
+            text = e.recognizer.transcribe(clean, e.source).text.strip()
+            t2 = time.perf_counter()
+            timings["enhance"] += t1 - t0
+            timings["asr"] += t2 - t1
+            cleaned.append(clean)
+            texts.append(text)
+            bar.update()
+        if not any(texts):
+            bar.close()
+            raise NoSpeechError(f"No speech found in {name} (nothing was recognised).")
+        # Translate all texts at once: some engines pay a start-up cost per call.
+        t0 = time.perf_counter()
+        batch = getattr(e.translator, "translate_batch", None)
+        if batch is not None:
+            translations = batch(texts, e.source, e.target)
+        else:
+            translations = [e.translator.translate(t, e.source, e.target) if t else "" for t in texts]
+        timings["mt"] += time.perf_counter() - t0
+        # Pass 2: speak each translation in the chosen voice.
+        done: list[TranslatedUtterance] = []
+        for u, clean, text, tr in zip(utts, cleaned, texts, translations):
+            speech = self._speak(tr, clean, timings)
+            done.append(TranslatedUtterance(u, text, tr, speech))
+            bar.update()
+        bar.close()
+        result = self._assemble(done, audio.duration, timings, t_start)
+        return result
+
+    def _speak(self, text: str, source: Audio, timings: dict[str, float]) -> Audio | None:
+        if not text:
+            return None
+        e = self.engines
+        t0 = time.perf_counter()
+        chunks = list(e.synthesizer.synthesize(text, e.target))
+        t1 = time.perf_counter()
+        timings["tts"] += t1 - t0
+        if not chunks:
+            return None
+        speech = concatenate(chunks, chunks[0].sample_rate)
+        if e.voice is not None:
+            speech = e.voice.convert(speech, source)
+            timings["voice"] += time.perf_counter() - t1
+        return speech
+
+    def _assemble(self, done: list[TranslatedUtterance], duration: float,
+                  timings: dict[str, float], t_start: float) -> FileResult:
+        rate = next((d.speech.sample_rate for d in done if d.speech is not None), 22_050)
+        starts = [d.utterance.start for d in done]
+        nexts: list[float | None] = [d.utterance.start for d in done[1:]] + [None]
+        placed, clips = place(starts, [d.speech for d in done], nexts, rate, self.timeline)
+        track = render(placed, clips, duration, rate)
+        segments = [
+            PlacedSegment(round(d.utterance.start, 3), round(d.utterance.end, 3), d.source_text,
+                          d.translation, a, b)
+            for d, (a, b) in zip(done, placed)
+        ]
+        out = {s: round(timings.get(s, 0.0), 4) for s in STAGES}
+        out["total"] = round(time.perf_counter() - t_start, 4)
+        return FileResult(track, segments, out, round(duration, 3))
+
+
+def report(result: FileResult, engines: Engines, input_path: str, output_path: str) -> dict:
+    """The JSON report (a contract other tools read; see docs/ARCHITECTURE.md)."""
+    return {
+        "source_language": engines.source,
+        "target_language": engines.target,
+        "input": input_path,
+        "output": output_path,
+        "duration_s": result.duration,
+        "segments": [asdict(s) for s in result.segments],
+        "timings_s": result.timings,
+        "engines": engines.names,
+    }
+
+
+def translate_file(
+    translator: FileTranslator,
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    report_path: str | os.PathLike | None = None,
+    srt_path: str | os.PathLike | None = None,
+) -> dict:
+    """Translate one file and write its outputs atomically; returns the report.
+
+    Nothing is written unless the whole translation succeeds.
+    """
+    audio = load_audio(input_path)
+    result = translator.translate(audio, name=str(input_path))
+    rep = report(result, translator.engines, str(input_path), str(output_path))
+    save_audio(output_path, result.audio)
+    if report_path is not None:
+        write_text_atomic(report_path, json.dumps(rep, ensure_ascii=False, indent=2) + "\n")
+    if srt_path is not None:
+        from voxlate.subtitles import to_srt
+
+        items = [(s.output_start, s.output_end, s.translation) for s in result.segments if s.translation]
+        write_text_atomic(srt_path, to_srt(items))
+    return rep
+
+
+def default_output(input_path: str | os.PathLike, target: str) -> Path:
+    p = Path(input_path)
+    return p.with_name(f"{p.stem}.{target}.wav")

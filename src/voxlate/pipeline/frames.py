@@ -1,0 +1,42 @@
+"""Typed records that pipeline stages exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voxlate.audio import Audio
+
+STAGES = ("vad", "enhance", "asr", "mt", "tts", "voice")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One stretch of speech cut from the input; times in seconds from the input's start."""
+
+    index: int
+    start: float
+    end: float
+    audio: Audio
+
+
+@dataclass(frozen=True)
+class TranslatedUtterance:
+    """An utterance after recognition, translation and synthesis."""
+
+    utterance: Utterance
+    source_text: str
+    translation: str
+    speech: Audio | None  # None when there was nothing to say
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+@dataclass(frozen=True)
+class PlacedSegment:
+    """A translated utterance placed on the output timeline (seconds)."""
+
+    start: float
+    end: float
+    source_text: str
+    translation: str
+    output_start: float
+    output_end: float

@@ -1,0 +1,1 @@
+"""Trainable tasks built on the toolkit: dataset, model config, train, infer, evaluate."""
