@@ -54,3 +54,20 @@ def czech_clips() -> list[Path]:
     if not clips:
         pytest.skip("fillets-ng-data-cs is not installed (apt-get install fillets-ng-data-cs)")
     return clips
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run `voxlate ARGS...` in this process; return (exit code, stdout, stderr)."""
+    from voxlate.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = 0
+        try:
+            main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

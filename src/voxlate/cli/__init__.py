@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "voxlate.cli.translate",
     "voxlate.cli.engines",
     "voxlate.cli.bench",
+    "voxlate.cli.transcribe",
+    "voxlate.cli.asr",
 ]
 
 for _name in COMMAND_MODULES:

@@ -56,7 +56,9 @@ def ddim_sample(
             x0 = x0.clamp(-clip_x0, clip_x0)
             eps = (x - ab[i].sqrt().to(x.dtype) * x0) / (1 - ab[i]).sqrt().to(x.dtype)
         ab_t = ab[i]
-        ab_prev = ab[ts[k + 1]] if k + 1 < len(ts) else torch.ones((), dtype=ab.dtype, device=x.device)
+        ab_prev = (
+            ab[ts[k + 1]] if k + 1 < len(ts) else torch.ones((), dtype=ab.dtype, device=x.device)
+        )
         sigma = eta * ((1 - ab_prev) / (1 - ab_t)).sqrt() * (1 - ab_t / ab_prev).sqrt()  # eq. 16
         dir_xt = (1 - ab_prev - sigma**2).clamp_min(0).sqrt()
         x = ab_prev.sqrt().to(x.dtype) * x0 + dir_xt.to(x.dtype) * eps

@@ -1,4 +1,4 @@
-"""Guidance: classifier-free (Ho & Salimans, 2021) and classifier guidance (Dhariwal & Nichol, 2021).
+"""Guidance: classifier-free (Ho & Salimans, 2021) and classifier (Dhariwal & Nichol, 2021).
 
 Both are *wrappers*: they turn a model (and a classifier) into another eps-predicting
 callable ``f(x_t, t) -> eps`` that any sampler in this package accepts.
@@ -47,7 +47,9 @@ class ClassifierFreeGuidance:
     sample's worth. Both branches run as one batch of 2B.
     """
 
-    def __init__(self, model: Model, cond: torch.Tensor, null: torch.Tensor | int, scale: float) -> None:
+    def __init__(
+        self, model: Model, cond: torch.Tensor, null: torch.Tensor | int, scale: float
+    ) -> None:
         self.model = model
         self.cond = cond
         self.null = torch.as_tensor(null, device=cond.device, dtype=cond.dtype).expand_as(cond)
@@ -59,7 +61,10 @@ class ClassifierFreeGuidance:
         if self.scale == 0.0:
             return self.model(x_t, t, cond=self.null, **extra)
         out = self.model(
-            torch.cat([x_t, x_t]), torch.cat([t, t]), cond=torch.cat([self.cond, self.null]), **extra
+            torch.cat([x_t, x_t]),
+            torch.cat([t, t]),
+            cond=torch.cat([self.cond, self.null]),
+            **extra,
         )
         eps_c, eps_u = out.chunk(2)
         return eps_u + self.scale * (eps_c - eps_u)

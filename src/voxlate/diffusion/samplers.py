@@ -20,14 +20,21 @@ ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Callback = Callable[[int, torch.Tensor], None]
 
 
-def time_grid(sde: SDE, steps: int, t_eps: float, device: torch.device | str = "cpu") -> torch.Tensor:
+def time_grid(
+    sde: SDE, steps: int, t_eps: float, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """The N + 1 times T = t_0 > ... > t_N = t_eps (float64, shape (steps + 1,))."""
     return torch.linspace(sde.T, t_eps, steps + 1, dtype=torch.float64, device=device)
 
 
 def reverse_diffusion_step(
-    score_fn: ScoreFn, sde: SDE, x: torch.Tensor, t: torch.Tensor, dt: float,
-    y: torch.Tensor | None = None, generator: torch.Generator | None = None,
+    score_fn: ScoreFn,
+    sde: SDE,
+    x: torch.Tensor,
+    t: torch.Tensor,
+    dt: float,
+    y: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One Euler-Maruyama / reverse-diffusion predictor step (Song et al., 2021, eq. 46-47).
 
@@ -44,7 +51,12 @@ def reverse_diffusion_step(
 
 
 def langevin_step(
-    score_fn: ScoreFn, sde: SDE, x: torch.Tensor, t: torch.Tensor, snr: float, dt: float,
+    score_fn: ScoreFn,
+    sde: SDE,
+    x: torch.Tensor,
+    t: torch.Tensor,
+    snr: float,
+    dt: float,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One annealed Langevin corrector step (Song et al., 2021, Algorithm 4 (VE) / 5 (VP)).
@@ -101,8 +113,10 @@ def pc_sample(
     return mean
 
 
-def _flow(score_fn: ScoreFn, sde: SDE, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    """dx/dt = f(x, t) - 1/2 g(t)^2 s(x, t), the probability-flow ODE (Song et al., 2021, eq. 13)."""
+def _flow(
+    score_fn: ScoreFn, sde: SDE, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None
+) -> torch.Tensor:
+    """dx/dt = f(x, t) - 1/2 g(t)^2 s(x, t): the probability-flow ODE (Song et al. 2021, eq. 13)."""
     f, g = sde.sde(x, t, y)
     return f - 0.5 * _b(g, x) ** 2 * score_fn(x, t)
 

@@ -51,8 +51,12 @@ class SDE:
         raise NotImplementedError
 
     def prior_sample(
-        self, shape: tuple[int, ...], y: torch.Tensor | None = None, generator: torch.Generator | None = None,
-        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+        self,
+        shape: tuple[int, ...],
+        y: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
         """Draw x_T from the prior p_T (approximately the marginal at t = T)."""
         raise NotImplementedError
@@ -70,7 +74,9 @@ class VESDE(SDE):
     """Variance exploding SDE (Song et al., 2021, eq. 30)."""
 
     sigma_min: float = 0.01  # sigma at t = 0
-    sigma_max: float = 50.0  # sigma at t = T = 1; should exceed the data's largest pairwise distance
+    sigma_max: float = (
+        50.0  # sigma at t = T = 1; should exceed the data's largest pairwise distance
+    )
 
     def sigma(self, t: torch.Tensor) -> torch.Tensor:
         return self.sigma_min * (self.sigma_max / self.sigma_min) ** t
@@ -134,7 +140,11 @@ class OUVESDE(SDE):
 
     def sde(self, x, t, y=None):
         assert y is not None, "OUVE needs the observation y"
-        g = self.sigma_min * (self.sigma_max / self.sigma_min) ** t * math.sqrt(2 * self._log_ratio())
+        g = (
+            self.sigma_min
+            * (self.sigma_max / self.sigma_min) ** t
+            * math.sqrt(2 * self._log_ratio())
+        )
         return self.gamma * (y - x), g
 
     def mean(self, x0: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

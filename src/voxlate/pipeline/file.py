@@ -17,6 +17,7 @@ from voxlate.pipeline.engines import Engines
 from voxlate.pipeline.frames import STAGES, PlacedSegment, TranslatedUtterance, Utterance
 from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
 from voxlate.pipeline.timeline import TimelineConfig, place, render
+from voxlate.subtitles import to_srt
 
 
 @dataclass(frozen=True)
@@ -157,14 +158,12 @@ def translate_file(
     audio = load_audio(input_path)
     result = translator.translate(audio, name=str(input_path))
     rep = report(result, translator.engines, str(input_path), str(output_path))
+    srt = to_srt([(s.output_start, s.output_end, s.translation) for s in result.segments])
     save_audio(output_path, result.audio)
     if report_path is not None:
         write_text_atomic(report_path, json.dumps(rep, ensure_ascii=False, indent=2) + "\n")
     if srt_path is not None:
-        from voxlate.subtitles import to_srt
-
-        items = [(s.output_start, s.output_end, s.translation) for s in result.segments if s.translation]
-        write_text_atomic(srt_path, to_srt(items))
+        write_text_atomic(srt_path, srt)
     return rep
 
 

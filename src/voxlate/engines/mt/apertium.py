@@ -73,7 +73,36 @@ class ApertiumTranslator:
         outs = [o.strip() for o in re.split(r"\n\s*\n", proc.stdout.strip("\n"))]
         if len(outs) != len(clean):  # the separator was disturbed: fall back to one call each
             return [self._one(c, mode) if c else "" for c in clean]
-        return [tidy(o, c, target) if c else "" for o, c in zip(outs, clean)]
+        common = self._common_words(outs, target)
+        return [tidy(o, c, target, common) if c else "" for o, c in zip(outs, clean)]
+
+    def _common_words(self, outputs: list[str], target: str) -> set[str]:
+        """Capitalised words of `outputs` that the target-language analyser knows as
+        ordinary words (not proper nouns): Apertium sometimes capitalises them mid-sentence."""
+        analyser = self._analyser(target)
+        words = sorted({w for o in outputs for w in _WORD.findall(o) if w[:1].isupper()})
+        if analyser is None or not words:
+            return set()
+        proc = subprocess.run(["lt-proc", "-w", str(analyser)], input="\n".join(words) + "\n",
+                              capture_output=True, text=True)
+        common = set()
+        for m in re.finditer(r"\^([^/$]+)/([^$]*)\$", proc.stdout):
+            surface, analyses = m.group(1), m.group(2)
+            if not analyses.startswith("*") and "<np>" not in analyses:
+                common.add(surface)
+        return common
+
+    def _analyser(self, language: str) -> Path | None:
+        """The morphological analyser of `language` from an installed pair that starts there."""
+        for (s, _t), mode in self._modes.items():
+            if s == language:
+                for d in MODES_DIRS:
+                    f = d / f"{mode}.mode"
+                    if f.exists():
+                        m = re.search(r"lt-proc(?: -w)? '([^']+automorf\.bin)'", f.read_text())
+                        if m and shutil.which("lt-proc"):
+                            return Path(m.group(1))
+        return None
 
     def _one(self, text: str, mode: str) -> str:
         proc = subprocess.run([self._exe, "-u", mode], input=text + "\n", capture_output=True, text=True)
@@ -94,8 +123,13 @@ def _starts_sentence(before: str) -> bool:
     return b[-1] in ".!?¿¡"
 
 
-def tidy(translation: str, source: str, target: str) -> str:
-    """Clean Apertium output: punctuation spacing, leftover marks, sentence case, names kept."""
+def tidy(translation: str, source: str, target: str, common: set[str] | None = None) -> str:
+    """Clean Apertium output: punctuation spacing, leftover marks, sentence case, names kept.
+
+    A capitalised word inside a sentence is lowered only when it is in `common` (known
+    to the target analyser as an ordinary word) and is not a name in the source; with
+    `common` None, every such word not capitalised in the source is lowered.
+    """
     t = translation.replace("#", "").replace("*", "")
     t = re.sub(r"(?<=\w)@(?=\w)", "", t).replace("@", "")
     t = re.sub(r"\s+([,.;:!?%)\]»])", r"\1", t)
@@ -114,6 +148,8 @@ def tidy(translation: str, source: str, target: str) -> str:
         if _starts_sentence(t[: m.start()]):
             return w[:1].upper() + w[1:]
         if w in names or w in keep_upper or w.split("'")[0] in keep_upper or w.isupper() and len(w) > 1:
+            return w
+        if common is not None and w not in common:
             return w
         return w.lower() if w[:1].isupper() else w
 

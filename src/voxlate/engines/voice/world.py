@@ -34,6 +34,7 @@ import numpy as np
 from voxlate.audio import Audio
 from voxlate.engines.voice import ADAPTERS
 from voxlate.engines.voice.base import SpeakerEncoder
+from voxlate.engines.voice.codebook import Codebook, replace_envelopes
 from voxlate.errors import MissingDependencyError
 
 FRAME_PERIOD = 5.0  # ms between WORLD frames
@@ -44,6 +45,8 @@ EQ_LOW, EQ_HIGH = 80.0, 7600.0  # Hz; the equaliser's range (inside 16 kHz audio
 EQ_LIMIT = 12.0  # dB; largest gain or cut of one equaliser band
 WARP_RANGE = (0.80, 1.25)  # bounds of the vocal-tract warp factor alpha
 F0_SHIFT_RANGE = (-4.0, 4.0)  # semitones; bounds of the searched F0 offset
+KNN_STRENGTH = 0.6  # default weight of frame-level envelope replacement
+KNN_MAX = 0.8  # largest weight the search may choose (more costs intelligibility)
 
 
 def import_pyworld() -> Any:
@@ -82,13 +85,16 @@ class VoiceParams:
     tilt: float = 0.0  # spectral tilt, dB per octave around 1 kHz (> 0 brighter)
     ap_shift: float = 0.0  # added to aperiodicity (0..1); > 0 breathier
     rate: float = 1.0  # speaking-rate factor; > 1 faster (shorter), 1 keeps duration
+    codebook: Codebook | None = None  # target envelopes for frame-level replacement
+    knn_strength: float = 0.0  # 0..1: how far each frame moves to its target neighbours
 
     def describe(self) -> str:
         """One line for logs: F0 (Hz), warp, tilt, strength."""
         f0 = f"{np.exp(self.f0_mean):.0f} Hz" if self.f0_mean is not None else "kept"
         return (
             f"F0 {f0} {self.f0_shift:+.1f} st, warp {self.warp:.2f}, "
-            f"eq {self.eq_strength:.1f}, tilt {self.tilt:+.1f} dB/oct, rate {self.rate:.2f}"
+            f"eq {self.eq_strength:.1f}, tilt {self.tilt:+.1f} dB/oct, "
+            f"knn {self.knn_strength:.2f}, rate {self.rate:.2f}"
         )
 
 
@@ -174,6 +180,13 @@ def measure(an: _Analysis) -> VoiceStats:
     return VoiceStats(mean, std, env, onsets / seconds)
 
 
+def target_codebook(an: _Analysis) -> Codebook | None:
+    """Codebook of the louder 70 % of frames of an analysed target clip (None if too short)."""
+    energy = an.sp.sum(axis=1)
+    keep = energy > np.percentile(energy, 30)
+    return Codebook.from_frames(an.sp, an.sample_rate, keep) if keep.sum() >= 20 else None
+
+
 def _warp_indices(n_bins: int, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Floor/ceil bin indices and weights for sp'(bin) = sp(bin / alpha)."""
     src = np.clip(np.arange(n_bins) / alpha, 0, n_bins - 1)
@@ -217,6 +230,8 @@ def convert(an: _Analysis, p: VoiceParams, source: VoiceStats | None = None) -> 
         lf0 = mu_t + p.range_scale * sd_t / sd_s * (lf0 - mu_s) + p.f0_shift * np.log(2) / 12
         f0[voiced] = np.clip(np.exp(lf0), F0_FLOOR, 1000.0)
     sp = warp_envelope(an.sp, p.warp) * _gain_curve(p, an.sp.shape[1], an.sample_rate)
+    if p.codebook is not None and p.knn_strength > 0:
+        sp = replace_envelopes(sp, an.sample_rate, p.codebook, p.knn_strength)
     ap = np.clip(an.ap + p.ap_shift, 0.0, 1.0) if p.ap_shift else an.ap
     if abs(p.rate - 1.0) > 1e-3:
         n = max(2, int(round(len(f0) / p.rate)))
@@ -273,11 +288,18 @@ class WorldAdapter:
         parameters by a coordinate search on speaker similarity (a few seconds,
         once per speaker).
     search: whether to run that search when an encoder is given.
+    knn_strength: starting weight of frame-level envelope replacement (0..1).
     """
 
-    def __init__(self, encoder: SpeakerEncoder | None = None, search: bool = True) -> None:
+    def __init__(
+        self,
+        encoder: SpeakerEncoder | None = None,
+        search: bool = True,
+        knn_strength: float = KNN_STRENGTH,
+    ) -> None:
         self.encoder = encoder
         self.search = search
+        self.knn_strength = knn_strength
         self._cache: OrderedDict[str, VoiceParams] = OrderedDict()
 
     @classmethod
@@ -293,19 +315,20 @@ class WorldAdapter:
     def fit(
         self,
         speech: Audio,
-        target: Audio | VoiceStats,
+        target: Audio,
         target_embedding: np.ndarray | None = None,
     ) -> VoiceParams:
         """Parameters that move `speech` (a sample of the synthesizer's voice) to a target.
 
-        target: a sample of the target voice (any length; a few seconds of speech is
-            plenty) or its `VoiceStats`.
+        target: a sample of the target voice (any rate >= 16 kHz, any length; a few
+            seconds of speech is plenty).
         target_embedding: the target's speaker embedding; when given together with
             an encoder, the measured parameters are refined to maximise similarity.
         """
         src_an = analyze(speech)
         src = measure(src_an)
-        tgt = target if isinstance(target, VoiceStats) else measure(analyze(target))
+        tgt_an = analyze(target)
+        tgt = measure(tgt_an)
         warp = estimate_warp(src, tgt)
         p = VoiceParams(
             f0_mean=tgt.f0_mean,
@@ -313,6 +336,8 @@ class WorldAdapter:
             warp=warp,
             eq=estimate_eq(src, tgt, warp),
             eq_strength=1.0,
+            codebook=target_codebook(tgt_an),
+            knn_strength=self.knn_strength,
         )
         if self.encoder is not None and self.search and target_embedding is not None:
             p = self._search(src_an, src, p, target_embedding)
@@ -333,12 +358,14 @@ class WorldAdapter:
             ("eq_strength", [0.0, 0.5, 1.5]),
             ("f0_shift", [-2.0, -1.0, 1.0, 2.0]),
             ("tilt", [-1.5, 1.5]),
+            ("knn_strength", [-0.3, 0.2]),
         ]
         bounds = {
             "warp": WARP_RANGE,
             "eq_strength": (0.0, 1.5),
             "f0_shift": F0_SHIFT_RANGE,
             "tilt": (-3.0, 3.0),
+            "knn_strength": (0.0, KNN_MAX),
         }
         for _sweep in range(2):
             improved = False

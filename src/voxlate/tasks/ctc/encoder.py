@@ -85,7 +85,10 @@ class SpeechEncoder(nn.Module):
         self.proj = nn.Linear(c * freq, width)
         self.drop = nn.Dropout(cfg.dropout)
         if cfg.kind == "gru":
-            self.rnn = nn.GRU(width, cfg.d_model, cfg.n_layers, batch_first=True, bidirectional=True, dropout=cfg.dropout)
+            self.rnn = nn.GRU(
+                width, cfg.d_model, cfg.n_layers, batch_first=True, bidirectional=True,
+                dropout=cfg.dropout if cfg.n_layers > 1 else 0.0,
+            )
         else:
             self.blocks = nn.ModuleList(
                 ConformerLiteBlock(width, cfg.n_heads, cfg.conv_kernel, cfg.dropout) for _ in range(cfg.n_layers)

@@ -137,7 +137,7 @@ def train_ctc(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             step += 1
         row = {"epoch": epoch, "step": step, "minutes": (time.time() - t0) / 60, "train_loss": float(np.mean(losses))}
         if dev:

@@ -1,0 +1,133 @@
+"""`voxlate asr ...` (CTC recognizer) and `voxlate st ...` (end-to-end speech translation).
+
+Training and evaluation read JSONL manifests (see `voxlate.data.manifest`);
+`voxlate asr prepare-fillets` builds them from the Fish Fillets Czech dialogs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voxlate.cli.groups import app
+from voxlate.errors import InputError
+
+asr_app = typer.Typer(help="Train, evaluate and run CTC speech recognizers.", no_args_is_help=True)
+st_app = typer.Typer(help="Train, evaluate and run end-to-end speech translation models.", no_args_is_help=True)
+app.add_typer(asr_app, name="asr")
+app.add_typer(st_app, name="st")
+
+
+def _manifest(path: Path):
+    from voxlate.data.manifest import read_manifest
+
+    entries = read_manifest(path)
+    if not entries:
+        raise InputError(f"Manifest {path} has no entries.")
+    return entries
+
+
+@asr_app.command("prepare-fillets")
+def prepare_fillets(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for train/dev/test.jsonl.")],
+    root: Annotated[Path, typer.Option(help="Fish Fillets data folder.")] = Path("/usr/share/games/fillets-ng"),
+) -> None:
+    """Manifests of the Czech Fish Fillets dialogs (with English translations), split by level."""
+    from voxlate.data.fillets import read_fillets, split_by_group
+    from voxlate.data.manifest import write_manifest
+
+    splits = split_by_group(list(read_fillets(root)))
+    for name, entries in splits.items():
+        n = write_manifest(out_dir / f"{name}.jsonl", entries)
+        minutes = sum(e.duration for e in entries) / 60
+        levels = len({e.group for e in entries})
+        typer.echo(f"{name}: {n} lines, {minutes:.1f} min, {levels} levels -> {out_dir / f'{name}.jsonl'}")
+
+
+@asr_app.command("train")
+def train(
+    train_manifest: Annotated[Path, typer.Argument(help="Training manifest (JSONL).")],
+    dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest for CER after each epoch.")],
+    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
+    tokenizer: Annotated[str, typer.Option(help="char, ko-syllable or ko-jamo.")] = "char",
+    encoder: Annotated[str, typer.Option(help="gru (DeepSpeech 2) or conformer (conformer-lite).")] = "gru",
+    d_model: Annotated[int, typer.Option(help="GRU size per direction / conformer width.")] = 192,
+    layers: Annotated[int, typer.Option(help="Recurrent layers or conformer blocks.")] = 3,
+    conv_channels: Annotated[int, typer.Option(help="Channels of the convolutional front end.")] = 32,
+    epochs: Annotated[int, typer.Option(help="Most epochs.")] = 100,
+    minutes: Annotated[float, typer.Option(help="Wall-clock budget in minutes (0: none).")] = 15.0,
+    batch_seconds: Annotated[float, typer.Option(help="Audio per batch, seconds.")] = 120.0,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1.5e-3,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 0,
+    no_augment: Annotated[bool, typer.Option("--no-augment", help="No speed/noise/SpecAugment.")] = False,
+    noise_dir: Annotated[Path | None, typer.Option(help="Folder of noise audio (*.ogg, *.wav) to mix in.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Folder to cache decoded audio in.")] = None,
+    curve: Annotated[Path | None, typer.Option(help="Learning-curve PNG to write.")] = None,
+) -> None:
+    """Train a CTC recognizer; keeps the checkpoint with the best dev CER."""
+    from voxlate.tasks.ctc import CTCConfig, EncoderConfig, TrainConfig, train_ctc
+    from voxlate.tasks.ctc.augment import AugmentConfig
+    from voxlate.tasks.ctc.dataset import load_noises
+    from voxlate.tasks.ctc.train import plot_history
+    from voxlate.text.tokenizers import KINDS
+
+    if tokenizer not in KINDS:
+        raise InputError(f"Unknown tokenizer '{tokenizer}'; choose one of: {', '.join(KINDS)}.")
+    if encoder not in ("gru", "conformer"):
+        raise InputError(f"Unknown encoder '{encoder}'; choose gru or conformer.")
+    noises = []
+    if noise_dir is not None:
+        files = sorted(p for p in noise_dir.rglob("*") if p.suffix in (".ogg", ".wav", ".flac"))
+        noises = load_noises(files)
+    cfg = TrainConfig(
+        epochs=epochs, max_minutes=minutes, batch_seconds=batch_seconds, lr=lr, threads=threads,
+        augment=None if no_augment else AugmentConfig(),
+    )  # fmt: skip
+    model_cfg = CTCConfig(EncoderConfig(kind=encoder, d_model=d_model, n_layers=layers, conv_channels=conv_channels))
+    history = train_ctc(
+        _manifest(train_manifest), _manifest(dev_manifest), model, model_cfg, cfg, tokenizer, noises, cache_dir,
+        log=lambda s: typer.echo(s, err=True),
+    )  # fmt: skip
+    if curve is not None and history:
+        plot_history(history, curve)
+    typer.echo(f"wrote {model}")
+
+
+@asr_app.command("eval")
+def evaluate(
+    manifest: Annotated[Path, typer.Argument(help="Test manifest (JSONL).")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="CTC checkpoint.")],
+    beam: Annotated[int, typer.Option(help="Beam width (0 or 1: greedy).")] = 0,
+    report: Annotated[Path | None, typer.Option(help="JSON file for scores and hypotheses.")] = None,
+) -> None:
+    """CER and WER of a CTC checkpoint on a manifest."""
+    from voxlate.audio import write_text_atomic
+    from voxlate.tasks.ctc import evaluate_ctc
+
+    r = evaluate_ctc(model, _manifest(manifest), beam)
+    typer.echo(f"{r['n']} utterances  CER {100 * r['cer']:.1f} %  WER {100 * r['wer']:.1f} %  (beam {beam})")
+    if report is not None:
+        write_text_atomic(report, json.dumps(r, ensure_ascii=False, indent=1))
+
+
+@asr_app.command("transcribe")
+def transcribe(
+    audio: Annotated[list[Path], typer.Argument(help="Audio files.")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="CTC checkpoint.")],
+    beam: Annotated[int, typer.Option(help="Beam width (0 or 1: greedy).")] = 0,
+) -> None:
+    """Print the transcript of each file (one line per file: path, tab, text)."""
+    import numpy as np
+
+    from voxlate.audio import load_audio
+    from voxlate.tasks.ctc.features import SAMPLE_RATE
+    from voxlate.tasks.ctc.model import load_ctc
+    from voxlate.tasks.ctc.train import recognize_clips
+
+    net, tok, _ = load_ctc(model)
+    clips = [(np.clip(load_audio(p, SAMPLE_RATE).samples, -1, 1) * 32767).astype(np.int16) for p in audio]
+    for p, text in zip(audio, recognize_clips(net, tok, clips, beam), strict=True):
+        typer.echo(f"{p}\t{text}")

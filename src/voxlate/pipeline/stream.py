@@ -1,0 +1,343 @@
+"""The live pipeline: audio frames in, typed events and translated audio frames out.
+
+One asyncio task per stage, joined by queues::
+
+    push() -> [segment: VAD + Endpointer] -> [recognize: enhance + ASR] -> [translate: MT]
+           -> [speak: TTS + voice, chunk by chunk] -> events()
+
+Blocking inference runs in worker threads (`asyncio.to_thread`), so utterance k+1
+is recognised while utterance k is synthesised, and every stage handles
+utterances in order, so output stays in order. Two things cut the latency from the
+end of speech to the first translated audio:
+
+- speculation: at the first silent frame after speech, recognition and translation
+  of the speech so far start at once; when the end-of-speech silence then closes the
+  utterance at that same point, their result is used, so the silence wait overlaps
+  the work (if speech resumes, the result is discarded);
+- the synthesizer's first chunk (first clause or sentence) is converted and sent
+  before the rest is synthesized.
+
+Enhancement runs only where it is needed (``enhance='auto'``): when the stream's
+noise floor, measured on non-speech frames, is close to the speech level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import soxr
+
+from voxlate.audio import SAMPLE_RATE, Audio
+from voxlate.engines.vad import VAD
+from voxlate.pipeline import stream_stages as st
+from voxlate.pipeline.engines import Engines
+from voxlate.pipeline.segmenter import SegmenterConfig
+from voxlate.pipeline.stream_cutter import Cutter, Job
+from voxlate.pipeline.stream_events import (
+    AudioOut,
+    ErrorEvent,
+    Event,
+    Latency,
+    Transcript,
+    Translation,
+)
+from voxlate.pipeline.stream_stages import EngineLocks, Recognized
+
+# Live endpointing: a shorter end-of-speech silence and shorter utterances than for files.
+LIVE_SEGMENTER = SegmenterConfig(
+    end_silence_s=0.3, min_speech_s=0.25, max_utterance_s=8.0, pad_s=0.1
+)
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    segmenter: SegmenterConfig = LIVE_SEGMENTER  # endpointing (silence, min/max length, padding)
+    speculate: bool = True  # start recognising at the first silent frame after speech
+    enhance: str = "auto"  # always | auto (only when the SNR is low) | never
+    enhance_below_snr_db: float = 30.0  # 'auto' enhances when speech/noise level is below this (dB)
+    partial_every_s: float = 0.0  # partial transcripts while speaking every so many s (0: none)
+    split_clauses: bool = True  # synthesize the first clause on its own for earlier audio
+    max_buffer_s: float = 30.0  # most unprocessed input held before frames are refused (s)
+
+
+_END = None  # queue sentinel
+
+
+class StreamTranslator:
+    """One live stream (one speaker): push audio, read events.
+
+    `engines` may be shared with other streams if they also share `locks`; `vad`
+    and `voice` hold per-stream state, so each stream needs its own (the defaults
+    take those of `engines`, which is right for a single stream).
+
+    >>> s = StreamTranslator(Engines.load(EngineSpecs(), "en", "es"))
+    >>> async for event in s.run(frames):  # frames: an async iterable of Audio
+    ...     print(event)
+    """
+
+    def __init__(
+        self,
+        engines: Engines,
+        config: StreamConfig | None = None,
+        locks: EngineLocks | None = None,
+        vad: VAD | None = None,
+        voice: Any = "default",
+    ) -> None:
+        self.engines = engines
+        self.config = config or StreamConfig()
+        if self.config.enhance not in ("always", "auto", "never"):
+            raise ValueError(f"enhance must be always, auto or never; got {self.config.enhance!r}")
+        self.locks = locks or EngineLocks()
+        self.vad = vad or engines.vad
+        self.voice = engines.voice if voice == "default" else voice
+        self._in: asyncio.Queue = asyncio.Queue()
+        self._events: asyncio.Queue = asyncio.Queue()
+        self._tasks: list[asyncio.Task] = []
+        self._side: set[asyncio.Task] = set()  # speculations and partial transcripts
+        self._buffered = 0  # samples pushed but not yet segmented
+        self._resampler: Any = None
+        self._rate = SAMPLE_RATE
+        self.received_s = 0.0  # input seconds accepted so far
+
+    # ---- public API -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the stage tasks (inside a running event loop); `run` and `push` call it."""
+        if self._tasks:
+            return
+        if self.voice is not None and hasattr(self.voice, "reset"):
+            self.voice.reset()
+        self.vad.reset()
+        q_rec: asyncio.Queue = asyncio.Queue()
+        q_mt: asyncio.Queue = asyncio.Queue()
+        q_tts: asyncio.Queue = asyncio.Queue()
+        self._tasks = [
+            asyncio.create_task(self._guard(self._segment(q_rec))),
+            asyncio.create_task(self._guard(self._recognize(q_rec, q_mt))),
+            asyncio.create_task(self._guard(self._translate(q_mt, q_tts))),
+            asyncio.create_task(self._guard(self._speak(q_tts))),
+        ]
+
+    async def push(self, audio: Audio) -> None:
+        """Feed a chunk of mono audio at any (fixed) sample rate; returns at once.
+
+        Raises OverflowError when more than `max_buffer_s` of input waits unprocessed.
+        """
+        self.start()
+        if self._buffered > self.config.max_buffer_s * SAMPLE_RATE:
+            raise OverflowError("the live pipeline is too far behind the input")
+        x = audio.samples
+        if audio.sample_rate != SAMPLE_RATE:
+            if self._resampler is None or self._rate != audio.sample_rate:
+                self._rate = audio.sample_rate
+                self._resampler = soxr.ResampleStream(
+                    audio.sample_rate, SAMPLE_RATE, 1, dtype="float32"
+                )
+            x = self._resampler.resample_chunk(x)
+        self._buffered += len(x)
+        self.received_s += len(x) / SAMPLE_RATE
+        await self._in.put((np.asarray(x, dtype=np.float32), time.perf_counter()))
+
+    async def close(self) -> None:
+        """End the input: the open utterance is closed and finished, then events() ends."""
+        self.start()
+        await self._in.put(_END)
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Events in order until the stream is closed and all its utterances are done."""
+        while True:
+            ev = await self._events.get()
+            if ev is _END:
+                return
+            yield ev
+
+    async def run(self, frames: AsyncIterable[Audio]) -> AsyncIterator[Event]:
+        """Feed `frames` and yield the events; the stream is closed after the last frame."""
+        self.start()
+
+        async def feed() -> None:
+            async for f in frames:
+                await self.push(f)
+            await self.close()
+
+        feeder = asyncio.create_task(feed())
+        try:
+            async for ev in self.events():
+                yield ev
+            await feeder
+        finally:
+            if not feeder.done():
+                feeder.cancel()
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Cancel every task of this stream (idempotent)."""
+        for t in [*self._tasks, *self._side]:
+            t.cancel()
+        await asyncio.gather(*self._tasks, *self._side, return_exceptions=True)
+        self._side.clear()
+
+    # ---- stages -----------------------------------------------------------------------------
+
+    async def _guard(self, coro: Any) -> None:
+        """Run a stage; a crash ends the stream with an error event instead of hanging it."""
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a bug in a stage: report it and end the stream
+            await self._events.put(ErrorEvent(f"internal error: {type(e).__name__}: {e}"))
+            await self._events.put(_END)
+            raise
+
+    async def _segment(self, out: asyncio.Queue) -> None:
+        """VAD every frame, endpoint with `Endpointer`, cut utterances, launch speculation."""
+        cut = Cutter(self.config.segmenter, self.vad.frame_size, self.vad.sample_rate)
+        fsz = self.vad.frame_size
+        pending = np.zeros(0, dtype=np.float32)
+        spec: tuple[int, asyncio.Task] | None = None  # (end frame, task) of the speculation
+        next_partial = 0
+        while True:
+            item = await self._in.get()
+            end = item is _END
+            x, wall = (np.zeros(0, dtype=np.float32), time.perf_counter()) if end else item
+            self._buffered -= len(x)
+            cut.append(x)
+            pending = np.concatenate([pending, x])
+            n = len(pending) // fsz
+            frames = [pending[k * fsz : (k + 1) * fsz] for k in range(n)]
+            pending = pending[n * fsz :]
+            probs = await asyncio.to_thread(
+                lambda fr=frames: [self.vad.speech_probability(f) for f in fr]
+            )
+            for frame, p in zip(frames, probs, strict=True):
+                for ev in cut.push(frame, float(p), wall):
+                    if isinstance(ev, Job):
+                        if spec is not None and spec[0] == ev.end_frame and not ev.cut:
+                            ev.speculation = spec[1]
+                        spec = None
+                        ev.enhance = self._enhance_for(ev.audio, cut.noise_db)
+                        await out.put(ev)
+                    else:
+                        await self._events.put(ev)
+                if self.config.speculate and cut.pause_started:
+                    clip = cut.open_audio()
+                    task = self._side_task(
+                        self._speculate(clip, self._enhance_for(clip, cut.noise_db))
+                    )
+                    spec = (cut.frame_i - 1, task)
+                every = self.config.partial_every_s
+                if (
+                    every > 0
+                    and cut.speaking
+                    and cut.frame_i >= next_partial
+                    and not self.locks.asr.locked()
+                ):
+                    next_partial = cut.frame_i + int(every * self.vad.sample_rate / fsz)
+                    self._side_task(self._partial(cut.index, cut.open_audio()))
+            if end:
+                for ev in cut.flush():
+                    if isinstance(ev, Job):
+                        ev.enhance = self._enhance_for(ev.audio, cut.noise_db)
+                        await out.put(ev)
+                    else:
+                        await self._events.put(ev)
+                await out.put(_END)
+                return
+
+    def _enhance_for(self, clip: Audio, noise_db: float | None) -> bool:
+        mode = self.config.enhance
+        if mode != "auto":
+            return mode == "always"
+        if noise_db is None:  # no noise measured yet: be safe
+            return True
+        return st.level_db(clip.samples) - noise_db < self.config.enhance_below_snr_db
+
+    def _side_task(self, coro: Any) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
+        return task
+
+    async def _speculate(self, clip: Audio, enhance: bool) -> tuple[Recognized, str, float]:
+        rec = await asyncio.to_thread(st.recognize, self.engines, self.locks, clip, enhance)
+        tr, mt_s = await asyncio.to_thread(st.translate, self.engines, self.locks, rec.text)
+        return rec, tr, mt_s
+
+    async def _partial(self, index: int, clip: Audio) -> None:
+        text = await asyncio.to_thread(st.transcribe_partial, self.engines, self.locks, clip)
+        if text:
+            await self._events.put(Transcript(index, text, self.engines.source, final=False))
+
+    async def _recognize(self, inp: asyncio.Queue, out: asyncio.Queue) -> None:
+        while (job := await inp.get()) is not _END:
+            try:
+                if job.speculation is not None:
+                    job.recognized, job.translation, mt_s = await job.speculation
+                    job.timings["mt"] = mt_s
+                else:
+                    job.recognized = await asyncio.to_thread(
+                        st.recognize, self.engines, self.locks, job.audio, job.enhance
+                    )
+            except Exception as e:  # an engine failed on this utterance: report, go on
+                await self._events.put(ErrorEvent(f"recognition failed: {e}", job.index))
+                continue
+            job.timings.update(job.recognized.timings)
+            await self._events.put(Transcript(job.index, job.recognized.text, self.engines.source))
+            await out.put(job)
+        await out.put(_END)
+
+    async def _translate(self, inp: asyncio.Queue, out: asyncio.Queue) -> None:
+        while (job := await inp.get()) is not _END:
+            if job.translation is None:
+                try:
+                    job.translation, job.timings["mt"] = await asyncio.to_thread(
+                        st.translate, self.engines, self.locks, job.recognized.text
+                    )
+                except Exception as e:
+                    await self._events.put(ErrorEvent(f"translation failed: {e}", job.index))
+                    continue
+            await self._events.put(Translation(job.index, job.translation, self.engines.target))
+            await out.put(job)
+        await out.put(_END)
+
+    async def _speak(self, inp: asyncio.Queue) -> None:
+        while (job := await inp.get()) is not _END:
+            first: float | None = None
+            timings = job.timings
+            timings.setdefault("tts", 0.0)
+            if self.voice is not None:
+                timings.setdefault("voice", 0.0)
+            if job.translation:
+                gen = st.speak(
+                    self.engines,
+                    self.locks,
+                    self.voice,
+                    job.translation,
+                    job.recognized.clean,
+                    self.config.split_clauses,
+                    timings,
+                )
+                try:
+                    while (chunk := await asyncio.to_thread(next, gen, None)) is not None:
+                        if first is None:
+                            first = time.perf_counter() - job.eos_wall
+                        await self._events.put(AudioOut(job.index, chunk))
+                except Exception as e:
+                    await self._events.put(ErrorEvent(f"synthesis failed: {e}", job.index))
+            await self._events.put(
+                Latency(
+                    job.index,
+                    first,
+                    self.config.segmenter.end_silence_s,
+                    dict(timings),
+                    job.span.end - job.span.start,
+                    job.speculation is not None,
+                )
+            )
+        await self._events.put(_END)

@@ -1,0 +1,132 @@
+"""The blocking work of each live stage, run in worker threads by `voxlate.pipeline.stream`.
+
+Engines are shared between live sessions (the server loads them once per language
+pair), and engine calls are not thread-safe in general, so each call holds that
+engine's lock from `EngineLocks`. The functions here know nothing about asyncio.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from voxlate.audio import Audio
+from voxlate.pipeline.engines import Engines
+
+
+@dataclass
+class EngineLocks:
+    """One lock per shared engine; sessions sharing `Engines` must share these too."""
+
+    enhance: threading.Lock = field(default_factory=threading.Lock)
+    asr: threading.Lock = field(default_factory=threading.Lock)
+    mt: threading.Lock = field(default_factory=threading.Lock)
+    tts: threading.Lock = field(default_factory=threading.Lock)
+    voice: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class Recognized:
+    """The result of enhancement and recognition of one utterance."""
+
+    text: str
+    clean: Audio  # the audio recognised (enhanced, or the input when enhancement was skipped)
+    enhanced: bool  # whether the enhancer ran
+    timings: dict[str, float]  # wall seconds: 'enhance', 'asr'
+
+
+def level_db(x: np.ndarray) -> float:
+    """RMS level of samples in dB relative to full scale (-120 for silence)."""
+    if len(x) == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    return 20.0 * np.log10(max(rms, 1e-6))
+
+
+def recognize(engines: Engines, locks: EngineLocks, audio: Audio, enhance: bool) -> Recognized:
+    """Enhance (when asked) and recognise one utterance, holding each engine's lock."""
+    t0 = time.perf_counter()
+    clean = audio
+    if enhance:
+        with locks.enhance:
+            clean = engines.enhancer.enhance(audio)
+    t1 = time.perf_counter()
+    with locks.asr:
+        text = engines.recognizer.transcribe(clean, engines.source).text.strip()
+    t2 = time.perf_counter()
+    return Recognized(text, clean, enhance, {"enhance": t1 - t0, "asr": t2 - t1})
+
+
+def transcribe_partial(engines: Engines, locks: EngineLocks, audio: Audio) -> str:
+    """Recognise the speech so far without enhancement (for partial transcripts)."""
+    with locks.asr:
+        return engines.recognizer.transcribe(audio, engines.source).text.strip()
+
+
+def translate(engines: Engines, locks: EngineLocks, text: str) -> tuple[str, float]:
+    """Translate one utterance's text; returns (translation, wall seconds)."""
+    t0 = time.perf_counter()
+    if not text:
+        return "", 0.0
+    with locks.mt:
+        out = engines.translator.translate(text, engines.source, engines.target).strip()
+    return out, time.perf_counter() - t0
+
+
+_CLAUSE = re.compile(r"(?<=[,;:])\s+")
+
+
+def clauses(text: str, min_words: int = 3) -> list[str]:
+    """Split `text` at , ; : where both sides keep at least `min_words` words.
+
+    Speaking the first clause on its own lets its audio start before the whole
+    sentence is synthesized and converted.
+    """
+    parts: list[str] = []
+    for piece in _CLAUSE.split(text.strip()):
+        if parts and (len(piece.split()) < min_words or len(parts[-1].split()) < min_words):
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            parts.append(piece)
+    return [p for p in parts if p.strip()]
+
+
+def speak(
+    engines: Engines,
+    locks: EngineLocks,
+    voice: Any,
+    text: str,
+    source: Audio,
+    split_clauses: bool,
+    timings: dict[str, float],
+) -> Iterator[Audio]:
+    """Synthesize `text` and convert it to the speaker's voice, yielding chunks as they are ready.
+
+    `voice` is a voice stage with ``convert(speech, source)`` or None for the
+    synthesizer's own voice. Wall seconds are added to ``timings['tts']`` and
+    ``timings['voice']`` as the generator runs.
+    """
+    pieces = clauses(text) if split_clauses else [text]
+    for piece in pieces:
+        it = engines.synthesizer.synthesize(piece, engines.target)
+        while True:
+            t0 = time.perf_counter()
+            with locks.tts:
+                chunk = next(it, None)
+            t1 = time.perf_counter()
+            timings["tts"] = timings.get("tts", 0.0) + t1 - t0
+            if chunk is None:
+                break
+            if len(chunk.samples) == 0:
+                continue
+            if voice is not None:
+                with locks.voice:
+                    chunk = voice.convert(chunk, source)
+                timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t1
+            yield chunk

@@ -1,0 +1,292 @@
+"""Train and evaluate the speech translator and the text translator of the cascade.
+
+Targets are normalised (lower case, punctuation removed) on both sides, and BLEU
+is computed against the normalised English references.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+
+import numpy as np
+import torch
+
+from voxlate.audio import atomic_path
+from voxlate.data.manifest import ManifestEntry
+from voxlate.errors import InputError
+from voxlate.eval.metrics import bleu, cer, wer
+from voxlate.tasks.ctc.dataset import collate, load_clips, make_batches, pad_targets
+from voxlate.tasks.ctc.decode import greedy_decode
+from voxlate.tasks.ctc.encoder import EncoderConfig
+from voxlate.tasks.ctc.features import SAMPLE_RATE
+from voxlate.tasks.ctc.model import read_checkpoint
+from voxlate.tasks.ctc.train import TrainConfig, lr_at
+from voxlate.tasks.st.model import (
+    CHECKPOINT_KIND,
+    TEXT_CHECKPOINT_KIND,
+    DecoderConfig,
+    STConfig,
+    STModel,
+    TextTranslator,
+)
+from voxlate.text.normalize import normalize_text
+from voxlate.text.tokenizers import Tokenizer
+
+
+def _pairs(entries: Sequence[ManifestEntry]) -> tuple[list[str], list[str]]:
+    missing = [e.id or e.audio for e in entries if not e.translation]
+    if missing:
+        raise InputError(f"{len(missing)} manifest entries have no translation (first: {missing[0]}).")
+    return [normalize_text(e.text) for e in entries], [normalize_text(e.translation or "") for e in entries]
+
+
+def _save(path: str | os.PathLike, ckpt: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+
+
+def st_config_from_dict(d: dict) -> STConfig:
+    d = dict(d)
+    d["encoder"] = EncoderConfig(**d["encoder"])
+    d["decoder"] = DecoderConfig(**d["decoder"])
+    return STConfig(**d)
+
+
+def load_st(path: str | os.PathLike) -> tuple[STModel, Tokenizer, Tokenizer, dict]:
+    """Rebuild (model in eval mode, source tokenizer, target tokenizer, checkpoint dict)."""
+    ckpt = read_checkpoint(path, CHECKPOINT_KIND)
+    model = STModel(st_config_from_dict(ckpt["config"]))
+    model.load_state_dict(ckpt["state"])
+    model.eval()
+    return model, Tokenizer.from_dict(ckpt["source_tokenizer"]), Tokenizer.from_dict(ckpt["target_tokenizer"]), ckpt
+
+
+def load_text_mt(path: str | os.PathLike) -> tuple[TextTranslator, Tokenizer, Tokenizer]:
+    ckpt = read_checkpoint(path, TEXT_CHECKPOINT_KIND)
+    src, tgt = Tokenizer.from_dict(ckpt["source_tokenizer"]), Tokenizer.from_dict(ckpt["target_tokenizer"])
+    model = TextTranslator(DecoderConfig(**ckpt["config"]), src.vocab_size, tgt.vocab_size)
+    model.load_state_dict(ckpt["state"])
+    model.eval()
+    return model, src, tgt
+
+
+def train_st(
+    train: Sequence[ManifestEntry],
+    dev: Sequence[ManifestEntry],
+    out: str | os.PathLike,
+    model_cfg: STConfig | None = None,
+    cfg: TrainConfig | None = None,
+    noises: Sequence[np.ndarray] = (),
+    cache_dir: str | os.PathLike | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Train the multi-decoder speech translator; keeps the lowest dev loss; returns the history."""
+    from pathlib import Path
+
+    cfg = cfg or TrainConfig()
+    model_cfg = model_cfg or STConfig()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    train = [e for e in train if e.duration <= cfg.max_duration]
+    src_text, tgt_text = _pairs(train)
+    dev_src, dev_tgt = _pairs(dev)
+    stok, ttok = Tokenizer.build(src_text), Tokenizer.build(tgt_text)
+    model_cfg = replace(
+        model_cfg, source_vocab=stok.vocab_size, target_vocab=ttok.vocab_size,
+        source_language=train[0].language, target_language=train[0].translation_language,
+    )  # fmt: skip
+    cache = Path(cache_dir) if cache_dir else None
+    clips = load_clips(train, cache / "train.npz" if cache else None)
+    dev_clips = load_clips(dev, cache / "dev.npz" if cache else None)
+    ids = [(stok.encode(s), ttok.encode(t)) for s, t in zip(src_text, tgt_text, strict=True)]
+    dev_ids = [(stok.encode(s), ttok.encode(t)) for s, t in zip(dev_src, dev_tgt, strict=True)]
+    model = STModel(model_cfg)
+    log(f"train {len(train)} utts, dev {len(dev)}, vocab {stok.vocab_size}/{ttok.vocab_size}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M")
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    max_samples = int(cfg.batch_seconds * SAMPLE_RATE)
+    lengths = [len(c) for c in clips]
+    steps_per_epoch = len(make_batches(lengths, max_samples))
+    t0, step, best, history = time.time(), 0, math.inf, []
+
+    def batch_losses(cl, idx, pairs, augment):
+        b = collate(cl, idx, model_cfg.encoder.n_mels, augment, noises, rng)
+        return model.losses(b.feats, b.lengths, pad_targets([pairs[i][0] for i in idx]), pad_targets([pairs[i][1] for i in idx]))
+
+    for epoch in range(1, cfg.epochs + 1):
+        total_steps = steps_per_epoch * cfg.epochs
+        if cfg.max_minutes and epoch > 1:
+            per_epoch = (time.time() - t0) / (epoch - 1)
+            total_steps = steps_per_epoch * max(epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch)))
+        model.train()
+        sums: dict[str, float] = {}
+        n = 0
+        for idx in make_batches(lengths, max_samples, rng):
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total_steps, cfg)
+            losses = batch_losses(clips, idx, ids, cfg.augment)
+            opt.zero_grad()
+            losses["total"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v.item()
+            n += 1
+            step += 1
+        row: dict = {"epoch": epoch, "step": step, "minutes": (time.time() - t0) / 60}
+        row.update({f"train_{k}": v / n for k, v in sums.items()})
+        if dev:
+            model.eval()
+            dsum: dict[str, float] = {}
+            with torch.no_grad():
+                for idx in make_batches([len(c) for c in dev_clips], max_samples):
+                    for k, v in batch_losses(dev_clips, idx, dev_ids, None).items():
+                        dsum[k] = dsum.get(k, 0.0) + v.item() * len(idx)
+            row.update({f"dev_{k}": v / len(dev) for k, v in dsum.items()})
+        history.append(row)
+        log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        score = row.get("dev_total", -epoch)
+        if score <= best:
+            best = score
+            _save(out, {
+                "kind": CHECKPOINT_KIND, "config": asdict(model.cfg), "source_tokenizer": stok.to_dict(),
+                "target_tokenizer": ttok.to_dict(), "state": model.state_dict(), "history": history,
+            })  # fmt: skip
+        if cfg.max_minutes and time.time() - t0 > cfg.max_minutes * 60:
+            break
+    ckpt = torch.load(out, map_location="cpu", weights_only=False)
+    ckpt["history"], ckpt["train_minutes"] = history, (time.time() - t0) / 60
+    _save(out, ckpt)
+    return history
+
+
+@torch.no_grad()
+def translate_clips(
+    model: STModel, stok: Tokenizer, ttok: Tokenizer, clips: Sequence[np.ndarray], batch_seconds: float = 60.0
+) -> dict[str, list[str]]:
+    """Per clip: "ctc" transcript, "source" (attention) transcript, "target" translation."""
+    model.eval()
+    out: dict[str, list[str]] = {k: [""] * len(clips) for k in ("ctc", "source", "target")}
+    for idx in make_batches([len(c) for c in clips], int(batch_seconds * SAMPLE_RATE)):
+        b = collate(clips, idx, model.cfg.encoder.n_mels)
+        mem, mem_len, pad = model.encode(b.feats, b.lengths)
+        ctc = greedy_decode(model.ctc_head(mem).log_softmax(-1), mem_len)
+        tgt = model.target.greedy(mem, pad)
+        src = model.source.greedy(mem, pad) if model.source is not None else ctc
+        for j, i in enumerate(idx):
+            out["ctc"][i] = " ".join(stok.decode(ctc[j]).split())
+            out["source"][i] = " ".join(stok.decode(src[j]).split())
+            out["target"][i] = " ".join(ttok.decode(tgt[j]).split())
+    return out
+
+
+def train_text_mt(
+    train: Sequence[ManifestEntry],
+    dev: Sequence[ManifestEntry],
+    out: str | os.PathLike,
+    dec_cfg: DecoderConfig | None = None,
+    cfg: TrainConfig | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Train the cascade's text translator on the manifests' (transcript, translation) pairs."""
+    cfg = cfg or TrainConfig(max_minutes=3.0)
+    dec_cfg = dec_cfg or DecoderConfig()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    src, tgt = _pairs(train)
+    dsrc, dtgt = _pairs(dev)
+    stok, ttok = Tokenizer.build(src), Tokenizer.build(tgt)
+    model = TextTranslator(dec_cfg, stok.vocab_size, ttok.vocab_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    pairs = [(stok.encode(s), ttok.encode(t)) for s, t in zip(src, tgt, strict=True)]
+    dpairs = [(stok.encode(s), ttok.encode(t)) for s, t in zip(dsrc, dtgt, strict=True)]
+    lengths = [len(s) for s, _ in pairs]
+    per_batch = 32 * 60  # characters per batch, padding included
+    t0, step, best, history = time.time(), 0, math.inf, []
+    steps_per_epoch = len(make_batches(lengths, per_batch))
+
+    def loss_of(ps: list[tuple[list[int], list[int]]]) -> torch.Tensor:
+        s, sl = pad_targets([p[0] for p in ps])
+        t, tl = pad_targets([p[1] for p in ps])
+        mem, pad = model.encode(s, sl)
+        return model.decoder.loss(t, tl, mem, pad)
+
+    for epoch in range(1, cfg.epochs + 1):
+        total_steps = steps_per_epoch * cfg.epochs
+        if cfg.max_minutes and epoch > 1:
+            per_epoch = (time.time() - t0) / (epoch - 1)
+            total_steps = steps_per_epoch * max(epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch)))
+        model.train()
+        losses = []
+        for idx in make_batches(lengths, per_batch, rng):
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total_steps, cfg)
+            loss = loss_of([pairs[i] for i in idx])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+        model.eval()
+        with torch.no_grad():
+            dl = float(np.mean([loss_of([dpairs[i] for i in idx]).item() for idx in make_batches([len(s) for s, _ in dpairs], per_batch)])) if dpairs else -epoch
+        row = {"epoch": epoch, "minutes": (time.time() - t0) / 60, "train_loss": float(np.mean(losses)), "dev_loss": dl}
+        history.append(row)
+        log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        if dl <= best:
+            best = dl
+            _save(out, {
+                "kind": TEXT_CHECKPOINT_KIND, "config": asdict(dec_cfg), "source_tokenizer": stok.to_dict(),
+                "target_tokenizer": ttok.to_dict(), "state": model.state_dict(), "history": history,
+            })  # fmt: skip
+        if cfg.max_minutes and time.time() - t0 > cfg.max_minutes * 60:
+            break
+    return history
+
+
+@torch.no_grad()
+def translate_texts(model: TextTranslator, stok: Tokenizer, ttok: Tokenizer, texts: Sequence[str], batch: int = 32) -> list[str]:
+    """Translate normalised source texts with the text translator (greedy)."""
+    out = []
+    for i in range(0, len(texts), batch):
+        s, sl = pad_targets([stok.encode(normalize_text(t)) for t in texts[i : i + batch]])
+        mem, pad = model.encode(s, sl)
+        out += [" ".join(ttok.decode(x).split()) for x in model.decoder.greedy(mem, pad)]
+    return out
+
+
+def evaluate_st(
+    checkpoint: str | os.PathLike, entries: Sequence[ManifestEntry], text_mt: str | os.PathLike | None = None
+) -> dict:
+    """WER/CER of the transcript heads and BLEU of the translation decoder; with `text_mt`, also
+    the cascade (attention transcript -> text translator) and the text translator on gold text."""
+    model, stok, ttok, _ = load_st(checkpoint)
+    refs_src, refs_tgt = _pairs(entries)
+    clips = load_clips(entries)
+    hyp = translate_clips(model, stok, ttok, clips)
+    r: dict = {
+        "n": len(entries),
+        "wer_ctc": wer(refs_src, hyp["ctc"]), "cer_ctc": cer(refs_src, hyp["ctc"]),
+        "wer_source": wer(refs_src, hyp["source"]), "cer_source": cer(refs_src, hyp["source"]),
+        "bleu": bleu(refs_tgt, hyp["target"]),
+    }  # fmt: skip
+    if text_mt is not None:
+        mt, ms, mtt = load_text_mt(text_mt)
+        cascade_src = hyp["source"] if model.source is not None else hyp["ctc"]
+        hyp["cascade"] = translate_texts(mt, ms, mtt, cascade_src)
+        hyp["text_mt_gold"] = translate_texts(mt, ms, mtt, refs_src)
+        r["bleu_cascade"] = bleu(refs_tgt, hyp["cascade"])
+        r["bleu_text_mt_gold"] = bleu(refs_tgt, hyp["text_mt_gold"])
+    r["examples"] = [
+        {"ref_source": rs, "ref_target": rt, **{k: v[i] for k, v in hyp.items()}}
+        for i, (rs, rt) in enumerate(zip(refs_src, refs_tgt, strict=True))
+    ]
+    return r

@@ -1,0 +1,50 @@
+"""The file pipeline on real speech, with the library API (no CLI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from voxlate.audio import Audio, concatenate, load_audio
+from voxlate.errors import NoSpeechError
+from voxlate.pipeline.engines import Engines, EngineSpecs
+from voxlate.pipeline.file import FileTranslator, report
+
+
+@pytest.fixture(scope="module")
+def en_es():
+    return FileTranslator(Engines.load(EngineSpecs(voice="tts", enhance="none"), "en", "es"), progress=False)
+
+
+def test_two_utterances_aligned_to_source(en_es, librivox):
+    a, b = load_audio(librivox[1][0]), load_audio(librivox[4][0])
+    gap = Audio.silence(1.5, 16_000)
+    audio = concatenate([gap, a, gap, b], 16_000)
+    r = en_es.translate(audio)
+    assert len(r.segments) == 2
+    s0, s1 = r.segments
+    assert "joven" in s0.translation.lower()  # "he was not an ill disposed young man"
+    assert "amable" in s1.translation.lower()  # "he might even have been made amiable himself"
+    assert s0.output_start == pytest.approx(s0.start, abs=0.01)
+    assert s1.output_start >= s0.output_end
+    assert r.audio.duration >= audio.duration - 0.05
+    assert set(r.timings) == {"vad", "enhance", "asr", "mt", "tts", "voice", "total"}
+    rep = report(r, en_es.engines, "in.wav", "out.wav")
+    assert rep["engines"]["tts"] == "espeak-ng:es"
+    assert rep["engines"]["mt"] == "apertium:eng-spa"
+
+
+def test_silence_raises_no_speech(en_es):
+    with pytest.raises(NoSpeechError):
+        en_es.translate(Audio.silence(3.0, 16_000))
+
+
+def test_english_tts_round_trip_through_asr():
+    """English output is checked by recognising it again with the English ASR."""
+    from voxlate.engines import asr, tts
+    from voxlate.eval.metrics import wer
+    from voxlate.text.normalize import normalize_text
+
+    text = "The weather is nice today and we are going to the park."
+    speech = concatenate(list(tts.REGISTRY.create("piper").synthesize(text, "en")), 22_050)
+    heard = asr.REGISTRY.create("faster-whisper").transcribe(speech, "en").text
+    assert wer([normalize_text(text)], [normalize_text(heard)]) <= 0.1, heard
