@@ -27,7 +27,9 @@ def _read_transcripts(path: Path) -> dict[str, str]:
 def librivox() -> list[tuple[Path, str]]:
     """The five LibriVox clips (16 kHz English, one speaker) with their transcripts."""
     if not LIBRIVOX.exists():
-        pytest.skip("pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
+        pytest.skip(
+            "pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)"
+        )
     refs = _read_transcripts(LIBRIVOX / "transcription")
     return [(LIBRIVOX / f"{k}.wav", v) for k, v in sorted(refs.items())]
 
@@ -42,7 +44,9 @@ def librivox_clip(librivox) -> Path:
 def cards() -> list[tuple[Path, str]]:
     """Five short card-name phrases ("ten of clubs"), another English speaker."""
     if not CARDS.exists():
-        pytest.skip("pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
+        pytest.skip(
+            "pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)"
+        )
     refs = _read_transcripts(CARDS / "cards.transcription")
     return [(CARDS / f"{k}.wav", v) for k, v in sorted(refs.items())]
 

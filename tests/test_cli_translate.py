@@ -11,19 +11,44 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-pytestmark = pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("apertium") is None, reason="apertium is not installed"
+)
 
 
 def test_success_writes_audio_report_and_srt(run_cli, librivox_clip, tmp_path):
     out, rep, srt = tmp_path / "talk.es.wav", tmp_path / "talk.es.json", tmp_path / "talk.es.srt"
-    code, _, err = run_cli("translate", librivox_clip, "--source", "en", "--target", "es",
-                           "-o", out, "--report", rep, "--srt", srt, "--voice", "tts", "--quiet")
+    code, _, err = run_cli(
+        "translate",
+        librivox_clip,
+        "--source",
+        "en",
+        "--target",
+        "es",
+        "-o",
+        out,
+        "--report",
+        rep,
+        "--srt",
+        srt,
+        "--voice",
+        "tts",
+        "--quiet",
+    )
     assert code == 0, err
     data, sr = sf.read(out)
     assert sr > 0 and len(data) / sr >= 7.0
     r = json.loads(rep.read_text())
-    assert set(r) >= {"source_language", "target_language", "input", "output", "duration_s",
-                      "segments", "timings_s", "engines"}
+    assert set(r) >= {
+        "source_language",
+        "target_language",
+        "input",
+        "output",
+        "duration_s",
+        "segments",
+        "timings_s",
+        "engines",
+    }
     assert r["source_language"] == "en" and r["target_language"] == "es"
     assert r["duration_s"] == pytest.approx(7.1, abs=0.05)
     seg = r["segments"][0]
@@ -32,7 +57,11 @@ def test_success_writes_audio_report_and_srt(run_cli, librivox_clip, tmp_path):
     assert set(r["engines"]) >= {"vad", "enhance", "asr", "mt", "tts"}
     assert r["engines"]["asr"] == "faster-whisper:tiny.en"
     assert "-->" in srt.read_text() and "Dashwood" in srt.read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.es.json", "talk.es.srt", "talk.es.wav"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "talk.es.json",
+        "talk.es.srt",
+        "talk.es.wav",
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["flac", "ogg", "mp3", "m4a", "webm"])
@@ -41,10 +70,14 @@ def test_any_format_rate_and_channels(fmt, run_cli, librivox, tmp_path):
         pytest.skip("ffmpeg is not installed")
     src = tmp_path / f"in.{fmt}"
     rate = "48000" if fmt == "webm" else "44100"  # Opus in webm takes 48 kHz
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(librivox[1][0]), "-ac", "2", "-ar", rate, str(src)],
-                   check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(librivox[1][0]), "-ac", "2", "-ar", rate, str(src)],
+        check=True,
+    )
     out = tmp_path / "out.wav"
-    code, _, err = run_cli("translate", src, "-o", out, "--voice", "tts", "--enhance", "none", "--quiet")
+    code, _, err = run_cli(
+        "translate", src, "-o", out, "--voice", "tts", "--enhance", "none", "--quiet"
+    )
     assert code == 0, err
     assert out.exists()
 
@@ -87,30 +120,40 @@ def test_existing_output_survives_a_failed_run(run_cli, tmp_path):
     out.write_bytes(b"previous result")
     assert run_cli("translate", silent, "-o", out, "--voice", "tts")[0] == 2
     assert out.read_bytes() == b"previous result"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
+    assert [
+        p.name for p in tmp_path.iterdir() if p.name.startswith(".")
+    ] == []  # no temp files left
 
 
 def test_unsupported_pair_lists_available(run_cli, librivox_clip, tmp_path):
-    code, _, err = run_cli("translate", librivox_clip, "-s", "en", "-t", "fr", "-o", tmp_path / "o.wav")
+    code, _, err = run_cli(
+        "translate", librivox_clip, "-s", "en", "-t", "fr", "-o", tmp_path / "o.wav"
+    )
     assert code == 1
     assert "en->fr is not available" in err and "en->es" in err
 
 
 def test_spanish_input_needs_a_whisper_model(run_cli, librivox_clip, tmp_path):
-    code, _, err = run_cli("translate", librivox_clip, "-s", "es", "-t", "en", "-o", tmp_path / "o.wav")
+    code, _, err = run_cli(
+        "translate", librivox_clip, "-s", "es", "-t", "en", "-o", tmp_path / "o.wav"
+    )
     assert code == 1
     assert "--asr faster-whisper:DIR" in err
 
 
 def test_missing_debian_package_gives_apt_line(run_cli, librivox_clip, tmp_path, monkeypatch):
     real_which = shutil.which
-    monkeypatch.setattr(shutil, "which", lambda n, *a, **k: None if n == "apertium" else real_which(n, *a, **k))
+    monkeypatch.setattr(
+        shutil, "which", lambda n, *a, **k: None if n == "apertium" else real_which(n, *a, **k)
+    )
     code, _, err = run_cli("translate", librivox_clip, "-o", tmp_path / "o.wav")
     assert code == 1 and "apt-get install apertium" in err
 
 
 def test_unknown_engine(run_cli, librivox_clip, tmp_path):
-    code, _, err = run_cli("translate", librivox_clip, "--enhance", "magic", "-o", tmp_path / "o.wav")
+    code, _, err = run_cli(
+        "translate", librivox_clip, "--enhance", "magic", "-o", tmp_path / "o.wav"
+    )
     assert code == 1 and "Unknown enhance engine 'magic'" in err
 
 
@@ -118,10 +161,26 @@ def test_unknown_engine(run_cli, librivox_clip, tmp_path):
 def test_console_script_and_module_entry(librivox_clip, tmp_path):
     """`python -m voxlate` runs as a separate process, with real progress output."""
     out = tmp_path / "o.wav"
-    p = subprocess.run([sys.executable, "-m", "voxlate", "translate", str(librivox_clip), "-o", str(out),
-                        "--voice", "tts"], capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voxlate",
+            "translate",
+            str(librivox_clip),
+            "-o",
+            str(out),
+            "--voice",
+            "tts",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     assert "real-time factor" in p.stderr
     assert out.exists()
-    h = subprocess.run([sys.executable, "-m", "voxlate", "translate", "--help"], capture_output=True, text=True)
+    h = subprocess.run(
+        [sys.executable, "-m", "voxlate", "translate", "--help"], capture_output=True, text=True
+    )
     assert "--voice" in h.stdout and "--report" in h.stdout

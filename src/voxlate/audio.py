@@ -104,8 +104,24 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> Audio
 def _load_with_ffmpeg(p: Path) -> Audio:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        raise MissingDependencyError(f"ffmpeg (needed to read {p.suffix or 'this'} files)", apt="ffmpeg")
-    cmd = [ffmpeg, "-nostdin", "-v", "error", "-i", str(p), "-f", "f32le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"]
+        raise MissingDependencyError(
+            f"ffmpeg (needed to read {p.suffix or 'this'} files)", apt="ffmpeg"
+        )
+    cmd = [
+        ffmpeg,
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(p),
+        "-f",
+        "f32le",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-",
+    ]
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0 or not proc.stdout:
         raise InputError(f"Cannot read {p} as audio (not a supported or valid audio file).")
@@ -121,7 +137,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=dest.suffix or ".tmp", dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{dest.name}.", suffix=dest.suffix or ".tmp", dir=dest.parent
+    )
     os.close(fd)
     try:
         yield Path(tmp)
@@ -140,7 +158,13 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 def save_audio(path: str | os.PathLike, audio: Audio) -> None:
     """Write 16-bit PCM WAV atomically."""
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), np.clip(audio.samples, -1.0, 1.0), audio.sample_rate, subtype="PCM_16", format="WAV")
+        sf.write(
+            str(tmp),
+            np.clip(audio.samples, -1.0, 1.0),
+            audio.sample_rate,
+            subtype="PCM_16",
+            format="WAV",
+        )
 
 
 def concatenate(parts: list[Audio], sample_rate: int) -> Audio:

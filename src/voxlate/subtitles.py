@@ -17,4 +17,6 @@ def srt_time(seconds: float) -> str:
 def to_srt(items: Sequence[tuple[float, float, str]]) -> str:
     """SRT text for (start s, end s, text) cues, numbered from 1; empty texts skipped."""
     cues = [(a, b, t.strip()) for a, b, t in items if t.strip()]
-    return "".join(f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{t}\n\n" for i, (a, b, t) in enumerate(cues, 1))
+    return "".join(
+        f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{t}\n\n" for i, (a, b, t) in enumerate(cues, 1)
+    )

@@ -9,7 +9,9 @@ import pytest
 from voxlate.engines.mt.apertium import ApertiumTranslator, tidy
 from voxlate.errors import MissingDependencyError, UnsupportedLanguageError
 
-pytestmark = pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("apertium") is None, reason="apertium is not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,9 @@ def test_known_sentences(apertium, source, target, text, expected):
 
 
 def test_clean_output_keeps_names_and_sentence_case(apertium):
-    out = apertium.translate("Hello world. Mr. John Dashwood met Mary in London, said zorblax.", "en", "es")
+    out = apertium.translate(
+        "Hello world. Mr. John Dashwood met Mary in London, said zorblax.", "en", "es"
+    )
     assert "*" not in out and "#" not in out and "@" not in out
     assert " ," not in out and " ." not in out
     for name in ("John", "Dashwood", "Mary", "Londres"):  # names kept, place names translated
@@ -64,5 +68,11 @@ def test_missing_program_gives_apt_line(monkeypatch):
 
 def test_tidy_sentence_case():
     assert tidy("Hola Allí , amigo .", "Hello there, friend.", "es") == "Hola allí, amigo."
-    assert tidy("Hola Allí en Londres", "Hello there in London", "es", {"Allí"}) == "Hola allí en Londres"
-    assert tidy("I think that Madrid is big", "Creo que Madrid es grande", "en") == "I think that Madrid is big"
+    assert (
+        tidy("Hola Allí en Londres", "Hello there in London", "es", {"Allí"})
+        == "Hola allí en Londres"
+    )
+    assert (
+        tidy("I think that Madrid is big", "Creo que Madrid es grande", "en")
+        == "I think that Madrid is big"
+    )

@@ -36,7 +36,7 @@ La reunión empieza a las nueve y termina antes del mediodía del viernes.
 """
 TINY = dict(d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
             decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
-            max_position_embeddings=128)  # fmt: skip
+            max_position_embeddings=512)  # fmt: skip
 
 
 def _train_spm(root: Path, name: str, model_type: str) -> Path:
@@ -125,7 +125,8 @@ def _nllb(root: Path) -> Path:
     model = json.loads(bpe.to_str())["model"]
     hf = root / "nllb-hf"
     hf.mkdir()
-    tok = transformers.NllbTokenizer(vocab=model["vocab"], merges=model["merges"])
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    tok = transformers.NllbTokenizer(vocab=model["vocab"], merges=merges)
     tok.save_pretrained(hf)
     config = transformers.M2M100Config(vocab_size=len(tok), pad_token_id=1, bos_token_id=0,
                                        eos_token_id=2, decoder_start_token_id=2, **TINY)

@@ -12,7 +12,9 @@ from voxlate.pipeline.file import FileTranslator, report
 
 @pytest.fixture(scope="module")
 def en_es():
-    return FileTranslator(Engines.load(EngineSpecs(voice="tts", enhance="none"), "en", "es"), progress=False)
+    return FileTranslator(
+        Engines.load(EngineSpecs(voice="tts", enhance="none"), "en", "es"), progress=False
+    )
 
 
 def test_two_utterances_aligned_to_source(en_es, librivox):

@@ -131,3 +131,110 @@ def transcribe(
     clips = [(np.clip(load_audio(p, SAMPLE_RATE).samples, -1, 1) * 32767).astype(np.int16) for p in audio]
     for p, text in zip(audio, recognize_clips(net, tok, clips, beam), strict=True):
         typer.echo(f"{p}\t{text}")
+
+
+@st_app.command("train")
+def st_train(
+    train_manifest: Annotated[Path, typer.Argument(help="Training manifest with translations (JSONL).")],
+    dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest with translations.")],
+    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
+    decoder: Annotated[str, typer.Option(help="mha (Transformer decoder) or gru (GRU + attention).")] = "mha",
+    no_source_decoder: Annotated[bool, typer.Option("--no-source-decoder", help="Only CTC for the transcript.")] = False,
+    d_model: Annotated[int, typer.Option(help="Encoder GRU size per direction.")] = 128,
+    layers: Annotated[int, typer.Option(help="Encoder GRU layers.")] = 2,
+    conv_channels: Annotated[int, typer.Option(help="Channels of the convolutional front end.")] = 16,
+    dec_d_model: Annotated[int, typer.Option(help="Decoder width.")] = 128,
+    dec_layers: Annotated[int, typer.Option(help="Decoder layers.")] = 2,
+    epochs: Annotated[int, typer.Option(help="Most epochs.")] = 100,
+    minutes: Annotated[float, typer.Option(help="Wall-clock budget in minutes (0: none).")] = 15.0,
+    batch_seconds: Annotated[float, typer.Option(help="Audio per batch, seconds.")] = 60.0,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1.5e-3,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 0,
+    no_augment: Annotated[bool, typer.Option("--no-augment", help="No speed/noise/SpecAugment.")] = False,
+    cache_dir: Annotated[Path | None, typer.Option(help="Folder to cache decoded audio in.")] = None,
+) -> None:
+    """Train the speech translator: shared encoder, transcript CTC + decoder, translation decoder."""
+    from voxlate.tasks.ctc import EncoderConfig, TrainConfig
+    from voxlate.tasks.ctc.augment import AugmentConfig
+    from voxlate.tasks.st import DecoderConfig, STConfig, train_st
+
+    if decoder not in ("mha", "gru"):
+        raise InputError(f"Unknown decoder '{decoder}'; choose mha or gru.")
+    cfg = TrainConfig(
+        epochs=epochs, max_minutes=minutes, batch_seconds=batch_seconds, lr=lr, threads=threads,
+        augment=None if no_augment else AugmentConfig(),
+    )  # fmt: skip
+    model_cfg = STConfig(
+        EncoderConfig(d_model=d_model, n_layers=layers, conv_channels=conv_channels),
+        DecoderConfig(kind=decoder, d_model=dec_d_model, n_layers=dec_layers),
+        source_decoder=not no_source_decoder,
+    )
+    train_st(
+        _manifest(train_manifest), _manifest(dev_manifest), model, model_cfg, cfg, cache_dir=cache_dir,
+        log=lambda s: typer.echo(s, err=True),
+    )  # fmt: skip
+    typer.echo(f"wrote {model}")
+
+
+@st_app.command("train-text")
+def st_train_text(
+    train_manifest: Annotated[Path, typer.Argument(help="Training manifest with translations (JSONL).")],
+    dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest with translations.")],
+    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
+    decoder: Annotated[str, typer.Option(help="mha or gru.")] = "mha",
+    d_model: Annotated[int, typer.Option(help="Width.")] = 128,
+    minutes: Annotated[float, typer.Option(help="Wall-clock budget in minutes.")] = 3.0,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 0,
+) -> None:
+    """Train the cascade's text translator on the manifests' transcript/translation pairs."""
+    from voxlate.tasks.ctc import TrainConfig
+    from voxlate.tasks.st import DecoderConfig, train_text_mt
+
+    if decoder not in ("mha", "gru"):
+        raise InputError(f"Unknown decoder '{decoder}'; choose mha or gru.")
+    train_text_mt(
+        _manifest(train_manifest), _manifest(dev_manifest), model, DecoderConfig(kind=decoder, d_model=d_model),
+        TrainConfig(max_minutes=minutes, threads=threads, augment=None), log=lambda s: typer.echo(s, err=True),
+    )  # fmt: skip
+    typer.echo(f"wrote {model}")
+
+
+@st_app.command("eval")
+def st_eval(
+    manifest: Annotated[Path, typer.Argument(help="Test manifest with translations (JSONL).")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Speech-translation checkpoint.")],
+    text_model: Annotated[Path | None, typer.Option(help="Text translator for the cascade baseline.")] = None,
+    report: Annotated[Path | None, typer.Option(help="JSON file for scores and outputs.")] = None,
+) -> None:
+    """WER of the transcript heads and BLEU of the translation decoder (and of the cascade)."""
+    from voxlate.audio import write_text_atomic
+    from voxlate.tasks.st import evaluate_st
+
+    r = evaluate_st(model, _manifest(manifest), text_model)
+    typer.echo(
+        f"{r['n']} utterances  transcript WER {100 * r['wer_source']:.1f} % (CTC head {100 * r['wer_ctc']:.1f} %)"
+        f"  CER {100 * r['cer_source']:.1f} %  end-to-end BLEU {r['bleu']:.2f}"
+    )
+    if "bleu_cascade" in r:
+        typer.echo(f"cascade BLEU {r['bleu_cascade']:.2f}  text translator on gold transcripts BLEU {r['bleu_text_mt_gold']:.2f}")
+    if report is not None:
+        write_text_atomic(report, json.dumps(r, ensure_ascii=False, indent=1))
+
+
+@st_app.command("translate")
+def st_translate(
+    audio: Annotated[list[Path], typer.Argument(help="Audio files.")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Speech-translation checkpoint.")],
+) -> None:
+    """Print transcript and translation of each file (path, tab, transcript, tab, translation)."""
+    import numpy as np
+
+    from voxlate.audio import load_audio
+    from voxlate.tasks.ctc.features import SAMPLE_RATE
+    from voxlate.tasks.st.train import load_st, translate_clips
+
+    net, stok, ttok, _ = load_st(model)
+    clips = [(np.clip(load_audio(p, SAMPLE_RATE).samples, -1, 1) * 32767).astype(np.int16) for p in audio]
+    out = translate_clips(net, stok, ttok, clips)
+    for i, p in enumerate(audio):
+        typer.echo(f"{p}\t{out['source'][i]}\t{out['target'][i]}")

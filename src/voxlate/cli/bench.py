@@ -11,19 +11,32 @@ from voxlate.cli.groups import bench_app
 
 @bench_app.command("translate")
 def bench_translate(
-    inputs: list[Path] = typer.Argument(None, help="Recordings [default: the LibriVox clips of pocketsphinx-testdata]."),
+    inputs: list[Path] = typer.Argument(
+        None, help="Recordings [default: the LibriVox clips of pocketsphinx-testdata]."
+    ),
     source: str = typer.Option("en", "--source", "-s"),
     target: str = typer.Option("es", "--target", "-t"),
     voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
     enhance: str = typer.Option("deepfilter", "--enhance"),
-    repeat: int = typer.Option(1, "--repeat", help="Passes over the inputs (the first warms caches)."),
-    log: Path = typer.Option(Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."),
+    repeat: int = typer.Option(
+        1, "--repeat", help="Passes over the inputs (the first warms caches)."
+    ),
+    log: Path = typer.Option(
+        Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
+    ),
     no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
 ) -> None:
     """Run real recordings through the file pipeline; print per-stage mean time, RTF and peak RSS."""
     from voxlate.eval.bench_translate import default_inputs, run_translate_bench
 
     files = list(inputs) if inputs else default_inputs()
-    table = run_translate_bench(files, source, target, voice=voice, enhance=enhance, repeat=repeat,
-                                log=None if no_log else log)
+    table = run_translate_bench(
+        files,
+        source,
+        target,
+        voice=voice,
+        enhance=enhance,
+        repeat=repeat,
+        log=None if no_log else log,
+    )
     typer.echo(table)

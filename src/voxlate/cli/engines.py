@@ -13,9 +13,15 @@ def list_engines() -> None:
     from voxlate.engines import asr, enhance, mt, tts, vad, voice
     from voxlate.engines.mt.apertium import installed_modes
 
-    for kind, reg in [("vad", vad.REGISTRY), ("enhance", enhance.REGISTRY), ("asr", asr.REGISTRY),
-                      ("mt", mt.REGISTRY), ("tts", tts.REGISTRY),
-                      ("speaker encoder", voice.ENCODERS), ("voice adapter", voice.ADAPTERS)]:
+    for kind, reg in [
+        ("vad", vad.REGISTRY),
+        ("enhance", enhance.REGISTRY),
+        ("asr", asr.REGISTRY),
+        ("mt", mt.REGISTRY),
+        ("tts", tts.REGISTRY),
+        ("speaker encoder", voice.ENCODERS),
+        ("voice adapter", voice.ADAPTERS),
+    ]:
         typer.echo(f"{kind:16s} {', '.join(reg.names())}")
     pairs = sorted(installed_modes())
     typer.echo("apertium pairs   " + (", ".join(f"{s}->{t}" for s, t in pairs) or "none installed"))

@@ -11,24 +11,47 @@ from voxlate.cli.groups import app
 
 @app.command()
 def translate(
-    input: Path = typer.Argument(..., help="Recording to translate (wav, flac, ogg, mp3, m4a, webm; any rate)."),
-    source: str = typer.Option("en", "--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es)."),
+    input: Path = typer.Argument(
+        ..., help="Recording to translate (wav, flac, ogg, mp3, m4a, webm; any rate)."
+    ),
+    source: str = typer.Option(
+        "en", "--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es)."
+    ),
     target: str = typer.Option("es", "--target", "-t", help="Language to speak (ISO 639-1)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Output wav [default: INPUT.TARGET.wav]."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Output wav [default: INPUT.TARGET.wav]."
+    ),
     report: Path | None = typer.Option(None, "--report", help="Write the JSON report here."),
     srt: Path | None = typer.Option(None, "--srt", help="Write subtitles of the translation here."),
     voice: str = typer.Option(
-        "preserve", "--voice",
+        "preserve",
+        "--voice",
         help="Voice of the output: preserve (the speaker's own), tts (stock voice), "
         "anonymize (a pseudo-speaker), or a reference clip REF.wav.",
     ),
     vad: str = typer.Option("silero", "--vad", help="Voice activity detector: silero | energy."),
-    enhance: str = typer.Option("deepfilter", "--enhance", help="Enhancer: deepfilter | spectral | none | diffusion:CKPT."),
-    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec, e.g. faster-whisper:/models/whisper-small [default: embedded for en/ko]."),
-    mt: str = typer.Option("apertium", "--mt", help="Translator spec: apertium | ctranslate2:/models/nllb."),
-    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec: piper[:VOICE.onnx] | espeak-ng[:VOICE] | xtts:DIR [default: piper for en, espeak-ng otherwise]."),
-    end_silence: float = typer.Option(0.4, "--end-silence", help="Silence (s) that ends an utterance."),
-    max_utterance: float = typer.Option(12.0, "--max-utterance", help="Longest utterance (s); longer speech is cut at a pause."),
+    enhance: str = typer.Option(
+        "deepfilter", "--enhance", help="Enhancer: deepfilter | spectral | none | diffusion:CKPT."
+    ),
+    asr: str | None = typer.Option(
+        None,
+        "--asr",
+        help="Recognizer spec, e.g. faster-whisper:/models/whisper-small [default: embedded for en/ko].",
+    ),
+    mt: str = typer.Option(
+        "apertium", "--mt", help="Translator spec: apertium | ctranslate2:/models/nllb."
+    ),
+    tts: str | None = typer.Option(
+        None,
+        "--tts",
+        help="Synthesizer spec: piper[:VOICE.onnx] | espeak-ng[:VOICE] | xtts:DIR [default: piper for en, espeak-ng otherwise].",
+    ),
+    end_silence: float = typer.Option(
+        0.4, "--end-silence", help="Silence (s) that ends an utterance."
+    ),
+    max_utterance: float = typer.Option(
+        12.0, "--max-utterance", help="Longest utterance (s); longer speech is cut at a pause."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Translate speech in a recording into another language, in the speaker's voice.

@@ -23,14 +23,22 @@ def default_inputs() -> list[Path]:
 
     files = sorted(LIBRIVOX.glob("*.wav"))
     if not files:
-        raise InputError("No inputs given and pocketsphinx-testdata is not installed "
-                         "(sudo apt-get install pocketsphinx-testdata).")
+        raise InputError(
+            "No inputs given and pocketsphinx-testdata is not installed "
+            "(sudo apt-get install pocketsphinx-testdata)."
+        )
     return files
 
 
-def run_translate_bench(files: list[Path], source: str, target: str, voice: str = "preserve",
-                        enhance: str = "deepfilter", repeat: int = 1,
-                        log: Path | None = None) -> str:
+def run_translate_bench(
+    files: list[Path],
+    source: str,
+    target: str,
+    voice: str = "preserve",
+    enhance: str = "deepfilter",
+    repeat: int = 1,
+    log: Path | None = None,
+) -> str:
     """Translate `files` `repeat` times with engines loaded once; return the markdown table.
 
     Per stage: mean seconds per file and real-time factor (stage seconds / audio seconds).

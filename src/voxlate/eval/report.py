@@ -51,7 +51,11 @@ def append_benchmark(title: str, body: str, path: str | os.PathLike | None = Non
     The file is rewritten atomically, so an interrupted run never truncates it.
     """
     p = Path(path) if path is not None else DEFAULT_BENCHMARKS
-    old = p.read_text(encoding="utf-8") if p.exists() else "# voxlate benchmarks\n\nNewest last. Each section says the machine and date it ran on.\n"
+    old = (
+        p.read_text(encoding="utf-8")
+        if p.exists()
+        else "# voxlate benchmarks\n\nNewest last. Each section says the machine and date it ran on.\n"
+    )
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     section = f"\n## {title}\n\n*{stamp} · {machine_description()}*\n\n{body.rstrip()}\n"
     write_text_atomic(p, old.rstrip("\n") + "\n" + section)

@@ -95,7 +95,9 @@ class Engines:
             )
         synthesizer = tts.REGISTRY.create(specs.tts or default_tts(target))
         if target not in synthesizer.languages():
-            raise UnsupportedLanguageError(f"The synthesizer {describe(synthesizer)} does not speak '{target}'.")
+            raise UnsupportedLanguageError(
+                f"The synthesizer {describe(synthesizer)} does not speak '{target}'."
+            )
         v = vad.REGISTRY.create(specs.vad)
         e = enhance.REGISTRY.create(specs.enhance)
         voice = load_voice_stage(specs.voice)

@@ -47,7 +47,9 @@ class FileTranslator:
         t0 = time.perf_counter()
         spans = segment_audio(audio, self.engines.vad, self.segmenter)
         timings["vad"] += time.perf_counter() - t0
-        return [Utterance(i, s.start, s.end, audio.slice(s.start, s.end)) for i, s in enumerate(spans)]
+        return [
+            Utterance(i, s.start, s.end, audio.slice(s.start, s.end)) for i, s in enumerate(spans)
+        ]
 
     def translate(self, audio: Audio, name: str = "input") -> FileResult:
         """Translate `audio`; raises NoSpeechError when it holds no speech."""
@@ -60,8 +62,13 @@ class FileTranslator:
             raise NoSpeechError(f"No speech found in {name}.")
         if e.voice is not None and hasattr(e.voice, "reset"):
             e.voice.reset()
-        bar = tqdm(total=2 * len(utts), desc="translating", unit="step", disable=not self.progress,
-                   leave=False)
+        bar = tqdm(
+            total=2 * len(utts),
+            desc="translating",
+            unit="step",
+            disable=not self.progress,
+            leave=False,
+        )
         # Pass 1: enhance and recognise each utterance.
         cleaned: list[Audio] = []
         texts: list[str] = []
@@ -85,7 +92,9 @@ class FileTranslator:
         if batch is not None:
             translations = batch(texts, e.source, e.target)
         else:
-            translations = [e.translator.translate(t, e.source, e.target) if t else "" for t in texts]
+            translations = [
+                e.translator.translate(t, e.source, e.target) if t else "" for t in texts
+            ]
         timings["mt"] += time.perf_counter() - t0
         # Pass 2: speak each translation in the chosen voice.
         done: list[TranslatedUtterance] = []
@@ -113,16 +122,27 @@ class FileTranslator:
             timings["voice"] += time.perf_counter() - t1
         return speech
 
-    def _assemble(self, done: list[TranslatedUtterance], duration: float,
-                  timings: dict[str, float], t_start: float) -> FileResult:
+    def _assemble(
+        self,
+        done: list[TranslatedUtterance],
+        duration: float,
+        timings: dict[str, float],
+        t_start: float,
+    ) -> FileResult:
         rate = next((d.speech.sample_rate for d in done if d.speech is not None), 22_050)
         starts = [d.utterance.start for d in done]
         nexts: list[float | None] = [d.utterance.start for d in done[1:]] + [None]
         placed, clips = place(starts, [d.speech for d in done], nexts, rate, self.timeline)
         track = render(placed, clips, duration, rate)
         segments = [
-            PlacedSegment(round(d.utterance.start, 3), round(d.utterance.end, 3), d.source_text,
-                          d.translation, a, b)
+            PlacedSegment(
+                round(d.utterance.start, 3),
+                round(d.utterance.end, 3),
+                d.source_text,
+                d.translation,
+                a,
+                b,
+            )
             for d, (a, b) in zip(done, placed)
         ]
         out = {s: round(timings.get(s, 0.0), 4) for s in STAGES}

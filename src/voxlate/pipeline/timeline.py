@@ -52,8 +52,12 @@ def place(
     return placed, out
 
 
-def render(placed: Sequence[tuple[float, float]], clips: Sequence[Audio | None],
-           duration: float, sample_rate: int) -> Audio:
+def render(
+    placed: Sequence[tuple[float, float]],
+    clips: Sequence[Audio | None],
+    duration: float,
+    sample_rate: int,
+) -> Audio:
     """Mix the placed clips into one track at least `duration` seconds long."""
     end = max([duration] + [b for _, b in placed])
     y = np.zeros(int(np.ceil(end * sample_rate)) + 1, dtype=np.float32)

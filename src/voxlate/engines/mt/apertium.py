@@ -67,7 +67,9 @@ class ApertiumTranslator:
         if not any(clean):
             return ["" for _ in texts]
         payload = _SEPARATOR.join(c or "." for c in clean) + "\n"
-        proc = subprocess.run([self._exe, "-u", mode], input=payload, capture_output=True, text=True)
+        proc = subprocess.run(
+            [self._exe, "-u", mode], input=payload, capture_output=True, text=True
+        )
         if proc.returncode != 0:
             raise EngineError(f"Apertium failed on {mode}: {proc.stderr.strip()[:200]}")
         outs = [o.strip() for o in re.split(r"\n\s*\n", proc.stdout.strip("\n"))]
@@ -83,8 +85,12 @@ class ApertiumTranslator:
         words = sorted({w for o in outputs for w in _WORD.findall(o) if w[:1].isupper()})
         if analyser is None or not words:
             return set()
-        proc = subprocess.run(["lt-proc", "-w", str(analyser)], input="\n".join(words) + "\n",
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            ["lt-proc", "-w", str(analyser)],
+            input="\n".join(words) + "\n",
+            capture_output=True,
+            text=True,
+        )
         common = set()
         for m in re.finditer(r"\^([^/$]+)/([^$]*)\$", proc.stdout):
             surface, analyses = m.group(1), m.group(2)
@@ -105,7 +111,9 @@ class ApertiumTranslator:
         return None
 
     def _one(self, text: str, mode: str) -> str:
-        proc = subprocess.run([self._exe, "-u", mode], input=text + "\n", capture_output=True, text=True)
+        proc = subprocess.run(
+            [self._exe, "-u", mode], input=text + "\n", capture_output=True, text=True
+        )
         return proc.stdout.strip()
 
 
@@ -147,7 +155,13 @@ def tidy(translation: str, source: str, target: str, common: set[str] | None = N
         w = m.group(0)
         if _starts_sentence(t[: m.start()]):
             return w[:1].upper() + w[1:]
-        if w in names or w in keep_upper or w.split("'")[0] in keep_upper or w.isupper() and len(w) > 1:
+        if (
+            w in names
+            or w in keep_upper
+            or w.split("'")[0] in keep_upper
+            or w.isupper()
+            and len(w) > 1
+        ):
             return w
         if common is not None and w not in common:
             return w

@@ -287,13 +287,16 @@ class CTranslate2Translator:
         if not todo:
             return out
         prefix = self.target_prefix(target)
-        results = self._model.translate_batch(
-            [self.source_tokens(clean[i], source, target) for i in todo],
-            target_prefix=[prefix for _ in todo] if prefix else None,
-            beam_size=self.beam_size,
-            max_batch_size=self.max_batch_size,
-            max_decoding_length=self.max_decoding_length,
-        )
+        try:
+            results = self._model.translate_batch(
+                [self.source_tokens(clean[i], source, target) for i in todo],
+                target_prefix=[prefix for _ in todo] if prefix else None,
+                beam_size=self.beam_size,
+                max_batch_size=self.max_batch_size,
+                max_decoding_length=self.max_decoding_length,
+            )
+        except RuntimeError as e:  # e.g. a text longer than the model's position table
+            raise EngineError(f"CTranslate2 failed on {self.name}: {e}") from e
         for i, r in zip(todo, results):  # hypotheses start with the prefix: dropped below
             words = [t for t in r.hypotheses[0] if t not in self._drop and not t.startswith("madeupword")]
             out[i] = self._codec.decode(words).strip()

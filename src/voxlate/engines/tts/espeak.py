@@ -24,7 +24,9 @@ _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _INITIALIZE_DONT_EXIT = 0x8000
 _RATE, _PITCH = 1, 3
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -53,10 +55,19 @@ def _library() -> ctypes.CDLL:
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                     ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(_data_path.parent).encode(),
-                                     _INITIALIZE_DONT_EXIT)
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
+        rate = lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, str(_data_path.parent).encode(), _INITIALIZE_DONT_EXIT
+        )
         if rate <= 0:
             raise MissingDependencyError("eSpeak NG data (espeak-ng-data)", pip="espeakng-loader")
         lib.espeak_SetSynthCallback(_collect)

@@ -31,7 +31,9 @@ def embedded_voice_path() -> Path:
 class PiperSynthesizer:
     """length_scale: > 1 speaks slower, < 1 faster."""
 
-    def __init__(self, voice: str | os.PathLike | None = None, length_scale: float | None = None) -> None:
+    def __init__(
+        self, voice: str | os.PathLike | None = None, length_scale: float | None = None
+    ) -> None:
         try:
             from piper import PiperVoice, SynthesisConfig
         except ImportError as e:
@@ -42,7 +44,9 @@ class PiperSynthesizer:
         if not path.is_file():
             raise EngineError(f"Piper voice not found: {path}")
         if not config.is_file():
-            raise EngineError(f"Piper voice config not found: {config} (it must lie beside the .onnx file)")
+            raise EngineError(
+                f"Piper voice config not found: {config} (it must lie beside the .onnx file)"
+            )
         try:
             meta = json.loads(config.read_text())
             self._voice = PiperVoice.load(str(path), config_path=str(config))
@@ -68,4 +72,6 @@ class PiperSynthesizer:
         if not text.strip():
             return
         for chunk in self._voice.synthesize(text, syn_config=self._syn):
-            yield Audio(np.asarray(chunk.audio_float_array, dtype=np.float32), int(chunk.sample_rate))
+            yield Audio(
+                np.asarray(chunk.audio_float_array, dtype=np.float32), int(chunk.sample_rate)
+            )

@@ -1,0 +1,143 @@
+"""`voxlate live` (microphone or file, translated as you speak) and `voxlate bench live`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voxlate.cli.groups import app, bench_app
+
+
+@app.command()
+def live(
+    mic: bool = typer.Option(False, "--mic", help="Translate the microphone (needs sounddevice)."),
+    input: Path | None = typer.Option(
+        None, "--input", "-i", help="Translate this recording as a live stream instead."
+    ),
+    realtime: bool = typer.Option(
+        False, "--realtime", help="Feed --input at real-time pace (as a microphone would)."
+    ),
+    source: str = typer.Option("en", "--source", "-s", help="Spoken language (ISO 639-1)."),
+    target: str = typer.Option("es", "--target", "-t", help="Language to speak (ISO 639-1)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the translated speech to this wav instead of speakers."
+    ),
+    voice: str = typer.Option("preserve", "--voice", help="preserve | tts | anonymize | REF.wav."),
+    vad: str = typer.Option("silero", "--vad", help="Voice activity detector: silero | energy."),
+    enhance: str = typer.Option("deepfilter", "--enhance", help="Enhancer spec (none to skip)."),
+    enhance_mode: str = typer.Option(
+        "auto", "--enhance-mode", help="always | auto (only when the input is noisy) | never."
+    ),
+    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: embedded]."),
+    mt: str = typer.Option("apertium", "--mt", help="Translator spec."),
+    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: by language]."),
+    end_silence: float = typer.Option(
+        0.3, "--end-silence", help="Silence (s) that ends an utterance."
+    ),
+    max_utterance: float = typer.Option(
+        8.0, "--max-utterance", help="Longest utterance (s); longer speech is cut at a pause."
+    ),
+    partials: float = typer.Option(
+        0.0, "--partials", help="Partial transcripts every so many seconds while speaking (0: off)."
+    ),
+    seconds: float | None = typer.Option(None, "--seconds", help="Stop --mic after this long."),
+    json_events: bool = typer.Option(False, "--json", help="Print events as JSON lines."),
+) -> None:
+    """Translate speech as it is spoken: from the microphone, or a recording fed as a stream.
+
+    Prints events (speech start/end, transcript, translation, latency) as they happen and
+    plays the translated speech, or writes it with -o. Models load once, before the first frame.
+    """
+    import asyncio
+    import dataclasses
+    import json
+
+    from voxlate.audio import load_audio, save_audio
+    from voxlate.errors import InputError
+    from voxlate.pipeline.engines import Engines, EngineSpecs
+    from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
+    from voxlate.pipeline.stream_events import AudioOut, Latency
+    from voxlate.pipeline.stream_io import (
+        SpeakerSink,
+        TimelineSink,
+        file_frames,
+        import_sounddevice,
+        mic_frames,
+    )
+
+    if mic == (input is not None):
+        raise InputError("Give exactly one of --mic or --input FILE.")
+    if end_silence <= 0 or max_utterance <= 1:
+        raise InputError("--end-silence must be > 0 and --max-utterance > 1 second.")
+    if enhance_mode not in ("always", "auto", "never"):
+        raise InputError("--enhance-mode must be always, auto or never.")
+    audio = load_audio(input) if input is not None else None
+    if mic or output is None:
+        import_sounddevice()  # fail before loading models
+    specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+    engines = Engines.load(specs, source.lower(), target.lower())
+    seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=end_silence,
+                              max_utterance_s=max_utterance)
+    config = StreamConfig(segmenter=seg, enhance=enhance_mode, partial_every_s=partials)
+    sink: TimelineSink | SpeakerSink = TimelineSink() if output else SpeakerSink()
+    frames = mic_frames(max_s=seconds) if audio is None else file_frames(audio, realtime)
+
+    async def run() -> None:
+        stream = StreamTranslator(engines, config)
+        async for ev in stream.run(frames):
+            if isinstance(ev, AudioOut):
+                if isinstance(sink, TimelineSink):
+                    sink.add(ev.audio, realtime=mic or realtime)
+                else:
+                    sink.add(ev.audio)
+                continue
+            if json_events:
+                typer.echo(json.dumps(ev.to_json(), ensure_ascii=False))
+            elif isinstance(ev, Latency):
+                fa = "-" if ev.first_audio_s is None else f"{ev.first_audio_s:.2f} s"
+                stages = " ".join(f"{k} {v:.2f}" for k, v in ev.stages.items())
+                typer.echo(f"[{ev.index}] latency: first audio {fa} ({stages})")
+            else:
+                d = ev.to_json()
+                kind = d.pop("type")
+                typer.echo(f"[{d.pop('index', '-')}] {kind}: " + (
+                    d["text"] if "text" in d else " ".join(f"{k}={v}" for k, v in d.items())))
+
+    try:
+        asyncio.run(run())
+    finally:
+        if isinstance(sink, SpeakerSink):
+            import time
+
+            deadline = time.monotonic() + 60
+            while sink.pending_s() > 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            sink.close()
+    if output is not None and isinstance(sink, TimelineSink):
+        save_audio(output, sink.audio())
+        typer.echo(f"translated speech -> {output}", err=True)
+
+
+@bench_app.command("live")
+def bench_live(
+    inputs: list[Path] = typer.Argument(
+        None, help="Recordings [default: the LibriVox clips of pocketsphinx-testdata]."
+    ),
+    source: str = typer.Option("en", "--source", "-s"),
+    target: str = typer.Option("es", "--target", "-t"),
+    voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
+    enhance_mode: str = typer.Option("auto", "--enhance-mode", help="always | auto | never."),
+    end_silence: float = typer.Option(0.3, "--end-silence", help="End-of-speech silence (s)."),
+    clients: int = typer.Option(4, "--clients", help="Concurrent WebSocket clients (0: skip)."),
+    log: Path = typer.Option(Path("docs/benchmarks.md"), "--log", help="Benchmark log."),
+    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+) -> None:
+    """Latency of live translation: end of speech -> first translated audio, fed in real time."""
+    from voxlate.eval.bench_live import run_live_bench
+    from voxlate.eval.bench_translate import default_inputs
+
+    files = list(inputs) if inputs else default_inputs()
+    body = run_live_bench(files, source, target, voice=voice, enhance_mode=enhance_mode,
+                          end_silence=end_silence, clients=clients, log=None if no_log else log)
+    typer.echo(body)

@@ -1,0 +1,57 @@
+"""`voxlate serve`: the web page, live WebSocket and REST API (FastAPI + uvicorn)."""
+
+from __future__ import annotations
+
+import typer
+
+from voxlate.cli.groups import app
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0 exposes it)."),
+    port: int = typer.Option(8000, "--port", "-p", help="TCP port."),
+    token: str | None = typer.Option(
+        None, "--token", envvar="VOXLATE_TOKEN",
+        help="Require 'Authorization: Bearer TOKEN' (or ?token= on the WebSocket).",
+    ),
+    source: str = typer.Option("en", "--source", "-s", help="Default spoken language."),
+    target: str = typer.Option("es", "--target", "-t", help="Default target language."),
+    voice: str = typer.Option("preserve", "--voice", help="Default voice mode of live sessions."),
+    enhance: str = typer.Option("deepfilter", "--enhance", help="Enhancer spec."),
+    enhance_mode: str = typer.Option("auto", "--enhance-mode", help="always | auto | never."),
+    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: embedded]."),
+    mt: str = typer.Option("apertium", "--mt", help="Translator spec."),
+    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: by language]."),
+    end_silence: float = typer.Option(0.3, "--end-silence", help="Live end-of-speech silence (s)."),
+    max_clients: int = typer.Option(8, "--max-clients", help="Live WebSocket clients at once."),
+    max_upload_mb: int = typer.Option(25, "--max-upload-mb", help="Largest REST upload (MiB)."),
+    idle_timeout: float = typer.Option(60.0, "--idle-timeout", help="Close idle WebSockets (s)."),
+) -> None:
+    """Serve the live-translation web page at /, the WebSocket /v1/live and the REST API."""
+    from voxlate.errors import InputError
+
+    if enhance_mode not in ("always", "auto", "never"):
+        raise InputError("--enhance-mode must be always, auto or never.")
+    if end_silence <= 0 or max_clients < 1 or max_upload_mb < 1 or idle_timeout <= 0:
+        raise InputError("--end-silence, --idle-timeout, --max-clients and --max-upload-mb "
+                         "must be positive.")
+    from voxlate.pipeline.stream_io import import_sounddevice  # noqa: F401  (not needed here)
+
+    import uvicorn
+
+    from voxlate.pipeline.engines import Engines, EngineSpecs
+    from voxlate.server.app import create_app
+    from voxlate.server.config import ServerConfig
+
+    specs = EngineSpecs(enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+    # Check the default pair before binding, so a bad setup fails with one sentence.
+    Engines.load(specs.__class__(**{**specs.__dict__, "voice": "tts"}), source, target)
+    config = ServerConfig(specs=specs, token=token, source=source, target=target, voice=voice,
+                          max_clients=max_clients, max_upload_bytes=max_upload_mb * 2**20,
+                          idle_timeout_s=idle_timeout, end_silence_s=end_silence,
+                          enhance_mode=enhance_mode, preload=((source, target),))
+    if host not in ("127.0.0.1", "localhost", "::1") and token is None:
+        typer.echo("warning: serving on a public address without --token", err=True)
+    typer.echo(f"voxlate: open http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", ws_max_size=2**20)
