@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "voxlate.cli.translate",
     "voxlate.cli.engines",
     "voxlate.cli.bench",
+    "voxlate.cli.live",
+    "voxlate.cli.serve",
     "voxlate.cli.transcribe",
     "voxlate.cli.asr",
 ]

@@ -77,8 +77,9 @@ def live(
         import_sounddevice()  # fail before loading models
     specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
     engines = Engines.load(specs, source.lower(), target.lower())
-    seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=end_silence,
-                              max_utterance_s=max_utterance)
+    seg = dataclasses.replace(
+        LIVE_SEGMENTER, end_silence_s=end_silence, max_utterance_s=max_utterance
+    )
     config = StreamConfig(segmenter=seg, enhance=enhance_mode, partial_every_s=partials)
     sink: TimelineSink | SpeakerSink = TimelineSink() if output else SpeakerSink()
     frames = mic_frames(max_s=seconds) if audio is None else file_frames(audio, realtime)
@@ -101,8 +102,10 @@ def live(
             else:
                 d = ev.to_json()
                 kind = d.pop("type")
-                typer.echo(f"[{d.pop('index', '-')}] {kind}: " + (
-                    d["text"] if "text" in d else " ".join(f"{k}={v}" for k, v in d.items())))
+                typer.echo(
+                    f"[{d.pop('index', '-')}] {kind}: "
+                    + (d["text"] if "text" in d else " ".join(f"{k}={v}" for k, v in d.items()))
+                )
 
     try:
         asyncio.run(run())
@@ -138,6 +141,14 @@ def bench_live(
     from voxlate.eval.bench_translate import default_inputs
 
     files = list(inputs) if inputs else default_inputs()
-    body = run_live_bench(files, source, target, voice=voice, enhance_mode=enhance_mode,
-                          end_silence=end_silence, clients=clients, log=None if no_log else log)
+    body = run_live_bench(
+        files,
+        source,
+        target,
+        voice=voice,
+        enhance_mode=enhance_mode,
+        end_silence=end_silence,
+        clients=clients,
+        log=None if no_log else log,
+    )
     typer.echo(body)

@@ -12,7 +12,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0 exposes it)."),
     port: int = typer.Option(8000, "--port", "-p", help="TCP port."),
     token: str | None = typer.Option(
-        None, "--token", envvar="VOXLATE_TOKEN",
+        None,
+        "--token",
+        envvar="VOXLATE_TOKEN",
         help="Require 'Authorization: Bearer TOKEN' (or ?token= on the WebSocket).",
     ),
     source: str = typer.Option("en", "--source", "-s", help="Default spoken language."),
@@ -34,24 +36,36 @@ def serve(
     if enhance_mode not in ("always", "auto", "never"):
         raise InputError("--enhance-mode must be always, auto or never.")
     if end_silence <= 0 or max_clients < 1 or max_upload_mb < 1 or idle_timeout <= 0:
-        raise InputError("--end-silence, --idle-timeout, --max-clients and --max-upload-mb "
-                         "must be positive.")
-    from voxlate.pipeline.stream_io import import_sounddevice  # noqa: F401  (not needed here)
-
+        raise InputError(
+            "--end-silence, --idle-timeout, --max-clients and --max-upload-mb must be positive."
+        )
     import uvicorn
 
-    from voxlate.pipeline.engines import Engines, EngineSpecs
+    from voxlate.pipeline.engines import EngineSpecs
     from voxlate.server.app import create_app
     from voxlate.server.config import ServerConfig
+    from voxlate.server.pool import EnginePool
 
     specs = EngineSpecs(enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
-    # Check the default pair before binding, so a bad setup fails with one sentence.
-    Engines.load(specs.__class__(**{**specs.__dict__, "voice": "tts"}), source, target)
-    config = ServerConfig(specs=specs, token=token, source=source, target=target, voice=voice,
-                          max_clients=max_clients, max_upload_bytes=max_upload_mb * 2**20,
-                          idle_timeout_s=idle_timeout, end_silence_s=end_silence,
-                          enhance_mode=enhance_mode, preload=((source, target),))
+    pool = EnginePool(specs)
+    # Load the default pair before binding, so a bad setup fails with one sentence.
+    pool.load_now(source.lower(), target.lower())
+    config = ServerConfig(
+        specs=specs,
+        token=token,
+        source=source.lower(),
+        target=target.lower(),
+        voice=voice,
+        max_clients=max_clients,
+        max_upload_bytes=max_upload_mb * 2**20,
+        idle_timeout_s=idle_timeout,
+        end_silence_s=end_silence,
+        enhance_mode=enhance_mode,
+        preload=((source.lower(), target.lower()),),
+    )
     if host not in ("127.0.0.1", "localhost", "::1") and token is None:
         typer.echo("warning: serving on a public address without --token", err=True)
     typer.echo(f"voxlate: open http://{host}:{port}/ (Ctrl+C stops)", err=True)
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", ws_max_size=2**20)
+    uvicorn.run(
+        create_app(config, pool), host=host, port=port, log_level="warning", ws_max_size=2**20
+    )

@@ -62,13 +62,15 @@ def langevin_step(
     """One annealed Langevin corrector step (Song et al., 2021, Algorithm 4 (VE) / 5 (VP)).
 
     epsilon = 2 alpha (r ||z|| / ||s||)^2, x <- x + epsilon s + sqrt(2 epsilon) z, with the
-    signal-to-noise ratio r = `snr`, norms per sample, alpha = 1 - beta_i for VP and 1 otherwise.
+    signal-to-noise ratio r = `snr` and alpha = 1 - beta_i for VP, 1 otherwise. As in the
+    reference code of Song et al. (and SGMSE+), ||z|| and ||s|| are per-sample norms averaged
+    over the batch: per-sample ratios make wild steps for samples where ||s|| is near 0.
     Returns (x_next, x_next_mean).
     """
     s = score_fn(x, t)
     z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    s_norm = s.flatten(1).norm(dim=1).clamp_min(1e-12)
-    z_norm = z.flatten(1).norm(dim=1)
+    s_norm = s.flatten(1).norm(dim=1).mean().clamp_min(1e-12)
+    z_norm = z.flatten(1).norm(dim=1).mean()
     alpha = sde.alpha(t, dt) if isinstance(sde, VPSDE) else torch.ones_like(t)
     eps = 2 * alpha * (snr * z_norm / s_norm) ** 2
     mean = x + _b(eps, x) * s

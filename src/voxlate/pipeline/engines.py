@@ -47,6 +47,16 @@ def describe(engine: Any) -> str:
     return type(engine).__name__
 
 
+def summarize_pairs(pairs: set[tuple[str, str]], most: int = 12) -> str:
+    """'en->es, es->en' for a few pairs; 'any two of en, es, fr, ...' for a multilingual model."""
+    if not pairs:
+        return "none"
+    if len(pairs) <= most:
+        return ", ".join(f"{s}->{t}" for s, t in sorted(pairs))
+    langs = sorted({x for p in pairs for x in p})
+    return f"any two of {', '.join(langs)}"
+
+
 class SameLanguage:
     """The translator used when source and target are the same language (re-voicing)."""
 
@@ -81,11 +91,11 @@ class Engines:
             translator = SameLanguage()
         else:
             translator = mt.REGISTRY.create(specs.mt)
-            if (source, target) not in translator.pairs():
-                have = ", ".join(f"{s}->{t}" for s, t in sorted(translator.pairs())) or "none"
+            pairs = translator.pairs()
+            if (source, target) not in pairs:
                 raise UnsupportedLanguageError(
                     f"Translation {source}->{target} is not available with {describe(translator)}; "
-                    f"available pairs: {have}."
+                    f"available: {summarize_pairs(pairs)}."
                 )
         recognizer = asr.REGISTRY.create(specs.asr or default_asr(source))
         if recognizer.languages is not None and source not in recognizer.languages:

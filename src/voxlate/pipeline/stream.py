@@ -177,9 +177,11 @@ class StreamTranslator:
 
     async def aclose(self) -> None:
         """Cancel every task of this stream (idempotent)."""
-        for t in [*self._tasks, *self._side]:
+        tasks = [*self._tasks, *self._side]
+        for t in tasks:
             t.cancel()
-        await asyncio.gather(*self._tasks, *self._side, return_exceptions=True)
+        if tasks:
+            await asyncio.wait(tasks)  # raises only if the caller itself is cancelled
         self._side.clear()
 
     # ---- stages -----------------------------------------------------------------------------

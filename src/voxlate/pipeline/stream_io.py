@@ -19,8 +19,9 @@ from voxlate.errors import MissingDependencyError
 FRAME_S = 0.02  # seconds of audio per frame fed by the file and microphone sources
 
 
-async def file_frames(audio: Audio, realtime: bool = True, frame_s: float = FRAME_S,
-                      lead_out_s: float = 1.0) -> AsyncIterator[Audio]:
+async def file_frames(
+    audio: Audio, realtime: bool = True, frame_s: float = FRAME_S, lead_out_s: float = 1.0
+) -> AsyncIterator[Audio]:
     """Yield `audio` in `frame_s` chunks; with `realtime`, at the pace a microphone would.
 
     Pacing follows an absolute schedule (start + k * frame_s) so it does not drift.
@@ -45,14 +46,15 @@ def import_sounddevice() -> Any:
         import sounddevice
     except (ImportError, OSError) as e:  # OSError: the PortAudio library is missing
         raise MissingDependencyError(
-            "sounddevice with PortAudio (needed for --mic and speaker output)",
-            apt="libportaudio2", pip="sounddevice",
+            "The microphone and speakers need sounddevice and PortAudio; install them with: "
+            "pip install sounddevice && sudo apt-get install libportaudio2"
         ) from e
     return sounddevice
 
 
-async def mic_frames(frame_s: float = FRAME_S, device: str | int | None = None,
-                     max_s: float | None = None) -> AsyncIterator[Audio]:
+async def mic_frames(
+    frame_s: float = FRAME_S, device: str | int | None = None, max_s: float | None = None
+) -> AsyncIterator[Audio]:
     """Yield 16 kHz mono microphone audio in `frame_s` chunks until cancelled (or `max_s`)."""
     sd = import_sounddevice()
     loop = asyncio.get_running_loop()
@@ -63,8 +65,14 @@ async def mic_frames(frame_s: float = FRAME_S, device: str | int | None = None,
 
     block = int(round(frame_s * SAMPLE_RATE))
     got = 0
-    with sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=block,
-                        device=device, callback=callback):
+    with sd.InputStream(
+        samplerate=SAMPLE_RATE,
+        channels=1,
+        dtype="float32",
+        blocksize=block,
+        device=device,
+        callback=callback,
+    ):
         while max_s is None or got < max_s * SAMPLE_RATE:
             x = await q.get()
             got += len(x)
@@ -107,8 +115,13 @@ class SpeakerSink:
         self.sample_rate = sample_rate
         self._buf = np.zeros(0, dtype=np.float32)
         self._lock = threading.Lock()
-        self._stream = sd.OutputStream(samplerate=sample_rate, channels=1, dtype="float32",
-                                       device=device, callback=self._callback)
+        self._stream = sd.OutputStream(
+            samplerate=sample_rate,
+            channels=1,
+            dtype="float32",
+            device=device,
+            callback=self._callback,
+        )
         self._stream.start()
 
     def _callback(self, outdata: np.ndarray, frames: int, t: Any, status: Any) -> None:

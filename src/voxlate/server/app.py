@@ -53,6 +53,9 @@ class GuardMiddleware:
         query = dict(parse_qsl(scope.get("query_string", b"").decode()))
         if not token_ok(self.config.token, headers, query):
             if scope["type"] == "websocket":
+                # Accept, then close with a reason: a browser sees 1008 rather than a bare 403.
+                await receive()
+                await send({"type": "websocket.accept"})
                 await send({"type": "websocket.close", "code": 1008, "reason": "bad token"})
                 return
             resp = error_response(401, "missing or wrong bearer token", "authentication_error")
@@ -60,7 +63,11 @@ class GuardMiddleware:
             return
         if scope["type"] == "http":
             length = headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > self.config.max_upload_bytes + 65_536:
+            if (
+                length is not None
+                and length.isdigit()
+                and int(length) > self.config.max_upload_bytes + 65_536
+            ):
                 limit = self.config.max_upload_bytes // 2**20
                 resp = error_response(413, f"the upload is larger than {limit} MiB")
                 await resp(scope, receive, send)
@@ -79,8 +86,7 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
             await pool.pair(source, target)
         yield
 
-    app = FastAPI(title="voxlate", version="1", lifespan=lifespan, docs_url="/docs",
-                  redoc_url=None)
+    app = FastAPI(title="voxlate", version="1", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.config = config
     app.state.pool = pool
     app.state.clients = 0
@@ -95,16 +101,25 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
 
     @app.get("/v1/health")
     async def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "clients": app.state.clients,
-                             "max_clients": config.max_clients,
-                             "loaded_pairs": [f"{s}-{t}" for s, t in pool.loaded_pairs()]})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "clients": app.state.clients,
+                "max_clients": config.max_clients,
+                "loaded_pairs": [f"{s}-{t}" for s, t in pool.loaded_pairs()],
+            }
+        )
 
     @app.websocket("/v1/live")
     async def live(ws: WebSocket) -> None:
         await ws.accept()
         if app.state.clients >= config.max_clients:
-            await ws.send_json({"type": "error", "message":
-                                f"server busy: {config.max_clients} live clients already"})
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "message": f"server busy: {config.max_clients} live clients already",
+                }
+            )
             await ws.close(code=1013)
             return
         app.state.clients += 1

@@ -60,9 +60,15 @@ class LiveSession:
 
     async def run(self) -> None:
         """Receive messages until the client leaves or stays idle too long."""
-        await self.send({"type": "ready", "protocol": PROTOCOL_VERSION, "sample_rate": 16_000,
-                         "max_frame_bytes": self.config.max_frame_bytes,
-                         "idle_timeout_s": self.config.idle_timeout_s})
+        await self.send(
+            {
+                "type": "ready",
+                "protocol": PROTOCOL_VERSION,
+                "sample_rate": 16_000,
+                "max_frame_bytes": self.config.max_frame_bytes,
+                "idle_timeout_s": self.config.idle_timeout_s,
+            }
+        )
         try:
             while True:
                 try:
@@ -131,14 +137,26 @@ class LiveSession:
             return
         self.voice_mode = voice
         seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=self.config.end_silence_s)
-        cfg = StreamConfig(segmenter=seg, enhance=self.config.enhance_mode,
-                           partial_every_s=self.config.partial_every_s if partials else 0.0)
-        self.stream = StreamTranslator(pair.engines, cfg, locks=pair.locks,
-                                       vad=self.pool.new_vad(), voice=self.voice)
+        cfg = StreamConfig(
+            segmenter=seg,
+            enhance=self.config.enhance_mode,
+            partial_every_s=self.config.partial_every_s if partials else 0.0,
+        )
+        self.stream = StreamTranslator(
+            pair.engines, cfg, locks=pair.locks, vad=self.pool.new_vad(), voice=self.voice
+        )
         self.sample_rate = rate
         names = dict(pair.engines.names, voice=voice)
-        await self.send({"type": "started", "source": source, "target": target, "voice": voice,
-                         "sample_rate": rate, "engines": names})
+        await self.send(
+            {
+                "type": "started",
+                "source": source,
+                "target": target,
+                "voice": voice,
+                "sample_rate": rate,
+                "engines": names,
+            }
+        )
         self.stream.start()
         self.sender = asyncio.create_task(self.forward(self.stream))
 
@@ -155,8 +173,10 @@ class LiveSession:
             await self.error("audio before 'start'; frame ignored")
             return
         if len(data) > self.config.max_frame_bytes:
-            await self.error(f"audio frame of {len(data)} bytes is over the limit of "
-                             f"{self.config.max_frame_bytes}; frame ignored")
+            await self.error(
+                f"audio frame of {len(data)} bytes is over the limit of "
+                f"{self.config.max_frame_bytes}; frame ignored"
+            )
             return
         if len(data) % 2:
             await self.error("audio frame has an odd number of bytes (expected 16-bit PCM)")
@@ -178,8 +198,7 @@ class LiveSession:
                 await sender
         if sender is not None and not sender.done():
             sender.cancel()
-            with contextlib.suppress(BaseException):
-                await sender
+            await asyncio.wait([sender])  # raises only if this task itself is cancelled
         await stream.aclose()
         self.pool.release_voice(self.voice_mode, self.voice)
         self.voice = None

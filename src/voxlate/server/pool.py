@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voxlate.engines import asr, tts, vad
-from voxlate.pipeline.engines import Engines, EngineSpecs, default_asr, default_tts, load_voice_stage
+from voxlate.pipeline.engines import (
+    Engines,
+    EngineSpecs,
+    default_asr,
+    default_tts,
+    load_voice_stage,
+)
 from voxlate.pipeline.stream_stages import EngineLocks
 
 
@@ -51,6 +57,14 @@ class EnginePool:
                 engines = await asyncio.to_thread(Engines.load, specs, source, target)
                 self._pairs[key] = LoadedPair(engines, EngineLocks())
             return self._pairs[key]
+
+    def load_now(self, source: str, target: str) -> LoadedPair:
+        """Load a pair synchronously (before the event loop runs), e.g. at server start-up."""
+        key = (source, target)
+        if key not in self._pairs:
+            specs = dataclasses.replace(self.specs, voice="tts")
+            self._pairs[key] = LoadedPair(Engines.load(specs, source, target), EngineLocks())
+        return self._pairs[key]
 
     def new_vad(self) -> vad.VAD:
         """A fresh VAD (it keeps per-stream state)."""

@@ -102,8 +102,14 @@ def _text_response(text: str, fmt: str, language: str, duration: float) -> Respo
     if fmt == "text":
         return PlainTextResponse(text)
     if fmt == "verbose_json":
-        return JSONResponse({"task": "transcribe", "language": language,
-                             "duration": round(duration, 3), "text": text})
+        return JSONResponse(
+            {
+                "task": "transcribe",
+                "language": language,
+                "duration": round(duration, 3),
+                "text": text,
+            }
+        )
     if fmt != "json":
         raise HTTPError(400, "response_format must be json, text or verbose_json")
     return JSONResponse({"text": text})
@@ -115,8 +121,9 @@ async def transcriptions(request: Request) -> Response:
     audio, _ = await read_upload(request)
     language = (form_str(request, "language") or request.app.state.config.source).lower()
     text = await _transcribe(request, audio, language)
-    return _text_response(text, form_str(request, "response_format", "json"), language,
-                          audio.duration)
+    return _text_response(
+        text, form_str(request, "response_format", "json"), language, audio.duration
+    )
 
 
 @router.post("/audio/translations")
@@ -133,8 +140,9 @@ async def translations(request: Request) -> Response:
                 return pair.engines.translator.translate(text, language, "en").strip()
 
         text = await asyncio.to_thread(run)
-    return _text_response(text, form_str(request, "response_format", "json"), language,
-                          audio.duration)
+    return _text_response(
+        text, form_str(request, "response_format", "json"), language, audio.duration
+    )
 
 
 @router.post("/audio/speech")
@@ -166,8 +174,11 @@ async def speech(request: Request) -> Response:
 
     audio = await asyncio.to_thread(run)
     if fmt == "pcm":
-        return Response(audio.to_pcm16(), media_type="audio/pcm",
-                        headers={"X-Sample-Rate": str(audio.sample_rate)})
+        return Response(
+            audio.to_pcm16(),
+            media_type="audio/pcm",
+            headers={"X-Sample-Rate": str(audio.sample_rate)},
+        )
     return Response(wav_bytes(audio), media_type="audio/wav")
 
 
@@ -207,9 +218,16 @@ async def translate(request: Request) -> Response:
     if fmt == "wav":
         return Response(data, media_type="audio/wav")
     rep["output"] = None
-    return JSONResponse({"report": rep, "audio": {"format": "wav",
-                                                  "sample_rate": result.audio.sample_rate,
-                                                  "base64": base64.b64encode(data).decode()}})
+    return JSONResponse(
+        {
+            "report": rep,
+            "audio": {
+                "format": "wav",
+                "sample_rate": result.audio.sample_rate,
+                "base64": base64.b64encode(data).decode(),
+            },
+        }
+    )
 
 
 def install_error_handlers(app: object) -> None:

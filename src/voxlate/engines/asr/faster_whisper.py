@@ -13,6 +13,7 @@ from pathlib import Path
 from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines.asr import REGISTRY
 from voxlate.engines.asr.base import Transcript
+from voxlate.engines.threads import default_threads
 from voxlate.errors import EngineError, MissingDependencyError
 
 
@@ -48,7 +49,10 @@ class FasterWhisperRecognizer:
         self.name = "faster-whisper:tiny.en" if embedded else f"faster-whisper:{path}"
         try:
             self._model = WhisperModel(
-                str(path), device=device, compute_type=compute_type, cpu_threads=cpu_threads
+                str(path),
+                device=device,
+                compute_type=compute_type,
+                cpu_threads=cpu_threads or default_threads(),
             )
         except (RuntimeError, ValueError, OSError) as e:
             raise EngineError(f"Cannot load the Whisper model in {path}: {e}") from e

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from voxlate.engines.mt import REGISTRY
+from voxlate.engines.threads import default_threads
 from voxlate.errors import EngineError, MissingDependencyError, UnsupportedLanguageError
 from voxlate.languages import from_639_3
 
@@ -78,19 +79,28 @@ def _iso(code: str) -> str:
     return from_639_3(code.replace("-", "_").split("_")[0].lower())
 
 
+def _read_json(file: Path) -> Any:
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise EngineError(f"Cannot read {file}: {e}") from e
+
+
 def read_vocabulary(path: Path, side: str = "source") -> list[str]:
     """The token list CTranslate2 stored beside model.bin (shared, or one `side`'s)."""
     for stem in ("shared_vocabulary", f"{side}_vocabulary", "vocabulary"):
         if (path / f"{stem}.json").is_file():
-            return list(json.loads((path / f"{stem}.json").read_text(encoding="utf-8")))
+            return list(_read_json(path / f"{stem}.json"))
         if (path / f"{stem}.txt").is_file():
             return (path / f"{stem}.txt").read_text(encoding="utf-8").splitlines()
-    raise EngineError(f"No vocabulary in {path} (expected shared_vocabulary.json beside model.bin).")
+    raise EngineError(
+        f"No vocabulary in {path} (expected shared_vocabulary.json beside model.bin)."
+    )
 
 
 def _tokenizer_config(path: Path) -> dict[str, Any]:
     f = path / "tokenizer_config.json"
-    return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+    return dict(_read_json(f)) if f.is_file() else {}
 
 
 def detect_family(path: Path, vocabulary: list[str]) -> str:
@@ -105,7 +115,7 @@ def detect_family(path: Path, vocabulary: list[str]) -> str:
     if tokenizer_class.startswith(("M2M100", "Nllb")):
         raise EngineError(
             f"The vocabulary of the model in {path} has no language tokens (such as __en__); "
-            "convert it again with transformers 4.x, whose tokenizer still lists them."
+            "convert it again with transformers 4.x (see docs/engines.md)."
         )
     raise EngineError(
         f"Cannot tell which kind of translation model is in {path}: expected NLLB-200 language "
@@ -155,7 +165,9 @@ def load_codec(path: Path, family: str) -> SubwordCodec:
                 "beside model.bin (convert with --copy_files source.spm target.spm)."
             )
         target = path / "target.spm"
-        return SubwordCodec.sentencepiece(path / "source.spm", target if target.is_file() else path / "source.spm")
+        return SubwordCodec.sentencepiece(
+            path / "source.spm", target if target.is_file() else path / "source.spm"
+        )
     for name in _SPM_NAMES:
         if (path / name).is_file():
             return SubwordCodec.sentencepiece(path / name, path / name)
@@ -192,9 +204,16 @@ class CTranslate2Translator:
     fastest on CPU, ``"default"`` keeps the stored precision).
     """
 
-    def __init__(self, model_dir: str | os.PathLike, beam_size: int = 4,
-                 max_decoding_length: int = 256, max_batch_size: int = 16,
-                 device: str = "cpu", compute_type: str = "default", cpu_threads: int = 0) -> None:
+    def __init__(
+        self,
+        model_dir: str | os.PathLike,
+        beam_size: int = 4,
+        max_decoding_length: int = 256,
+        max_batch_size: int = 16,
+        device: str = "cpu",
+        compute_type: str = "default",
+        cpu_threads: int = 0,
+    ) -> None:
         path = Path(model_dir).expanduser()
         if not path.is_dir():
             raise EngineError(f"Translation model directory not found: {path}.")
@@ -221,17 +240,25 @@ class CTranslate2Translator:
             src, tgt = marian_pair(path)
             self._source_tokens = {src: None}
             # Multi-target OPUS-MT models pick the target with a >>xx<< token before the text.
-            targets = {_iso(m.group(1)): m.group(0) for m in map(_MARIAN_TOKEN.fullmatch, vocabulary) if m}
+            targets = {
+                _iso(m.group(1)): m.group(0) for m in map(_MARIAN_TOKEN.fullmatch, vocabulary) if m
+            }
             self._target_tokens = dict(targets) or {tgt: None}
-        language_tokens = {t for t in [*self._source_tokens.values(), *self._target_tokens.values()] if t}
+        language_tokens = {
+            t for t in [*self._source_tokens.values(), *self._target_tokens.values()] if t
+        }
         self._drop = _SPECIALS | language_tokens
         try:
             import ctranslate2
         except ImportError as e:
             raise MissingDependencyError("CTranslate2", pip="ctranslate2") from e
         try:
-            self._model = ctranslate2.Translator(str(path), device=device, compute_type=compute_type,
-                                                 intra_threads=cpu_threads)
+            self._model = ctranslate2.Translator(
+                str(path),
+                device=device,
+                compute_type=compute_type,
+                intra_threads=cpu_threads or default_threads(),
+            )
         except (RuntimeError, ValueError, OSError) as e:
             raise EngineError(f"Cannot load the CTranslate2 model in {path}: {e}") from e
         self.beam_size = beam_size
@@ -252,7 +279,11 @@ class CTranslate2Translator:
         return {(s, t) for s in self._source_tokens for t in self._target_tokens if s != t}
 
     def _check(self, source: str, target: str) -> None:
-        if source == target or source not in self._source_tokens or target not in self._target_tokens:
+        if (
+            source == target
+            or source not in self._source_tokens
+            or target not in self._target_tokens
+        ):
             if self.family == MARIAN:
                 have = ", ".join(f"{s}->{t}" for s, t in sorted(self.pairs()))
             else:
@@ -298,6 +329,8 @@ class CTranslate2Translator:
         except RuntimeError as e:  # e.g. a text longer than the model's position table
             raise EngineError(f"CTranslate2 failed on {self.name}: {e}") from e
         for i, r in zip(todo, results):  # hypotheses start with the prefix: dropped below
-            words = [t for t in r.hypotheses[0] if t not in self._drop and not t.startswith("madeupword")]
+            words = [
+                t for t in r.hypotheses[0] if t not in self._drop and not t.startswith("madeupword")
+            ]
             out[i] = self._codec.decode(words).strip()
         return out

@@ -27,7 +27,9 @@ def _mel(f: np.ndarray) -> np.ndarray:
 
 def _mel_matrix(freqs: np.ndarray) -> np.ndarray:
     """(bins, N_MELS) triangular mel filter weights over `freqs` (Hz), 60..7600 Hz."""
-    edges = 700.0 * (10 ** (np.linspace(_mel(np.array(60.0)), _mel(np.array(7600.0)), N_MELS + 2) / 2595.0) - 1)
+    edges = 700.0 * (
+        10 ** (np.linspace(_mel(np.array(60.0)), _mel(np.array(7600.0)), N_MELS + 2) / 2595.0) - 1
+    )
     w = np.zeros((len(freqs), N_MELS))
     for i in range(N_MELS):
         lo, c, hi = edges[i], edges[i + 1], edges[i + 2]

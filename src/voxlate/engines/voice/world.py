@@ -154,8 +154,8 @@ def band_envelope(sp: np.ndarray, sample_rate: int) -> np.ndarray:
     out = np.empty(N_BANDS)
     for i in range(N_BANDS):
         sel = (freqs >= edges[i]) & (freqs < edges[i + 1])
-        out[i] = db[sel].mean() if sel.any() else np.interp(
-            (edges[i] + edges[i + 1]) / 2, freqs, db
+        out[i] = (
+            db[sel].mean() if sel.any() else np.interp((edges[i] + edges[i + 1]) / 2, freqs, db)
         )
     return out
 

@@ -31,7 +31,7 @@ def test_cosine_midpoint_matches_definition() -> None:
 
 @pytest.mark.parametrize("name", ["linear", "cosine", "sigmoid"])
 def test_betas_valid_and_alpha_bar_decreasing(name: str) -> None:
-    b = S.make_betas(name, 200)
+    b = S.make_betas(name, 1000)
     assert torch.all(b > 0) and torch.all(b <= S.MAX_BETA)
     ab = S.alpha_bars(b)
     assert torch.all(ab[1:] < ab[:-1])

@@ -9,7 +9,7 @@ from voxlate.diffusion.sde import SDE, _b
 
 MU = torch.tensor([1.0, -0.5], dtype=torch.float64)  # data mean
 S0 = torch.tensor([0.5, 1.5], dtype=torch.float64)  # data std per dimension
-N = 20_000  # samples per test
+N = 8_000  # samples per test (variance sampling error ~1.6%)
 
 
 def exact_ddpm_model(ddpm: DDPM, prediction: str = "eps"):
@@ -26,7 +26,9 @@ def exact_ddpm_model(ddpm: DDPM, prediction: str = "eps"):
     return model
 
 
-def marginal(sde: SDE, t: float, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def marginal(
+    sde: SDE, t: float, y: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact mean and variance (per dimension) of p_t for the Gaussian data."""
     tt = torch.tensor([t], dtype=torch.float64)
     m_unit, _ = sde.marginal_prob(torch.ones(1, 2, dtype=torch.float64), tt, y)

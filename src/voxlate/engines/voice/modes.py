@@ -1,0 +1,298 @@
+"""The voice stage the pipeline calls: whose voice the translated speech is spoken in.
+
+``build_voice_stage(mode)`` takes the value of ``--voice``:
+
+- ``preserve`` (default): each utterance in the voice of whoever said it. Source
+  utterances are embedded (Resemblyzer) and clustered online by cosine similarity,
+  so several speakers in one recording each keep their own voice; the WORLD adapter
+  parameters are fitted once per speaker (cluster) and cached.
+- a path to a reference clip (``REF.wav``): every utterance in that voice.
+- ``tts``: the synthesizer's own voice, unchanged.
+- ``anonymize``: a pseudo-speaker per source speaker, distinct from them and the same
+  for every utterance of that speaker in one input. Today it is derived
+  deterministically from the source speaker's measured voice (`DerivedPseudoSpeaker`);
+  a generative model of speaker embeddings can replace it through `PseudoSpeaker`.
+
+Each stage has `spec` (the report's ``engines.voice``), ``convert(speech, source)``
+called once per utterance, and ``reset()`` for a new input or session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from voxlate.audio import Audio
+from voxlate.engines.voice.base import SpeakerEncoder
+from voxlate.engines.voice.world import (
+    VoiceParams,
+    VoiceStats,
+    WorldAdapter,
+    analyze,
+    measure,
+)
+from voxlate.errors import InputError
+
+MODES = ("preserve", "tts", "anonymize")
+DEFAULT_MODE = "preserve"
+SAME_SPEAKER = 0.72  # cosine to a cluster centroid above which an utterance joins it
+MAX_SPEAKER_AUDIO_S = 20.0  # seconds of a speaker's source audio kept for fitting
+REFIT_AFTER_S = 4.0  # a speaker first fitted on less audio is refitted once this much is heard
+
+
+@runtime_checkable
+class VoiceStage(Protocol):
+    spec: str  # what the JSON report records as engines.voice
+
+    def convert(self, speech: Audio, source: Audio) -> Audio:
+        """Re-voice one utterance: `speech` (synthesized) given its `source` (original) audio."""
+        ...
+
+    def reset(self) -> None:
+        """Forget speakers and cached parameters: a new input or session starts."""
+        ...
+
+
+# -- speakers -----------------------------------------------------------------
+@dataclass
+class Speaker:
+    """One source speaker found in the input so far."""
+
+    id: int
+    centroid: np.ndarray  # mean of member embeddings, L2-normalised, (dim,)
+    n: int = 1  # utterances assigned
+    audio: list[Audio] = field(default_factory=list)  # their source audio, up to the cap
+    seconds: float = 0.0  # source audio held in `audio`
+    params: VoiceParams | None = None  # fitted adapter parameters
+    fitted_on_s: float = 0.0  # source seconds the parameters were fitted on
+
+    def add(self, emb: np.ndarray, source: Audio) -> None:
+        c = self.centroid * self.n + emb
+        self.n += 1
+        self.centroid = c / max(float(np.linalg.norm(c)), 1e-9)
+        self.keep(source)
+
+    def keep(self, source: Audio) -> None:
+        if self.seconds < MAX_SPEAKER_AUDIO_S:
+            self.audio.append(source)
+            self.seconds += source.duration
+
+    def sample(self) -> Audio:
+        """All kept source audio of this speaker as one clip (at the first clip's rate)."""
+        sr = max(a.sample_rate for a in self.audio)
+        return Audio(np.concatenate([a.resample(sr).samples for a in self.audio]), sr)
+
+
+class SpeakerTracker:
+    """Online clustering of utterances into speakers by cosine similarity of embeddings.
+
+    threshold: an utterance joins the most similar speaker when its cosine to that
+        speaker's centroid is at least this; otherwise it starts a new speaker.
+    """
+
+    def __init__(self, encoder: SpeakerEncoder, threshold: float = SAME_SPEAKER) -> None:
+        self.encoder = encoder
+        self.threshold = threshold
+        self.speakers: list[Speaker] = []
+
+    def assign(self, source: Audio) -> tuple[Speaker, np.ndarray]:
+        """The speaker of `source` (new or known) and the utterance's embedding."""
+        emb = self.encoder.embed(source)
+        if self.speakers:
+            sims = [float(np.dot(s.centroid, emb)) for s in self.speakers]
+            best = int(np.argmax(sims))
+            if sims[best] >= self.threshold:
+                spk = self.speakers[best]
+                spk.add(emb, source)
+                return spk, emb
+        spk = Speaker(len(self.speakers), emb.copy())
+        spk.keep(source)
+        self.speakers.append(spk)
+        return spk, emb
+
+    def reset(self) -> None:
+        self.speakers = []
+
+
+# -- stages -------------------------------------------------------------------
+class PlainVoice:
+    """``--voice tts``: the synthesizer's own voice."""
+
+    spec = "tts"
+
+    def convert(self, speech: Audio, source: Audio) -> Audio:
+        return speech
+
+    def reset(self) -> None:
+        pass
+
+
+class PreserveVoice:
+    """``--voice preserve``: every utterance in the voice of its own source speaker."""
+
+    def __init__(self, encoder: SpeakerEncoder, adapter: WorldAdapter) -> None:
+        self.encoder = encoder
+        self.adapter = adapter
+        self.tracker = SpeakerTracker(encoder)
+        self.spec = f"preserve:world+{getattr(encoder, 'engine_name', 'encoder')}"
+        self._lock = threading.Lock()
+
+    def convert(self, speech: Audio, source: Audio) -> Audio:
+        if speech.duration < 0.1 or source.duration < 0.1:
+            return speech
+        with self._lock:
+            spk, _ = self.tracker.assign(source)
+            refit = spk.fitted_on_s < REFIT_AFTER_S <= spk.seconds
+            if spk.params is None or refit:
+                spk.params = self.adapter.fit(speech, spk.sample(), spk.centroid)
+                spk.fitted_on_s = spk.seconds
+            params = spk.params
+        return self.adapter.convert(speech, params)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.tracker.reset()
+
+
+class ReferenceVoice:
+    """``--voice REF.wav``: every utterance in the voice of one reference clip."""
+
+    def __init__(
+        self, reference: Audio, path: str, adapter: WorldAdapter, encoder: SpeakerEncoder | None
+    ) -> None:
+        self.reference = reference
+        self.adapter = adapter
+        self.embedding = encoder.embed(reference) if encoder is not None else None
+        self.spec = f"reference:{path}"
+        self._params: VoiceParams | None = None
+        self._lock = threading.Lock()
+
+    def convert(self, speech: Audio, source: Audio) -> Audio:
+        if speech.duration < 0.1:
+            return speech
+        with self._lock:
+            if self._params is None:
+                self._params = self.adapter.fit(speech, self.reference, self.embedding)
+            params = self._params
+        return self.adapter.convert(speech, params)
+
+    def reset(self) -> None:
+        """The reference stays; its fitted parameters are kept (same synthesizer voice)."""
+
+
+@runtime_checkable
+class PseudoSpeaker(Protocol):
+    """Chooses the pseudo-voice that replaces one source speaker (``--voice anonymize``).
+
+    The seam for a generative speaker model: an implementation may sample a speaker
+    embedding and return ``adapter.refine(tts_sample, start, embedding)``.
+    """
+
+    def params(self, source: VoiceStats, tts: VoiceStats, tts_sample: Audio) -> VoiceParams:
+        """Adapter parameters of the pseudo-voice for a speaker measured as `source`.
+
+        tts: measurements of the synthesizer's voice; tts_sample: a sample of it.
+        """
+        ...
+
+
+class DerivedPseudoSpeaker:
+    """A pseudo-voice derived deterministically from the source speaker's measurements.
+
+    F0 moves 4-6 semitones away from the source's (up for low voices, down for high
+    ones), the vocal tract is scaled the opposite way to the source-to-synthesizer
+    difference, and the tilt is set from a hash of the rounded measurements, so the
+    same speaker maps to the same pseudo-voice across runs and no source timbre
+    (equaliser, codebook) is copied.
+    """
+
+    def params(self, source: VoiceStats, tts: VoiceStats, tts_sample: Audio) -> VoiceParams:
+        key = f"{round(source.f0_mean * 12 / np.log(2))}"  # F0 in whole semitones
+        h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+        u1, u2 = (h & 0xFFFF) / 0xFFFF, (h >> 16) / 0xFFFF
+        src_hz = float(np.exp(source.f0_mean))
+        shift = 4.0 + 2.0 * u1  # semitones
+        direction = 1.0 if src_hz < 160.0 else -1.0
+        f0 = source.f0_mean + direction * shift * np.log(2) / 12
+        warp = 1.0 + direction * (0.06 + 0.04 * u2)  # higher voice -> shorter tract
+        return VoiceParams(
+            f0_mean=float(f0),
+            f0_std=float(source.f0_std),
+            warp=float(warp),
+            tilt=float(-1.0 + 2.0 * u2),
+        )
+
+
+class AnonymousVoice:
+    """``--voice anonymize``: one consistent pseudo-speaker per source speaker."""
+
+    spec = "anonymize:world-derived"
+
+    def __init__(
+        self, encoder: SpeakerEncoder, adapter: WorldAdapter, pseudo: PseudoSpeaker | None = None
+    ) -> None:
+        self.adapter = adapter
+        self.pseudo = pseudo or DerivedPseudoSpeaker()
+        self.tracker = SpeakerTracker(encoder)
+        self._lock = threading.Lock()
+
+    def convert(self, speech: Audio, source: Audio) -> Audio:
+        if speech.duration < 0.1 or source.duration < 0.1:
+            return speech
+        with self._lock:
+            spk, _ = self.tracker.assign(source)
+            if spk.params is None:
+                src_stats = measure(analyze(spk.sample()))
+                tts_stats = measure(analyze(speech))
+                spk.params = self.pseudo.params(src_stats, tts_stats, speech)
+            params = spk.params
+        return self.adapter.convert(speech, params)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.tracker.reset()
+
+
+def build_voice_stage(
+    mode: str = DEFAULT_MODE,
+    encoder: SpeakerEncoder | None = None,
+    adapter: WorldAdapter | None = None,
+) -> VoiceStage:
+    """The voice stage for ``--voice MODE``: preserve, tts, anonymize, or a reference clip path.
+
+    encoder, adapter: engines to use (default: Resemblyzer and a WORLD adapter
+        searching with it); built once here and reused for every utterance.
+    Raises InputError for an unknown mode and ReferenceVoiceError for a bad clip.
+    """
+    m = mode.strip()
+    if m.lower() in ("tts", "none", "off"):
+        return PlainVoice()
+    if m.lower() not in MODES and not _looks_like_path(m):
+        raise InputError(
+            f"Unknown voice '{mode}'; use preserve, tts, anonymize or the path to a reference clip."
+        )
+    if m.lower() not in MODES:
+        from voxlate.engines.voice.reference import load_reference
+
+        reference = load_reference(m)  # checks the clip before any model loads
+    if encoder is None:
+        from voxlate.engines.voice import ENCODERS
+
+        encoder = ENCODERS.create("resemblyzer")
+    if adapter is None:
+        adapter = WorldAdapter(encoder)
+    if m.lower() == "preserve":
+        return PreserveVoice(encoder, adapter)
+    if m.lower() == "anonymize":
+        return AnonymousVoice(encoder, adapter)
+    return ReferenceVoice(reference, m, adapter, encoder)
+
+
+def _looks_like_path(text: str) -> bool:
+    p = Path(text)
+    return p.suffix != "" or p.exists() or "/" in text or "\\" in text

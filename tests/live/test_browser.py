@@ -1,0 +1,145 @@
+"""The web page in headless Chromium: fake microphone (a real recording) -> translated text and audio.
+
+Chromium is driven through the DevTools protocol over `websockets` (no selenium needed).
+Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from voxlate.server.app import create_app
+from voxlate.server.config import ServerConfig
+
+from .conftest import VOICE
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def server(pool):
+    """A real uvicorn server on 127.0.0.1 (random port) in a background thread."""
+    import uvicorn
+
+    port = free_port()
+    app = create_app(ServerConfig(voice=VOICE, preload=()), pool)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+class Page:
+    """A minimal DevTools-protocol client for one page."""
+
+    def __init__(self, ws) -> None:
+        self.ws = ws
+        self.n = 0
+
+    async def call(self, method: str, **params) -> dict:
+        self.n += 1
+        await self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
+        while True:
+            msg = json.loads(await self.ws.recv())
+            if msg.get("id") == self.n:
+                if "error" in msg:
+                    raise AssertionError(msg["error"])
+                return msg["result"]
+
+    async def js(self, expression: str):
+        r = await self.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                            awaitPromise=True)
+        if "exceptionDetails" in r:
+            raise AssertionError(r["exceptionDetails"])
+        return r["result"].get("value")
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed "
+                    "(apt-get install chromium)")
+def test_page_translates_fake_microphone(server, padded_wav, tmp_path):
+    import websockets
+
+    profile = tmp_path / "profile"
+    args = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={profile}", "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={padded_wav}",
+        "--autoplay-policy=no-user-gesture-required", "--remote-debugging-port=0",
+        "--remote-debugging-address=127.0.0.1", f"{server}/",
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not port_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert port_file.exists(), "chromium did not open its DevTools port"
+        devtools = int(port_file.read_text().split()[0])
+
+        async def drive() -> dict:
+            page_ws = None
+            for _ in range(100):
+                targets = httpx.get(f"http://127.0.0.1:{devtools}/json", timeout=5).json()
+                pages = [t for t in targets if t["type"] == "page" and t["url"].startswith(server)]
+                if pages:
+                    page_ws = pages[0]["webSocketDebuggerUrl"]
+                    break
+                await asyncio.sleep(0.2)
+            assert page_ws, "the page did not open"
+            async with websockets.connect(page_ws, max_size=2**24) as ws:
+                page = Page(ws)
+                for _ in range(100):
+                    if await page.js("document.readyState") == "complete":
+                        break
+                    await asyncio.sleep(0.1)
+                await page.js(f"document.getElementById('voice').value = '{VOICE}'")
+                await page.js("document.getElementById('start').click()")
+                counts: dict = {}
+                for _ in range(900):  # at most 90 s
+                    counts = await page.js("window.voxlate.counts")
+                    if counts["translations"] >= 1 and counts["samples"] > 8000:
+                        break
+                    await asyncio.sleep(0.1)
+                counts["heard"] = await page.js(
+                    "Array.from(document.querySelectorAll('#rows .heard')).map(e => e.textContent)")
+                counts["said"] = await page.js(
+                    "Array.from(document.querySelectorAll('#rows .said')).map(e => e.textContent)")
+                counts["status"] = await page.js("document.getElementById('status').textContent")
+                return counts
+
+        result = asyncio.run(drive())
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert result["errors"] == 0, result
+    assert result["translations"] >= 1 and result["audio"] >= 1 and result["samples"] > 8000, result
+    assert any("young man" in h.lower() for h in result["heard"]), result
+    assert any(s.strip() for s in result["said"]), result

@@ -1,0 +1,144 @@
+"""The streaming pipeline on real speech: events in order, audio out, latency recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import numpy as np
+
+from voxlate.audio import Audio
+from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
+from voxlate.pipeline.stream_cutter import Cutter
+from voxlate.pipeline.stream_events import (
+    AudioOut,
+    Latency,
+    SpeechEnded,
+    SpeechStarted,
+    Transcript,
+    Translation,
+)
+from voxlate.pipeline.stream_io import TimelineSink, file_frames
+from voxlate.pipeline.stream_stages import clauses
+
+ORDER = [SpeechStarted, SpeechEnded, Transcript, Translation, AudioOut, Latency]
+
+
+def run_stream(engines, audio: Audio, config: StreamConfig | None = None, realtime=False):
+    async def go():
+        s = StreamTranslator(engines, config)
+        return [ev async for ev in s.run(file_frames(audio, realtime=realtime))]
+
+    return asyncio.run(go())
+
+
+def check_order(events) -> dict[int, list]:
+    """Each utterance's events follow ORDER; utterances finish in order."""
+    per: dict[int, list] = {}
+    for ev in events:
+        per.setdefault(ev.index, []).append(ev)
+    for evs in per.values():
+        ranks = [ORDER.index(type(e)) for e in evs]
+        assert ranks == sorted(ranks), [type(e).__name__ for e in evs]
+    latencies = [e.index for e in events if isinstance(e, Latency)]
+    assert latencies == sorted(latencies)
+    return per
+
+
+def test_two_sentences_translated_in_order(engines, two_clips):
+    events = run_stream(engines, two_clips)
+    per = check_order(events)
+    assert sorted(per) == [0, 1]
+    texts = [e.text.lower() for e in events if isinstance(e, Transcript)]
+    assert "young man" in texts[0] and "amiable" in texts[1]
+    tr = [e.text for e in events if isinstance(e, Translation)]
+    assert all(t for t in tr) and "hombre" in tr[0].lower()
+    for i in (0, 1):
+        audio = [e.audio for e in per[i] if isinstance(e, AudioOut)]
+        assert audio and sum(len(a.samples) for a in audio) > 0.5 * audio[0].sample_rate
+        (lat,) = [e for e in per[i] if isinstance(e, Latency)]
+        assert lat.first_audio_s is not None and lat.first_audio_s > 0
+        assert {"asr", "mt", "tts"} <= set(lat.stages)
+        assert 2.0 < lat.speech_s < 4.0
+    ends = [e for e in events if isinstance(e, SpeechEnded)]
+    # Utterance times are stream times: the second sentence starts after the pause.
+    assert ends[0].end_time < ends[1].start_time
+    assert abs(ends[1].start_time - (0.5 + 3.0 + 1.0)) < 0.5
+
+
+def test_speculation_is_used_at_a_clean_end(engines, two_clips):
+    events = run_stream(engines, two_clips)
+    assert any(e.speculative for e in events if isinstance(e, Latency))
+    plain = run_stream(engines, two_clips, StreamConfig(speculate=False))
+    a = [e.text for e in events if isinstance(e, Transcript)]
+    b = [e.text for e in plain if isinstance(e, Transcript)]
+    assert a == b
+
+
+def test_long_speech_is_cut_at_a_pause(engines, librivox):
+    from voxlate.audio import load_audio
+
+    audio = load_audio(librivox[0][0], 16_000)  # 7.1 s of continuous reading
+    seg = dataclasses.replace(LIVE_SEGMENTER, max_utterance_s=3.0)
+    events = run_stream(engines, audio, StreamConfig(segmenter=seg))
+    ends = [e for e in events if isinstance(e, SpeechEnded)]
+    assert len(ends) >= 2 and any(e.cut for e in ends)
+    assert all(e.end_time - e.start_time <= 3.0 + 1e-6 for e in ends)
+    check_order(events)
+    words = " ".join(e.text.lower() for e in events if isinstance(e, Transcript))
+    assert "dashwood" in words and "power" in words
+
+
+def test_partial_transcripts_while_speaking(engines, librivox):
+    from voxlate.audio import load_audio
+
+    audio = load_audio(librivox[0][0], 16_000)
+    events = run_stream(engines, audio, StreamConfig(partial_every_s=1.0), realtime=True)
+    partial = [e for e in events if isinstance(e, Transcript) and not e.final]
+    assert partial, "no partial transcript during 7 s of speech"
+    first_final = next(i for i, e in enumerate(events) if isinstance(e, Transcript) and e.final)
+    assert events.index(partial[0]) < first_final
+
+
+def test_silence_gives_no_utterance(engines):
+    events = run_stream(engines, Audio(np.zeros(32_000, np.float32), 16_000))
+    assert events == []
+
+
+def test_input_at_another_rate_is_resampled(engines, short_clip):
+    from voxlate.audio import load_audio
+
+    audio = load_audio(short_clip, 44_100)
+    events = run_stream(engines, audio)
+    texts = [e.text.lower() for e in events if isinstance(e, Transcript)]
+    assert len(texts) == 1 and "young man" in texts[0]
+
+
+def test_cutter_numbers_and_announces_utterances():
+    """Endpointing on a known probability sequence: 0.5 s speech, 0.5 s silence, twice."""
+    cfg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=0.3, min_speech_s=0.25)
+    cut = Cutter(cfg, 512, 16_000)
+    frame = np.zeros(512, np.float32)
+    pattern = ([0.9] * 16 + [0.1] * 16) * 2
+    out = []
+    for p in pattern:
+        cut.append(frame)
+        out += cut.push(frame, p, 0.0)
+    kinds = [type(e).__name__ for e in out]
+    assert kinds == ["SpeechStarted", "SpeechEnded", "Job", "SpeechStarted", "SpeechEnded", "Job"]
+    assert [e.index for e in out] == [0, 0, 0, 1, 1, 1]
+    assert abs(out[1].end_time - 16 * 0.032) < 1e-9
+
+
+def test_clauses_split_only_long_enough_parts():
+    assert clauses("Hola, amigo.") == ["Hola, amigo."]
+    assert clauses("Cuando llegó a casa, encontró la puerta abierta.") == [
+        "Cuando llegó a casa,", "encontró la puerta abierta."]
+
+
+def test_timeline_sink_keeps_chunks_in_order():
+    sink = TimelineSink(16_000)
+    sink.add(Audio(np.ones(1600, np.float32) * 0.5, 16_000), realtime=False)
+    sink.add(Audio(np.ones(800, np.float32) * 0.25, 22_050), realtime=False)
+    out = sink.audio()
+    assert abs(out.duration - (0.1 + 800 / 22_050)) < 0.01
