@@ -22,7 +22,9 @@ from voxlate.errors import NoSpeechError
 class WindowConfig:
     max_window_s: float = 28.0  # longest piece given to the recognizer (Whisper sees 30 s)
     search_s: float = 8.0  # the cut is searched in the last this-many seconds of a window
-    vad: str = "silero"  # VAD engine spec used to place cuts; "" cuts at the quietest 32 ms by energy
+    vad: str = (
+        "silero"  # VAD engine spec used to place cuts; "" cuts at the quietest 32 ms by energy
+    )
     silence_rms: float = 1e-4  # a file whose RMS is below this holds no speech
 
 
@@ -49,7 +51,11 @@ def window_bounds(audio: Audio, cfg: WindowConfig = WindowConfig()) -> list[tupl
     while total - start > cfg.max_window_s:
         lo = int((start + cfg.max_window_s - cfg.search_s) / frame_s)
         hi = min(len(scores), int((start + cfg.max_window_s) / frame_s))
-        cut = (lo + int(np.argmin(scores[lo:hi]))) * frame_s + frame_s / 2 if hi > lo else start + cfg.max_window_s
+        cut = (
+            (lo + int(np.argmin(scores[lo:hi]))) * frame_s + frame_s / 2
+            if hi > lo
+            else start + cfg.max_window_s
+        )
         bounds.append((start, cut))
         start = cut
     bounds.append((start, total))
@@ -80,4 +86,6 @@ def transcribe_long(
         segments += [(a + s, min(b, a + e), txt.strip()) for s, e, txt in segs if txt.strip()]
         if progress is not None:
             progress(b, audio.duration)
-    return Transcript(text=" ".join(s[2] for s in segments), language=lang or "", segments=tuple(segments))
+    return Transcript(
+        text=" ".join(s[2] for s in segments), language=lang or "", segments=tuple(segments)
+    )

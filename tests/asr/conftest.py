@@ -11,6 +11,20 @@ import pytest
 from voxlate.data.manifest import ManifestEntry, audio_duration, write_manifest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny models run fastest on one thread, above all on a shared, busy machine."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]):
     """`cli(argv)` runs `voxlate argv` in-process and returns (exit code, stdout, stderr)."""
@@ -34,8 +48,14 @@ def librivox_manifest(librivox, tmp_path_factory) -> Path:
     """The five LibriVox clips as a manifest, each with a made-up 'translation' (reversed words)."""
     entries = [
         ManifestEntry(
-            audio=str(p), text=t, duration=audio_duration(p), id=p.stem, language="en",
-            translation=" ".join(reversed(t.split())), translation_language="xx", group=str(i % 2),
+            audio=str(p),
+            text=t,
+            duration=audio_duration(p),
+            id=p.stem,
+            language="en",
+            translation=" ".join(reversed(t.split())),
+            translation_language="xx",
+            group=str(i % 2),
         )  # fmt: skip
         for i, (p, t) in enumerate(librivox)
     ]

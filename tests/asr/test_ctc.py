@@ -2,7 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from voxlate.tasks.ctc import CTCConfig, CTCModel, EncoderConfig, TrainConfig, evaluate_ctc, load_ctc, save_ctc, train_ctc
+from voxlate.tasks.ctc import (
+    CTCConfig,
+    CTCModel,
+    EncoderConfig,
+    TrainConfig,
+    evaluate_ctc,
+    load_ctc,
+    save_ctc,
+    train_ctc,
+)
 from voxlate.tasks.ctc.augment import AugmentConfig, add_noise, change_speed, spec_augment
 from voxlate.tasks.ctc.dataset import make_batches
 from voxlate.tasks.ctc.decode import beam_decode, greedy_decode
@@ -40,7 +49,9 @@ def test_features_and_augmentation():
     rng = np.random.default_rng(0)
     y = add_noise(np.ones(100, np.float32), rng.standard_normal(30).astype(np.float32), 10.0, rng)
     assert y.shape == (100,)
-    masked = spec_augment(torch.ones(2, 100, 40), torch.tensor([100, 50]), AugmentConfig(time_width=10))
+    masked = spec_augment(
+        torch.ones(2, 100, 40), torch.tensor([100, 50]), AugmentConfig(time_width=10)
+    )
     assert masked.shape == (2, 100, 40) and (masked == 0).any()
     assert out_lengths(torch.tensor([100, 4])).tolist() == [25, 1]
 
@@ -56,7 +67,14 @@ def test_make_batches_respects_budget():
 def test_tiny_model_learns_one_batch(kind):
     torch.manual_seed(0)
     tok = Tokenizer.build(["ab ba", "aab"])
-    model = CTCModel(CTCConfig(EncoderConfig(n_mels=40, conv_channels=4, d_model=16, n_layers=1, kind=kind, dropout=0.0), tok.vocab_size))
+    model = CTCModel(
+        CTCConfig(
+            EncoderConfig(
+                n_mels=40, conv_channels=4, d_model=16, n_layers=1, kind=kind, dropout=0.0
+            ),
+            tok.vocab_size,
+        )
+    )
     feats = torch.randn(2, 60, 40)
     lengths = torch.tensor([60, 48])
     targets = torch.tensor([tok.encode("ab ba"), tok.encode("aab") + [0, 0]])
@@ -89,8 +107,12 @@ def test_train_eval_on_real_speech(librivox_manifest, tmp_path):
     from voxlate.data.manifest import read_manifest
 
     entries = read_manifest(librivox_manifest)
-    cfg = TrainConfig(epochs=2, max_minutes=0, batch_seconds=20, warmup_steps=2, augment=AugmentConfig())
-    history = train_ctc(entries[:3], entries[3:], tmp_path / "ctc.pt", CTCConfig(TINY), cfg, log=lambda s: None)
+    cfg = TrainConfig(
+        epochs=2, max_minutes=0, batch_seconds=20, warmup_steps=2, augment=AugmentConfig()
+    )
+    history = train_ctc(
+        entries[:3], entries[3:], tmp_path / "ctc.pt", CTCConfig(TINY), cfg, log=lambda s: None
+    )
     assert [h["epoch"] for h in history] == [1, 2] and all(0 <= h["dev_cer"] for h in history)
     r = evaluate_ctc(tmp_path / "ctc.pt", entries[3:], beam=3)
     assert r["n"] == 2 and 0 <= r["cer"] and len(r["hyps"]) == 2
@@ -100,15 +122,42 @@ def test_asr_cli(librivox_manifest, librivox, tmp_path, cli):
     ckpt = tmp_path / "m.pt"
     code, out, err = cli(
         ["asr", "train", librivox_manifest, librivox_manifest, "--model", ckpt, "--epochs", "1", "--d-model", "16",
-         "--layers", "1", "--conv-channels", "4", "--batch-seconds", "30", "--curve", tmp_path / "c.png"], capsys,
+         "--layers", "1", "--conv-channels", "4", "--batch-seconds", "30", "--curve", tmp_path / "c.png"],
     )  # fmt: skip
     assert code == 0, err
     assert ckpt.exists() and (tmp_path / "c.png").stat().st_size > 1000
-    code, out, err = cli(["asr", "eval", librivox_manifest, "--model", ckpt, "--report", tmp_path / "r.json"])
+    code, out, err = cli(
+        ["asr", "eval", librivox_manifest, "--model", ckpt, "--report", tmp_path / "r.json"]
+    )
     assert code == 0 and "CER" in out
     code, out, _ = cli(["asr", "transcribe", librivox[0][0], "--model", ckpt])
     assert code == 0 and out.startswith(str(librivox[0][0]))
     code, _, err = cli(["asr", "eval", librivox_manifest, "--model", tmp_path / "none.pt"])
     assert code != 0 and "Checkpoint not found" in err and "Traceback" not in err
-    code, _, err = cli(["asr", "train", librivox_manifest, librivox_manifest, "-o", ckpt, "--tokenizer", "bpe"])
+    code, _, err = cli(
+        ["asr", "train", librivox_manifest, librivox_manifest, "-o", ckpt, "--tokenizer", "bpe"]
+    )
     assert code != 0 and "Unknown tokenizer" in err
+
+
+def test_prefix_beam_search_finds_the_most_probable_labelling():
+    import itertools
+
+    from voxlate.tasks.ctc.decode import beam_decode_one
+
+    def collapse(path):
+        out, prev = [], None
+        for s in path:
+            if s != prev and s != 0:
+                out.append(s)
+            prev = s
+        return tuple(out)
+
+    torch.manual_seed(0)
+    for _ in range(10):
+        lp = (2 * torch.randn(5, 3)).log_softmax(-1).numpy()
+        total: dict[tuple[int, ...], float] = {}
+        for path in itertools.product(range(3), repeat=5):  # brute force over all alignments
+            k = collapse(path)
+            total[k] = np.logaddexp(total.get(k, -np.inf), sum(lp[t, s] for t, s in enumerate(path)))
+        assert tuple(beam_decode_one(lp, beam=50, prune=-1e9)) == max(total, key=total.get)

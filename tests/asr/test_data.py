@@ -16,7 +16,11 @@ from voxlate.errors import InputError
     ("raw", "pron", "spell"),
     [
         ("b/ (3개)/(세 개) 있어요.", "세 개 있어요", "3개 있어요"),
-        ("o/ 그래서 음/ 학교에+ 학교에 갔어 n/", "그래서 음 학교에 학교에 갔어", "그래서 음 학교에 학교에 갔어"),
+        (
+            "o/ 그래서 음/ 학교에+ 학교에 갔어 n/",
+            "그래서 음 학교에 학교에 갔어",
+            "그래서 음 학교에 학교에 갔어",
+        ),
         ("l/ (철수)/(철수) 씨* 어/ 왔어요? u/", "철수 씨 어 왔어요", "철수 씨 어 왔어요"),
         ("(A/S)/(에이에스) 센터, 맞죠!", "에이에스 센터 맞죠", "A S 센터 맞죠"),
     ],
@@ -29,7 +33,7 @@ def test_aihub_normalisation(raw, pron, spell):
 def test_aihub_reader(tmp_path):
     d = tmp_path / "KsponSpeech_01" / "KsponSpeech_0001"
     d.mkdir(parents=True)
-    (d / "a.pcm").write_bytes(np.zeros(16000, "<i2").tobytes())
+    (d / "a.pcm").write_bytes(np.zeros(8000, "<i2").tobytes())
     (d / "a.txt").write_bytes("b/ (2개)/(두 개) 주세요.".encode("cp949"))
     (d / "lonely.txt").write_text("no audio")
     [e] = list(read_aihub(tmp_path))
@@ -55,7 +59,9 @@ def test_librispeech_reader(tmp_path):
     ch = tmp_path / "dev-clean" / "84" / "121123"
     ch.mkdir(parents=True)
     sf.write(ch / "84-121123-0000.flac", np.zeros(8000, np.float32), 16000)
-    (ch / "84-121123.trans.txt").write_text("84-121123-0000 GO DO YOU HEAR\n84-121123-0001 NO AUDIO\n")
+    (ch / "84-121123.trans.txt").write_text(
+        "84-121123-0000 GO DO YOU HEAR\n84-121123-0001 NO AUDIO\n"
+    )
     [e] = list(read_librispeech(tmp_path / "dev-clean"))
     assert (e.text, e.speaker, e.duration) == ("go do you hear", "84", 0.5)
 
@@ -64,12 +70,16 @@ def test_covost_reader(tmp_path):
     (tmp_path / "clips").mkdir()
     sf.write(tmp_path / "clips" / "a.wav", np.zeros(1600, np.float32), 16000)
     tsv = tmp_path / "covost_v2.fr_en.tsv"
-    tsv.write_text("path\tsentence\ttranslation\tclient_id\tsplit\na.wav\tbonjour\thello\tc1\ttrain\nb.wav\tx\ty\tc2\ttrain\n")
+    tsv.write_text(
+        "path\tsentence\ttranslation\tclient_id\tsplit\na.wav\tbonjour\thello\tc1\ttrain\nb.wav\tx\ty\tc2\ttrain\n"
+    )
     [e] = list(read_covost_tsv(tsv, tmp_path / "clips", "fr", "en", split="train"))
     assert (e.text, e.translation, e.speaker) == ("bonjour", "hello", "c1")
     cvss = tmp_path / "train.tsv"
     cvss.write_text("a.wav\thello there\n")
-    [e] = list(read_covost_tsv(cvss, tmp_path / "clips", "fr", "en", transcripts={"a.wav": "salut"}))
+    [e] = list(
+        read_covost_tsv(cvss, tmp_path / "clips", "fr", "en", transcripts={"a.wav": "salut"})
+    )
     assert (e.text, e.translation) == ("salut", "hello there")
 
 

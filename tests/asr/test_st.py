@@ -30,12 +30,52 @@ def test_multi_decoder_losses_and_greedy():
 def test_train_and_eval_with_cascade(librivox_manifest, tmp_path):
     entries = read_manifest(librivox_manifest)
     cfg = TrainConfig(epochs=1, max_minutes=0, batch_seconds=20, warmup_steps=1, augment=None)
-    hist = train_st(entries[:3], entries[3:], tmp_path / "st.pt", STConfig(ENC, _dec("mha")), cfg, log=lambda s: None)
+    hist = train_st(
+        entries[:3],
+        entries[3:],
+        tmp_path / "st.pt",
+        STConfig(ENC, _dec("mha")),
+        cfg,
+        log=lambda s: None,
+    )
     assert "dev_target" in hist[0]
-    train_text_mt(entries, entries[3:], tmp_path / "mt.pt", _dec("gru"), TrainConfig(epochs=1, max_minutes=0), log=lambda s: None)
+    train_text_mt(
+        entries,
+        entries[3:],
+        tmp_path / "mt.pt",
+        _dec("gru"),
+        TrainConfig(epochs=1, max_minutes=0),
+        log=lambda s: None,
+    )
     r = evaluate_st(tmp_path / "st.pt", entries[3:], tmp_path / "mt.pt")
     assert {"wer_ctc", "wer_source", "bleu", "bleu_cascade", "bleu_text_mt_gold"} <= set(r)
     assert 0 <= r["bleu"] <= 100 and len(r["examples"]) == 2
+
+
+def test_encoder_initialised_from_ctc(librivox_manifest, tmp_path):
+    from voxlate.tasks.ctc import CTCConfig, CTCModel, save_ctc
+    from voxlate.text import Tokenizer
+
+    ctc = CTCModel(CTCConfig(ENC, 10))
+    save_ctc(tmp_path / "ctc.pt", ctc, Tokenizer.build(["ab"]))
+    entries = read_manifest(librivox_manifest)[:2]
+    cfg = TrainConfig(
+        epochs=1, max_minutes=0, batch_seconds=20, lr=0.0, warmup_steps=1, augment=None
+    )
+    train_st(
+        entries,
+        [],
+        tmp_path / "st.pt",
+        STConfig(EncoderConfig(), _dec("gru")),
+        cfg,
+        log=lambda s: None,
+        init_encoder=tmp_path / "ctc.pt",
+    )
+    from voxlate.tasks.st.train import load_st
+
+    st, _, _, _ = load_st(tmp_path / "st.pt")
+    assert st.cfg.encoder == ENC
+    assert torch.allclose(st.encoder.proj.weight, ctc.encoder.proj.weight)
 
 
 def test_st_cli(librivox_manifest, librivox, tmp_path, cli):

@@ -57,7 +57,9 @@ def test_transcribe_cli_english(librivox, tmp_path, cli):
 
     clip, ref = librivox[0]
     out, srt, js = tmp_path / "o.txt", tmp_path / "o.srt", tmp_path / "o.json"
-    code, _, err = cli(["transcribe", clip, "--language", "en", "-o", out, "--srt", srt, "--json", js, "-q"])
+    code, _, err = cli(
+        ["transcribe", clip, "--language", "en", "-o", out, "--srt", srt, "--json", js, "-q"]
+    )
     assert code == 0, err
     text = out.read_text().strip()
     assert wer([normalize_text(ref)], [normalize_text(text)]) < 0.3

@@ -71,26 +71,39 @@ class Page:
                 return msg["result"]
 
     async def js(self, expression: str):
-        r = await self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                            awaitPromise=True)
+        r = await self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in r:
             raise AssertionError(r["exceptionDetails"])
         return r["result"].get("value")
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed "
-                    "(apt-get install chromium)")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="chromium is not installed (apt-get install chromium)"
+)
 def test_page_translates_fake_microphone(server, padded_wav, tmp_path):
     import websockets
 
     profile = tmp_path / "profile"
     args = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={profile}", "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={padded_wav}",
-        "--autoplay-policy=no-user-gesture-required", "--remote-debugging-port=0",
-        "--remote-debugging-address=127.0.0.1", f"{server}/",
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={padded_wav}",
+        "--autoplay-policy=no-user-gesture-required",
+        "--remote-debugging-port=0",
+        "--remote-debugging-address=127.0.0.1",
+        f"{server}/",
     ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -113,10 +126,12 @@ def test_page_translates_fake_microphone(server, padded_wav, tmp_path):
             assert page_ws, "the page did not open"
             async with websockets.connect(page_ws, max_size=2**24) as ws:
                 page = Page(ws)
-                for _ in range(100):
-                    if await page.js("document.readyState") == "complete":
+                ready = "!!(window.voxlate && document.getElementById('voice'))"
+                for _ in range(300):  # the page and app.js loaded (at most 30 s)
+                    if await page.js(ready):
                         break
                     await asyncio.sleep(0.1)
+                assert await page.js(ready), "the page did not load"
                 await page.js(f"document.getElementById('voice').value = '{VOICE}'")
                 await page.js("document.getElementById('start').click()")
                 counts: dict = {}
@@ -126,9 +141,11 @@ def test_page_translates_fake_microphone(server, padded_wav, tmp_path):
                         break
                     await asyncio.sleep(0.1)
                 counts["heard"] = await page.js(
-                    "Array.from(document.querySelectorAll('#rows .heard')).map(e => e.textContent)")
+                    "Array.from(document.querySelectorAll('#rows .heard')).map(e => e.textContent)"
+                )
                 counts["said"] = await page.js(
-                    "Array.from(document.querySelectorAll('#rows .said')).map(e => e.textContent)")
+                    "Array.from(document.querySelectorAll('#rows .said')).map(e => e.textContent)"
+                )
                 counts["status"] = await page.js("document.getElementById('status').textContent")
                 return counts
 

@@ -13,8 +13,9 @@ from .conftest import VOICE
 
 
 def voxlate(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "voxlate", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "voxlate", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_live_file_to_wav(padded_wav, tmp_path):
@@ -45,9 +46,10 @@ def _sounddevice_works() -> bool:
     return True
 
 
-@pytest.mark.skipif(_sounddevice_works(),
-                    reason="sounddevice and PortAudio are installed; this checks the message "
-                    "when they are missing")
+@pytest.mark.skipif(
+    _sounddevice_works(),
+    reason="sounddevice and PortAudio are installed; this checks the message when they are missing",
+)
 def test_mic_without_sounddevice_says_how_to_install():
     p = voxlate("live", "--mic")
     assert p.returncode != 0 and "Traceback" not in p.stderr

@@ -24,15 +24,22 @@ def upload(path, name="clip.wav", mime="audio/wav"):
 
 def test_transcriptions(pool, short_clip):
     with client_for(pool) as c:
-        r = c.post("/v1/audio/transcriptions", files=upload(short_clip),
-                   data={"model": "whisper-1", "language": "en"})
+        r = c.post(
+            "/v1/audio/transcriptions",
+            files=upload(short_clip),
+            data={"model": "whisper-1", "language": "en"},
+        )
         assert r.status_code == 200, r.text
         assert "young man" in r.json()["text"].lower()
-        r = c.post("/v1/audio/transcriptions", files=upload(short_clip),
-                   data={"response_format": "text"})
+        r = c.post(
+            "/v1/audio/transcriptions", files=upload(short_clip), data={"response_format": "text"}
+        )
         assert r.status_code == 200 and "young man" in r.text.lower()
-        r = c.post("/v1/audio/transcriptions", files=upload(short_clip),
-                   data={"response_format": "verbose_json"})
+        r = c.post(
+            "/v1/audio/transcriptions",
+            files=upload(short_clip),
+            data={"response_format": "verbose_json"},
+        )
         assert abs(r.json()["duration"] - 2.99) < 0.05
 
 
@@ -45,8 +52,15 @@ def test_translations_to_english_text(pool, short_clip):
 
 def test_speech(pool):
     with client_for(pool) as c:
-        r = c.post("/v1/audio/speech", json={"model": "tts-1", "input": "Hola, ¿cómo estás?",
-                                             "voice": "alloy", "language": "es"})
+        r = c.post(
+            "/v1/audio/speech",
+            json={
+                "model": "tts-1",
+                "input": "Hola, ¿cómo estás?",
+                "voice": "alloy",
+                "language": "es",
+            },
+        )
         assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
         x, sr = sf.read(io.BytesIO(r.content))
         assert sr > 8000 and len(x) / sr > 0.5 and abs(x).max() > 0.05
@@ -58,8 +72,11 @@ def test_speech(pool):
 
 def test_translate_file(pool, short_clip):
     with client_for(pool) as c:
-        r = c.post("/v1/translate", files=upload(short_clip),
-                   data={"source": "en", "target": "es", "voice": VOICE})
+        r = c.post(
+            "/v1/translate",
+            files=upload(short_clip),
+            data={"source": "en", "target": "es", "voice": VOICE},
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         rep = body["report"]
@@ -68,8 +85,11 @@ def test_translate_file(pool, short_clip):
         assert rep["segments"][0]["translation"]
         x, sr = sf.read(io.BytesIO(base64.b64decode(body["audio"]["base64"])))
         assert sr == body["audio"]["sample_rate"] and abs(x).max() > 0.05
-        r = c.post("/v1/translate", files=upload(short_clip),
-                   data={"voice": VOICE, "response_format": "wav"})
+        r = c.post(
+            "/v1/translate",
+            files=upload(short_clip),
+            data={"voice": VOICE, "response_format": "wav"},
+        )
         assert r.status_code == 200 and r.content[:4] == b"RIFF"
 
 
@@ -77,8 +97,10 @@ def test_bad_input(pool, short_clip, tmp_path):
     with client_for(pool, max_upload_bytes=200_000) as c:
         r = c.post("/v1/audio/transcriptions", data={"language": "en"})
         assert r.status_code == 400 and "'file'" in r.json()["error"]["message"]
-        r = c.post("/v1/audio/transcriptions",
-                   files={"file": ("notes.txt", b"this is not audio at all" * 40, "text/plain")})
+        r = c.post(
+            "/v1/audio/transcriptions",
+            files={"file": ("notes.txt", b"this is not audio at all" * 40, "text/plain")},
+        )
         assert r.status_code == 400 and "not audio" in r.json()["error"]["message"]
         r = c.post("/v1/audio/transcriptions", files={"file": ("empty.wav", b"", "audio/wav")})
         assert r.status_code == 400
@@ -98,9 +120,15 @@ def test_token_auth_on_rest(pool, short_clip):
     with client_for(pool, token="s3cret") as c:
         r = c.post("/v1/audio/transcriptions", files=upload(short_clip))
         assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
-        r = c.post("/v1/audio/transcriptions", files=upload(short_clip),
-                   headers={"Authorization": "Bearer wrong"})
+        r = c.post(
+            "/v1/audio/transcriptions",
+            files=upload(short_clip),
+            headers={"Authorization": "Bearer wrong"},
+        )
         assert r.status_code == 401
-        r = c.post("/v1/audio/transcriptions", files=upload(short_clip),
-                   headers={"Authorization": "Bearer s3cret"})
+        r = c.post(
+            "/v1/audio/transcriptions",
+            files=upload(short_clip),
+            headers={"Authorization": "Bearer s3cret"},
+        )
         assert r.status_code == 200

@@ -20,7 +20,9 @@ def make_client(pool, **kw) -> TestClient:
     return TestClient(create_app(ServerConfig(voice=VOICE, preload=(), **kw), pool))
 
 
-def receive_until(ws, kind: str, limit: int = 10_000) -> tuple[list[dict], list[tuple[dict, bytes]]]:
+def receive_until(
+    ws, kind: str, limit: int = 10_000
+) -> tuple[list[dict], list[tuple[dict, bytes]]]:
     """Events (JSON) and (audio event, PCM) pairs received until an event of type `kind`."""
     events, audio = [], []
     for _ in range(limit):
@@ -51,8 +53,17 @@ def stream_pcm(ws, audio: Audio, frame_s: float = 0.02, realtime: bool = True) -
 def test_stream_recording_in_real_time(pool, two_clips):
     with make_client(pool) as client, client.websocket_connect("/v1/live") as ws:
         assert ws.receive_json()["type"] == "ready"
-        ws.send_text(json.dumps({"type": "start", "source": "en", "target": "es",
-                                 "voice": VOICE, "sample_rate": 16000}))
+        ws.send_text(
+            json.dumps(
+                {
+                    "type": "start",
+                    "source": "en",
+                    "target": "es",
+                    "voice": VOICE,
+                    "sample_rate": 16000,
+                }
+            )
+        )
         started = ws.receive_json()
         assert started["type"] == "started" and started["engines"]["asr"]
         stream_pcm(ws, two_clips)
@@ -73,13 +84,25 @@ def test_stream_recording_in_real_time(pool, two_clips):
     # Per utterance: transcript before translation before audio before latency.
     for i in (0, 1):
         seq = [k for e, k in zip(events, kinds) if e.get("index") == i]
-        firsts = [seq.index(k) for k in ("speech_started", "speech_ended", "transcript",
-                                          "translation", "audio", "latency")]
+        firsts = [
+            seq.index(k)
+            for k in (
+                "speech_started",
+                "speech_ended",
+                "transcript",
+                "translation",
+                "audio",
+                "latency",
+            )
+        ]
         assert firsts == sorted(firsts), seq
 
 
 def test_malformed_messages_get_error_events(pool):
-    with make_client(pool, max_frame_bytes=1000) as client, client.websocket_connect("/v1/live") as ws:
+    with (
+        make_client(pool, max_frame_bytes=1000) as client,
+        client.websocket_connect("/v1/live") as ws,
+    ):
         assert ws.receive_json()["type"] == "ready"
         ws.send_text("not json")
         assert ws.receive_json()["type"] == "error"
@@ -110,7 +133,10 @@ def test_token_required(pool):
         with pytest.raises(WebSocketDisconnect) as e, client.websocket_connect("/v1/live") as ws:
             ws.receive_json()
         assert e.value.code == 1008
-        with client.websocket_connect("/v1/live?token=wrong") as ws, pytest.raises(WebSocketDisconnect):
+        with (
+            client.websocket_connect("/v1/live?token=wrong") as ws,
+            pytest.raises(WebSocketDisconnect),
+        ):
             ws.receive_json()
         with client.websocket_connect("/v1/live?token=s3cret") as ws:
             assert ws.receive_json()["type"] == "ready"

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 
 import numpy as np
+import pytest
 
 from voxlate.audio import Audio
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
@@ -67,7 +68,8 @@ def test_two_sentences_translated_in_order(engines, two_clips):
 
 
 def test_speculation_is_used_at_a_clean_end(engines, two_clips):
-    events = run_stream(engines, two_clips)
+    # In real time the recognizer is idle when a pause starts, so speculation runs.
+    events = run_stream(engines, two_clips, realtime=True)
     assert any(e.speculative for e in events if isinstance(e, Latency))
     plain = run_stream(engines, two_clips, StreamConfig(speculate=False))
     a = [e.text for e in events if isinstance(e, Transcript)]
@@ -133,7 +135,9 @@ def test_cutter_numbers_and_announces_utterances():
 def test_clauses_split_only_long_enough_parts():
     assert clauses("Hola, amigo.") == ["Hola, amigo."]
     assert clauses("Cuando llegó a casa, encontró la puerta abierta.") == [
-        "Cuando llegó a casa,", "encontró la puerta abierta."]
+        "Cuando llegó a casa,",
+        "encontró la puerta abierta.",
+    ]
 
 
 def test_timeline_sink_keeps_chunks_in_order():
@@ -142,3 +146,18 @@ def test_timeline_sink_keeps_chunks_in_order():
     sink.add(Audio(np.ones(800, np.float32) * 0.25, 22_050), realtime=False)
     out = sink.audio()
     assert abs(out.duration - (0.1 + 800 / 22_050)) < 0.01
+
+
+@pytest.mark.slow
+def test_preserve_voice_converts_in_the_stream(two_clips):
+    """'preserve' (the default voice): output is re-voiced; with warm-up off, from the start."""
+    from voxlate.pipeline.engines import Engines, EngineSpecs
+
+    try:
+        engines = Engines.load(EngineSpecs(voice="preserve"), "en", "es")
+    except ImportError as e:  # the voice stage's optional dependencies
+        pytest.skip(f"voice stage unavailable: {e}")
+    events = run_stream(engines, two_clips, StreamConfig(voice_warmup=False))
+    lat = [e for e in events if isinstance(e, Latency)]
+    assert len(lat) == 2 and all(e.voice_ready and e.stages["voice"] > 0 for e in lat)
+    assert all(e.audio.duration > 0.5 for e in events if isinstance(e, AudioOut))

@@ -21,10 +21,14 @@ COMMAND_MODULES = [
     "voxlate.cli.translate",
     "voxlate.cli.engines",
     "voxlate.cli.bench",
+    "voxlate.cli.enhance",
     "voxlate.cli.live",
     "voxlate.cli.serve",
     "voxlate.cli.transcribe",
     "voxlate.cli.asr",
+    "voxlate.cli.voice",
+    "voxlate.cli.digits",
+    "voxlate.cli.speakers",  # spoken digits, SpeakerDiff (issue 6)
 ]
 
 for _name in COMMAND_MODULES:

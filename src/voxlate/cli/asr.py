@@ -12,11 +12,13 @@ from typing import Annotated
 
 import typer
 
-from voxlate.cli.groups import app
+from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
 asr_app = typer.Typer(help="Train, evaluate and run CTC speech recognizers.", no_args_is_help=True)
-st_app = typer.Typer(help="Train, evaluate and run end-to-end speech translation models.", no_args_is_help=True)
+st_app = typer.Typer(
+    help="Train, evaluate and run end-to-end speech translation models.", no_args_is_help=True
+)
 app.add_typer(asr_app, name="asr")
 app.add_typer(st_app, name="st")
 
@@ -33,7 +35,9 @@ def _manifest(path: Path):
 @asr_app.command("prepare-fillets")
 def prepare_fillets(
     out_dir: Annotated[Path, typer.Argument(help="Folder for train/dev/test.jsonl.")],
-    root: Annotated[Path, typer.Option(help="Fish Fillets data folder.")] = Path("/usr/share/games/fillets-ng"),
+    root: Annotated[Path, typer.Option(help="Fish Fillets data folder.")] = Path(
+        "/usr/share/games/fillets-ng"
+    ),
 ) -> None:
     """Manifests of the Czech Fish Fillets dialogs (with English translations), split by level."""
     from voxlate.data.fillets import read_fillets, split_by_group
@@ -44,7 +48,9 @@ def prepare_fillets(
         n = write_manifest(out_dir / f"{name}.jsonl", entries)
         minutes = sum(e.duration for e in entries) / 60
         levels = len({e.group for e in entries})
-        typer.echo(f"{name}: {n} lines, {minutes:.1f} min, {levels} levels -> {out_dir / f'{name}.jsonl'}")
+        typer.echo(
+            f"{name}: {n} lines, {minutes:.1f} min, {levels} levels -> {out_dir / f'{name}.jsonl'}"
+        )
 
 
 @asr_app.command("train")
@@ -53,18 +59,28 @@ def train(
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest for CER after each epoch.")],
     model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
     tokenizer: Annotated[str, typer.Option(help="char, ko-syllable or ko-jamo.")] = "char",
-    encoder: Annotated[str, typer.Option(help="gru (DeepSpeech 2) or conformer (conformer-lite).")] = "gru",
+    encoder: Annotated[
+        str, typer.Option(help="gru (DeepSpeech 2) or conformer (conformer-lite).")
+    ] = "gru",
     d_model: Annotated[int, typer.Option(help="GRU size per direction / conformer width.")] = 192,
     layers: Annotated[int, typer.Option(help="Recurrent layers or conformer blocks.")] = 3,
-    conv_channels: Annotated[int, typer.Option(help="Channels of the convolutional front end.")] = 32,
+    conv_channels: Annotated[
+        int, typer.Option(help="Channels of the convolutional front end.")
+    ] = 32,
     epochs: Annotated[int, typer.Option(help="Most epochs.")] = 100,
     minutes: Annotated[float, typer.Option(help="Wall-clock budget in minutes (0: none).")] = 15.0,
     batch_seconds: Annotated[float, typer.Option(help="Audio per batch, seconds.")] = 120.0,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1.5e-3,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 0,
-    no_augment: Annotated[bool, typer.Option("--no-augment", help="No speed/noise/SpecAugment.")] = False,
-    noise_dir: Annotated[Path | None, typer.Option(help="Folder of noise audio (*.ogg, *.wav) to mix in.")] = None,
-    cache_dir: Annotated[Path | None, typer.Option(help="Folder to cache decoded audio in.")] = None,
+    no_augment: Annotated[
+        bool, typer.Option("--no-augment", help="No speed/noise/SpecAugment.")
+    ] = False,
+    noise_dir: Annotated[
+        Path | None, typer.Option(help="Folder of noise audio (*.ogg, *.wav) to mix in.")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Folder to cache decoded audio in.")
+    ] = None,
     curve: Annotated[Path | None, typer.Option(help="Learning-curve PNG to write.")] = None,
 ) -> None:
     """Train a CTC recognizer; keeps the checkpoint with the best dev CER."""
@@ -86,7 +102,9 @@ def train(
         epochs=epochs, max_minutes=minutes, batch_seconds=batch_seconds, lr=lr, threads=threads,
         augment=None if no_augment else AugmentConfig(),
     )  # fmt: skip
-    model_cfg = CTCConfig(EncoderConfig(kind=encoder, d_model=d_model, n_layers=layers, conv_channels=conv_channels))
+    model_cfg = CTCConfig(
+        EncoderConfig(kind=encoder, d_model=d_model, n_layers=layers, conv_channels=conv_channels)
+    )
     history = train_ctc(
         _manifest(train_manifest), _manifest(dev_manifest), model, model_cfg, cfg, tokenizer, noises, cache_dir,
         log=lambda s: typer.echo(s, err=True),
@@ -101,14 +119,18 @@ def evaluate(
     manifest: Annotated[Path, typer.Argument(help="Test manifest (JSONL).")],
     model: Annotated[Path, typer.Option("--model", "-m", help="CTC checkpoint.")],
     beam: Annotated[int, typer.Option(help="Beam width (0 or 1: greedy).")] = 0,
-    report: Annotated[Path | None, typer.Option(help="JSON file for scores and hypotheses.")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="JSON file for scores and hypotheses.")
+    ] = None,
 ) -> None:
     """CER and WER of a CTC checkpoint on a manifest."""
     from voxlate.audio import write_text_atomic
     from voxlate.tasks.ctc import evaluate_ctc
 
     r = evaluate_ctc(model, _manifest(manifest), beam)
-    typer.echo(f"{r['n']} utterances  CER {100 * r['cer']:.1f} %  WER {100 * r['wer']:.1f} %  (beam {beam})")
+    typer.echo(
+        f"{r['n']} utterances  CER {100 * r['cer']:.1f} %  WER {100 * r['wer']:.1f} %  (beam {beam})"
+    )
     if report is not None:
         write_text_atomic(report, json.dumps(r, ensure_ascii=False, indent=1))
 
@@ -128,21 +150,31 @@ def transcribe(
     from voxlate.tasks.ctc.train import recognize_clips
 
     net, tok, _ = load_ctc(model)
-    clips = [(np.clip(load_audio(p, SAMPLE_RATE).samples, -1, 1) * 32767).astype(np.int16) for p in audio]
+    clips = [
+        (np.clip(load_audio(p, SAMPLE_RATE).samples, -1, 1) * 32767).astype(np.int16) for p in audio
+    ]
     for p, text in zip(audio, recognize_clips(net, tok, clips, beam), strict=True):
         typer.echo(f"{p}\t{text}")
 
 
 @st_app.command("train")
 def st_train(
-    train_manifest: Annotated[Path, typer.Argument(help="Training manifest with translations (JSONL).")],
+    train_manifest: Annotated[
+        Path, typer.Argument(help="Training manifest with translations (JSONL).")
+    ],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest with translations.")],
     model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
-    decoder: Annotated[str, typer.Option(help="mha (Transformer decoder) or gru (GRU + attention).")] = "mha",
-    no_source_decoder: Annotated[bool, typer.Option("--no-source-decoder", help="Only CTC for the transcript.")] = False,
+    decoder: Annotated[
+        str, typer.Option(help="mha (Transformer decoder) or gru (GRU + attention).")
+    ] = "mha",
+    no_source_decoder: Annotated[
+        bool, typer.Option("--no-source-decoder", help="Only CTC for the transcript.")
+    ] = False,
     d_model: Annotated[int, typer.Option(help="Encoder GRU size per direction.")] = 128,
     layers: Annotated[int, typer.Option(help="Encoder GRU layers.")] = 2,
-    conv_channels: Annotated[int, typer.Option(help="Channels of the convolutional front end.")] = 16,
+    conv_channels: Annotated[
+        int, typer.Option(help="Channels of the convolutional front end.")
+    ] = 16,
     dec_d_model: Annotated[int, typer.Option(help="Decoder width.")] = 128,
     dec_layers: Annotated[int, typer.Option(help="Decoder layers.")] = 2,
     epochs: Annotated[int, typer.Option(help="Most epochs.")] = 100,
@@ -150,8 +182,16 @@ def st_train(
     batch_seconds: Annotated[float, typer.Option(help="Audio per batch, seconds.")] = 60.0,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1.5e-3,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 0,
-    no_augment: Annotated[bool, typer.Option("--no-augment", help="No speed/noise/SpecAugment.")] = False,
-    cache_dir: Annotated[Path | None, typer.Option(help="Folder to cache decoded audio in.")] = None,
+    no_augment: Annotated[
+        bool, typer.Option("--no-augment", help="No speed/noise/SpecAugment.")
+    ] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Folder to cache decoded audio in.")
+    ] = None,
+    init_encoder: Annotated[
+        Path | None,
+        typer.Option(help="CTC checkpoint to start the encoder from (its encoder settings win)."),
+    ] = None,
 ) -> None:
     """Train the speech translator: shared encoder, transcript CTC + decoder, translation decoder."""
     from voxlate.tasks.ctc import EncoderConfig, TrainConfig
@@ -171,14 +211,16 @@ def st_train(
     )
     train_st(
         _manifest(train_manifest), _manifest(dev_manifest), model, model_cfg, cfg, cache_dir=cache_dir,
-        log=lambda s: typer.echo(s, err=True),
+        log=lambda s: typer.echo(s, err=True), init_encoder=init_encoder,
     )  # fmt: skip
     typer.echo(f"wrote {model}")
 
 
 @st_app.command("train-text")
 def st_train_text(
-    train_manifest: Annotated[Path, typer.Argument(help="Training manifest with translations (JSONL).")],
+    train_manifest: Annotated[
+        Path, typer.Argument(help="Training manifest with translations (JSONL).")
+    ],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest with translations.")],
     model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
     decoder: Annotated[str, typer.Option(help="mha or gru.")] = "mha",
@@ -203,7 +245,9 @@ def st_train_text(
 def st_eval(
     manifest: Annotated[Path, typer.Argument(help="Test manifest with translations (JSONL).")],
     model: Annotated[Path, typer.Option("--model", "-m", help="Speech-translation checkpoint.")],
-    text_model: Annotated[Path | None, typer.Option(help="Text translator for the cascade baseline.")] = None,
+    text_model: Annotated[
+        Path | None, typer.Option(help="Text translator for the cascade baseline.")
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="JSON file for scores and outputs.")] = None,
 ) -> None:
     """WER of the transcript heads and BLEU of the translation decoder (and of the cascade)."""
@@ -216,7 +260,9 @@ def st_eval(
         f"  CER {100 * r['cer_source']:.1f} %  end-to-end BLEU {r['bleu']:.2f}"
     )
     if "bleu_cascade" in r:
-        typer.echo(f"cascade BLEU {r['bleu_cascade']:.2f}  text translator on gold transcripts BLEU {r['bleu_text_mt_gold']:.2f}")
+        typer.echo(
+            f"cascade BLEU {r['bleu_cascade']:.2f}  text translator on gold transcripts BLEU {r['bleu_text_mt_gold']:.2f}"
+        )
     if report is not None:
         write_text_atomic(report, json.dumps(r, ensure_ascii=False, indent=1))
 
@@ -234,7 +280,86 @@ def st_translate(
     from voxlate.tasks.st.train import load_st, translate_clips
 
     net, stok, ttok, _ = load_st(model)
-    clips = [(np.clip(load_audio(p, SAMPLE_RATE).samples, -1, 1) * 32767).astype(np.int16) for p in audio]
+    clips = [
+        (np.clip(load_audio(p, SAMPLE_RATE).samples, -1, 1) * 32767).astype(np.int16) for p in audio
+    ]
     out = translate_clips(net, stok, ttok, clips)
     for i, p in enumerate(audio):
         typer.echo(f"{p}\t{out['source'][i]}\t{out['target'][i]}")
+
+
+# Korean test sentences for `voxlate eval asr-korean` (everyday phrases, 4-12 syllables).
+KOREAN_SENTENCES = (
+    "안녕하세요 반갑습니다",
+    "오늘 날씨가 정말 좋네요",
+    "지금 몇 시예요",
+    "저는 학교에 갑니다",
+    "이것은 얼마입니까",
+    "감사합니다 또 만나요",
+    "화장실이 어디에 있어요",
+    "커피 한 잔 주세요",
+    "내일 아침에 전화할게요",
+    "한국어를 공부하고 있어요",
+)
+
+
+@eval_app.command("asr-korean")
+def eval_asr_korean(
+    asr: Annotated[str, typer.Option(help="Recognizer spec.")] = "vosk",
+    rate: Annotated[int, typer.Option(help="espeak-ng speaking rate, words per minute.")] = 140,
+    benchmark: Annotated[
+        bool, typer.Option(help="Append the table to docs/benchmarks.md.")
+    ] = False,
+    report: Annotated[Path | None, typer.Option(help="JSON file for the hypotheses.")] = None,
+) -> None:
+    """CER of a Korean recognizer on sentences synthesised by espeak-ng (no real Korean speech
+    is available offline; synthetic speech is much harder than real speech for these models)."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    from voxlate.audio import load_audio, write_text_atomic
+    from voxlate.engines.asr import REGISTRY
+    from voxlate.errors import MissingDependencyError
+    from voxlate.eval.metrics import cer
+    from voxlate.eval.report import append_benchmark, markdown_table
+    from voxlate.text import normalize_text
+
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise MissingDependencyError("espeak-ng", apt="espeak-ng")
+    rec = REGISTRY.create(asr)
+    hyps, seconds, audio_s = [], 0.0, 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, s in enumerate(KOREAN_SENTENCES):
+            wav = Path(tmp) / f"{i}.wav"
+            subprocess.run([espeak, "-v", "ko", "-s", str(rate), "-w", str(wav), s], check=True)
+            a = load_audio(wav)
+            t0 = time.perf_counter()
+            hyps.append(
+                normalize_text(rec.transcribe(a, "ko").text.replace("[", " ").replace("]", " "))
+            )
+            seconds += time.perf_counter() - t0
+            audio_s += a.duration
+    refs = [normalize_text(s) for s in KOREAN_SENTENCES]
+    nospace = cer([r.replace(" ", "") for r in refs], [h.replace(" ", "") for h in hyps])
+    rows = [
+        [asr, len(refs), round(audio_s, 1), 100 * cer(refs, hyps), 100 * nospace, seconds / audio_s]
+    ]
+    table = markdown_table(
+        ["engine", "sentences", "audio s", "CER %", "CER % (no spaces)", "real-time factor"], rows
+    )
+    typer.echo(table)
+    for r, h in zip(refs, hyps, strict=True):
+        typer.echo(f"  {r}  ->  {h}")
+    if report is not None:
+        write_text_atomic(
+            report,
+            json.dumps(
+                {"refs": refs, "hyps": hyps, "cer": rows[0][3] / 100}, ensure_ascii=False, indent=1
+            ),
+        )
+    if benchmark:
+        body = f"Korean sentences synthesised with espeak-ng (`-v ko -s {rate}`), not real speech.\n\n{table}\n"
+        append_benchmark("Korean ASR on espeak-ng speech", body)

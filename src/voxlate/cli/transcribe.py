@@ -33,12 +33,22 @@ def choose_recognizer_spec(language: str, asr: str | None) -> str:
 @app.command("transcribe")
 def transcribe(
     audio: Annotated[Path, typer.Argument(help="Audio file (wav, flac, ogg, mp3, ...).")],
-    language: Annotated[str, typer.Option("--language", "-l", help="Spoken language, ISO 639-1 (ko, en, ...).")],
-    asr: Annotated[str | None, typer.Option(help="Recognizer spec, e.g. faster-whisper:DIR or vosk:DIR.")] = None,
-    out: Annotated[Path | None, typer.Option("--output", "-o", help="Write the text here (default: print it).")] = None,
+    language: Annotated[
+        str, typer.Option("--language", "-l", help="Spoken language, ISO 639-1 (ko, en, ...).")
+    ],
+    asr: Annotated[
+        str | None, typer.Option(help="Recognizer spec, e.g. faster-whisper:DIR or vosk:DIR.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the text here (default: print it).")
+    ] = None,
     srt: Annotated[Path | None, typer.Option(help="Write SRT subtitles here.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write text, segments and timings as JSON.")] = None,
-    window: Annotated[float, typer.Option(help="Longest piece given to the recognizer, seconds.")] = 28.0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write text, segments and timings as JSON.")
+    ] = None,
+    window: Annotated[
+        float, typer.Option(help="Longest piece given to the recognizer, seconds.")
+    ] = 28.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Transcribe speech; long files are cut at pauses and shown with a progress bar."""
@@ -58,9 +68,17 @@ def transcribe(
     recognizer = REGISTRY.create(spec)
     if recognizer.languages is not None and language not in recognizer.languages:
         known = ", ".join(sorted(recognizer.languages))
-        raise UnsupportedLanguageError(f"The recognizer '{spec}' handles {known}, not '{language}'.")
+        raise UnsupportedLanguageError(
+            f"The recognizer '{spec}' handles {known}, not '{language}'."
+        )
     load_s = time.perf_counter() - t0
-    bar = tqdm(total=max(1, int(round(sound.duration))), unit="s", desc="transcribing", disable=quiet, leave=False)
+    bar = tqdm(
+        total=max(1, int(round(sound.duration))),
+        unit="s",
+        desc="transcribing",
+        disable=quiet,
+        leave=False,
+    )
     cfg = WindowConfig(max_window_s=window)
 
     def progress(done_s: float, total_s: float) -> None:
@@ -84,7 +102,9 @@ def transcribe(
             "engine": getattr(recognizer, "name", spec),
             "duration_s": round(sound.duration, 3),
             "text": result.text,
-            "segments": [{"start": round(a, 3), "end": round(b, 3), "text": t} for a, b, t in result.segments],
+            "segments": [
+                {"start": round(a, 3), "end": round(b, 3), "text": t} for a, b, t in result.segments
+            ],
             "timings_s": {"load": round(load_s, 3), "recognize": round(recog_s, 3)},
         }
         write_text_atomic(json_out, json.dumps(report, ensure_ascii=False, indent=2) + "\n")

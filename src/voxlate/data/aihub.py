@@ -81,5 +81,10 @@ def read_aihub(root: str | os.PathLike, mode: str = "pronunciation") -> Iterator
         text = normalize_aihub(_read_text(txt), mode)
         if text:
             yield ManifestEntry(
-                audio=str(audio), text=text, duration=duration, id=txt.stem, language="ko", group=txt.parent.name
+                audio=str(audio),
+                text=text,
+                duration=duration,
+                id=txt.stem,
+                language="ko",
+                group=txt.parent.name,
             )

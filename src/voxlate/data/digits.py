@@ -100,8 +100,10 @@ def detect_layout(root: str | os.PathLike) -> str:
     if any((r / w).is_dir() for w in DIGIT_WORDS):
         return "sc09"
     base = r / "data" if (r / "data").is_dir() else r
-    if any(_AUDIOMNIST.match(p.name) for p in base.glob("*/*.wav")):
-        return "audiomnist"
+    for p in base.glob("*/*.wav"):
+        m = _AUDIOMNIST.match(p.name)
+        if m and m.group(2) == p.parent.name:
+            return "audiomnist"
     return "fsdd"
 
 

@@ -19,7 +19,9 @@ from voxlate.errors import InputError
 
 DEFAULT_ROOT = Path("/usr/share/games/fillets-ng")
 _STR = r'"((?:[^"\\]|\\.)*)"'
-_DIALOG = re.compile(rf"dialogId\(\s*{_STR}\s*,\s*{_STR}\s*,\s*{_STR}\s*\)\s*dialogStr\(\s*{_STR}\s*\)")
+_DIALOG = re.compile(
+    rf"dialogId\(\s*{_STR}\s*,\s*{_STR}\s*,\s*{_STR}\s*\)\s*dialogStr\(\s*{_STR}\s*\)"
+)
 
 
 def _unescape(s: str) -> str:
@@ -32,9 +34,13 @@ def read_fillets(root: str | os.PathLike = DEFAULT_ROOT) -> Iterator[ManifestEnt
     `group` is the game level, so splitting by group holds whole levels out.
     """
     r = Path(root)
-    scripts = sorted(r.glob("script/*/dialogs_cs.lua")) + sorted(r.glob("script/*/demo_dialogs_cs.lua"))
+    scripts = sorted(r.glob("script/*/dialogs_cs.lua")) + sorted(
+        r.glob("script/*/demo_dialogs_cs.lua")
+    )
     if not scripts:
-        raise InputError(f"No Fish Fillets dialog scripts under {r} (apt-get install fillets-ng-data-cs).")
+        raise InputError(
+            f"No Fish Fillets dialog scripts under {r} (apt-get install fillets-ng-data-cs)."
+        )
     seen: set[str] = set()
     for lua in scripts:
         level = lua.parent.name
@@ -66,7 +72,9 @@ def split_by_group(
     groups = sorted({e.group for e in entries})
     role = {}
     for i, g in enumerate(groups):
-        role[g] = "test" if i % test_every == 0 else "dev" if i % test_every == dev_offset else "train"
+        role[g] = (
+            "test" if i % test_every == 0 else "dev" if i % test_every == dev_offset else "train"
+        )
     out: dict[str, list[ManifestEntry]] = {"train": [], "dev": [], "test": []}
     for e in entries:
         out[role[e.group]].append(e)

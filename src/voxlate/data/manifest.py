@@ -41,7 +41,10 @@ _FIELDS = {f.name for f in fields(ManifestEntry)}
 
 def write_manifest(path: str | os.PathLike, entries: Iterable[ManifestEntry]) -> int:
     """Write `entries` as JSONL atomically; returns the number written."""
-    lines = [json.dumps({k: v for k, v in asdict(e).items() if v not in ("", None)}, ensure_ascii=False) for e in entries]
+    lines = [
+        json.dumps({k: v for k, v in asdict(e).items() if v not in ("", None)}, ensure_ascii=False)
+        for e in entries
+    ]
     write_text_atomic(path, "\n".join(lines) + ("\n" if lines else ""))
     return len(lines)
 
@@ -66,7 +69,9 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestEntry]:
             d["text"] = str(d["text"])
             out.append(ManifestEntry(**{k: v for k, v in d.items() if k in _FIELDS}))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-            raise InputError(f"{p} line {n} is not a manifest entry (needs audio, text, duration): {e}") from None
+            raise InputError(
+                f"{p} line {n} is not a manifest entry (needs audio, text, duration): {e}"
+            ) from None
     return out
 
 

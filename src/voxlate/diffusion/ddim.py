@@ -22,10 +22,15 @@ from voxlate.diffusion.ddpm import DDPM, Model
 
 
 def ddim_timesteps(T: int, steps: int) -> list[int]:
-    """`steps` integer steps evenly spaced in [0, T-1], descending, always ending at 0."""
+    """`steps` integer steps, descending: i * T / steps for i = steps-1 .. 0 ("uniform" skip).
+
+    As in Song et al.'s code (and diffusers' "leading" spacing) the first step is
+    T - T/steps, not T - 1: with schedules whose alpha_bar_{T-1} is ~0 (cosine), an
+    eps-model's x0_hat = (x - sqrt(1 - alpha_bar) eps)/sqrt(alpha_bar) is unusable there.
+    """
     if not 1 <= steps <= T:
         raise ValueError(f"steps must be in [1, {T}]; got {steps}")
-    ts = torch.linspace(T - 1, 0, steps).round().long().tolist()
+    ts = torch.linspace(0, T, steps + 1)[:-1].floor().long().tolist()
     return sorted(set(ts), reverse=True)
 
 

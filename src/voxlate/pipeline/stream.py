@@ -24,6 +24,9 @@ noise floor, measured on non-speech frames, is close to the speech level.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
@@ -59,9 +62,10 @@ class StreamConfig:
     segmenter: SegmenterConfig = LIVE_SEGMENTER  # endpointing (silence, min/max length, padding)
     speculate: bool = True  # start recognising at the first silent frame after speech
     enhance: str = "auto"  # always | auto (only when the SNR is low) | never
-    enhance_below_snr_db: float = 30.0  # 'auto' enhances when speech/noise level is below this (dB)
+    enhance_below_snr_db: float = 15.0  # 'auto' enhances below this speech-to-noise ratio (dB)
     partial_every_s: float = 0.0  # partial transcripts while speaking every so many s (0: none)
     split_clauses: bool = True  # synthesize the first clause on its own for earlier audio
+    voice_warmup: bool = True  # speak in the stock voice until the speaker's voice is fitted
     max_buffer_s: float = 30.0  # most unprocessed input held before frames are refused (s)
 
 
@@ -227,7 +231,14 @@ class StreamTranslator:
                         await out.put(ev)
                     else:
                         await self._events.put(ev)
-                if self.config.speculate and cut.pause_started:
+                # Speculate only while the recognizer is idle: under load, work that may be
+                # thrown away would only delay the utterances already waiting.
+                if (
+                    self.config.speculate
+                    and cut.pause_started
+                    and (spec is None or spec[1].done())
+                    and not self.locks.asr.locked()
+                ):
                     clip = cut.open_audio()
                     task = self._side_task(
                         self._speculate(clip, self._enhance_for(clip, cut.noise_db))
@@ -309,17 +320,28 @@ class StreamTranslator:
         await out.put(_END)
 
     async def _speak(self, inp: asyncio.Queue) -> None:
+        """Synthesize and re-voice each translation, sending every chunk as soon as it exists.
+
+        With `voice_warmup`, a voice stage that has not yet seen this speaker is fitted in
+        the background on the first utterance (which is spoken in the stock voice), so
+        fitting, which takes seconds, never delays the audio.
+        """
+        warmup: asyncio.Task | None = None
+        ready = self.voice is None or not self.config.voice_warmup
         while (job := await inp.get()) is not _END:
             first: float | None = None
             timings = job.timings
             timings.setdefault("tts", 0.0)
+            if warmup is not None and warmup.done():
+                ready = True
+            voice = self.voice if ready else None
             if self.voice is not None:
                 timings.setdefault("voice", 0.0)
             if job.translation:
                 gen = st.speak(
                     self.engines,
                     self.locks,
-                    self.voice,
+                    voice,
                     job.translation,
                     job.recognized.clean,
                     self.config.split_clauses,
@@ -329,6 +351,10 @@ class StreamTranslator:
                     while (chunk := await asyncio.to_thread(next, gen, None)) is not None:
                         if first is None:
                             first = time.perf_counter() - job.eos_wall
+                            if not ready and warmup is None:
+                                warmup = self._side_task(
+                                    asyncio.to_thread(self._fit_voice, chunk, job.recognized.clean)
+                                )
                         await self._events.put(AudioOut(job.index, chunk))
                 except Exception as e:
                     await self._events.put(ErrorEvent(f"synthesis failed: {e}", job.index))
@@ -340,6 +366,22 @@ class StreamTranslator:
                     dict(timings),
                     job.span.end - job.span.start,
                     job.speculation is not None,
+                    voice_ready=ready,
                 )
             )
         await self._events.put(_END)
+
+    def _fit_voice(self, speech: Audio, source: Audio) -> None:
+        """Let the voice stage fit this speaker (its first convert does), off the critical path.
+
+        The thread runs at a lower CPU priority (Linux: nice applies per thread) so the
+        fit, which takes seconds, does not slow recognition of the next utterances.
+        """
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        try:
+            with self.locks.voice:
+                self.voice.convert(speech, source)
+        finally:
+            with contextlib.suppress(AttributeError, OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 0)

@@ -93,7 +93,7 @@ class Cutter:
         self.pause_started = False
         if speech:
             self.last_speech, self.last_speech_wall = i, wall
-        elif not self.ep.in_speech:
+        elif not self.ep.in_speech and prob < 0.2:  # surely not speech: the noise floor
             lvl = level_db(frame)
             self.noise_db = lvl if self.noise_db is None else 0.95 * self.noise_db + 0.05 * lvl
         if not was and self.ep.in_speech:

@@ -108,6 +108,7 @@ class Latency:
     stages: dict[str, float] = field(default_factory=dict)
     speech_s: float = 0.0  # duration of the utterance's speech (s)
     speculative: bool = False  # recognition had started before the utterance was closed
+    voice_ready: bool = True  # False: spoken in the stock voice while the speaker's is fitted
 
     def to_json(self) -> dict:
         fa = None if self.first_audio_s is None else round(self.first_audio_s, 3)

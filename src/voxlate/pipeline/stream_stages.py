@@ -82,11 +82,13 @@ def translate(engines: Engines, locks: EngineLocks, text: str) -> tuple[str, flo
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")
 
 
-def clauses(text: str, min_words: int = 3) -> list[str]:
-    """Split `text` at , ; : where both sides keep at least `min_words` words.
+def clauses(text: str, min_words: int = 3, first_max_words: int = 8) -> list[str]:
+    """Split `text` into pieces to synthesize one after another.
 
-    Speaking the first clause on its own lets its audio start before the whole
-    sentence is synthesized and converted.
+    Splits at , ; : where both sides keep at least `min_words` words; a first piece
+    longer than 2 * `first_max_words` words is cut once more near `first_max_words`,
+    before a short (function) word where there is one. Speaking a short first piece on
+    its own lets its audio start before the rest is synthesized and re-voiced.
     """
     parts: list[str] = []
     for piece in _CLAUSE.split(text.strip()):
@@ -94,7 +96,16 @@ def clauses(text: str, min_words: int = 3) -> list[str]:
             parts[-1] = f"{parts[-1]} {piece}"
         else:
             parts.append(piece)
-    return [p for p in parts if p.strip()]
+    parts = [p for p in parts if p.strip()]
+    if parts and first_max_words > 0:
+        words = parts[0].split()
+        if len(words) > 2 * first_max_words:
+            near = range(max(min_words, first_max_words - 3), first_max_words + 3)
+            cut = next(
+                (i for i in near if len(words[i]) <= 3 and words[i].islower()), first_max_words
+            )
+            parts[0:1] = [" ".join(words[:cut]), " ".join(words[cut:])]
+    return parts
 
 
 def speak(

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import threading
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -142,8 +143,10 @@ class LiveSession:
             enhance=self.config.enhance_mode,
             partial_every_s=self.config.partial_every_s if partials else 0.0,
         )
+        # Heavy engines are shared (their locks too); the voice stage is this session's own.
+        locks = dataclasses.replace(pair.locks, voice=threading.Lock())
         self.stream = StreamTranslator(
-            pair.engines, cfg, locks=pair.locks, vad=self.pool.new_vad(), voice=self.voice
+            pair.engines, cfg, locks=locks, vad=self.pool.new_vad(), voice=self.voice
         )
         self.sample_rate = rate
         names = dict(pair.engines.names, voice=voice)

@@ -21,7 +21,6 @@ from voxlate.pipeline.engines import (
     EngineSpecs,
     default_asr,
     default_tts,
-    load_voice_stage,
 )
 from voxlate.pipeline.stream_stages import EngineLocks
 
@@ -43,6 +42,7 @@ class EnginePool:
     _load_locks: dict[Any, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     _voices: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     _voice_lock: threading.Lock = field(default_factory=threading.Lock)
+    _encoder: Any = None  # the speaker encoder shared by every voice stage
     _single: dict[tuple[str, str], tuple[Any, threading.Lock]] = field(default_factory=dict)
 
     async def pair(self, source: str, target: str) -> LoadedPair:
@@ -77,7 +77,19 @@ class EnginePool:
         with self._voice_lock:
             if self._voices[mode]:
                 return self._voices[mode].pop()
-        return await asyncio.to_thread(load_voice_stage, mode)
+        return await asyncio.to_thread(self._new_voice_stage, mode)
+
+    def _new_voice_stage(self, mode: str) -> Any:
+        """A voice stage with its own speaker state, sharing one speaker encoder."""
+        from voxlate.engines.voice import ENCODERS
+        from voxlate.engines.voice.modes import build_voice_stage
+        from voxlate.engines.voice.world import WorldAdapter
+
+        with self._voice_lock:
+            if self._encoder is None:
+                self._encoder = ENCODERS.create("resemblyzer")
+            encoder = self._encoder
+        return build_voice_stage(mode, encoder=encoder, adapter=WorldAdapter(encoder))
 
     def release_voice(self, mode: str, stage: Any) -> None:
         if stage is not None:

@@ -45,7 +45,11 @@ def compose_jamo(text: str) -> str:
     i, n = 0, len(text)
     while i < n:
         c = ord(text[i])
-        if L_BASE <= c < L_BASE + L_COUNT and i + 1 < n and V_BASE <= ord(text[i + 1]) < V_BASE + V_COUNT:
+        if (
+            L_BASE <= c < L_BASE + L_COUNT
+            and i + 1 < n
+            and V_BASE <= ord(text[i + 1]) < V_BASE + V_COUNT
+        ):
             lv = (c - L_BASE) * N_COUNT + (ord(text[i + 1]) - V_BASE) * T_COUNT
             i += 2
             if i < n and T_BASE < ord(text[i]) < T_BASE + T_COUNT:

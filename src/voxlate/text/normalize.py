@@ -23,7 +23,9 @@ def normalize_text(text: str, lowercase: bool = True) -> str:
         cat = unicodedata.category(ch)
         if cat[0] in "LMN":
             out.append(ch)
-        elif ch == "'" and 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha():
+        elif (
+            ch == "'" and 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha()
+        ):
             out.append(ch)
         else:
             out.append(" ")

@@ -34,7 +34,9 @@ class Tokenizer:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"tokenizer kind must be one of {KINDS}, not {self.kind!r}")
-        object.__setattr__(self, "_index", {s: i + len(SPECIALS) for i, s in enumerate(self.symbols)})
+        object.__setattr__(
+            self, "_index", {s: i + len(SPECIALS) for i, s in enumerate(self.symbols)}
+        )
 
     @classmethod
     def build(cls, texts: Iterable[str], kind: str = "char", min_count: int = 1) -> Tokenizer:

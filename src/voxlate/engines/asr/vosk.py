@@ -57,7 +57,9 @@ class VoskRecognizer:
             raise EngineError(f"Cannot load the Vosk model in {path}: {e}") from e
         self._vosk = vosk
         self.name = "vosk:ko" if embedded else f"vosk:{path}"
-        self.languages: frozenset[str] | None = frozenset({"ko"}) if embedded else languages_from_name(path)
+        self.languages: frozenset[str] | None = (
+            frozenset({"ko"}) if embedded else languages_from_name(path)
+        )
 
     @classmethod
     def from_spec(cls, arg: str | None) -> VoskRecognizer:
@@ -76,9 +78,15 @@ class VoskRecognizer:
         results.append(json.loads(rec.FinalResult()))
         segments = []
         for r in results:
-            words = [Word(w["word"], float(w["start"]), float(w["end"])) for w in r.get("result", [])]
+            words = [
+                Word(w["word"], float(w["start"]), float(w["end"])) for w in r.get("result", [])
+            ]
             text = r.get("text", "").strip()
             if words and text:
                 segments.append((words[0].start, words[-1].end, text))
-        lang = language or (next(iter(self.languages)) if self.languages and len(self.languages) == 1 else "")
-        return Transcript(text=" ".join(s[2] for s in segments), language=lang, segments=tuple(segments))
+        lang = language or (
+            next(iter(self.languages)) if self.languages and len(self.languages) == 1 else ""
+        )
+        return Transcript(
+            text=" ".join(s[2] for s in segments), language=lang, segments=tuple(segments)
+        )

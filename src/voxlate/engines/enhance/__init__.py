@@ -7,6 +7,7 @@ REGISTRY: Registry[Enhancer] = Registry(
         "voxlate.engines.enhance.none",
         "voxlate.engines.enhance.deepfilter",
         "voxlate.engines.enhance.spectral",
+        "voxlate.engines.enhance.diffusion",
     ],
 )
 DEFAULT = "deepfilter"

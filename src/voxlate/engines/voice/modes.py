@@ -30,12 +30,15 @@ import numpy as np
 from voxlate.audio import Audio
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.engines.voice.world import (
+    SEARCH_SECONDS,
     VoiceParams,
     VoiceStats,
     WorldAdapter,
     analyze,
+    crop,
     measure,
 )
+from voxlate.engines.voice.world import convert as world_convert
 from voxlate.errors import InputError
 
 MODES = ("preserve", "tts", "anonymize")
@@ -99,9 +102,21 @@ class SpeakerTracker:
         self.encoder = encoder
         self.threshold = threshold
         self.speakers: list[Speaker] = []
+        self._last: tuple[Audio, Speaker, np.ndarray] | None = None
 
     def assign(self, source: Audio) -> tuple[Speaker, np.ndarray]:
-        """The speaker of `source` (new or known) and the utterance's embedding."""
+        """The speaker of `source` (new or known) and the utterance's embedding.
+
+        The same `source` object given again (a streamed utterance spoken in several
+        chunks) returns the same speaker without embedding or counting it twice.
+        """
+        if self._last is not None and self._last[0] is source:
+            return self._last[1], self._last[2]
+        spk, emb = self._assign(source)
+        self._last = (source, spk, emb)
+        return spk, emb
+
+    def _assign(self, source: Audio) -> tuple[Speaker, np.ndarray]:
         emb = self.encoder.embed(source)
         if self.speakers:
             sims = [float(np.dot(s.centroid, emb)) for s in self.speakers]
@@ -117,6 +132,7 @@ class SpeakerTracker:
 
     def reset(self) -> None:
         self.speakers = []
+        self._last = None
 
 
 # -- stages -------------------------------------------------------------------
@@ -189,43 +205,58 @@ class ReferenceVoice:
 class PseudoSpeaker(Protocol):
     """Chooses the pseudo-voice that replaces one source speaker (``--voice anonymize``).
 
-    The seam for a generative speaker model: an implementation may sample a speaker
-    embedding and return ``adapter.refine(tts_sample, start, embedding)``.
+    The seam for a generative speaker model (e.g. a diffusion model of speaker
+    embeddings): an implementation may sample an embedding far from
+    `source_embedding` and return ``adapter.refine(tts_sample, VoiceParams(), sample)``.
     """
 
-    def params(self, source: VoiceStats, tts: VoiceStats, tts_sample: Audio) -> VoiceParams:
+    def params(
+        self, source: VoiceStats, source_embedding: np.ndarray, tts_sample: Audio
+    ) -> VoiceParams:
         """Adapter parameters of the pseudo-voice for a speaker measured as `source`.
 
-        tts: measurements of the synthesizer's voice; tts_sample: a sample of it.
+        source_embedding: the speaker's embedding (L2-normalised);
+        tts_sample: a sample of the synthesizer's voice, as the adapter will receive it.
         """
         ...
 
 
 class DerivedPseudoSpeaker:
-    """A pseudo-voice derived deterministically from the source speaker's measurements.
+    """A pseudo-voice derived deterministically from the source speaker.
 
-    F0 moves 4-6 semitones away from the source's (up for low voices, down for high
-    ones), the vocal tract is scaled the opposite way to the source-to-synthesizer
-    difference, and the tilt is set from a hash of the rounded measurements, so the
-    same speaker maps to the same pseudo-voice across runs and no source timbre
+    Eight candidate voices are built from the synthesizer's voice: F0 at -6, -3, +3
+    or +6 semitones from the source speaker's mean, each with a shorter or longer
+    vocal tract (warp 1.07 or 0.93, following the F0 direction) and a tilt set from a
+    hash of the speaker's rounded F0. The candidate whose output is least similar to
+    the source speaker (by the encoder) is chosen, once per speaker; no source timbre
     (equaliser, codebook) is copied.
     """
 
-    def params(self, source: VoiceStats, tts: VoiceStats, tts_sample: Audio) -> VoiceParams:
+    def __init__(self, encoder: SpeakerEncoder) -> None:
+        self.encoder = encoder
+
+    def candidates(self, source: VoiceStats) -> list[VoiceParams]:
+        """The deterministic candidate pseudo-voices for a speaker measured as `source`."""
         key = f"{round(source.f0_mean * 12 / np.log(2))}"  # F0 in whole semitones
         h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
-        u1, u2 = (h & 0xFFFF) / 0xFFFF, (h >> 16) / 0xFFFF
-        src_hz = float(np.exp(source.f0_mean))
-        shift = 4.0 + 2.0 * u1  # semitones
-        direction = 1.0 if src_hz < 160.0 else -1.0
-        f0 = source.f0_mean + direction * shift * np.log(2) / 12
-        warp = 1.0 + direction * (0.06 + 0.04 * u2)  # higher voice -> shorter tract
-        return VoiceParams(
-            f0_mean=float(f0),
-            f0_std=float(source.f0_std),
-            warp=float(warp),
-            tilt=float(-1.0 + 2.0 * u2),
-        )
+        tilt = -1.5 + 3.0 * (h & 0xFFFF) / 0xFFFF
+        out = []
+        for st in (-6.0, -3.0, 3.0, 6.0):
+            f0 = source.f0_mean + st * np.log(2) / 12
+            for w in (0.93, 1.07):
+                out.append(VoiceParams(f0_mean=float(f0), f0_std=source.f0_std, warp=w, tilt=tilt))
+        return out
+
+    def params(
+        self, source: VoiceStats, source_embedding: np.ndarray, tts_sample: Audio
+    ) -> VoiceParams:
+        an = crop(analyze(tts_sample), SEARCH_SECONDS)
+        best, best_sim = VoiceParams(), np.inf
+        for p in self.candidates(source):
+            sim = float(np.dot(self.encoder.embed(world_convert(an, p)), source_embedding))
+            if sim < best_sim:
+                best, best_sim = p, sim
+        return best
 
 
 class AnonymousVoice:
@@ -237,7 +268,7 @@ class AnonymousVoice:
         self, encoder: SpeakerEncoder, adapter: WorldAdapter, pseudo: PseudoSpeaker | None = None
     ) -> None:
         self.adapter = adapter
-        self.pseudo = pseudo or DerivedPseudoSpeaker()
+        self.pseudo = pseudo or DerivedPseudoSpeaker(encoder)
         self.tracker = SpeakerTracker(encoder)
         self._lock = threading.Lock()
 
@@ -248,8 +279,7 @@ class AnonymousVoice:
             spk, _ = self.tracker.assign(source)
             if spk.params is None:
                 src_stats = measure(analyze(spk.sample()))
-                tts_stats = measure(analyze(speech))
-                spk.params = self.pseudo.params(src_stats, tts_stats, speech)
+                spk.params = self.pseudo.params(src_stats, spk.centroid, speech)
             params = spk.params
         return self.adapter.convert(speech, params)
 

@@ -45,6 +45,7 @@ EQ_LOW, EQ_HIGH = 80.0, 7600.0  # Hz; the equaliser's range (inside 16 kHz audio
 EQ_LIMIT = 12.0  # dB; largest gain or cut of one equaliser band
 WARP_RANGE = (0.80, 1.25)  # bounds of the vocal-tract warp factor alpha
 F0_SHIFT_RANGE = (-4.0, 4.0)  # semitones; bounds of the searched F0 offset
+SEARCH_SECONDS = 3.0  # seconds of speech each search step resynthesizes and embeds
 KNN_STRENGTH = 0.6  # default weight of frame-level envelope replacement
 KNN_MAX = 0.8  # largest weight the search may choose (more costs intelligibility)
 
@@ -300,6 +301,7 @@ class WorldAdapter:
         self.encoder = encoder
         self.search = search
         self.knn_strength = knn_strength
+        self.n_fits = 0  # how many times `fit` ran (the expensive, once-per-speaker step)
         self._cache: OrderedDict[str, VoiceParams] = OrderedDict()
 
     @classmethod
@@ -325,6 +327,7 @@ class WorldAdapter:
         target_embedding: the target's speaker embedding; when given together with
             an encoder, the measured parameters are refined to maximise similarity.
         """
+        self.n_fits += 1
         src_an = analyze(speech)
         src = measure(src_an)
         tgt_an = analyze(target)
@@ -340,8 +343,21 @@ class WorldAdapter:
             knn_strength=self.knn_strength,
         )
         if self.encoder is not None and self.search and target_embedding is not None:
-            p = self._search(src_an, src, p, target_embedding)
+            p = self._search(crop(src_an, SEARCH_SECONDS), src, p, target_embedding)
         return p
+
+    def refine(
+        self, speech: Audio, params: VoiceParams, target_embedding: np.ndarray
+    ) -> VoiceParams:
+        """Search around `params` for the voice of `speech` closest to `target_embedding`.
+
+        Needs an encoder. Used by `fit`, and by pseudo-speaker generators that sample
+        a target embedding rather than a target clip.
+        """
+        if self.encoder is None:
+            raise ValueError("refine needs a speaker encoder")
+        an = analyze(speech)
+        return self._search(crop(an, SEARCH_SECONDS), measure(an), params, target_embedding)
 
     def _similarity(self, an: _Analysis, src: VoiceStats, p: VoiceParams, emb: np.ndarray) -> float:
         assert self.encoder is not None
@@ -351,37 +367,29 @@ class WorldAdapter:
     def _search(
         self, an: _Analysis, src: VoiceStats, p: VoiceParams, emb: np.ndarray
     ) -> VoiceParams:
-        """Coordinate search (two sweeps) over warp, equaliser strength and F0 offset."""
+        """One coordinate sweep (7 resyntheses) over warp, codebook weight, F0 and equaliser.
+
+        Each candidate is kept when it raises the encoder's cosine to `emb`; the
+        bounds keep warp, F0 offset and codebook weight where speech stays clear.
+        """
         best = self._similarity(an, src, p, emb)
-        steps: list[tuple[str, list[float]]] = [
-            ("warp", [-0.06, -0.03, 0.03, 0.06]),
-            ("eq_strength", [0.0, 0.5, 1.5]),
-            ("f0_shift", [-2.0, -1.0, 1.0, 2.0]),
-            ("tilt", [-1.5, 1.5]),
-            ("knn_strength", [-0.3, 0.2]),
+        steps: list[tuple[str, list[float], tuple[float, float]]] = [
+            ("warp", [-0.04, 0.04], WARP_RANGE),
+            ("knn_strength", [-0.3, 0.2], (0.0, KNN_MAX)),
+            ("f0_shift", [-1.5, 1.5], F0_SHIFT_RANGE),
+            ("eq_strength", [-0.5], (0.0, 1.5)),
         ]
-        bounds = {
-            "warp": WARP_RANGE,
-            "eq_strength": (0.0, 1.5),
-            "f0_shift": F0_SHIFT_RANGE,
-            "tilt": (-3.0, 3.0),
-            "knn_strength": (0.0, KNN_MAX),
-        }
-        for _sweep in range(2):
-            improved = False
-            for name, deltas in steps:
-                base = getattr(p, name)
-                for d in deltas:
-                    lo, hi = bounds[name]
-                    v = float(np.clip(base + d, lo, hi))
-                    if v == getattr(p, name):
-                        continue
-                    cand = dataclasses.replace(p, **{name: v})
-                    s = self._similarity(an, src, cand, emb)
-                    if s > best + 1e-4:
-                        best, p, improved = s, cand, True
-            if not improved:
-                break
+        for name, deltas, (lo, hi) in steps:
+            base = getattr(p, name)
+            for d in deltas:
+                v = float(np.clip(base + d, lo, hi))
+                if v == base:
+                    continue
+                cand = dataclasses.replace(p, **{name: v})
+                s = self._similarity(an, src, cand, emb)
+                if s > best + 1e-4:
+                    best, p = s, cand
+                    break  # this direction helped; the opposite one need not be tried
         return p
 
     # -- converting ------------------------------------------------------------
@@ -425,6 +433,15 @@ class WorldAdapter:
             p = self.fit(speech, target, emb)
             self.remember(key, p)
         return self.convert(speech, p)
+
+
+def crop(an: _Analysis, seconds: float) -> _Analysis:
+    """The first `seconds` of an analysed clip."""
+    n = int(seconds * 1000 / FRAME_PERIOD)
+    if len(an.f0) <= n:
+        return an
+    samples = min(an.n_samples, int(n * FRAME_PERIOD / 1000 * an.sample_rate))
+    return _Analysis(an.f0[:n], an.sp[:n], an.ap[:n], an.sample_rate, samples)
 
 
 def _fingerprint(audio: Audio) -> str:

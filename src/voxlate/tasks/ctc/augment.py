@@ -34,7 +34,9 @@ def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
     return np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x).astype(np.float32)
 
 
-def add_noise(x: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+def add_noise(
+    x: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator
+) -> np.ndarray:
     """Mix a random stretch of `noise` (looped if short) into `x` at `snr_db` dB."""
     if len(noise) == 0:
         return x
@@ -46,7 +48,12 @@ def add_noise(x: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Ge
     return (x + n * np.sqrt(px / (pn * 10 ** (snr_db / 10)))).astype(np.float32)
 
 
-def spec_augment(feats: torch.Tensor, lengths: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | None = None) -> torch.Tensor:
+def spec_augment(
+    feats: torch.Tensor,
+    lengths: torch.Tensor,
+    cfg: AugmentConfig,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Zero random frequency bands and time spans of a batch.
 
     feats: (batch, frames, mels); lengths: valid frames per item. Returns a new tensor.

@@ -20,7 +20,9 @@ from voxlate.tasks.ctc.augment import AugmentConfig, add_noise, change_speed, sp
 from voxlate.tasks.ctc.features import SAMPLE_RATE, log_mel
 
 
-def load_clips(entries: Sequence[ManifestEntry], cache: str | os.PathLike | None = None, progress: bool = True) -> list[np.ndarray]:
+def load_clips(
+    entries: Sequence[ManifestEntry], cache: str | os.PathLike | None = None, progress: bool = True
+) -> list[np.ndarray]:
     """Each entry's audio as 16 kHz mono int16; read from / written to the `.npz` `cache` when given."""
     if cache is not None and Path(cache).is_file():
         z = np.load(cache)
@@ -39,11 +41,18 @@ def load_clips(entries: Sequence[ManifestEntry], cache: str | os.PathLike | None
         offsets = np.cumsum([0] + [len(c) for c in clips])
         with atomic_path(cache) as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, data=np.concatenate(clips) if clips else np.zeros(0, np.int16), offsets=offsets, ids=np.array([e.audio for e in entries]))
+                np.savez(
+                    f,
+                    data=np.concatenate(clips) if clips else np.zeros(0, np.int16),
+                    offsets=offsets,
+                    ids=np.array([e.audio for e in entries]),
+                )
     return clips
 
 
-def make_batches(lengths: Sequence[int], max_samples: int, rng: np.random.Generator | None = None) -> list[list[int]]:
+def make_batches(
+    lengths: Sequence[int], max_samples: int, rng: np.random.Generator | None = None
+) -> list[list[int]]:
     """Group item indices of similar length so each batch holds <= `max_samples` samples
     (padding included); shuffled when `rng` is given (order within buckets is too)."""
     order = np.argsort(lengths, kind="stable")

@@ -44,7 +44,13 @@ def out_lengths(lengths: torch.Tensor) -> torch.Tensor:
 class ConformerLiteBlock(nn.Module):
     def __init__(self, d: int, heads: int, kernel: int, dropout: float) -> None:
         super().__init__()
-        self.ff1 = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.SiLU(), nn.Dropout(dropout), nn.Linear(2 * d, d))
+        self.ff1 = nn.Sequential(
+            nn.LayerNorm(d),
+            nn.Linear(d, 2 * d),
+            nn.SiLU(),
+            nn.Dropout(dropout),
+            nn.Linear(2 * d, d),
+        )
         self.norm_att = nn.LayerNorm(d)
         self.att = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
         self.norm_conv = nn.LayerNorm(d)
@@ -52,7 +58,13 @@ class ConformerLiteBlock(nn.Module):
         self.dw = nn.Conv1d(d, d, kernel, padding=kernel // 2, groups=d)
         self.bn = nn.BatchNorm1d(d)
         self.pw2 = nn.Conv1d(d, d, 1)
-        self.ff2 = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.SiLU(), nn.Dropout(dropout), nn.Linear(2 * d, d))
+        self.ff2 = nn.Sequential(
+            nn.LayerNorm(d),
+            nn.Linear(d, 2 * d),
+            nn.SiLU(),
+            nn.Dropout(dropout),
+            nn.Linear(2 * d, d),
+        )
         self.norm_out = nn.LayerNorm(d)
         self.drop = nn.Dropout(dropout)
 
@@ -86,22 +98,31 @@ class SpeechEncoder(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         if cfg.kind == "gru":
             self.rnn = nn.GRU(
-                width, cfg.d_model, cfg.n_layers, batch_first=True, bidirectional=True,
+                width,
+                cfg.d_model,
+                cfg.n_layers,
+                batch_first=True,
+                bidirectional=True,
                 dropout=cfg.dropout if cfg.n_layers > 1 else 0.0,
             )
         else:
             self.blocks = nn.ModuleList(
-                ConformerLiteBlock(width, cfg.n_heads, cfg.conv_kernel, cfg.dropout) for _ in range(cfg.n_layers)
+                ConformerLiteBlock(width, cfg.n_heads, cfg.conv_kernel, cfg.dropout)
+                for _ in range(cfg.n_layers)
             )
 
-    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, feats: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns encoder frames (B, T', out_dim) and their valid lengths (B,)."""
         x = self.conv(feats[:, None])  # (B, C, T', F')
         b, c, t, f = x.shape
         x = self.drop(self.proj(x.permute(0, 2, 1, 3).reshape(b, t, c * f)))
         out_len = out_lengths(lengths).clamp(max=t, min=1)
         if self.cfg.kind == "gru":
-            packed = nn.utils.rnn.pack_padded_sequence(x, out_len.cpu(), batch_first=True, enforce_sorted=False)
+            packed = nn.utils.rnn.pack_padded_sequence(
+                x, out_len.cpu(), batch_first=True, enforce_sorted=False
+            )
             y, _ = self.rnn(packed)
             x, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=t)
         else:

@@ -27,7 +27,9 @@ def mel_filters(n_mels: int, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE)
         return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
 
     freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
-    mels = np.linspace(hz_to_mel(np.array(20.0)), hz_to_mel(np.array(sample_rate / 2 - 400)), n_mels + 2)
+    mels = np.linspace(
+        hz_to_mel(np.array(20.0)), hz_to_mel(np.array(sample_rate / 2 - 400)), n_mels + 2
+    )
     hz = mel_to_hz(mels)
     fb = np.zeros((n_mels, len(freqs)), dtype=np.float32)
     for i in range(n_mels):

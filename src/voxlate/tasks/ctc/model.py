@@ -36,12 +36,20 @@ class CTCModel(nn.Module):
         self.head = nn.Linear(cfg.encoder.out_dim, cfg.vocab_size)
         self.ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
 
-    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, feats: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probabilities (B, T', vocab) and their lengths (B,)."""
         h, out_len = self.encoder(feats, lengths)
         return self.head(h).log_softmax(-1), out_len
 
-    def loss(self, feats: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self,
+        feats: torch.Tensor,
+        lengths: torch.Tensor,
+        targets: torch.Tensor,
+        target_lengths: torch.Tensor,
+    ) -> torch.Tensor:
         """Mean CTC loss per target token; targets (B, S) padded with 0."""
         logp, out_len = self(feats, lengths)
         return self.ctc(logp.transpose(0, 1), targets, out_len, target_lengths)
@@ -53,7 +61,12 @@ def config_from_dict(d: dict) -> CTCConfig:
     return CTCConfig(**d)
 
 
-def save_ctc(path: str | os.PathLike, model: CTCModel, tokenizer: Tokenizer, history: list[dict] | None = None) -> None:
+def save_ctc(
+    path: str | os.PathLike,
+    model: CTCModel,
+    tokenizer: Tokenizer,
+    history: list[dict] | None = None,
+) -> None:
     """Write a self-contained checkpoint atomically."""
     from voxlate.audio import atomic_path
 

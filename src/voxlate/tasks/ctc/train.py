@@ -59,7 +59,11 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
 
 @torch.no_grad()
 def recognize_clips(
-    model: CTCModel, tokenizer: Tokenizer, clips: Sequence[np.ndarray], beam: int = 0, batch_seconds: float = 60.0
+    model: CTCModel,
+    tokenizer: Tokenizer,
+    clips: Sequence[np.ndarray],
+    beam: int = 0,
+    batch_seconds: float = 60.0,
 ) -> list[str]:
     """Hypothesis text per clip (int16 16 kHz); beam 0 or 1 = greedy, else prefix beam search."""
     model.eval()
@@ -74,7 +78,9 @@ def recognize_clips(
 
 
 @torch.no_grad()
-def dev_loss(model: CTCModel, clips: Sequence[np.ndarray], targets: Sequence[list[int]], batch_seconds: float) -> float:
+def dev_loss(
+    model: CTCModel, clips: Sequence[np.ndarray], targets: Sequence[list[int]], batch_seconds: float
+) -> float:
     model.eval()
     total, n = 0.0, 0
     for idx in make_batches([len(c) for c in clips], int(batch_seconds * SAMPLE_RATE)):
@@ -106,7 +112,9 @@ def train_ctc(
     train = [e for e in train if e.duration <= cfg.max_duration]
     train_text, dev_text = prepare_texts(train), prepare_texts(dev)
     tok = Tokenizer.build(train_text, tokenizer_kind)
-    model_cfg = replace(model_cfg, vocab_size=tok.vocab_size, language=train[0].language if train else "")
+    model_cfg = replace(
+        model_cfg, vocab_size=tok.vocab_size, language=train[0].language if train else ""
+    )
     cache = Path(cache_dir) if cache_dir else None
     train_clips = load_clips(train, cache / "train.npz" if cache else None)
     dev_clips = load_clips(dev, cache / "dev.npz" if cache else None)
@@ -114,7 +122,9 @@ def train_ctc(
     dev_ids = [tok.encode(t) for t in dev_text]
     model = CTCModel(model_cfg)
     n_params = sum(p.numel() for p in model.parameters())
-    log(f"train {len(train)} utts {sum(e.duration for e in train) / 60:.1f} min, dev {len(dev)}, vocab {tok.vocab_size}, params {n_params / 1e6:.2f} M")
+    log(
+        f"train {len(train)} utts {sum(e.duration for e in train) / 60:.1f} min, dev {len(dev)}, vocab {tok.vocab_size}, params {n_params / 1e6:.2f} M"
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     max_samples = int(cfg.batch_seconds * SAMPLE_RATE)
     lengths = [len(c) for c in train_clips]
@@ -125,7 +135,9 @@ def train_ctc(
         total_steps = steps_per_epoch * cfg.epochs
         if cfg.max_minutes and epoch > 1:  # estimate the epochs the budget allows
             per_epoch = (time.time() - t0) / (epoch - 1)
-            total_steps = steps_per_epoch * max(epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch)))
+            total_steps = steps_per_epoch * max(
+                epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch))
+            )
         losses = []
         for idx in make_batches(lengths, max_samples, rng):
             for g in opt.param_groups:
@@ -139,12 +151,19 @@ def train_ctc(
             opt.step()
             losses.append(loss.item())
             step += 1
-        row = {"epoch": epoch, "step": step, "minutes": (time.time() - t0) / 60, "train_loss": float(np.mean(losses))}
+        row = {
+            "epoch": epoch,
+            "step": step,
+            "minutes": (time.time() - t0) / 60,
+            "train_loss": float(np.mean(losses)),
+        }
         if dev:
             row["dev_loss"] = dev_loss(model, dev_clips, dev_ids, cfg.batch_seconds)
             row["dev_cer"] = cer(dev_text, recognize_clips(model, tok, dev_clips))
         history.append(row)
-        log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        log(
+            " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
+        )
         score = row.get("dev_cer", -epoch)
         if score <= best:
             best = score
@@ -163,17 +182,28 @@ def train_ctc(
 
 
 def evaluate_ctc(
-    checkpoint: str | os.PathLike, entries: Sequence[ManifestEntry], beam: int = 0, cache: str | os.PathLike | None = None
+    checkpoint: str | os.PathLike,
+    entries: Sequence[ManifestEntry],
+    beam: int = 0,
+    cache: str | os.PathLike | None = None,
 ) -> dict:
     """CER and WER (fractions) of a checkpoint on `entries`, with the hypotheses."""
     model, tok, _ = load_ctc(checkpoint)
     clips = load_clips(entries, cache)
     refs = prepare_texts(entries)
     hyps = recognize_clips(model, tok, clips, beam)
-    return {"cer": cer(refs, hyps), "wer": wer(refs, hyps), "n": len(entries), "refs": refs, "hyps": hyps}
+    return {
+        "cer": cer(refs, hyps),
+        "wer": wer(refs, hyps),
+        "n": len(entries),
+        "refs": refs,
+        "hyps": hyps,
+    }
 
 
-def plot_history(history: Sequence[dict], png: str | os.PathLike, title: str = "CTC training") -> None:
+def plot_history(
+    history: Sequence[dict], png: str | os.PathLike, title: str = "CTC training"
+) -> None:
     """Learning curve: losses (left axis) and dev CER (right axis) per epoch, as a PNG."""
     import matplotlib
 

@@ -75,16 +75,28 @@ class AttentionDecoder(nn.Module):
         self.mem_proj = nn.Linear(memory_dim, d)
         self.drop = nn.Dropout(cfg.dropout)
         if cfg.kind == "mha":
-            layer = nn.TransformerDecoderLayer(d, cfg.n_heads, 4 * d, cfg.dropout, batch_first=True, norm_first=True)
+            layer = nn.TransformerDecoderLayer(
+                d, cfg.n_heads, 4 * d, cfg.dropout, batch_first=True, norm_first=True
+            )
             self.layers = nn.TransformerDecoder(layer, cfg.n_layers)
             self.norm = nn.LayerNorm(d)
             self.out = nn.Linear(d, vocab)
         else:
-            self.rnn = nn.GRU(d, d, cfg.n_layers, batch_first=True, dropout=cfg.dropout if cfg.n_layers > 1 else 0.0)
+            self.rnn = nn.GRU(
+                d,
+                d,
+                cfg.n_layers,
+                batch_first=True,
+                dropout=cfg.dropout if cfg.n_layers > 1 else 0.0,
+            )
             self.out = nn.Linear(2 * d, vocab)
 
     def forward(
-        self, tokens: torch.Tensor, memory: torch.Tensor, mem_pad: torch.Tensor, state: torch.Tensor | None = None
+        self,
+        tokens: torch.Tensor,
+        memory: torch.Tensor,
+        mem_pad: torch.Tensor,
+        state: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits (B, S, vocab) for input `tokens` (B, S) starting with BOS; `mem_pad` (B, T) True
         at padding. For "gru" the returned state continues decoding step by step."""
@@ -102,7 +114,13 @@ class AttentionDecoder(nn.Module):
         ctx = torch.bmm(att, mem)
         return self.out(self.drop(torch.cat([h, ctx], -1))), state
 
-    def loss(self, targets: torch.Tensor, target_lengths: torch.Tensor, memory: torch.Tensor, mem_pad: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self,
+        targets: torch.Tensor,
+        target_lengths: torch.Tensor,
+        memory: torch.Tensor,
+        mem_pad: torch.Tensor,
+    ) -> torch.Tensor:
         """Cross-entropy per token with teacher forcing; `targets` (B, S) without BOS/EOS, 0-padded."""
         b = targets.shape[0]
         bos = torch.full((b, 1), BOS, dtype=torch.long)
@@ -110,10 +128,14 @@ class AttentionDecoder(nn.Module):
         gold = torch.cat([targets, torch.zeros(b, 1, dtype=torch.long)], 1)
         gold[torch.arange(b), target_lengths] = EOS
         logits, _ = self(inp, memory, mem_pad)
-        return nn.functional.cross_entropy(logits.transpose(1, 2), gold, ignore_index=BLANK, label_smoothing=0.1)
+        return nn.functional.cross_entropy(
+            logits.transpose(1, 2), gold, ignore_index=BLANK, label_smoothing=0.1
+        )
 
     @torch.no_grad()
-    def greedy(self, memory: torch.Tensor, mem_pad: torch.Tensor, max_len: int | None = None) -> list[list[int]]:
+    def greedy(
+        self, memory: torch.Tensor, mem_pad: torch.Tensor, max_len: int | None = None
+    ) -> list[list[int]]:
         """Greedy decoding of each batch item; stops at EOS or `max_len` tokens."""
         b = memory.shape[0]
         limit = max_len or self.cfg.max_len
@@ -145,22 +167,32 @@ class STModel(nn.Module):
         dim = cfg.encoder.out_dim
         self.ctc_head = nn.Linear(dim, cfg.source_vocab)
         self.target = AttentionDecoder(cfg.decoder, cfg.target_vocab, dim)
-        self.source = AttentionDecoder(cfg.decoder, cfg.source_vocab, dim) if cfg.source_decoder else None
+        self.source = (
+            AttentionDecoder(cfg.decoder, cfg.source_vocab, dim) if cfg.source_decoder else None
+        )
 
-    def encode(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def encode(
+        self, feats: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encoder memory (B, T, D), its lengths (B,) and padding mask (B, T)."""
         mem, mem_len = self.encoder(feats, lengths)
         pad = torch.arange(mem.shape[1])[None] >= mem_len[:, None]
         return mem, mem_len, pad
 
     def losses(
-        self, feats: torch.Tensor, lengths: torch.Tensor, src: tuple[torch.Tensor, torch.Tensor], tgt: tuple[torch.Tensor, torch.Tensor]
+        self,
+        feats: torch.Tensor,
+        lengths: torch.Tensor,
+        src: tuple[torch.Tensor, torch.Tensor],
+        tgt: tuple[torch.Tensor, torch.Tensor],
     ) -> dict[str, torch.Tensor]:
         """Per-head losses and their weighted sum under "total"."""
         mem, mem_len, pad = self.encode(feats, lengths)
         logp = self.ctc_head(mem).log_softmax(-1)
         out = {
-            "ctc": nn.functional.ctc_loss(logp.transpose(0, 1), src[0], mem_len, src[1], blank=BLANK, zero_infinity=True),
+            "ctc": nn.functional.ctc_loss(
+                logp.transpose(0, 1), src[0], mem_len, src[1], blank=BLANK, zero_infinity=True
+            ),
             "target": self.target.loss(tgt[0], tgt[1], mem, pad),
         }
         w_src = self.cfg.source_weight if self.source is not None else 0.0
@@ -183,11 +215,15 @@ class TextTranslator(nn.Module):
         self.rnn = nn.GRU(d, d // 2, 2, batch_first=True, bidirectional=True, dropout=cfg.dropout)
         self.decoder = AttentionDecoder(cfg, target_vocab, d)
 
-    def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(
+        self, tokens: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Memory (B, S, d) and padding mask (B, S) of 0-padded source ids."""
         x = self.embed(tokens)
         lengths = lengths.clamp(min=1)
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            x, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
         h, _ = self.rnn(packed)
         mem, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=tokens.shape[1])
         return mem, torch.arange(tokens.shape[1])[None] >= lengths[:, None]

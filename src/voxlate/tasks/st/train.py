@@ -40,8 +40,12 @@ from voxlate.text.tokenizers import Tokenizer
 def _pairs(entries: Sequence[ManifestEntry]) -> tuple[list[str], list[str]]:
     missing = [e.id or e.audio for e in entries if not e.translation]
     if missing:
-        raise InputError(f"{len(missing)} manifest entries have no translation (first: {missing[0]}).")
-    return [normalize_text(e.text) for e in entries], [normalize_text(e.translation or "") for e in entries]
+        raise InputError(
+            f"{len(missing)} manifest entries have no translation (first: {missing[0]})."
+        )
+    return [normalize_text(e.text) for e in entries], [
+        normalize_text(e.translation or "") for e in entries
+    ]
 
 
 def _save(path: str | os.PathLike, ckpt: dict) -> None:
@@ -62,12 +66,20 @@ def load_st(path: str | os.PathLike) -> tuple[STModel, Tokenizer, Tokenizer, dic
     model = STModel(st_config_from_dict(ckpt["config"]))
     model.load_state_dict(ckpt["state"])
     model.eval()
-    return model, Tokenizer.from_dict(ckpt["source_tokenizer"]), Tokenizer.from_dict(ckpt["target_tokenizer"]), ckpt
+    return (
+        model,
+        Tokenizer.from_dict(ckpt["source_tokenizer"]),
+        Tokenizer.from_dict(ckpt["target_tokenizer"]),
+        ckpt,
+    )
 
 
 def load_text_mt(path: str | os.PathLike) -> tuple[TextTranslator, Tokenizer, Tokenizer]:
     ckpt = read_checkpoint(path, TEXT_CHECKPOINT_KIND)
-    src, tgt = Tokenizer.from_dict(ckpt["source_tokenizer"]), Tokenizer.from_dict(ckpt["target_tokenizer"])
+    src, tgt = (
+        Tokenizer.from_dict(ckpt["source_tokenizer"]),
+        Tokenizer.from_dict(ckpt["target_tokenizer"]),
+    )
     model = TextTranslator(DecoderConfig(**ckpt["config"]), src.vocab_size, tgt.vocab_size)
     model.load_state_dict(ckpt["state"])
     model.eval()
@@ -83,8 +95,13 @@ def train_st(
     noises: Sequence[np.ndarray] = (),
     cache_dir: str | os.PathLike | None = None,
     log: Callable[[str], None] = print,
+    init_encoder: str | os.PathLike | None = None,
 ) -> list[dict]:
-    """Train the multi-decoder speech translator; keeps the lowest dev loss; returns the history."""
+    """Train the multi-decoder speech translator; keeps the lowest dev loss; returns the history.
+
+    init_encoder: a CTC checkpoint whose speech encoder (same `EncoderConfig`) starts training,
+    i.e. ASR pre-training of the ST encoder (Bansal et al., 2019).
+    """
     from pathlib import Path
 
     cfg = cfg or TrainConfig()
@@ -106,8 +123,18 @@ def train_st(
     dev_clips = load_clips(dev, cache / "dev.npz" if cache else None)
     ids = [(stok.encode(s), ttok.encode(t)) for s, t in zip(src_text, tgt_text, strict=True)]
     dev_ids = [(stok.encode(s), ttok.encode(t)) for s, t in zip(dev_src, dev_tgt, strict=True)]
+    if init_encoder is not None:
+        from voxlate.tasks.ctc.model import load_ctc
+
+        ctc, _, _ = load_ctc(init_encoder)
+        model_cfg = replace(model_cfg, encoder=ctc.cfg.encoder)
     model = STModel(model_cfg)
-    log(f"train {len(train)} utts, dev {len(dev)}, vocab {stok.vocab_size}/{ttok.vocab_size}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M")
+    if init_encoder is not None:
+        model.encoder.load_state_dict(ctc.encoder.state_dict())
+        log(f"encoder initialised from {init_encoder}")
+    log(
+        f"train {len(train)} utts, dev {len(dev)}, vocab {stok.vocab_size}/{ttok.vocab_size}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M"
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     max_samples = int(cfg.batch_seconds * SAMPLE_RATE)
     lengths = [len(c) for c in clips]
@@ -116,13 +143,20 @@ def train_st(
 
     def batch_losses(cl, idx, pairs, augment):
         b = collate(cl, idx, model_cfg.encoder.n_mels, augment, noises, rng)
-        return model.losses(b.feats, b.lengths, pad_targets([pairs[i][0] for i in idx]), pad_targets([pairs[i][1] for i in idx]))
+        return model.losses(
+            b.feats,
+            b.lengths,
+            pad_targets([pairs[i][0] for i in idx]),
+            pad_targets([pairs[i][1] for i in idx]),
+        )
 
     for epoch in range(1, cfg.epochs + 1):
         total_steps = steps_per_epoch * cfg.epochs
         if cfg.max_minutes and epoch > 1:
             per_epoch = (time.time() - t0) / (epoch - 1)
-            total_steps = steps_per_epoch * max(epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch)))
+            total_steps = steps_per_epoch * max(
+                epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch))
+            )
         model.train()
         sums: dict[str, float] = {}
         n = 0
@@ -149,7 +183,9 @@ def train_st(
                         dsum[k] = dsum.get(k, 0.0) + v.item() * len(idx)
             row.update({f"dev_{k}": v / len(dev) for k, v in dsum.items()})
         history.append(row)
-        log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        log(
+            " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
+        )
         score = row.get("dev_total", -epoch)
         if score <= best:
             best = score
@@ -167,7 +203,11 @@ def train_st(
 
 @torch.no_grad()
 def translate_clips(
-    model: STModel, stok: Tokenizer, ttok: Tokenizer, clips: Sequence[np.ndarray], batch_seconds: float = 60.0
+    model: STModel,
+    stok: Tokenizer,
+    ttok: Tokenizer,
+    clips: Sequence[np.ndarray],
+    batch_seconds: float = 60.0,
 ) -> dict[str, list[str]]:
     """Per clip: "ctc" transcript, "source" (attention) transcript, "target" translation."""
     model.eval()
@@ -222,7 +262,9 @@ def train_text_mt(
         total_steps = steps_per_epoch * cfg.epochs
         if cfg.max_minutes and epoch > 1:
             per_epoch = (time.time() - t0) / (epoch - 1)
-            total_steps = steps_per_epoch * max(epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch)))
+            total_steps = steps_per_epoch * max(
+                epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch))
+            )
         model.train()
         losses = []
         for idx in make_batches(lengths, per_batch, rng):
@@ -237,10 +279,28 @@ def train_text_mt(
             step += 1
         model.eval()
         with torch.no_grad():
-            dl = float(np.mean([loss_of([dpairs[i] for i in idx]).item() for idx in make_batches([len(s) for s, _ in dpairs], per_batch)])) if dpairs else -epoch
-        row = {"epoch": epoch, "minutes": (time.time() - t0) / 60, "train_loss": float(np.mean(losses)), "dev_loss": dl}
+            dl = (
+                float(
+                    np.mean(
+                        [
+                            loss_of([dpairs[i] for i in idx]).item()
+                            for idx in make_batches([len(s) for s, _ in dpairs], per_batch)
+                        ]
+                    )
+                )
+                if dpairs
+                else -epoch
+            )
+        row = {
+            "epoch": epoch,
+            "minutes": (time.time() - t0) / 60,
+            "train_loss": float(np.mean(losses)),
+            "dev_loss": dl,
+        }
         history.append(row)
-        log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        log(
+            " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
+        )
         if dl <= best:
             best = dl
             _save(out, {
@@ -253,7 +313,9 @@ def train_text_mt(
 
 
 @torch.no_grad()
-def translate_texts(model: TextTranslator, stok: Tokenizer, ttok: Tokenizer, texts: Sequence[str], batch: int = 32) -> list[str]:
+def translate_texts(
+    model: TextTranslator, stok: Tokenizer, ttok: Tokenizer, texts: Sequence[str], batch: int = 32
+) -> list[str]:
     """Translate normalised source texts with the text translator (greedy)."""
     out = []
     for i in range(0, len(texts), batch):
@@ -264,7 +326,9 @@ def translate_texts(model: TextTranslator, stok: Tokenizer, ttok: Tokenizer, tex
 
 
 def evaluate_st(
-    checkpoint: str | os.PathLike, entries: Sequence[ManifestEntry], text_mt: str | os.PathLike | None = None
+    checkpoint: str | os.PathLike,
+    entries: Sequence[ManifestEntry],
+    text_mt: str | os.PathLike | None = None,
 ) -> dict:
     """WER/CER of the transcript heads and BLEU of the translation decoder; with `text_mt`, also
     the cascade (attention transcript -> text translator) and the text translator on gold text."""

@@ -1,0 +1,198 @@
+"""`voxlate enhance`: denoise a file, train an SGMSE+ model, build the offline corpus;
+`voxlate eval enhance`: PESQ / ESTOI / SI-SDR table against spectral gating and DeepFilterNet3.
+
+``voxlate enhance IN -o OUT`` is short for ``voxlate enhance run IN -o OUT``: the group
+sends anything that is not a sub-command name to `run`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from voxlate.cli.groups import app, eval_app
+from voxlate.errors import InputError
+
+
+class _DefaultToRun(TyperGroup):
+    """A group whose first argument may be an input file: unknown names go to `run`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+enhance_app = typer.Typer(
+    cls=_DefaultToRun,
+    help="Speech enhancement: `voxlate enhance IN.wav -o OUT.wav [--model CKPT | --engine SPEC]`, "
+    "`voxlate enhance train ...`, `voxlate enhance corpus DIR`.",
+    no_args_is_help=True,
+)
+app.add_typer(enhance_app, name="enhance")
+
+
+@enhance_app.command("run")
+def run(
+    input: Path = typer.Argument(..., help="Noisy audio file (any format ffmpeg reads)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Enhanced WAV to write."),
+    model: Path | None = typer.Option(None, "--model", "-m", help="Diffusion checkpoint (.pt)."),
+    engine: str | None = typer.Option(
+        None, "--engine", help="Engine spec instead: deepfilter, spectral, diffusion:CKPT."
+    ),
+    steps: int = typer.Option(30, help="Reverse-diffusion steps (diffusion only)."),
+) -> None:
+    """Enhance one file; writes OUT atomically at the input's sample rate."""
+    from voxlate.audio import load_audio, save_audio
+    from voxlate.engines.enhance import DEFAULT, REGISTRY
+
+    if model is not None and engine is not None:
+        raise InputError("Give either --model or --engine, not both.")
+    audio = load_audio(input)
+    if model is not None:
+        from voxlate.engines.enhance.diffusion import DiffusionEnhancer
+
+        enhancer = DiffusionEnhancer(model, steps=steps)
+        enhancer.progress = True
+    else:
+        enhancer = REGISTRY.create(engine or DEFAULT)
+    save_audio(output, enhancer.enhance(audio))
+    typer.echo(f"wrote {output} ({audio.duration:.1f} s)")
+
+
+@enhance_app.command("train")
+def train_cmd(
+    clean: list[Path] = typer.Option(None, "--clean", help="Folder of clean speech (repeatable)."),
+    noise: list[Path] = typer.Option(
+        None, "--noise", help="Folder of noise recordings (repeatable)."
+    ),
+    pairs: Path | None = typer.Option(
+        None, "--pairs", help="Paired folder instead: clean/ + noisy/ or VoiceBank-DEMAND."
+    ),
+    out: Path = typer.Option(Path("models/enhance.pt"), "-o", "--out", help="Checkpoint to write."),
+    steps: int = typer.Option(100_000, help="Optimizer steps."),
+    minutes: float = typer.Option(
+        0.0, help="Stop (and save) after this many minutes; 0 = no limit."
+    ),
+    batch_size: int = typer.Option(8, help="Excerpts per batch."),
+    lr: float = typer.Option(1e-4, help="Learning rate."),
+    base_channels: int = typer.Option(32, help="U-Net width at the first level."),
+    chunk_frames: int = typer.Option(
+        128, help="Training excerpt length in STFT frames (8 ms each)."
+    ),
+    ema_decay: float = typer.Option(0.999, help="EMA decay of the weights."),
+    snr_low: float = typer.Option(-2.0, help="Lowest mixing SNR (dB)."),
+    snr_high: float = typer.Option(17.0, help="Highest mixing SNR (dB)."),
+    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (CUDA only)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
+    threads: int = typer.Option(0, help="CPU threads for torch; 0 = torch's default."),
+    seed: int = typer.Option(0, help="Random seed."),
+    resume: Path | None = typer.Option(
+        None, help="Checkpoint to continue from (its config is used)."
+    ),
+) -> None:
+    """Train an SGMSE+ enhancer: clean + noise mixed on the fly at random SNRs (or --pairs).
+
+    Babble (other utterances) and white/pink/brown noise are mixed in besides the noise
+    folders. Multi-GPU: `torchrun --nproc_per_node=N -m voxlate enhance train ...`.
+    """
+    from dataclasses import replace
+
+    import torch
+
+    from voxlate.data.mixing import MixConfig, audio_files
+    from voxlate.data.voicebank import find_pairs
+    from voxlate.diffusion.checkpoint import load_checkpoint
+    from voxlate.diffusion.training import TrainConfig
+    from voxlate.tasks.enhance.model import EnhanceConfig
+    from voxlate.tasks.enhance.train import train_enhancer
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    if not clean and pairs is None:
+        raise InputError("Give --clean DIR (with --noise DIR) or --pairs DIR.")
+    if resume is not None:
+        cfg = load_checkpoint(resume).config
+    else:
+        base = EnhanceConfig()
+        cfg = replace(
+            base, chunk_frames=chunk_frames, net=replace(base.net, base_channels=base_channels)
+        )
+    tc = TrainConfig(steps=steps, lr=lr, ema_decay=ema_decay, seed=seed, precision=precision,
+                     max_minutes=minutes, device=device)  # fmt: skip
+    mix = MixConfig(snr_low_db=snr_low, snr_high_db=snr_high)
+    clean_files = [f for d in clean or [] for f in audio_files(d)]
+    noise_files = [f for d in noise or [] for f in audio_files(d)]
+    pair_files = [(y, x) for y, x in find_pairs(pairs, "train")] if pairs is not None else None
+    path = train_enhancer(
+        cfg, tc, out, clean_files, noise_files, pair_files, mix, batch_size, resume
+    )
+    typer.echo(f"wrote {path}")
+
+
+@enhance_app.command("corpus")
+def corpus_cmd(
+    out: Path = typer.Argument(..., help="Folder to create."),
+    n_test: int = typer.Option(12, help="Noisy/clean test pairs to write."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Build the offline train/test split (held-out speakers and noises) from Debian packages."""
+    from voxlate.tasks.enhance.corpus import build_corpus
+
+    build_corpus(out, n_test=n_test, seed=seed)
+    typer.echo(f"wrote {out}/train/{{clean,noise}} and {out}/test/{{clean,noisy}}")
+
+
+@eval_app.command("enhance")
+def eval_enhance(
+    model: Path = typer.Option(..., "--model", "-m", help="Diffusion checkpoint (.pt)."),
+    test: Path = typer.Option(
+        ..., "--test", help="Folder with clean/ and noisy/ (or VoiceBank-DEMAND test)."
+    ),
+    steps: int = typer.Option(30, help="Reverse-diffusion steps."),
+    limit: int = typer.Option(0, help="Use only the first N pairs; 0 = all."),
+    deepfilter: bool = typer.Option(True, help="Include DeepFilterNet3."),
+    png: Path = typer.Option(
+        Path("docs/figures/enhance-spectrograms.png"), help="Spectrogram figure to write."
+    ),
+    examples: int = typer.Option(3, help="Examples in the figure."),
+    benchmarks: Path | None = typer.Option(
+        None, help="Benchmark log (default docs/benchmarks.md)."
+    ),
+) -> None:
+    """PESQ-WB, ESTOI, SI-SDR and RTF of noisy / spectral gating / DeepFilterNet3 / diffusion."""
+    import os
+
+    from voxlate.data.voicebank import find_pairs
+    from voxlate.engines.enhance import REGISTRY
+    from voxlate.engines.enhance.diffusion import DiffusionEnhancer
+    from voxlate.eval.enhancement import HEADER, evaluate, spectrogram_png
+    from voxlate.eval.report import append_benchmark, markdown_table
+
+    pairs = find_pairs(test, "test")
+    if limit > 0:
+        pairs = pairs[:limit]
+    systems: dict = {"noisy": None, "spectral": REGISTRY.create("spectral")}
+    if deepfilter:
+        systems["deepfilter"] = REGISTRY.create("deepfilter")
+    systems["diffusion"] = DiffusionEnhancer(model, steps=steps)
+    scores, kept = evaluate(pairs, systems, keep=examples)
+    table = markdown_table(HEADER, [s.row() for s in scores])
+    typer.echo(table)
+    if kept:
+        spectrogram_png(png, kept, [p[0].stem for p in pairs[: len(kept)]])
+        typer.echo(f"wrote {png}")
+    import torch
+
+    body = (
+        f"Test set: `{test}` ({len(pairs)} pairs); model `{model}` ({steps} PC steps, "
+        f"1 corrector step); torch threads: {torch.get_num_threads()}; "
+        f"device: {'cuda' if torch.cuda.is_available() else 'cpu'}. "
+        "RTF = processing time / audio duration, one process.\n\n"
+        f"{table}\n\n![spectrograms]({os.path.relpath(png, 'docs')})\n"
+    )
+    path = append_benchmark("Speech enhancement (SGMSE+ diffusion vs. baselines)", body, benchmarks)
+    typer.echo(f"appended to {path}")

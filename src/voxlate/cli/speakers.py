@@ -1,0 +1,213 @@
+"""`voxlate speakers ...` (SpeakerDiff) and `voxlate eval anonymize`.
+
+SpeakerDiff: a diffusion model over speaker embeddings that makes new pseudo-speakers
+(see voxlate.tasks.speakers and docs/generation.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voxlate.cli.groups import app, eval_app
+from voxlate.errors import InputError
+
+speakers_app = typer.Typer(
+    help="SpeakerDiff: embed speakers, train a diffusion model over embeddings, sample new ones.",
+    no_args_is_help=True,
+)
+app.add_typer(speakers_app, name="speakers")
+
+DEFAULT_MODEL = Path("models/speakers/speakerdiff.pt")
+
+
+@speakers_app.command("embed")
+def embed(
+    folders: Annotated[list[Path], typer.Argument(help="Folders (or files) of recordings.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help=".npz to write.")] = Path("emb.npz"),
+    pattern: Annotated[str, typer.Option(help="Glob under each folder.")] = "**/*",
+    limit: Annotated[int, typer.Option(help="At most this many files per folder (0: all).")] = 0,
+    min_seconds: Annotated[float, typer.Option(help="Skip shorter clips.")] = 1.0,
+    encoder: Annotated[str, typer.Option(help="Speaker encoder.")] = "resemblyzer",
+) -> None:
+    """Speaker embeddings of every recording under the folders -> .npz (with speaker labels)."""
+    from voxlate.tasks.speakers.embed import embed_files, find_audio
+
+    files = []
+    for f in folders:
+        found = find_audio(f, pattern)
+        if limit > 0 and len(found) > limit:
+            step = len(found) / limit
+            found = [found[int(i * step)] for i in range(limit)]
+        files += found
+    s = embed_files(files, encoder, min_seconds)
+    s.save(out)
+    typer.echo(
+        f"{len(s)} embeddings of {len(set(s.speakers))} speakers, dim "
+        f"{s.embeddings.shape[1]} -> {out}"
+    )
+
+
+@speakers_app.command("train")
+def train(
+    embeddings: Annotated[list[Path], typer.Argument(help="Embedding .npz files.")],
+    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")] = (
+        DEFAULT_MODEL
+    ),
+    denoiser: Annotated[str, typer.Option(help="mlp or unet1d.")] = "mlp",
+    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 4000,
+    minutes: Annotated[float, typer.Option(help="Stop after this wall time (0: none).")] = 14.0,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
+    holdout: Annotated[float, typer.Option(help="Fraction of rows kept out for evaluation.")] = 0.2,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
+) -> None:
+    """Train SpeakerDiff (DDPM, sigmoid schedule) on embeddings; rows held out are saved
+    beside the model (``<model>.heldout.npz``) for `voxlate speakers eval`."""
+    import numpy as np
+    import torch
+
+    from voxlate.diffusion.training import TrainConfig
+    from voxlate.tasks.speakers.embed import EmbeddingSet
+    from voxlate.tasks.speakers.model import train_speakerdiff
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    data = EmbeddingSet.concat([EmbeddingSet.load(p) for p in embeddings])
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(data))
+    n_hold = int(round(holdout * len(data)))
+    hold, keep = idx[:n_hold], idx[n_hold:]
+    sub = lambda ii: EmbeddingSet(  # noqa: E731
+        data.embeddings[ii],
+        [data.paths[i] for i in ii],
+        [data.speakers[i] for i in ii],
+        data.encoder,
+    )
+    model.parent.mkdir(parents=True, exist_ok=True)
+    sub(keep).save(model.with_suffix(".train.npz"))
+    if n_hold:
+        sub(hold).save(model.with_suffix(".heldout.npz"))
+    tc = TrainConfig(
+        steps=steps, lr=lr, warmup_steps=100, ema_decay=0.999, ckpt_every=500, max_minutes=minutes
+    )
+    out = train_speakerdiff(data.embeddings[keep], model, denoiser, tc, encoder=data.encoder)
+    typer.echo(f"model -> {out} ({len(keep)} training embeddings, {n_hold} held out)")
+
+
+@speakers_app.command("sample")
+def sample(
+    n: Annotated[int, typer.Option("-n", help="How many embeddings.")] = 100,
+    model: Annotated[Path, typer.Option(help="SpeakerDiff checkpoint.")] = DEFAULT_MODEL,
+    out: Annotated[Path, typer.Option("--out", "-o", help=".npz to write.")] = Path(
+        "generated.npz"
+    ),
+    steps: Annotated[int, typer.Option(help="DDIM steps.")] = 100,
+    sampler: Annotated[str, typer.Option(help="ddim or ddpm.")] = "ddim",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Draw n new speaker embeddings from SpeakerDiff -> .npz."""
+    from voxlate.tasks.speakers.embed import EmbeddingSet
+    from voxlate.tasks.speakers.model import SpeakerDiff
+
+    if n < 1:
+        raise InputError("-n must be at least 1.")
+    m = SpeakerDiff.load(model)
+    e = m.sample(n, steps=steps, sampler=sampler, seed=seed)
+    EmbeddingSet(e, [""] * n, [f"generated-{i}" for i in range(n)], m.config.encoder).save(out)
+    typer.echo(f"{n} embeddings (dim {e.shape[1]}) -> {out}")
+
+
+@speakers_app.command("eval")
+def evaluate(
+    model: Annotated[Path, typer.Option(help="SpeakerDiff checkpoint.")] = DEFAULT_MODEL,
+    n: Annotated[int, typer.Option("-n", help="Samples to draw.")] = 300,
+    steps: Annotated[int, typer.Option(help="DDIM steps.")] = 100,
+    plot: Annotated[Path | None, typer.Option(help="t-SNE PNG to write.")] = Path(
+        "docs/figures/speakerdiff-tsne.png"
+    ),
+    log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
+        "docs/benchmarks.md"
+    ),
+    no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
+) -> None:
+    """FD real vs generated, nearest-neighbour cosine to training speakers, diversity, t-SNE."""
+    from voxlate.eval.report import append_benchmark, markdown_table
+    from voxlate.tasks.speakers.embed import EmbeddingSet
+    from voxlate.tasks.speakers.evaluate import evaluate_generated, tsne_plot
+    from voxlate.tasks.speakers.model import SpeakerDiff
+
+    m = SpeakerDiff.load(model)
+    train_set = EmbeddingSet.load(model.with_suffix(".train.npz"))
+    held = EmbeddingSet.load(model.with_suffix(".heldout.npz"))
+    rows = []
+    for sampler, k in (("ddim", steps), ("ddpm", None)):
+        gen = m.sample(n, steps=k, sampler=sampler, seed=1)
+        r = evaluate_generated(train_set.embeddings, held.embeddings, gen)
+        name = f"DDIM {k} steps" if sampler == "ddim" else f"DDPM {m.ddpm.T} steps"
+        rows.append(
+            [
+                name,
+                r.n_generated,
+                r.fd_generated,
+                r.fd_train_vs_heldout,
+                r.nn_cos_generated,
+                r.nn_cos_heldout,
+                r.max_nn_cos_generated,
+                r.diversity_generated,
+                r.diversity_real,
+            ]
+        )
+    table = markdown_table(
+        [
+            "sampler",
+            "n",
+            "FD(held-out, gen)",
+            "FD(train, held-out)",
+            "NN-cos gen",
+            "NN-cos held-out",
+            "max NN-cos gen",
+            "diversity gen",
+            "diversity real",
+        ],
+        rows,
+    )
+    typer.echo(table)
+    if plot is not None:
+        tsne_plot(held.embeddings, gen, plot, held.speakers)
+        typer.echo(f"t-SNE -> {plot}")
+    if log is not None and not no_log:
+        body = (
+            f"Model `{model}` ({m.config.denoiser}, {len(train_set)} training embeddings, "
+            f"{len(held)} held out, encoder {m.config.encoder}).\n\n{table}"
+        )
+        append_benchmark("SpeakerDiff: generated vs real speaker embeddings", body, log)
+
+
+@eval_app.command("anonymize")
+def eval_anonymize(
+    model: Annotated[
+        Path | None, typer.Option(help="SpeakerDiff checkpoint [default model].")
+    ] = None,
+    speakers: Annotated[int, typer.Option(help="Fish Fillets characters (besides English).")] = 6,
+    per_speaker: Annotated[int, typer.Option(help="Utterances per speaker.")] = 5,
+    min_distance: Annotated[float, typer.Option(help="Pseudo-speaker cosine distance.")] = 0.3,
+    systems: Annotated[
+        str, typer.Option(help="Comma-separated: none, derived, speakerdiff.")
+    ] = "none,derived,speakerdiff",
+    log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
+        "docs/benchmarks.md"
+    ),
+    no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
+) -> None:
+    """VoicePrivacy-style: attacker EER (cosine ASV) on original vs anonymized speech, and WER."""
+    from voxlate.eval.report import append_benchmark
+    from voxlate.tasks.speakers.privacy_run import run_privacy_eval
+
+    table = run_privacy_eval(
+        model, speakers, per_speaker, min_distance, [s.strip() for s in systems.split(",")]
+    )
+    typer.echo(table)
+    if log is not None and not no_log:
+        append_benchmark("Anonymization (VoicePrivacy-style): attacker EER and WER", table, log)

@@ -1,0 +1,124 @@
+"""`voxlate voice similarity|embed` and `voxlate eval voice`: speaker embeddings from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voxlate.cli.groups import app, eval_app
+from voxlate.errors import InputError
+
+voice_app = typer.Typer(
+    help="Speaker embeddings: compare two voices, embed a folder of clips.",
+    no_args_is_help=True,
+)
+app.add_typer(voice_app, name="voice")
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".webm", ".opus"}
+
+
+@voice_app.command("similarity")
+def similarity(
+    a: Path = typer.Argument(..., help="First clip."),
+    b: Path = typer.Argument(..., help="Second clip."),
+    encoder: str = typer.Option("resemblyzer", "--encoder", help="Speaker encoder spec."),
+) -> None:
+    """Print the cosine similarity (-1..1) of the speakers of two clips."""
+    import numpy as np
+
+    from voxlate.audio import load_audio
+    from voxlate.engines.voice import ENCODERS
+
+    clips = [load_audio(a), load_audio(b)]  # errors before the model loads
+    enc = ENCODERS.create(encoder)
+    ea, eb = (enc.embed(c) for c in clips)
+    typer.echo(f"{float(np.dot(ea, eb)):.4f}")
+
+
+@voice_app.command("embed")
+def embed(
+    folder: Path = typer.Argument(..., help="Folder of audio clips (searched recursively)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .npz: embeddings, paths."),
+    encoder: str = typer.Option("resemblyzer", "--encoder", help="Speaker encoder spec."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Embed every audio clip under FOLDER; writes `embeddings` (n, dim) and `paths` (n,)."""
+    import io
+
+    import numpy as np
+    from tqdm import tqdm
+
+    from voxlate.audio import atomic_path, load_audio
+    from voxlate.engines.voice import ENCODERS
+
+    if not folder.is_dir():
+        raise InputError(f"Not a folder: {folder}")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise InputError(f"No audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) under {folder}")
+    enc = ENCODERS.create(encoder)
+    embs = np.zeros((len(files), enc.dim), dtype=np.float32)
+    for i, p in enumerate(tqdm(files, unit="clip", desc="embedding", disable=quiet)):
+        embs[i] = enc.embed(load_audio(p))
+    buf = io.BytesIO()
+    np.savez(buf, embeddings=embs, paths=np.array([str(p) for p in files]))
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(buf.getvalue())
+    typer.echo(f"{len(files)} embeddings ({enc.dim}-d) -> {out}")
+
+
+@eval_app.command("voice")
+def eval_voice(
+    plot: Path = typer.Option(
+        Path("docs/voice_similarity.png"), "--plot", help="PNG of the similarity distributions."
+    ),
+    log: Path = typer.Option(Path("docs/benchmarks.md"), "--log", help="Benchmark log."),
+    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    czech_speakers: int = typer.Option(3, "--czech-speakers", help="Czech voice actors to use."),
+    no_wer: bool = typer.Option(False, "--no-wer", help="Skip the ASR word error rates."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Similarity source->output per voice mode next to same/different-speaker baselines,
+    English WER with and without adaptation, anonymize consistency, adapter RTF."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from voxlate.audio import Audio
+    from voxlate.engines.voice import ENCODERS
+    from voxlate.eval.report import append_benchmark
+    from voxlate.eval.voice import evaluate_voice, plot_similarities, summary_table
+
+    enc = ENCODERS.create("resemblyzer")
+    from piper import PiperVoice
+
+    from voxlate.engines.tts.piper import embedded_voice_path
+
+    joe = PiperVoice.load(str(embedded_voice_path()))
+
+    def synthesize(text: str) -> Audio:
+        chunks = [c.audio_float_array for c in joe.synthesize(text)]
+        return Audio(np.concatenate(chunks), joe.config.sample_rate)
+
+    transcribe = None
+    if not no_wer:
+        from voxlate.engines.asr import REGISTRY
+
+        asr = REGISTRY.create("faster-whisper")
+
+        def transcribe(audio: Audio) -> str:
+            return asr.transcribe(audio.resample(16_000), "en").text
+
+    bar = tqdm(desc="eval voice", unit="step", disable=quiet)
+    res = evaluate_voice(
+        enc, synthesize, transcribe, czech_speakers=czech_speakers, progress=lambda _m: bar.update()
+    )
+    bar.close()
+    table = summary_table(res)
+    png = plot_similarities(res, plot)
+    typer.echo(table)
+    typer.echo(f"plot: {png}")
+    if not no_log:
+        append_benchmark(
+            "Voice: speaker similarity and intelligibility", f"{table}\n\n![]({png.name})", log
+        )

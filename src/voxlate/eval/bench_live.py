@@ -1,0 +1,322 @@
+"""The live-latency benchmark behind `voxlate bench live`.
+
+Real recordings are joined with pauses and fed in real time. For each utterance the
+latency is the wall time from the end of speech in the input (the VAD's last speech
+frame reaching the pipeline; the configured end-of-speech silence is part of the
+latency) to the first translated sample out. A second part streams the same audio
+from several WebSocket clients at once to a real server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from voxlate.audio import SAMPLE_RATE, Audio, load_audio
+from voxlate.eval.memory import peak_rss_mb
+from voxlate.eval.report import append_benchmark, markdown_table
+from voxlate.pipeline.engines import Engines, EngineSpecs
+from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
+from voxlate.pipeline.stream_events import Latency, Transcript
+from voxlate.pipeline.stream_io import FRAME_S, file_frames
+
+STAGE_ORDER = ("enhance", "asr", "mt", "tts", "voice")
+
+
+def joined(files: list[Path], pause_s: float = 1.0, lead_s: float = 0.5) -> Audio:
+    """The recordings end to end at 16 kHz, `pause_s` of silence between them."""
+    parts = [np.zeros(int(lead_s * SAMPLE_RATE), np.float32)]
+    for f in files:
+        parts += [
+            load_audio(f, SAMPLE_RATE).samples,
+            np.zeros(int(pause_s * SAMPLE_RATE), np.float32),
+        ]
+    return Audio(np.concatenate(parts), SAMPLE_RATE)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """mean, median, p95 (nearest rank), best and worst of `values` (seconds)."""
+    v = sorted(values)
+    if not v:
+        return {k: float("nan") for k in ("mean", "median", "p95", "best", "worst")}
+    p95 = v[min(len(v) - 1, int(np.ceil(0.95 * len(v))) - 1)]
+    return {
+        "mean": statistics.fmean(v),
+        "median": statistics.median(v),
+        "p95": p95,
+        "best": v[0],
+        "worst": v[-1],
+    }
+
+
+def load_line() -> str:
+    """The 1-minute load average against the core count, e.g. '3.1 on 2 cores'."""
+    try:
+        return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return "unknown"
+
+
+@dataclass
+class StreamRun:
+    latencies: list[Latency] = field(default_factory=list)
+    transcripts: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    audio_s: float = 0.0
+
+
+async def run_stream(engines: Engines, audio: Audio, config: StreamConfig) -> StreamRun:
+    """Feed `audio` in real time through one stream; collect its Latency events."""
+    run = StreamRun(audio_s=audio.duration)
+    stream = StreamTranslator(engines, config)
+    t0 = time.perf_counter()
+    async for ev in stream.run(file_frames(audio, realtime=True)):
+        if isinstance(ev, Latency):
+            run.latencies.append(ev)
+        elif isinstance(ev, Transcript) and ev.final:
+            run.transcripts.append(ev.text)
+    run.wall_s = time.perf_counter() - t0
+    return run
+
+
+# ---- several WebSocket clients --------------------------------------------------------------
+
+
+@dataclass
+class ClientResult:
+    latencies: list[float] = field(default_factory=list)  # client-side seconds per utterance
+    server_latencies: list[float] = field(default_factory=list)
+    utterances: int = 0
+    audio_events: int = 0
+    audio_frames: int = 0
+    samples_announced: int = 0
+    samples_received: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+async def ws_client(url: str, audio: Audio, source: str, target: str, voice: str) -> ClientResult:
+    """Stream `audio` in real time over the WebSocket; measure first audio per utterance.
+
+    Client-side latency: from the moment the client had sent the sample at the end of
+    speech (from the `speech_ended` event's stream time) to the first binary frame of
+    that utterance's audio.
+    """
+    import websockets
+
+    res = ClientResult()
+    pcm = audio.to_pcm16()
+    step = int(FRAME_S * SAMPLE_RATE) * 2
+    async with websockets.connect(url, max_size=2**24) as ws:
+        assert json.loads(await ws.recv())["type"] == "ready"
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "start",
+                    "source": source,
+                    "target": target,
+                    "voice": voice,
+                    "sample_rate": SAMPLE_RATE,
+                }
+            )
+        )
+        started = json.loads(await ws.recv())
+        if started["type"] != "started":
+            raise RuntimeError(f"server refused to start: {started}")
+        t0 = time.perf_counter()
+        sent = {"until": 0.0}
+        ends: dict[int, float] = {}
+        got_first: set[int] = set()
+        pending: dict | None = None
+
+        async def send() -> None:
+            for k, i in enumerate(range(0, len(pcm), step)):
+                await ws.send(pcm[i : i + step])
+                sent["until"] = (i + step) / 2 / SAMPLE_RATE
+                delay = t0 + (k + 1) * FRAME_S - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await ws.send(json.dumps({"type": "stop"}))
+
+        sender = asyncio.create_task(send())
+        async for msg in ws:
+            if isinstance(msg, bytes):
+                assert pending is not None
+                res.audio_frames += 1
+                res.samples_received += len(msg) // 2
+                i = pending["index"]
+                if i not in got_first and i in ends:
+                    got_first.add(i)
+                    res.latencies.append(time.perf_counter() - ends[i])
+                pending = None
+                continue
+            ev = json.loads(msg)
+            kind = ev["type"]
+            if kind == "speech_ended":
+                # Wall time at which the client had sent the sample at the end of speech.
+                ends[ev["index"]] = t0 + ev["end"]
+                res.utterances += 1
+            elif kind == "audio":
+                pending = ev
+                res.audio_events += 1
+                res.samples_announced += ev["samples"]
+            elif kind == "latency" and ev["first_audio"] is not None:
+                res.server_latencies.append(ev["first_audio"])
+            elif kind == "error":
+                res.errors.append(ev["message"])
+            elif kind == "stopped":
+                break
+        await sender
+    return res
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_clients(
+    n: int,
+    audio: Audio,
+    source: str,
+    target: str,
+    voice: str,
+    specs: EngineSpecs,
+    end_silence: float,
+    enhance_mode: str,
+) -> list[ClientResult]:
+    """Start a real uvicorn server on 127.0.0.1 and stream `audio` from `n` clients at once."""
+    import uvicorn
+
+    from voxlate.server.app import create_app
+    from voxlate.server.config import ServerConfig
+
+    cfg = ServerConfig(
+        specs=specs,
+        source=source,
+        target=target,
+        voice=voice,
+        max_clients=max(n, 1),
+        end_silence_s=end_silence,
+        enhance_mode=enhance_mode,
+        preload=((source, target),),
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(cfg), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise RuntimeError("the benchmark server did not start")
+    url = f"ws://127.0.0.1:{port}/v1/live"
+
+    async def all_clients() -> list[ClientResult]:
+        # Warm the voice stages' first load outside the timing: one short client first.
+        return list(
+            await asyncio.gather(*(ws_client(url, audio, source, target, voice) for _ in range(n)))
+        )
+
+    try:
+        return asyncio.run(all_clients())
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+# ---- the benchmark ----------------------------------------------------------------------------
+
+
+def run_live_bench(
+    files: list[Path],
+    source: str = "en",
+    target: str = "es",
+    voice: str = "preserve",
+    enhance_mode: str = "auto",
+    end_silence: float = 0.3,
+    clients: int = 4,
+    rounds: int = 2,
+    log: Path | None = None,
+) -> str:
+    """Run the benchmark; return the markdown it appends to `log` (when given)."""
+    import dataclasses
+
+    load0 = load_line()
+    t0 = time.perf_counter()
+    specs = EngineSpecs(voice=voice)
+    engines = Engines.load(specs, source, target)
+    load_s = time.perf_counter() - t0
+    audio = joined(files)
+    seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=end_silence)
+    config = StreamConfig(segmenter=seg, enhance=enhance_mode)
+    # `rounds` passes through the clips in one stream: later rounds run with the
+    # speaker's voice already fitted (the first utterance fits it in the background).
+    long = Audio(np.concatenate([audio.samples] * rounds), SAMPLE_RATE)
+    run = asyncio.run(run_stream(engines, long, config))
+    lat = [x.first_audio_s for x in run.latencies if x.first_audio_s is not None]
+    warm = [x.first_audio_s for x in run.latencies if x.first_audio_s is not None and x.voice_ready]
+    stage_sums: dict[str, float] = defaultdict(float)
+    for x in run.latencies:
+        for k, v in x.stages.items():
+            stage_sums[k] += v
+    n = max(len(run.latencies), 1)
+    compute = sum(stage_sums.values())
+    rows = []
+    for name, values in (("all utterances", lat), ("voice fitted", warm)):
+        s = summary(values)
+        rows.append([name, len(values), s["mean"], s["median"], s["p95"], s["best"], s["worst"]])
+    header = ["end of speech -> first audio (s)", "n", "mean", "median", "p95", "best", "worst"]
+    table = markdown_table(header, rows)
+    stages = markdown_table(
+        ["stage", "mean s per utterance"],
+        [[k, stage_sums[k] / n] for k in STAGE_ORDER if k in stage_sums],
+    )
+    text = (
+        f"{len(files)} recording(s) joined with 1 s pauses, x{rounds} in one stream "
+        f"({long.duration:.1f} s), fed in real time in {FRAME_S * 1000:.0f} ms frames; "
+        f"{source}->{target}, voice `{voice}`, enhance `{enhance_mode}`, end-of-speech silence "
+        f"{end_silence} s (part of the latency); engines: "
+        + ", ".join(f"{k}=`{v}`" for k, v in engines.names.items())
+        + f"\n\nmodel loading (once): {load_s:.2f} s · compute real-time factor "
+        f"{compute / long.duration:.2f} (stage seconds / input seconds) · "
+        f"{sum(x.speculative for x in run.latencies)}/{len(run.latencies)} utterances used "
+        f"speculative recognition · peak RSS {peak_rss_mb():.0f} MiB · load average at start "
+        f"{load0}, at end {load_line()}\n\n{table}\n\n{stages}"
+    )
+    if clients > 0:
+        res = run_clients(clients, audio, source, target, voice, specs, end_silence, enhance_mode)
+        cl = [v for r in res for v in r.latencies]
+        sv = [v for r in res for v in r.server_latencies]
+        dropped = sum(r.samples_announced - r.samples_received for r in res)
+        missing = sum(max(0, r.audio_events - r.audio_frames) for r in res)
+        utts = [r.utterances for r in res]
+        errors = [e for r in res for e in r.errors]
+        rows = []
+        for name, values in (("client side", cl), ("server side", sv)):
+            s = summary(values)
+            rows.append(
+                [name, len(values), s["mean"], s["median"], s["p95"], s["best"], s["worst"]]
+            )
+        text += (
+            f"\n\n{clients} concurrent WebSocket clients (real uvicorn on 127.0.0.1), each "
+            f"streaming the {len(files)} recordings once in real time; utterances per client "
+            f"{utts}; audio samples announced but not received: {dropped}; audio events "
+            f"without a frame: {missing}; errors: {len(errors)}; load average at end "
+            f"{load_line()}\n\n" + markdown_table(header, rows)
+        )
+    if log is not None:
+        append_benchmark("bench live", text, log)
+    return text

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import voxlate.cli.enhance  # noqa: F401 - registers the commands
+from voxlate.audio import load_audio
+from voxlate.cli.groups import app
+from voxlate.diffusion.checkpoint import load_checkpoint
+from voxlate.engines.enhance import REGISTRY
+from voxlate.errors import EngineError, InputError
+from voxlate.tasks.enhance.features import STFTConfig, spec_to_wav, wav_to_spec
+from voxlate.tasks.enhance.model import EnhanceConfig, SamplerOptions, ScoreModel, enhance_waveform
+
+runner = CliRunner()
+
+
+def test_compressed_stft_round_trip() -> None:
+    cfg = STFTConfig()
+    x = torch.randn(2, 5000)
+    s = wav_to_spec(x, cfg)
+    assert s.shape == (2, 2, 256, 5000 // 128 + 1)
+    assert torch.allclose(spec_to_wav(s, cfg, 5000), x, atol=1e-4)
+
+
+def test_checkpoint_rebuilds_and_samples(tiny_checkpoint) -> None:
+    ck = load_checkpoint(tiny_checkpoint)
+    assert isinstance(ck.config, EnhanceConfig) and ck.step == 2
+    model = ScoreModel(ck.config)
+    model.load_state_dict(ck.inference_weights)
+    y = np.random.default_rng(0).standard_normal(3000).astype(np.float32) * 0.1
+    out = enhance_waveform(model, y, SamplerOptions(steps=3))
+    assert out.samples.shape == (3000,) and np.isfinite(out.samples).all()
+
+
+def test_engine_spec_keeps_length_and_rate(tiny_checkpoint, librivox_clip) -> None:
+    enh = REGISTRY.create(f"diffusion:{tiny_checkpoint}")
+    enh.options = SamplerOptions(steps=2)
+    audio = load_audio(librivox_clip).slice(0, 0.5).resample(8000)
+    out = enh.enhance(audio)
+    assert out.sample_rate == 8000 and abs(len(out.samples) - len(audio.samples)) <= 1
+    with pytest.raises(EngineError):
+        REGISTRY.create("diffusion")
+    with pytest.raises(InputError):
+        REGISTRY.create("diffusion:/no/such.pt")
+
+
+def test_cli_enhance_forms(tmp_path, tiny_checkpoint, test_folder) -> None:
+    noisy = test_folder / "noisy" / "u0.wav"
+    out = tmp_path / "a.wav"
+    r = runner.invoke(
+        app,
+        ["enhance", str(noisy), "-o", str(out), "--model", str(tiny_checkpoint), "--steps", "2"],
+    )
+    assert r.exit_code == 0, r.output
+    assert load_audio(out).duration == pytest.approx(1.5, abs=0.01)
+    out2 = tmp_path / "b.wav"
+    r = runner.invoke(app, ["enhance", "run", str(noisy), "-o", str(out2), "--engine", "spectral"])
+    assert r.exit_code == 0, r.output
+    assert out2.exists()
+
+
+def test_cli_errors(tmp_path, tiny_checkpoint) -> None:
+    r = runner.invoke(
+        app, ["enhance", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "o.wav")]
+    )
+    assert isinstance(r.exception, InputError) and "not found" in str(r.exception)
+    r = runner.invoke(app, ["enhance", "train", "-o", str(tmp_path / "m.pt")])
+    assert isinstance(r.exception, InputError)
+    r = runner.invoke(
+        app, ["enhance", "train", "--clean", str(tmp_path / "none"), "-o", str(tmp_path / "m.pt")]
+    )
+    assert isinstance(r.exception, InputError) and "Folder not found" in str(r.exception)
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_cli_train_and_eval(tmp_path, test_folder) -> None:
+    ckpt = tmp_path / "m.pt"
+    r = runner.invoke(app, ["enhance", "train", "--clean", str(test_folder / "clean"), "--steps", "2",
+                            "--base-channels", "4", "--chunk-frames", "16", "--batch-size", "2",
+                            "--device", "cpu", "-o", str(ckpt)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert load_checkpoint(ckpt).config.net.base_channels == 4
+    bench = tmp_path / "bench.md"
+    png = tmp_path / "spec.png"
+    r = runner.invoke(app, ["eval", "enhance", "--model", str(ckpt), "--test", str(test_folder), "--steps", "2",
+                            "--no-deepfilter", "--png", str(png), "--examples", "1",
+                            "--benchmarks", str(bench)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    text = bench.read_text()
+    assert "| noisy |" in text and "| diffusion |" in text and "| spectral |" in text
+    assert png.stat().st_size > 1000
+
+
+def test_python_m_voxlate_one_line_error(tmp_path) -> None:
+    """Through the real entry point: a missing input is one sentence and exit code 1."""
+    try:
+        import voxlate.cli  # noqa: F401
+    except ImportError as e:  # another command module not merged yet
+        pytest.skip(f"voxlate.cli does not import yet: {e}")
+    p = subprocess.run([sys.executable, "-m", "voxlate", "enhance", str(tmp_path / "x.wav"), "-o",
+                        str(tmp_path / "y.wav")], capture_output=True, text=True)  # fmt: skip
+    assert p.returncode == 1
+    assert (
+        p.stderr.strip().startswith("error: Input file not found") and "Traceback" not in p.stderr
+    )
