@@ -130,6 +130,7 @@ def test_mel_griffin_lim_round_trip() -> None:
     assert y.shape == (1, cfg.n_samples)
     ratio = float((y**2).sum() / (torch.from_numpy(x) ** 2).sum())
     assert 0.5 < ratio < 2.0
-    assert float((tf.encode(y) - img).abs().mean()) < 0.1
+    loud = img > 0.0  # where the signal is (leakage into silent bands is expected)
+    assert float((tf.encode(y) - img).abs()[loud].mean()) < 0.1
     silent = tf.decode(-torch.ones(1, 1, cfg.n_mels, cfg.frames), iters=4)
     assert float(silent.abs().max()) == 0.0

@@ -60,7 +60,8 @@ def test_frechet_distance_known_answers() -> None:
     assert frechet_distance(a, a + shift) == pytest.approx(5.0, rel=1e-6)
     # N(0, I) vs N(0, 4I) in 4-D: Tr(I + 4I - 2*2I) = 4
     b = a * 2.0
-    assert frechet_distance(a, b) == pytest.approx(np.trace(np.cov(a.T)), rel=1e-6)
+    expected = np.trace(np.cov(a.T)) + np.sum(a.mean(0) ** 2)  # means differ by mean(a)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
 
 
 def test_tiny_diffusion_train_and_sample(tmp_path: Path) -> None:

@@ -166,3 +166,42 @@ def test_page_and_static_files(pool):
         assert "http" not in page.text.replace("http-equiv", "")  # no external resources
         js = client.get("/static/app.js")
         assert js.status_code == 200 and "/v1/live" in js.text
+
+
+def test_two_clients_at_once_keep_their_own_state(pool, librivox):
+    """Two sessions stream different sentences concurrently; each hears only its own."""
+    import threading
+
+    from .conftest import with_pauses
+
+    clips = {"a": with_pauses([librivox[1][0]]), "b": with_pauses([librivox[4][0]])}
+    results: dict[str, list[dict]] = {}
+    errors: list[BaseException] = []
+
+    def session(client, name: str) -> None:
+        try:
+            with client.websocket_connect("/v1/live") as ws:
+                assert ws.receive_json()["type"] == "ready"
+                ws.send_text(json.dumps({"type": "start", "voice": VOICE}))
+                assert ws.receive_json()["type"] == "started"
+                stream_pcm(ws, clips[name])
+                ws.send_text(json.dumps({"type": "stop"}))
+                results[name], _ = receive_until(ws, "stopped")
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+
+    with make_client(pool) as client:
+        threads = [threading.Thread(target=session, args=(client, n)) for n in clips]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    assert not errors, errors
+    heard = {
+        n: " ".join(e["text"].lower() for e in evs if e["type"] == "transcript")
+        for n, evs in results.items()
+    }
+    assert "young man" in heard["a"] and "amiable" not in heard["a"], heard
+    assert "amiable" in heard["b"] and "young man" not in heard["b"], heard
+    for evs in results.values():
+        assert [e["index"] for e in evs if e["type"] == "transcript"] == [0]

@@ -151,7 +151,7 @@ def evaluate_voice(
 
     synthesize: English text -> speech (the stock voice to adapt).
     transcribe: English speech -> text, or None to skip WER.
-    modes: "tts", "preserve", "reference" (each speaker's first utterance as the
+    modes: "tts", "preserve", "reference" (each speaker's longest utterance as the
         reference clip, scored on the others) and "anonymize".
     """
     from voxlate.eval.metrics import wer
@@ -196,11 +196,12 @@ def evaluate_voice(
         english_out: list[tuple[str, Audio]] = []
         if mode == "reference":
             for spk, utts in by_speaker.items():
+                longest = max(utts, key=lambda u: u.audio.duration)
                 with tempfile.TemporaryDirectory() as tmp:
                     ref = os.path.join(tmp, "ref.wav")
-                    save_audio(ref, utts[0].audio)
+                    save_audio(ref, longest.audio)
                     stage = build_voice_stage(ref, encoder, WorldAdapter(encoder))
-                for u in utts[1:]:
+                for u in (x for x in utts if x is not longest):
                     y = stage.convert(speech[id(u)], u.audio)
                     e = encoder.embed(y)
                     sims.append(float(np.dot(e, src_emb[id(u)])))

@@ -82,11 +82,11 @@ def translate(engines: Engines, locks: EngineLocks, text: str) -> tuple[str, flo
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")
 
 
-def clauses(text: str, min_words: int = 3, first_max_words: int = 8) -> list[str]:
+def clauses(text: str, min_words: int = 3, first_max_words: int = 5) -> list[str]:
     """Split `text` into pieces to synthesize one after another.
 
     Splits at , ; : where both sides keep at least `min_words` words; a first piece
-    longer than 2 * `first_max_words` words is cut once more near `first_max_words`,
+    of more than `first_max_words` + 4 words is cut once more near `first_max_words`,
     before a short (function) word where there is one. Speaking a short first piece on
     its own lets its audio start before the rest is synthesized and re-voiced.
     """
@@ -99,8 +99,8 @@ def clauses(text: str, min_words: int = 3, first_max_words: int = 8) -> list[str
     parts = [p for p in parts if p.strip()]
     if parts and first_max_words > 0:
         words = parts[0].split()
-        if len(words) > 2 * first_max_words:
-            near = range(max(min_words, first_max_words - 3), first_max_words + 3)
+        if len(words) > first_max_words + 4:
+            near = range(max(min_words, first_max_words - 1), first_max_words + 3)
             cut = next(
                 (i for i in near if len(words[i]) <= 3 and words[i].islower()), first_max_words
             )

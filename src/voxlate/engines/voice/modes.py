@@ -228,8 +228,10 @@ class DerivedPseudoSpeaker:
     or +6 semitones from the source speaker's mean, each with a shorter or longer
     vocal tract (warp 1.07 or 0.93, following the F0 direction) and a tilt set from a
     hash of the speaker's rounded F0. The candidate whose output is least similar to
-    the source speaker (by the encoder) is chosen, once per speaker; no source timbre
-    (equaliser, codebook) is copied.
+    the source speaker (by the encoder, on the first synthesized utterance) is chosen,
+    once per speaker; no source timbre (equaliser, codebook) is copied. The candidates
+    are a function of the speaker alone; which one wins can differ between runs when
+    the synthesizer's output varies (Piper samples noise).
     """
 
     def __init__(self, encoder: SpeakerEncoder) -> None:

@@ -59,8 +59,17 @@ class ResemblyzerEncoder:
             wav = x
         if len(wav) < self.sample_rate // 4:  # too short to embed: pad with silence
             wav = np.pad(wav, (0, self.sample_rate // 4 - len(wav)))
+        import torch
+
         with _LOCK:
-            e = self._model.embed_utterance(wav.astype(np.float32))
+            # One thread: this small LSTM runs ~4x faster than with torch's default
+            # pool, which stalls badly when other processes share the cores.
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                e = self._model.embed_utterance(wav.astype(np.float32))
+            finally:
+                torch.set_num_threads(threads)
         e = np.asarray(e, dtype=np.float32)
         return e / max(float(np.linalg.norm(e)), 1e-9)
 

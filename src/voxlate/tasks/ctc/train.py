@@ -214,7 +214,7 @@ def plot_history(
 
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
-    ax.plot(ep, [h["train_loss"] for h in history], label="train loss (augmented)")
+    ax.plot(ep, [h["train_loss"] for h in history], label="train loss")
     if "dev_loss" in history[0]:
         ax.plot(ep, [h["dev_loss"] for h in history], label="dev loss")
     ax.set_xlabel("epoch")
