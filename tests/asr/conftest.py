@@ -70,7 +70,7 @@ def korean_clip(tmp_path_factory) -> tuple[Path, str]:
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
-    text = "안녕하세요 반갑습니다"
+    text = "화장실이 어디에 있어요"
     path = tmp_path_factory.mktemp("ko") / "ko.wav"
     subprocess.run([espeak, "-v", "ko", "-s", "140", "-w", str(path), text], check=True)
     return path, text

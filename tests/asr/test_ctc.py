@@ -159,5 +159,7 @@ def test_prefix_beam_search_finds_the_most_probable_labelling():
         total: dict[tuple[int, ...], float] = {}
         for path in itertools.product(range(3), repeat=5):  # brute force over all alignments
             k = collapse(path)
-            total[k] = np.logaddexp(total.get(k, -np.inf), sum(lp[t, s] for t, s in enumerate(path)))
+            total[k] = np.logaddexp(
+                total.get(k, -np.inf), sum(lp[t, s] for t, s in enumerate(path))
+            )
         assert tuple(beam_decode_one(lp, beam=50, prune=-1e9)) == max(total, key=total.get)

@@ -25,7 +25,8 @@ def test_vosk_contract_on_korean(vosk_ko, korean_clip):
     assert t.text and any("\uac00" <= c <= "\ud7a3" for c in t.text)
     for a, b, text in t.segments:
         assert 0 <= a <= b <= load_audio(path).duration + 0.1 and text
-    assert cer([ref], [t.text]) < 1.0  # synthetic speech: only check it is not garbage
+    # synthetic speech is hard for this model (docs/asr.md): ignore spacing, allow many errors
+    assert cer([ref.replace(" ", "")], [t.text.replace(" ", "")]) < 0.8
 
 
 def test_vosk_spec_errors_and_language_names(tmp_path):

@@ -110,6 +110,8 @@ def test_bad_input(pool, short_clip, tmp_path):
         assert r.status_code == 413
         r = c.post("/v1/translate", files=upload(short_clip), data={"target": "xx"})
         assert r.status_code == 400 and "xx" in r.json()["error"]["message"]
+        r = c.post("/v1/translate", files=upload(short_clip), data={"voice": "/etc/passwd"})
+        assert r.status_code == 400 and "voice" in r.json()["error"]["message"]
         silence = tmp_path / "silence.wav"
         sf.write(silence, [0.0] * 16_000, 16_000)
         r = c.post("/v1/translate", files=upload(silence), data={"voice": VOICE})

@@ -29,9 +29,9 @@ def live(
     enhance_mode: str = typer.Option(
         "auto", "--enhance-mode", help="always | auto (only when the input is noisy) | never."
     ),
-    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: embedded]."),
+    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec (default: embedded)."),
     mt: str = typer.Option("apertium", "--mt", help="Translator spec."),
-    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: by language]."),
+    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec (default: by language)."),
     end_silence: float = typer.Option(
         0.3, "--end-silence", help="Silence (s) that ends an utterance."
     ),
@@ -98,7 +98,8 @@ def live(
             elif isinstance(ev, Latency):
                 fa = "-" if ev.first_audio_s is None else f"{ev.first_audio_s:.2f} s"
                 stages = " ".join(f"{k} {v:.2f}" for k, v in ev.stages.items())
-                typer.echo(f"[{ev.index}] latency: first audio {fa} ({stages})")
+                note = "" if ev.voice_ready else " [stock voice while the speaker's is fitted]"
+                typer.echo(f"[{ev.index}] latency: first audio {fa} ({stages}){note}")
             else:
                 d = ev.to_json()
                 kind = d.pop("type")

@@ -22,9 +22,9 @@ def serve(
     voice: str = typer.Option("preserve", "--voice", help="Default voice mode of live sessions."),
     enhance: str = typer.Option("deepfilter", "--enhance", help="Enhancer spec."),
     enhance_mode: str = typer.Option("auto", "--enhance-mode", help="always | auto | never."),
-    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: embedded]."),
+    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec (default: embedded)."),
     mt: str = typer.Option("apertium", "--mt", help="Translator spec."),
-    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: by language]."),
+    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec (default: by language)."),
     end_silence: float = typer.Option(0.3, "--end-silence", help="Live end-of-speech silence (s)."),
     max_clients: int = typer.Option(8, "--max-clients", help="Live WebSocket clients at once."),
     max_upload_mb: int = typer.Option(25, "--max-upload-mb", help="Largest REST upload (MiB)."),
@@ -33,6 +33,8 @@ def serve(
     """Serve the live-translation web page at /, the WebSocket /v1/live and the REST API."""
     from voxlate.errors import InputError
 
+    if voice not in ("preserve", "tts", "anonymize"):
+        raise InputError("--voice must be preserve, tts or anonymize for live sessions.")
     if enhance_mode not in ("always", "auto", "never"):
         raise InputError("--enhance-mode must be always, auto or never.")
     if end_silence <= 0 or max_clients < 1 or max_upload_mb < 1 or idle_timeout <= 0:

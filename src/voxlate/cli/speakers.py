@@ -57,7 +57,8 @@ def train(
         DEFAULT_MODEL
     ),
     denoiser: Annotated[str, typer.Option(help="mlp or unet1d.")] = "mlp",
-    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 4000,
+    prediction: Annotated[str, typer.Option(help="What the network predicts: eps, x0 or v.")] = "v",
+    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 1500,
     minutes: Annotated[float, typer.Option(help="Stop after this wall time (0: none).")] = 14.0,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
     holdout: Annotated[float, typer.Option(help="Fraction of rows kept out for evaluation.")] = 0.2,
@@ -68,9 +69,10 @@ def train(
     import numpy as np
     import torch
 
+    from voxlate.diffusion.ddpm import DDPMConfig
     from voxlate.diffusion.training import TrainConfig
     from voxlate.tasks.speakers.embed import EmbeddingSet
-    from voxlate.tasks.speakers.model import train_speakerdiff
+    from voxlate.tasks.speakers.model import SpeakerDiffConfig, train_speakerdiff
 
     if threads > 0:
         torch.set_num_threads(threads)
@@ -92,8 +94,26 @@ def train(
     tc = TrainConfig(
         steps=steps, lr=lr, warmup_steps=100, ema_decay=0.999, ckpt_every=500, max_minutes=minutes
     )
-    out = train_speakerdiff(data.embeddings[keep], model, denoiser, tc, encoder=data.encoder)
+    if prediction not in ("eps", "x0", "v"):
+        raise InputError("--prediction must be eps, x0 or v.")
+    cfg = SpeakerDiffConfig(ddpm=DDPMConfig(T=1000, schedule="sigmoid", prediction=prediction))
+    out = train_speakerdiff(data.embeddings[keep], model, denoiser, tc, cfg, encoder=data.encoder)
     typer.echo(f"model -> {out} ({len(keep)} training embeddings, {n_hold} held out)")
+
+
+@speakers_app.command("export")
+def export(
+    model: Annotated[Path, typer.Argument(help="SpeakerDiff training checkpoint.")] = DEFAULT_MODEL,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Inference-only checkpoint.")] = Path(
+        "src/voxlate/tasks/speakers/speakerdiff.pt"
+    ),
+) -> None:
+    """Keep only config + EMA weights; the default output is the model `--voice anonymize`
+    and `sample_pseudo_speaker` use when no other is given."""
+    from voxlate.tasks.speakers.model import export_for_inference
+
+    p = export_for_inference(model, out)
+    typer.echo(f"{p} ({p.stat().st_size / 2**20:.1f} MiB)")
 
 
 @speakers_app.command("sample")

@@ -77,6 +77,9 @@ def eval_voice(
     no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
     czech_speakers: int = typer.Option(3, "--czech-speakers", help="Czech voice actors to use."),
     no_wer: bool = typer.Option(False, "--no-wer", help="Skip the ASR word error rates."),
+    search: bool = typer.Option(
+        False, "--search", help="Refine each speaker's adapter parameters by similarity search."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Similarity source->output per voice mode next to same/different-speaker baselines,
@@ -111,7 +114,12 @@ def eval_voice(
 
     bar = tqdm(desc="eval voice", unit="step", disable=quiet)
     res = evaluate_voice(
-        enc, synthesize, transcribe, czech_speakers=czech_speakers, progress=lambda _m: bar.update()
+        enc,
+        synthesize,
+        transcribe,
+        czech_speakers=czech_speakers,
+        progress=lambda _m: bar.update(),
+        search=search,
     )
     bar.close()
     table = summary_table(res)
@@ -119,6 +127,6 @@ def eval_voice(
     typer.echo(table)
     typer.echo(f"plot: {png}")
     if not no_log:
-        append_benchmark(
-            "Voice: speaker similarity and intelligibility", f"{table}\n\n![]({png.name})", log
-        )
+        title = "Voice: speaker similarity and intelligibility"
+        title += " (adapter with similarity search)" if search else ""
+        append_benchmark(title, f"{table}\n\n![]({png.name})", log)

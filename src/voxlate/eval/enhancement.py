@@ -141,6 +141,6 @@ def spectrogram_png(
             ax.tick_params(labelsize=6)
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
+        fig.savefig(tmp, dpi=72, format="png")
     plt.close(fig)
     return Path(path)

@@ -52,7 +52,7 @@ class VoiceEvalResult:
     similarity: dict[str, list[float]] = field(default_factory=dict)  # mode -> source->output
     consistency: dict[str, list[float]] = field(default_factory=dict)  # mode -> output<->output
     wer: dict[str, float] = field(default_factory=dict)  # mode -> English WER
-    rtf_wall: list[float] = field(default_factory=list)  # adapter, after a speaker's first fit
+    rtf_wall: list[float] = field(default_factory=list)  # voice stage, after a speaker's first fit
     rtf_cpu: list[float] = field(default_factory=list)  # same, CPU seconds per audio second
     speakers: dict[str, int] = field(default_factory=dict)  # speaker -> utterances
     clusters_found: dict[str, int] = field(default_factory=dict)  # group -> speakers tracked
@@ -146,11 +146,13 @@ def evaluate_voice(
     modes: tuple[str, ...] = ("tts", "preserve", "reference", "anonymize"),
     czech_speakers: int = 3,
     progress: Callable[[str], None] | None = None,
+    search: bool = False,
 ) -> VoiceEvalResult:
     """Run every mode over the English and Czech sources; see the module docstring.
 
     synthesize: English text -> speech (the stock voice to adapt).
     transcribe: English speech -> text, or None to skip WER.
+    search: let the adapter refine each speaker's parameters by similarity search.
     modes: "tts", "preserve", "reference" (each speaker's longest utterance as the
         reference clip, scored on the others) and "anonymize".
     """
@@ -189,7 +191,7 @@ def evaluate_voice(
         res.wer["tts"] = wer(
             [normalize_text(r) for r in refs_en], [normalize_text(h) for h in hyps]
         )
-    adapter = WorldAdapter(encoder)
+    adapter = WorldAdapter(encoder, search=search)
     for mode in modes:
         sims: list[float] = []
         outs: dict[str, list[np.ndarray]] = {}
@@ -200,7 +202,7 @@ def evaluate_voice(
                 with tempfile.TemporaryDirectory() as tmp:
                     ref = os.path.join(tmp, "ref.wav")
                     save_audio(ref, longest.audio)
-                    stage = build_voice_stage(ref, encoder, WorldAdapter(encoder))
+                    stage = build_voice_stage(ref, encoder, WorldAdapter(encoder, search=search))
                 for u in (x for x in utts if x is not longest):
                     y = stage.convert(speech[id(u)], u.audio)
                     e = encoder.embed(y)
@@ -280,7 +282,8 @@ def summary_table(res: VoiceEvalResult) -> str:
     )
     if res.rtf_wall:
         text += (
-            f"\nAdapter real-time factor after a speaker's first utterance: "
+            f"\nVoice stage (speaker embedding + adapter) real-time factor after a "
+            f"speaker's first utterance: "
             f"{np.median(res.rtf_wall):.3f} wall (median of {len(res.rtf_wall)}), "
             f"{np.median(res.rtf_cpu):.3f} CPU."
         )

@@ -84,6 +84,9 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         for source, target in config.preload:
             await pool.pair(source, target)
+        if config.preload and config.voice != "tts":
+            # Load one voice stage now, so the first live session does not wait for it.
+            pool.release_voice(config.voice, await pool.acquire_voice(config.voice))
         yield
 
     app = FastAPI(title="voxlate", version="1", lifespan=lifespan, docs_url="/docs", redoc_url=None)

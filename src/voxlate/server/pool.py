@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+import types
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,12 +26,51 @@ from voxlate.pipeline.engines import (
 from voxlate.pipeline.stream_stages import EngineLocks
 
 
+class Locked:
+    """An engine whose every method call holds `lock` (generators are run to the end inside it).
+
+    Lets code written for a private engine (the file pipeline) use a shared one safely,
+    one call at a time, so other clients interleave between calls.
+    """
+
+    def __init__(self, engine: Any, lock: threading.Lock) -> None:
+        self._engine = engine
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._engine, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                out = attr(*args, **kwargs)
+                if isinstance(out, types.GeneratorType):
+                    return iter(list(out))
+                return out
+
+        return call
+
+
 @dataclass
 class LoadedPair:
     """The shared engines of one (source, target) pair, loaded without a voice stage."""
 
     engines: Engines
     locks: EngineLocks
+
+    def locked(self, vad: Any, voice: Any) -> Engines:
+        """These engines behind their locks, with a private VAD and voice stage (file pipeline)."""
+        e, k = self.engines, self.locks
+        return dataclasses.replace(
+            e,
+            vad=vad,
+            enhancer=Locked(e.enhancer, k.enhance),
+            recognizer=Locked(e.recognizer, k.asr),
+            translator=Locked(e.translator, k.mt),
+            synthesizer=Locked(e.synthesizer, k.tts),
+            voice=voice,
+        )
 
 
 @dataclass

@@ -191,6 +191,8 @@ async def translate(request: Request) -> Response:
     target = (form_str(request, "target") or cfg.target).lower()
     voice = form_str(request, "voice") or cfg.voice
     fmt = form_str(request, "response_format", "json")
+    if voice not in ("preserve", "tts", "anonymize"):  # no server-side reference paths
+        raise HTTPError(400, "voice must be preserve, tts or anonymize")
     if fmt not in ("json", "wav"):
         raise HTTPError(400, "response_format must be json or wav")
     pool = request.app.state.pool
@@ -200,14 +202,12 @@ async def translate(request: Request) -> Response:
     except ImportError as e:
         raise HTTPError(400, f"voice mode '{voice}' is not available on this server") from e
     try:
-        engines = pair.engines
-        names = dict(engines.names, voice=voice)
-        engines = dataclasses.replace(engines, voice=stage, names=names)
-        locks = pair.locks
+        names = dict(pair.engines.names, voice=voice)
+        engines = dataclasses.replace(pair.locked(pool.new_vad(), stage), names=names)
 
         def run() -> dict:
-            with locks.enhance, locks.asr, locks.mt, locks.tts, locks.voice:
-                result = FileTranslator(engines, progress=False).translate(audio, name=name)
+            # Each engine call holds only that engine's lock, so live sessions interleave.
+            result = FileTranslator(engines, progress=False).translate(audio, name=name)
             return {"result": result, "report": report(result, engines, name, "")}
 
         out = await asyncio.to_thread(run)

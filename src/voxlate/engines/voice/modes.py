@@ -43,8 +43,11 @@ from voxlate.errors import InputError
 
 MODES = ("preserve", "tts", "anonymize")
 DEFAULT_MODE = "preserve"
-SAME_SPEAKER = 0.72  # cosine to a cluster centroid above which an utterance joins it
+SAME_SPEAKER = 0.76  # cosine to a cluster centroid above which an utterance joins it
 MAX_SPEAKER_AUDIO_S = 20.0  # seconds of a speaker's source audio kept for fitting
+# Similarity search when fitting a speaker: about +0.02-0.03 cosine, but it cost
+# several points of English WER in `voxlate eval voice`, so it is off by default.
+SEARCH = False
 REFIT_AFTER_S = 4.0  # a speaker first fitted on less audio is refitted once this much is heard
 
 
@@ -297,8 +300,8 @@ def build_voice_stage(
 ) -> VoiceStage:
     """The voice stage for ``--voice MODE``: preserve, tts, anonymize, or a reference clip path.
 
-    encoder, adapter: engines to use (default: Resemblyzer and a WORLD adapter
-        searching with it); built once here and reused for every utterance.
+    encoder, adapter: engines to use (default: Resemblyzer and a WORLD adapter,
+        without similarity search, see SEARCH); built once here, reused per utterance.
     Raises InputError for an unknown mode and ReferenceVoiceError for a bad clip.
     """
     m = mode.strip()
@@ -317,7 +320,7 @@ def build_voice_stage(
 
         encoder = ENCODERS.create("resemblyzer")
     if adapter is None:
-        adapter = WorldAdapter(encoder)
+        adapter = WorldAdapter(encoder, search=SEARCH)
     if m.lower() == "preserve":
         return PreserveVoice(encoder, adapter)
     if m.lower() == "anonymize":

@@ -42,12 +42,12 @@ F0_FLOOR = 60.0  # Hz; lowest F0 searched
 F0_CEIL = 500.0  # Hz; highest F0 searched
 N_BANDS = 24  # mel bands of the long-term equaliser
 EQ_LOW, EQ_HIGH = 80.0, 7600.0  # Hz; the equaliser's range (inside 16 kHz audio's band)
-EQ_LIMIT = 12.0  # dB; largest gain or cut of one equaliser band
+EQ_LIMIT = 9.0  # dB; largest gain or cut of one equaliser band
 WARP_RANGE = (0.80, 1.25)  # bounds of the vocal-tract warp factor alpha
 F0_SHIFT_RANGE = (-4.0, 4.0)  # semitones; bounds of the searched F0 offset
 SEARCH_SECONDS = 3.0  # seconds of speech each search step resynthesizes and embeds
-KNN_STRENGTH = 0.6  # default weight of frame-level envelope replacement
-KNN_MAX = 0.8  # largest weight the search may choose (more costs intelligibility)
+KNN_STRENGTH = 0.3  # default weight of frame-level envelope replacement
+KNN_MAX = 0.45  # largest weight the search may choose (more costs intelligibility)
 
 
 def import_pyworld() -> Any:
@@ -110,7 +110,7 @@ class VoiceStats:
 
 
 @dataclass
-class _Analysis:
+class Analysis:
     """WORLD parameters of one clip at its own sample rate."""
 
     f0: np.ndarray  # (frames,) Hz, 0 where unvoiced
@@ -120,7 +120,7 @@ class _Analysis:
     n_samples: int
 
 
-def analyze(audio: Audio, frame_period: float = FRAME_PERIOD) -> _Analysis:
+def analyze(audio: Audio, frame_period: float = FRAME_PERIOD) -> Analysis:
     """WORLD analysis with the fast F0 path (DIO + StoneMask), CheapTrick and D4C."""
     pw = import_pyworld()
     x = audio.samples.astype(np.float64)
@@ -129,7 +129,7 @@ def analyze(audio: Audio, frame_period: float = FRAME_PERIOD) -> _Analysis:
     f0 = pw.stonemask(x, f0, t, sr)
     sp = pw.cheaptrick(x, f0, t, sr)  # default F0 floor (71 Hz) keeps the FFT short
     ap = pw.d4c(x, f0, t, sr)
-    return _Analysis(f0, sp, ap, sr, len(x))
+    return Analysis(f0, sp, ap, sr, len(x))
 
 
 def _mel(f: np.ndarray) -> np.ndarray:
@@ -161,7 +161,7 @@ def band_envelope(sp: np.ndarray, sample_rate: int) -> np.ndarray:
     return out
 
 
-def measure(an: _Analysis) -> VoiceStats:
+def measure(an: Analysis) -> VoiceStats:
     """F0 statistics and long-term band envelope of an analysed clip."""
     voiced = an.f0 > 0
     if voiced.sum() >= 5:
@@ -181,7 +181,7 @@ def measure(an: _Analysis) -> VoiceStats:
     return VoiceStats(mean, std, env, onsets / seconds)
 
 
-def target_codebook(an: _Analysis) -> Codebook | None:
+def target_codebook(an: Analysis) -> Codebook | None:
     """Codebook of the louder 70 % of frames of an analysed target clip (None if too short)."""
     energy = an.sp.sum(axis=1)
     keep = energy > np.percentile(energy, 30)
@@ -217,7 +217,7 @@ def _gain_curve(p: VoiceParams, n_bins: int, sample_rate: int) -> np.ndarray:
     return 10 ** (db / 10)
 
 
-def convert(an: _Analysis, p: VoiceParams, source: VoiceStats | None = None) -> Audio:
+def convert(an: Analysis, p: VoiceParams, source: VoiceStats | None = None) -> Audio:
     """Resynthesize an analysed clip with `p` applied; returns audio at the clip's rate."""
     pw = import_pyworld()
     f0 = an.f0.copy()
@@ -359,13 +359,13 @@ class WorldAdapter:
         an = analyze(speech)
         return self._search(crop(an, SEARCH_SECONDS), measure(an), params, target_embedding)
 
-    def _similarity(self, an: _Analysis, src: VoiceStats, p: VoiceParams, emb: np.ndarray) -> float:
+    def _similarity(self, an: Analysis, src: VoiceStats, p: VoiceParams, emb: np.ndarray) -> float:
         assert self.encoder is not None
         y = convert(an, p, src)
         return float(np.dot(self.encoder.embed(y), emb))
 
     def _search(
-        self, an: _Analysis, src: VoiceStats, p: VoiceParams, emb: np.ndarray
+        self, an: Analysis, src: VoiceStats, p: VoiceParams, emb: np.ndarray
     ) -> VoiceParams:
         """One coordinate sweep (7 resyntheses) over warp, codebook weight, F0 and equaliser.
 
@@ -435,13 +435,13 @@ class WorldAdapter:
         return self.convert(speech, p)
 
 
-def crop(an: _Analysis, seconds: float) -> _Analysis:
+def crop(an: Analysis, seconds: float) -> Analysis:
     """The first `seconds` of an analysed clip."""
     n = int(seconds * 1000 / FRAME_PERIOD)
     if len(an.f0) <= n:
         return an
     samples = min(an.n_samples, int(n * FRAME_PERIOD / 1000 * an.sample_rate))
-    return _Analysis(an.f0[:n], an.sp[:n], an.ap[:n], an.sample_rate, samples)
+    return Analysis(an.f0[:n], an.sp[:n], an.ap[:n], an.sample_rate, samples)
 
 
 def _fingerprint(audio: Audio) -> str:

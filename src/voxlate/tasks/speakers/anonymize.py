@@ -81,11 +81,12 @@ def sample_pseudo_speaker(
 
 
 class SpeakerDiffPseudoSpeaker:
-    """`PseudoSpeaker` for the anonymize voice mode, driven by a SpeakerDiff model.
+    """`PseudoSpeaker` (voxlate.engines.voice.modes) for ``--voice anonymize``, from SpeakerDiff.
 
-    params(source, tts, tts_sample, source_embedding): sample a target embedding away from
-    `source_embedding` (when given; else away from the synthesizer's own voice), then refine
-    the derived pseudo-voice's adapter parameters towards it (`WorldAdapter.refine`).
+    params(source, source_embedding, tts_sample): sample a target embedding at cosine
+    distance >= `min_distance` from `source_embedding`, start from the derived pseudo-voice
+    (`DerivedPseudoSpeaker`, already chosen to be unlike the source) and let
+    `WorldAdapter.refine` move the adapter parameters towards the sampled embedding.
     """
 
     def __init__(
@@ -102,23 +103,14 @@ class SpeakerDiffPseudoSpeaker:
         self.rng = np.random.default_rng(seed)
         self.last_target: np.ndarray | None = None  # the embedding chosen last (for reports)
 
-    def params(
-        self,
-        source: Any,
-        tts: Any,
-        tts_sample: Any,
-        source_embedding: np.ndarray | None = None,
-    ) -> Any:
+    def params(self, source: Any, source_embedding: np.ndarray, tts_sample: Any) -> Any:
         from voxlate.engines.voice.modes import DerivedPseudoSpeaker
 
-        start = DerivedPseudoSpeaker().params(source, tts, tts_sample)
-        if source_embedding is None:
-            source_embedding = self.adapter.encoder.embed(tts_sample)
+        start = DerivedPseudoSpeaker(self.adapter.encoder).params(
+            source, source_embedding, tts_sample
+        )
         target = sample_pseudo_speaker(
-            source_embedding,
-            self.model_path,
-            self.min_distance,
-            seed=int(self.rng.integers(2**31)),
+            source_embedding, self.model_path, self.min_distance, seed=int(self.rng.integers(2**31))
         )
         self.last_target = target
         return self.adapter.refine(tts_sample, start, target)

@@ -82,8 +82,8 @@ def speaker_of(path: Path) -> str:
     if m:
         return m.group(1)
     parts = stem.split("-")
-    if path.parent.name == "cs" and len(parts) > 2:  # Fish Fillets: sound/<level>/cs/<id>.ogg
-        return f"fillets-{parts[1]}"
+    if path.parent.name == "cs" and path.parent.parent.parent.name == "sound":  # Fish Fillets
+        return f"fillets-{parts[1]}" if len(parts) > 2 and parts[1] else "fillets-other"
     return path.parent.name
 
 

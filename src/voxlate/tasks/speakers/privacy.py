@@ -100,6 +100,7 @@ def evaluate_system(
     original_embeddings: np.ndarray,
 ) -> PrivacyRow:
     from voxlate.eval.metrics import wer
+    from voxlate.text.normalize import normalize_text
 
     spk = [u.speaker for u in utterances]
     anon = np.stack([embed(a) for a in anonymized])
@@ -109,6 +110,6 @@ def evaluate_system(
     w = None
     if transcribe is not None and refs:
         hyps = [transcribe(a) for a, u in zip(anonymized, utterances, strict=True) if u.text]
-        w = wer(refs, hyps)
+        w = wer([normalize_text(r) for r in refs], [normalize_text(h) for h in hyps])
     cos = float(np.mean(np.sum(anon * original_embeddings, axis=1)))
     return PrivacyRow(name, equal_error_rate(t, n), equal_error_rate(t2, n2), w, cos)
