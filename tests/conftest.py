@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-POCKETSPHINX = Path("/usr/share/pocketsphinx/test/data")
-LIBRIVOX = POCKETSPHINX / "librivox"
-CARDS = POCKETSPHINX / "cards"
+from voxlate.data.pocketsphinx import CARDS, LIBRIVOX, clips
+
 FILLETS = Path("/usr/share/games/fillets-ng")
-
-
-def _read_transcripts(path: Path) -> dict[str, str]:
-    """Parse a Sphinx transcription file: '<s> text </s> (id)' per line."""
-    out = {}
-    for line in path.read_text().splitlines():
-        m = re.match(r"\s*(?:<s>)?(.*?)(?:</s>)?\s*\((\S+)\)\s*$", line)
-        if m:
-            out[m.group(2)] = " ".join(m.group(1).split())
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +18,7 @@ def librivox() -> list[tuple[Path, str]]:
         pytest.skip(
             "pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)"
         )
-    refs = _read_transcripts(LIBRIVOX / "transcription")
-    return [(LIBRIVOX / f"{k}.wav", v) for k, v in sorted(refs.items())]
+    return clips("librivox")
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +34,7 @@ def cards() -> list[tuple[Path, str]]:
         pytest.skip(
             "pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)"
         )
-    refs = _read_transcripts(CARDS / "cards.transcription")
-    return [(CARDS / f"{k}.wav", v) for k, v in sorted(refs.items())]
+    return clips("cards")
 
 
 @pytest.fixture(scope="session")

@@ -132,3 +132,30 @@ def test_oracle_score_recovers_clean_speech(test_folder) -> None:
     out = pc_sample(score, cfg.sde, x_T, steps=30, snr=0.5, t_eps=cfg.t_eps, y=Y, generator=g)
     w = spec_to_wav(out, cfg.stft, len(y))[0].numpy() * np.abs(y).max()
     assert si_sdr(w, x) > si_sdr(y, x) + 15.0
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_bf16_training_and_sampling(tmp_path, librivox) -> None:
+    """Two bf16 steps on CUDA, then sampling on CUDA; the checkpoint loads on CPU."""
+    from dataclasses import replace
+
+    from voxlate.diffusion.nets import UNet2DConfig
+    from voxlate.diffusion.training import TrainConfig
+    from voxlate.tasks.enhance.train import train_enhancer
+
+    net = UNet2DConfig(
+        in_channels=4, out_channels=2, base_channels=4, channel_mults=(1, 2), time_scale=1000.0
+    )
+    tiny = replace(EnhanceConfig(), chunk_frames=16, net=net)
+    out = tmp_path / "gpu.pt"
+    tc = TrainConfig(steps=2, precision="bf16", device="cuda")
+    train_enhancer(
+        tiny, tc, out, clean_files=[librivox[0][0]], noise_files=[], batch_size=2, progress=False
+    )
+    enh = REGISTRY.create(f"diffusion:{out}")
+    assert enh.device.type == "cuda"
+    enh.options = SamplerOptions(steps=2)
+    audio = load_audio(librivox[0][0]).slice(0, 0.5)
+    assert len(enh.enhance(audio).samples) == len(audio.samples)
+    assert load_checkpoint(out, map_location="cpu").step == 2

@@ -9,13 +9,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from voxlate.audio import load_audio
+from voxlate.data.pocketsphinx import LIBRIVOX
 from voxlate.eval.memory import peak_rss_mb
 from voxlate.eval.report import append_benchmark, markdown_table
 from voxlate.pipeline.engines import Engines, EngineSpecs
 from voxlate.pipeline.file import FileTranslator
 from voxlate.pipeline.frames import STAGES
-
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 
 def default_inputs() -> list[Path]:

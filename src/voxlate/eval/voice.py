@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from voxlate.audio import Audio, atomic_path, load_audio, save_audio
+from voxlate.data.pocketsphinx import POCKETSPHINX, read_transcription
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.engines.voice.modes import build_voice_stage
 from voxlate.engines.voice.world import WorldAdapter
 
-POCKETSPHINX = Path("/usr/share/pocketsphinx/test/data")
 FILLETS = Path("/usr/share/games/fillets-ng/sound")
 
 
@@ -58,29 +58,18 @@ class VoiceEvalResult:
     clusters_found: dict[str, int] = field(default_factory=dict)  # group -> speakers tracked
 
 
-def _transcripts(path: Path) -> dict[str, str]:
-    import re
-
-    out = {}
-    for line in path.read_text().splitlines():
-        m = re.match(r"\s*(?:<s>)?(.*?)(?:</s>)?\s*\((\S+)\)\s*$", line)
-        if m:
-            out[m.group(2)] = " ".join(m.group(1).split())
-    return out
-
-
 def english_sources() -> dict[str, list[Utterance]]:
     """The LibriVox and cards speakers of pocketsphinx-testdata (empty if not installed)."""
     groups: dict[str, list[Utterance]] = {}
     lib, cards = POCKETSPHINX / "librivox", POCKETSPHINX / "cards"
     if (lib / "transcription").exists():
-        refs = _transcripts(lib / "transcription")
+        refs = read_transcription(lib / "transcription")
         groups["librivox"] = [
             Utterance(load_audio(lib / f"{k}.wav"), "librivox", v, True)
             for k, v in sorted(refs.items())
         ]
     if (cards / "cards.transcription").exists():
-        refs = _transcripts(cards / "cards.transcription")
+        refs = read_transcription(cards / "cards.transcription")
         groups["cards"] = [
             Utterance(load_audio(cards / f"{k}.wav"), "cards", v, True)
             for k, v in sorted(refs.items())
