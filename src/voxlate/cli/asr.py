@@ -249,10 +249,16 @@ def st_eval(
         Path | None, typer.Option(help="Text translator for the cascade baseline.")
     ] = None,
     report: Annotated[Path | None, typer.Option(help="JSON file for scores and outputs.")] = None,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
 ) -> None:
     """WER of the transcript heads and BLEU of the translation decoder (and of the cascade)."""
+    import torch
+
     from voxlate.audio import write_text_atomic
     from voxlate.tasks.st import evaluate_st
+
+    if threads:
+        torch.set_num_threads(threads)
 
     r = evaluate_st(model, _manifest(manifest), text_model)
     typer.echo(

@@ -166,9 +166,16 @@ def table_markdown(rows: Sequence[GenScore]) -> str:
     from voxlate.eval.report import markdown_table
 
     return markdown_table(
-        ["samples", "accuracy", "IS", "mIS", "FD", "sampling s"],
+        ["samples", "accuracy", "IS", "log10 mIS", "FD", "sampling s"],
         [
-            [r.label, r.accuracy, r.inception, r.modified_inception, r.frechet, r.seconds]
+            [
+                r.label,
+                r.accuracy,
+                r.inception,
+                float(np.log10(max(r.modified_inception, 1.0))),
+                r.frechet,
+                r.seconds,
+            ]
             for r in rows
         ],
     )

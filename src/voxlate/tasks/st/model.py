@@ -136,12 +136,12 @@ class AttentionDecoder(nn.Module):
     def greedy(
         self, memory: torch.Tensor, mem_pad: torch.Tensor, max_len: int | None = None
     ) -> list[list[int]]:
-        """Greedy decoding of each batch item; stops at EOS or `max_len` tokens (default: twice
+        """Greedy decoding of each batch item; stops at EOS or `max_len` tokens (default: 1.3 x
         the longest memory plus 10, at most `DecoderConfig.max_len`)."""
         b = memory.shape[0]
-        # outputs longer than twice the memory (25 encoder frames/s; ~15 characters/s of speech)
+        # outputs longer than 1.3 x the memory (25 encoder frames/s; ~15 characters/s of speech)
         # are runaway loops of an undertrained model
-        limit = max_len or min(self.cfg.max_len, 2 * int((~mem_pad).sum(1).max()) + 10)
+        limit = max_len or min(self.cfg.max_len, int(1.3 * int((~mem_pad).sum(1).max())) + 10)
         seqs = torch.full((b, 1), BOS, dtype=torch.long)
         done = torch.zeros(b, dtype=torch.bool)
         state = None
