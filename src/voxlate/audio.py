@@ -141,6 +141,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         prefix=f".{dest.name}.", suffix=dest.suffix or ".tmp", dir=dest.parent
     )
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
     try:
         yield Path(tmp)
         os.replace(tmp, dest)

@@ -140,6 +140,7 @@ def evaluate(
         "docs/benchmarks.md"
     ),
     no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
+    eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 0.0,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
 ) -> None:
     """Accuracy / IS / mIS / FD of generated digits over guidance x steps (SC09 protocol)."""
@@ -159,7 +160,7 @@ def evaluate(
     _, te = load_split(corpus, m.config.mel, layout)
     if len(te) == 0:
         raise InputError(f"The corpus {corpus} has no held-out speakers to compare with.")
-    rows = guidance_table(m, load_classifier(classifier), te, per_digit, gs, ss)
+    rows = guidance_table(m, load_classifier(classifier), te, per_digit, gs, ss, eta=eta)
     table = table_markdown(rows)
     typer.echo(table)
     if log is not None and not no_log:
@@ -178,6 +179,7 @@ def generate_digits(
     ] = None,
     n: Annotated[int, typer.Option("-n", help="How many clips.")] = 16,
     steps: Annotated[int, typer.Option(help="DDIM steps (ignored by ddpm).")] = 50,
+    eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 0.0,
     sampler: Annotated[str, typer.Option(help="ddim or ddpm (ancestral, all T steps).")] = "ddim",
     guidance: Annotated[float, typer.Option(help="Classifier-free guidance scale s.")] = 3.0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/digits"),
@@ -198,7 +200,7 @@ def generate_digits(
         raise InputError("-n must be at least 1.")
     m = DigitDiffusion.load(model)
     digits = torch.full((n,), digit) if digit is not None else torch.arange(n) % 10
-    images = m.sample(digits, steps=steps, sampler=sampler, guidance=guidance, seed=seed)
+    images = m.sample(digits, steps=steps, sampler=sampler, guidance=guidance, seed=seed, eta=eta)
     paths = write_samples(
         images, digits.tolist(), out, MelTransform(m.config.mel), griffin_lim_iters
     )

@@ -84,8 +84,12 @@ def guidance_table(
     steps: Sequence[int | None] = (10, 25, 50, None),
     seed: int = 0,
     progress: bool = True,
+    eta: float = 0.0,
 ) -> list[GenScore]:
-    """Scores over guidance x steps (None = full ancestral DDPM); first row: real held-out."""
+    """Scores over guidance x steps (None = full ancestral DDPM); first row: real held-out.
+
+    eta: DDIM's stochasticity (Song et al., 2021, eq. 16) for the step counts below T.
+    """
     tf = MelTransform(model.config.mel)
     _, real_feats = classify(classifier, roundtrip(heldout.images, tf))
     rows = [
@@ -103,9 +107,10 @@ def guidance_table(
     for g, s in tqdm(cells, disable=not progress, unit="cell", desc="guidance x steps"):
         t0 = time.monotonic()
         sampler = "ddpm" if s is None else "ddim"
-        imgs = model.sample(digits, steps=s, sampler=sampler, guidance=g, seed=seed)
+        imgs = model.sample(digits, steps=s, sampler=sampler, guidance=g, seed=seed, eta=eta)
         dt = time.monotonic() - t0
-        name = f"DDPM {model.ddpm.T} steps" if s is None else f"DDIM {s} steps"
+        ddim = f"DDIM {s} steps" + (f" eta={eta:g}" if eta else "")
+        name = f"DDPM {model.ddpm.T} steps" if s is None else ddim
         rows.append(score(f"{name}, s={g:g}", imgs, digits.numpy(), classifier, real_feats, tf, dt))
     return rows
 
