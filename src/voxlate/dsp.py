@@ -46,5 +46,20 @@ def time_stretch(audio: Audio, rate: float, frame_ms: float = 40.0) -> Audio:
 
 
 def rms_db(x: np.ndarray) -> float:
-    """Root-mean-square level in dB full scale (-inf guarded to -120)."""
-    return float(20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64))) + 1e-6))
+    """RMS level of samples in dB relative to full scale (-120 for silence)."""
+    if len(x) == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    return 20.0 * float(np.log10(max(rms, 1e-6)))
+
+
+def noise_floor_db(x: np.ndarray, speech_prob: np.ndarray, frame_size: int) -> float | None:
+    """Level (dB FS) of the non-speech frames of `x`: their 50th-percentile frame level.
+
+    `speech_prob[i]` is the VAD's probability for samples [i*frame_size, (i+1)*frame_size).
+    Returns None when fewer than 5 frames are clearly non-speech (p < 0.2).
+    """
+    levels = [
+        rms_db(x[i * frame_size : (i + 1) * frame_size]) for i in np.flatnonzero(speech_prob < 0.2)
+    ]
+    return float(np.median(levels)) if len(levels) >= 5 else None

@@ -50,3 +50,23 @@ def test_english_tts_round_trip_through_asr():
     speech = concatenate(list(tts.REGISTRY.create("piper").synthesize(text, "en")), 22_050)
     heard = asr.REGISTRY.create("faster-whisper").transcribe(speech, "en").text
     assert wer([normalize_text(text)], [normalize_text(heard)]) <= 0.1, heard
+
+
+def test_auto_enhancement_runs_only_on_noisy_speech(librivox):
+    """'auto' skips the enhancer on clean speech and runs it under 5 dB white noise."""
+    import numpy as np
+
+    from voxlate.pipeline.file import FileTranslator
+
+    engines = Engines.load(EngineSpecs(voice="tts", enhance="deepfilter"), "en", "en")
+    t = FileTranslator(engines, progress=False, enhance_mode="auto")
+    gap = Audio.silence(1.0, 16_000)
+    clean = concatenate([gap, load_audio(librivox[1][0]), gap], 16_000)
+    assert t.translate(clean).timings["enhance"] == 0.0
+    rng = np.random.default_rng(1)
+    speech_rms = np.sqrt(np.mean(load_audio(librivox[1][0]).samples ** 2))
+    noise = rng.standard_normal(len(clean.samples)).astype(np.float32) * speech_rms / 10 ** (5 / 20)
+    noisy = Audio(clean.samples + noise, 16_000)
+    assert t.translate(noisy).timings["enhance"] > 0.0
+    assert not FileTranslator(engines, enhance_mode="never").needs_enhancement(noisy, -10.0)
+    assert FileTranslator(engines, enhance_mode="always").needs_enhancement(clean, -90.0)

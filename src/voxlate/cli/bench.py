@@ -18,6 +18,7 @@ def bench_translate(
     target: str = typer.Option("es", "--target", "-t"),
     voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
     enhance: str = typer.Option("deepfilter", "--enhance"),
+    enhance_mode: str = typer.Option("auto", "--enhance-mode", help="always | never | auto."),
     repeat: int = typer.Option(
         1, "--repeat", help="Passes over the inputs (the first warms caches)."
     ),
@@ -36,6 +37,7 @@ def bench_translate(
         target,
         voice=voice,
         enhance=enhance,
+        enhance_mode=enhance_mode,
         repeat=repeat,
         log=None if no_log else log,
     )

@@ -33,6 +33,11 @@ def translate(
     enhance: str = typer.Option(
         "deepfilter", "--enhance", help="Enhancer: deepfilter | spectral | none | diffusion:CKPT."
     ),
+    enhance_mode: str = typer.Option(
+        "auto",
+        "--enhance-mode",
+        help="always | never | auto (enhance only utterances under 15 dB above the noise floor).",
+    ),
     asr: str | None = typer.Option(
         None,
         "--asr",
@@ -65,6 +70,8 @@ def translate(
     from voxlate.pipeline.file import FileTranslator, default_output, translate_file
     from voxlate.pipeline.segmenter import SegmenterConfig
 
+    if enhance_mode not in ("auto", "always", "never"):
+        raise InputError("--enhance-mode must be auto, always or never.")
     if end_silence <= 0 or max_utterance <= 1:
         raise InputError("--end-silence must be > 0 and --max-utterance > 1 second.")
     load_audio(input)  # fail on a bad input before loading any model
@@ -72,7 +79,9 @@ def translate(
     specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
     engines = Engines.load(specs, source.lower(), target.lower())
     seg = SegmenterConfig(end_silence_s=end_silence, max_utterance_s=max_utterance)
-    translator = FileTranslator(engines, segmenter=seg, progress=not quiet)
+    translator = FileTranslator(
+        engines, segmenter=seg, progress=not quiet, enhance_mode=enhance_mode
+    )
     rep = translate_file(translator, input, out, report, srt)
     if not quiet:
         t = rep["timings_s"]

@@ -35,6 +35,7 @@ def run_translate_bench(
     target: str,
     voice: str = "preserve",
     enhance: str = "deepfilter",
+    enhance_mode: str = "auto",
     repeat: int = 1,
     log: Path | None = None,
 ) -> str:
@@ -46,7 +47,7 @@ def run_translate_bench(
     t0 = time.perf_counter()
     engines = Engines.load(EngineSpecs(voice=voice, enhance=enhance), source, target)
     load_s = time.perf_counter() - t0
-    translator = FileTranslator(engines, progress=False)
+    translator = FileTranslator(engines, progress=False, enhance_mode=enhance_mode)
     audios = [load_audio(f) for f in files]
     sums: dict[str, float] = defaultdict(float)
     audio_s = 0.0
@@ -62,7 +63,7 @@ def run_translate_bench(
     table = markdown_table(["stage", "mean s per file", "real-time factor"], rows)
     summary = (
         f"{len(files)} file(s) x {repeat} pass(es), {audio_s / repeat:.1f} s of audio per pass, "
-        f"{source}->{target}, voice `{voice}`, enhance `{enhance}`; engines: "
+        f"{source}->{target}, voice `{voice}`, enhance `{enhance}` ({enhance_mode}); engines: "
         + ", ".join(f"{k}=`{v}`" for k, v in engines.names.items())
         + f"\n\nmodel loading (once): {load_s:.2f} s · peak RSS: {peak_rss_mb():.0f} MiB"
     )

@@ -12,10 +12,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio, save_audio, write_text_atomic
+from voxlate.dsp import noise_floor_db, rms_db
+from voxlate.engines.vad import frame_probabilities
 from voxlate.errors import NoSpeechError
 from voxlate.pipeline.engines import Engines
 from voxlate.pipeline.frames import STAGES, PlacedSegment, TranslatedUtterance, Utterance
-from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
+from voxlate.pipeline.segmenter import SegmenterConfig, spans_from_probabilities
 from voxlate.pipeline.timeline import TimelineConfig, place, render
 from voxlate.subtitles import to_srt
 
@@ -42,14 +44,34 @@ class FileTranslator:
     segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     progress: bool = True  # show a progress bar over utterances
+    enhance_mode: str = (
+        "auto"  # always | never | auto: only utterances below `enhance_below_snr_db`
+    )
+    enhance_below_snr_db: float = 15.0  # speech-to-noise ratio (dB) under which 'auto' enhances
 
-    def utterances(self, audio: Audio, timings: dict[str, float]) -> list[Utterance]:
+    def utterances(
+        self, audio: Audio, timings: dict[str, float]
+    ) -> tuple[list[Utterance], float | None]:
+        """The utterances of `audio` and its noise floor (dB FS; None if it never pauses)."""
         t0 = time.perf_counter()
-        spans = segment_audio(audio, self.engines.vad, self.segmenter)
+        vad = self.engines.vad
+        probs = frame_probabilities(vad, audio)
+        frame_s = vad.frame_size / vad.sample_rate
+        spans = spans_from_probabilities(probs, frame_s, audio.duration, self.segmenter)
+        noise = noise_floor_db(audio.resample(vad.sample_rate).samples, probs, vad.frame_size)
         timings["vad"] += time.perf_counter() - t0
-        return [
+        utts = [
             Utterance(i, s.start, s.end, audio.slice(s.start, s.end)) for i, s in enumerate(spans)
         ]
+        return utts, noise
+
+    def needs_enhancement(self, clip: Audio, noise_db: float | None) -> bool:
+        """Whether to run the enhancer on `clip`, per `enhance_mode`."""
+        if self.enhance_mode != "auto":
+            return self.enhance_mode == "always"
+        if noise_db is None:  # no pause to measure the noise in: be safe
+            return True
+        return rms_db(clip.samples) - noise_db < self.enhance_below_snr_db
 
     def translate(self, audio: Audio, name: str = "input") -> FileResult:
         """Translate `audio`; raises NoSpeechError when it holds no speech."""
@@ -57,7 +79,7 @@ class FileTranslator:
         timings: dict[str, float] = defaultdict(float)
         t_start = time.perf_counter()
         audio = audio.resample(SAMPLE_RATE)
-        utts = self.utterances(audio, timings)
+        utts, noise_db = self.utterances(audio, timings)
         if not utts:
             raise NoSpeechError(f"No speech found in {name}.")
         if e.voice is not None and hasattr(e.voice, "reset"):
@@ -73,13 +95,14 @@ class FileTranslator:
         cleaned: list[Audio] = []
         texts: list[str] = []
         for u in utts:
-            t0 = time.perf_counter()
-            clean = e.enhancer.enhance(u.audio)
+            clean = u.audio
+            if self.needs_enhancement(u.audio, noise_db):
+                t0 = time.perf_counter()
+                clean = e.enhancer.enhance(u.audio)
+                timings["enhance"] += time.perf_counter() - t0
             t1 = time.perf_counter()
             text = e.recognizer.transcribe(clean, e.source).text.strip()
-            t2 = time.perf_counter()
-            timings["enhance"] += t1 - t0
-            timings["asr"] += t2 - t1
+            timings["asr"] += time.perf_counter() - t1
             cleaned.append(clean)
             texts.append(text)
             bar.update()

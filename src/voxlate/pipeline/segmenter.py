@@ -103,7 +103,13 @@ class Endpointer:
 def segment_audio(audio: Audio, vad: VAD, config: SegmenterConfig) -> list[Span]:
     """Speech spans of a whole recording, padded by `config.pad_s` and clipped to it."""
     probs = frame_probabilities(vad, audio)
-    frame_s = vad.frame_size / vad.sample_rate
+    return spans_from_probabilities(probs, vad.frame_size / vad.sample_rate, audio.duration, config)
+
+
+def spans_from_probabilities(
+    probs: np.ndarray, frame_s: float, duration: float, config: SegmenterConfig
+) -> list[Span]:
+    """Speech spans from per-frame VAD probabilities of a recording `duration` seconds long."""
     ep = Endpointer(config, frame_s)
     spans = [s for p in probs if (s := ep.push(float(p))) is not None]
     if (s := ep.flush()) is not None:
@@ -111,7 +117,7 @@ def segment_audio(audio: Audio, vad: VAD, config: SegmenterConfig) -> list[Span]
     padded = []
     for s in spans:
         start = max(0.0, s.start - config.pad_s)
-        end = min(audio.duration, s.end + config.pad_s)
+        end = min(duration, s.end + config.pad_s)
         if padded and start < padded[-1].end:
             start = padded[-1].end
         padded.append(Span(round(start, 3), round(end, 3)))

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from voxlate.audio import Audio
+from voxlate.dsp import rms_db as level_db  # noqa: F401  (re-exported for the stream modules)
 from voxlate.pipeline.engines import Engines
 
 
@@ -39,14 +38,6 @@ class Recognized:
     clean: Audio  # the audio recognised (enhanced, or the input when enhancement was skipped)
     enhanced: bool  # whether the enhancer ran
     timings: dict[str, float]  # wall seconds: 'enhance', 'asr'
-
-
-def level_db(x: np.ndarray) -> float:
-    """RMS level of samples in dB relative to full scale (-120 for silence)."""
-    if len(x) == 0:
-        return -120.0
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-    return 20.0 * np.log10(max(rms, 1e-6))
 
 
 def recognize(engines: Engines, locks: EngineLocks, audio: Audio, enhance: bool) -> Recognized:
