@@ -140,7 +140,7 @@ def evaluate(
         "docs/benchmarks.md"
     ),
     no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
-    eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 0.0,
+    eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 1.0,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
 ) -> None:
     """Accuracy / IS / mIS / FD of generated digits over guidance x steps (SC09 protocol)."""
@@ -179,7 +179,7 @@ def generate_digits(
     ] = None,
     n: Annotated[int, typer.Option("-n", help="How many clips.")] = 16,
     steps: Annotated[int, typer.Option(help="DDIM steps (ignored by ddpm).")] = 50,
-    eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 0.0,
+    eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 1.0,
     sampler: Annotated[str, typer.Option(help="ddim or ddpm (ancestral, all T steps).")] = "ddim",
     guidance: Annotated[float, typer.Option(help="Classifier-free guidance scale s.")] = 3.0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/digits"),

@@ -324,6 +324,13 @@ def build_voice_stage(
     if m.lower() == "preserve":
         return PreserveVoice(encoder, adapter)
     if m.lower() == "anonymize":
+        # The SpeakerDiff model shipped in the package draws the pseudo-speaker when present.
+        from voxlate.tasks.speakers.anonymize import SpeakerDiffPseudoSpeaker, default_model_path
+
+        if default_model_path() is not None:
+            stage = AnonymousVoice(encoder, adapter, SpeakerDiffPseudoSpeaker(adapter))
+            stage.spec = "anonymize:speakerdiff"
+            return stage
         return AnonymousVoice(encoder, adapter)
     return ReferenceVoice(reference, m, adapter, encoder)
 

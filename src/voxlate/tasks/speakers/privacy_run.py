@@ -10,7 +10,6 @@ best case), ``derived`` (the voice engine's deterministic pseudo-voice) and ``sp
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,20 +18,11 @@ import numpy as np
 from tqdm import tqdm
 
 from voxlate.audio import Audio, load_audio
+from voxlate.data.pocketsphinx import POCKETSPHINX, read_transcription
 from voxlate.errors import InputError
 from voxlate.tasks.speakers.privacy import PrivacyRow, Utterance, evaluate_system
 
-POCKETSPHINX = Path("/usr/share/pocketsphinx/test/data")
 FILLETS = Path("/usr/share/games/fillets-ng")
-
-
-def _sphinx_transcripts(path: Path) -> dict[str, str]:
-    out = {}
-    for line in path.read_text().splitlines():
-        m = re.match(r"\s*(?:<s>)?(.*?)(?:</s>)?\s*\((\S+)\)\s*$", line)
-        if m:
-            out[m.group(2)] = " ".join(m.group(1).split())
-    return out
 
 
 def english_utterances() -> list[Utterance]:
@@ -42,7 +32,7 @@ def english_utterances() -> list[Utterance]:
         d = POCKETSPHINX / name
         if not (d / tfile).is_file():
             continue
-        for k, text in sorted(_sphinx_transcripts(d / tfile).items()):
+        for k, text in sorted(read_transcription(d / tfile).items()):
             if (d / f"{k}.wav").is_file():
                 out.append(Utterance(load_audio(d / f"{k}.wav", 16000), name, text))
     return out
