@@ -3,7 +3,9 @@
 from voxlate.engines.voice.base import SpeakerEncoder, VoiceAdapter
 from voxlate.registry import Registry
 
-ENCODERS: Registry[SpeakerEncoder] = Registry("speaker encoder", ["voxlate.engines.voice.resemblyzer"])
+ENCODERS: Registry[SpeakerEncoder] = Registry(
+    "speaker encoder", ["voxlate.engines.voice.resemblyzer"]
+)
 ADAPTERS: Registry[VoiceAdapter] = Registry("voice adapter", ["voxlate.engines.voice.world"])
 
 __all__ = ["ADAPTERS", "ENCODERS", "SpeakerEncoder", "VoiceAdapter"]
