@@ -185,3 +185,47 @@ def test_piper_missing_voice(tmp_path) -> None:
     pytest.importorskip("piper")
     with pytest.raises(EngineError, match="not found"):
         TTS.create(f"piper:{tmp_path / 'none.onnx'}")
+
+
+def test_spanish_input_with_a_supplied_whisper(
+    whisper_dirs, run_cli, librivox_clip, tmp_path
+) -> None:
+    """`translate --source es --asr faster-whisper:DIR` accepts a multilingual model, and an
+    English-only one is refused with one sentence."""
+    import shutil
+
+    if shutil.which("apertium") is None:
+        pytest.skip("apertium is not installed")
+    out = tmp_path / "charla.en.wav"
+    code, _, err = run_cli(
+        "translate",
+        librivox_clip,
+        "-s",
+        "es",
+        "-t",
+        "en",
+        "-o",
+        out,
+        "--asr",
+        f"faster-whisper:{whisper_dirs['multi']}",
+        "--voice",
+        "tts",
+        "--quiet",
+    )
+    # A random model hears nothing, so the run ends in "no speech" (exit 2) - but only after
+    # every engine for es->en was accepted and loaded.
+    assert code in (0, 2), err
+    assert "--asr faster-whisper:DIR" not in err
+    code, _, err = run_cli(
+        "translate",
+        librivox_clip,
+        "-s",
+        "es",
+        "-t",
+        "en",
+        "-o",
+        out,
+        "--asr",
+        f"faster-whisper:{whisper_dirs['en']}",
+    )
+    assert code == 1 and "only knows en" in err
