@@ -233,20 +233,14 @@ def synthesize_digit(voice: SyntheticVoice, word: str) -> Audio:
 
 
 def _espeak_say(word: str, voice: str, rate: int, pitch: int) -> Audio:
-    """Speak `word` with eSpeak NG voice 'accent' or 'accent+variant' (espeak's own syntax).
+    """Speak `word` with eSpeak NG voice 'accent' or 'accent+variant' (espeak's own syntax)."""
+    from voxlate.engines.tts.espeak import EspeakSynthesizer
+    from voxlate.errors import UnsupportedLanguageError
 
-    EspeakSynthesizer validates the accent; the variant (a file in espeak-ng-data/voices/!v)
-    is appended afterwards, which libespeak-ng's SetVoiceByName understands.
-    """
-    from voxlate.engines.tts.espeak import EspeakSynthesizer, available_voices
-
-    accent, _, variant = voice.partition("+")
-    names = {n.lower(): n for n in available_voices()}
-    if accent.lower() not in names:
-        raise InputError(f"eSpeak NG has no voice '{accent}'.")
-    syn = EspeakSynthesizer(voice=names[accent.lower()], rate=rate, pitch=pitch)
-    if variant:
-        syn.voice = f"{names[accent.lower()]}+{variant}"
+    try:
+        syn = EspeakSynthesizer(voice=voice, rate=rate, pitch=pitch)
+    except UnsupportedLanguageError as e:
+        raise InputError(str(e)) from e
     return next(iter(syn.synthesize(word, "en")))
 
 

@@ -93,8 +93,8 @@ class EspeakSynthesizer:
     def __init__(self, voice: str | None = None, rate: int = 165, pitch: int = 50) -> None:
         _library()
         self._voices = available_voices()
-        if voice is not None and voice not in self._voices:
-            raise UnsupportedLanguageError(f"eSpeak NG has no voice '{voice}'.")
+        if voice is not None:
+            voice = self._check_voice(voice)
         self.voice = voice
         self.rate = rate
         self.pitch = pitch
@@ -104,9 +104,20 @@ class EspeakSynthesizer:
     def from_spec(cls, arg: str | None) -> EspeakSynthesizer:
         return cls(arg)
 
+    def _check_voice(self, voice: str) -> str:
+        """'en-us' or 'en-us+f3' (eSpeak's accent+variant syntax), matched without case."""
+        assert _data_path is not None
+        accent, _, variant = voice.partition("+")
+        names = {v.lower(): v for v in self._voices}
+        if accent.lower() not in names:
+            raise UnsupportedLanguageError(f"eSpeak NG has no voice '{accent}'.")
+        if variant and not (_data_path / "voices" / "!v" / variant).is_file():
+            raise UnsupportedLanguageError(f"eSpeak NG has no voice variant '{variant}'.")
+        return names[accent.lower()] + (f"+{variant}" if variant else "")
+
     def languages(self) -> set[str]:
         if self.voice:
-            return {self.voice.split("-")[0]}
+            return {self.voice.split("+")[0].split("-")[0]}
         return {v.split("-")[0] for v in self._voices if len(v.split("-")[0]) <= 3}
 
     def _voice_for(self, language: str) -> str:
