@@ -66,6 +66,8 @@ def transcribe(
     sound = load_audio(audio, SAMPLE_RATE)
     t0 = time.perf_counter()
     recognizer = REGISTRY.create(spec)
+    if hasattr(recognizer, "timestamps"):
+        recognizer.timestamps = True  # subtitles want timestamps inside each window
     if recognizer.languages is not None and language not in recognizer.languages:
         known = ", ".join(sorted(recognizer.languages))
         raise UnsupportedLanguageError(

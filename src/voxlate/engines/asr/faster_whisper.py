@@ -30,7 +30,10 @@ def embedded_model_path() -> Path:
 
 @REGISTRY.register("faster-whisper")
 class FasterWhisperRecognizer:
-    """beam_size: 1 is greedy decoding (fastest); 5 is Whisper's default."""
+    """beam_size: 1 is greedy decoding (fastest); 5 is Whisper's default.
+
+    timestamps: decode segment timestamps inside each clip (for subtitles).
+    """
 
     def __init__(
         self,
@@ -39,6 +42,7 @@ class FasterWhisperRecognizer:
         compute_type: str = "int8",
         device: str = "auto",
         cpu_threads: int = 0,
+        timestamps: bool = False,
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -57,6 +61,9 @@ class FasterWhisperRecognizer:
         except (RuntimeError, ValueError, OSError) as e:
             raise EngineError(f"Cannot load the Whisper model in {path}: {e}") from e
         self.beam_size = beam_size
+        # Segment timestamps inside a clip; without them decoding is ~14 % faster (measured on
+        # the LibriVox clips), and the pipelines only need the text. Subtitling turns them on.
+        self.timestamps = timestamps
         multilingual = bool(self._model.model.is_multilingual)
         self.languages: frozenset[str] | None = None if multilingual else frozenset({"en"})
 
@@ -74,7 +81,7 @@ class FasterWhisperRecognizer:
             beam_size=self.beam_size,
             vad_filter=False,
             condition_on_previous_text=False,
-            without_timestamps=False,
+            without_timestamps=not self.timestamps,
         )
         parts = tuple((float(s.start), float(s.end), s.text.strip()) for s in segments)
         text = " ".join(p[2] for p in parts if p[2]).strip()
