@@ -119,7 +119,9 @@ def export(
 @speakers_app.command("sample")
 def sample(
     n: Annotated[int, typer.Option("-n", help="How many embeddings.")] = 100,
-    model: Annotated[Path, typer.Option(help="SpeakerDiff checkpoint.")] = DEFAULT_MODEL,
+    model: Annotated[
+        Path | None, typer.Option(help="SpeakerDiff checkpoint [default: the shipped model].")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help=".npz to write.")] = Path(
         "generated.npz"
     ),
@@ -128,11 +130,13 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Draw n new speaker embeddings from SpeakerDiff -> .npz."""
+    from voxlate.tasks.speakers.anonymize import default_model_path
     from voxlate.tasks.speakers.embed import EmbeddingSet
     from voxlate.tasks.speakers.model import SpeakerDiff
 
     if n < 1:
         raise InputError("-n must be at least 1.")
+    model = model or default_model_path() or DEFAULT_MODEL
     m = SpeakerDiff.load(model)
     e = m.sample(n, steps=steps, sampler=sampler, seed=seed)
     EmbeddingSet(e, [""] * n, [f"generated-{i}" for i in range(n)], m.config.encoder).save(out)
