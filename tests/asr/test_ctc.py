@@ -163,3 +163,13 @@ def test_prefix_beam_search_finds_the_most_probable_labelling():
                 total.get(k, -np.inf), sum(lp[t, s] for t, s in enumerate(path))
             )
         assert tuple(beam_decode_one(lp, beam=50, prune=-1e9)) == max(total, key=total.get)
+
+
+def test_planned_steps_follow_the_time_budget():
+    from voxlate.tasks.ctc.train import TrainConfig, planned_steps
+
+    cfg = TrainConfig(epochs=10, max_minutes=1.0)
+    assert planned_steps(1, 50, cfg, 0.0) == 500  # nothing measured yet: all epochs
+    assert planned_steps(3, 50, cfg, 40.0) == 150  # 20 s per epoch -> 3 epochs fit in 60 s
+    assert planned_steps(5, 50, cfg, 200.0) == 250  # never fewer than the epochs begun
+    assert planned_steps(2, 50, TrainConfig(epochs=4, max_minutes=0.0), 999.0) == 200  # no budget

@@ -57,6 +57,18 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
+def planned_steps(epoch: int, steps_per_epoch: int, cfg: TrainConfig, elapsed_s: float) -> int:
+    """The schedule's length in steps, as known at the start of `epoch` (1-based).
+
+    With a time budget (`cfg.max_minutes`), the epochs that fit are estimated from the
+    `elapsed_s` seconds the finished epochs took, so the cosine decay ends with the budget.
+    """
+    if not cfg.max_minutes or epoch == 1:
+        return steps_per_epoch * cfg.epochs
+    per_epoch = elapsed_s / (epoch - 1)
+    return steps_per_epoch * max(epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch)))
+
+
 @torch.no_grad()
 def recognize_clips(
     model: CTCModel,
@@ -132,12 +144,7 @@ def train_ctc(
     t0, step, best, history = time.time(), 0, math.inf, []
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        total_steps = steps_per_epoch * cfg.epochs
-        if cfg.max_minutes and epoch > 1:  # estimate the epochs the budget allows
-            per_epoch = (time.time() - t0) / (epoch - 1)
-            total_steps = steps_per_epoch * max(
-                epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch))
-            )
+        total_steps = planned_steps(epoch, steps_per_epoch, cfg, time.time() - t0)
         losses = []
         for idx in make_batches(lengths, max_samples, rng):
             for g in opt.param_groups:

@@ -24,7 +24,7 @@ from voxlate.tasks.ctc.decode import greedy_decode
 from voxlate.tasks.ctc.encoder import EncoderConfig
 from voxlate.tasks.ctc.features import SAMPLE_RATE
 from voxlate.tasks.ctc.model import read_checkpoint
-from voxlate.tasks.ctc.train import TrainConfig, lr_at
+from voxlate.tasks.ctc.train import TrainConfig, lr_at, planned_steps
 from voxlate.tasks.st.model import (
     CHECKPOINT_KIND,
     TEXT_CHECKPOINT_KIND,
@@ -151,12 +151,7 @@ def train_st(
         )
 
     for epoch in range(1, cfg.epochs + 1):
-        total_steps = steps_per_epoch * cfg.epochs
-        if cfg.max_minutes and epoch > 1:
-            per_epoch = (time.time() - t0) / (epoch - 1)
-            total_steps = steps_per_epoch * max(
-                epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch))
-            )
+        total_steps = planned_steps(epoch, steps_per_epoch, cfg, time.time() - t0)
         model.train()
         sums: dict[str, float] = {}
         n = 0
@@ -259,12 +254,7 @@ def train_text_mt(
         return model.decoder.loss(t, tl, mem, pad)
 
     for epoch in range(1, cfg.epochs + 1):
-        total_steps = steps_per_epoch * cfg.epochs
-        if cfg.max_minutes and epoch > 1:
-            per_epoch = (time.time() - t0) / (epoch - 1)
-            total_steps = steps_per_epoch * max(
-                epoch, min(cfg.epochs, int(cfg.max_minutes * 60 / per_epoch))
-            )
+        total_steps = planned_steps(epoch, steps_per_epoch, cfg, time.time() - t0)
         model.train()
         losses = []
         for idx in make_batches(lengths, per_batch, rng):
