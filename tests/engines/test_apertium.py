@@ -76,3 +76,35 @@ def test_tidy_sentence_case():
         tidy("I think that Madrid is big", "Creo que Madrid es grande", "en")
         == "I think that Madrid is big"
     )
+
+
+def test_stream_escaping_round_trip():
+    from voxlate.engines.mt.apertium_pipe import escape, unescape
+
+    text = r"Costs $5 [net] ^a/b@c <d> {e} \ end"
+    assert unescape(escape(text)) == text
+    assert unescape("Hola[][\n]") == "Hola  "  # superblanks become spaces
+
+
+def test_persistent_pipeline_matches_the_apertium_program(apertium):
+    texts = [
+        "He was not an ill-disposed young man.",
+        "Seven of clubs, four of hearts; costs $5 [net].",
+        "Hello world. Mr. John Dashwood met Mary in London.",
+    ]
+    piped = apertium.translate_batch(texts, "en", "es")
+    assert apertium._pipes.get("eng-spa") is not None, "the persistent pipeline was not used"
+    one_shot = apertium._one_shot_batch("eng-spa", texts)
+    common = apertium._common_words(one_shot, "es")
+    from voxlate.engines.mt.apertium import tidy
+
+    assert piped == [tidy(o, t, "es", common) for o, t in zip(one_shot, texts)]
+
+
+def test_broken_pipeline_falls_back_to_one_shot_calls(monkeypatch):
+    import voxlate.engines.mt.apertium as ap
+
+    fresh = ApertiumTranslator()
+    monkeypatch.setattr(ap, "mode_commands", lambda f: [["false"]])  # exits at once
+    assert fresh.translate("The house is big.", "en", "es") == "La casa es grande."
+    assert fresh._pipes["eng-spa"] is None  # not tried again

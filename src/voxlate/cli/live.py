@@ -77,6 +77,7 @@ def live(
         import_sounddevice()  # fail before loading models
     specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
     engines = Engines.load(specs, source.lower(), target.lower())
+    engines.warm_up()
     seg = dataclasses.replace(
         LIVE_SEGMENTER, end_silence_s=end_silence, max_utterance_s=max_utterance
     )

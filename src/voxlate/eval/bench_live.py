@@ -258,6 +258,7 @@ def run_live_bench(
     t0 = time.perf_counter()
     specs = EngineSpecs(voice=voice)
     engines = Engines.load(specs, source, target)
+    engines.warm_up()
     load_s = time.perf_counter() - t0
     audio = joined(files)
     seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=end_silence)

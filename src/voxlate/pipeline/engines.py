@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from voxlate import languages
+from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines import asr, enhance, mt, tts, vad
 from voxlate.errors import UnsupportedLanguageError
 
@@ -126,6 +129,19 @@ class Engines:
             "voice": describe(voice) if voice is not None else "tts",
         }
         return cls(source, target, v, e, recognizer, translator, synthesizer, voice, names)
+
+    def warm_up(self) -> None:
+        """One short call through the recognizer, translator and synthesizer.
+
+        The first call of an engine pays one-off costs (Apertium starts its pipeline,
+        ~0.4 s; CTranslate2 sets up its first inference); live sessions call this once
+        after loading so that their first utterance does not.
+        """
+        silence = Audio(np.zeros(SAMPLE_RATE // 2, dtype=np.float32), SAMPLE_RATE)
+        self.recognizer.transcribe(silence, self.source)
+        text = self.translator.translate("Hello.", self.source, self.target)
+        for _ in self.synthesizer.synthesize(text or "Hello.", self.target):
+            pass
 
 
 def load_voice_stage(mode: str) -> Any:

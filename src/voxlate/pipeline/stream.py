@@ -61,6 +61,7 @@ LIVE_SEGMENTER = SegmenterConfig(
 class StreamConfig:
     segmenter: SegmenterConfig = LIVE_SEGMENTER  # endpointing (silence, min/max length, padding)
     speculate: bool = True  # start recognising at the first silent frame after speech
+    short_asr: bool = True  # recognizer's fast path for short utterances (Whisper: short window)
     enhance: str = "auto"  # always | auto (only when the SNR is low) | never
     enhance_below_snr_db: float = 15.0  # 'auto' enhances below this speech-to-noise ratio (dB)
     partial_every_s: float = 0.0  # partial transcripts while speaking every so many s (0: none)
@@ -278,7 +279,9 @@ class StreamTranslator:
         return task
 
     async def _speculate(self, clip: Audio, enhance: bool) -> tuple[Recognized, str, float]:
-        rec = await asyncio.to_thread(st.recognize, self.engines, self.locks, clip, enhance)
+        rec = await asyncio.to_thread(
+            st.recognize, self.engines, self.locks, clip, enhance, self.config.short_asr
+        )
         tr, mt_s = await asyncio.to_thread(st.translate, self.engines, self.locks, rec.text)
         return rec, tr, mt_s
 
@@ -295,7 +298,12 @@ class StreamTranslator:
                     job.timings["mt"] = mt_s
                 else:
                     job.recognized = await asyncio.to_thread(
-                        st.recognize, self.engines, self.locks, job.audio, job.enhance
+                        st.recognize,
+                        self.engines,
+                        self.locks,
+                        job.audio,
+                        job.enhance,
+                        self.config.short_asr,
                     )
             except Exception as e:  # an engine failed on this utterance: report, go on
                 await self._events.put(ErrorEvent(f"recognition failed: {e}", job.index))

@@ -16,6 +16,7 @@ from typing import Any
 
 from voxlate.audio import Audio
 from voxlate.dsp import rms_db as level_db  # noqa: F401  (re-exported for the stream modules)
+from voxlate.engines.asr.base import ShortContextRecognizer
 from voxlate.pipeline.engines import Engines
 
 
@@ -40,24 +41,33 @@ class Recognized:
     timings: dict[str, float]  # wall seconds: 'enhance', 'asr'
 
 
-def recognize(engines: Engines, locks: EngineLocks, audio: Audio, enhance: bool) -> Recognized:
-    """Enhance (when asked) and recognise one utterance, holding each engine's lock."""
+def recognize(
+    engines: Engines, locks: EngineLocks, audio: Audio, enhance: bool, short: bool = False
+) -> Recognized:
+    """Enhance (when asked) and recognise one utterance, holding each engine's lock.
+
+    short: use the recognizer's fast path for short utterances where it has one
+    (`ShortContextRecognizer`, e.g. Whisper with a window cut to the utterance).
+    """
     t0 = time.perf_counter()
     clean = audio
     if enhance:
         with locks.enhance:
             clean = engines.enhancer.enhance(audio)
     t1 = time.perf_counter()
+    rec = engines.recognizer
     with locks.asr:
-        text = engines.recognizer.transcribe(clean, engines.source).text.strip()
+        if short and isinstance(rec, ShortContextRecognizer):
+            text = rec.transcribe_short(clean, engines.source).text.strip()
+        else:
+            text = rec.transcribe(clean, engines.source).text.strip()
     t2 = time.perf_counter()
     return Recognized(text, clean, enhance, {"enhance": t1 - t0, "asr": t2 - t1})
 
 
 def transcribe_partial(engines: Engines, locks: EngineLocks, audio: Audio) -> str:
     """Recognise the speech so far without enhancement (for partial transcripts)."""
-    with locks.asr:
-        return engines.recognizer.transcribe(audio, engines.source).text.strip()
+    return recognize(engines, locks, audio, enhance=False, short=True).text
 
 
 def translate(engines: Engines, locks: EngineLocks, text: str) -> tuple[str, float]:

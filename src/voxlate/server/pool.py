@@ -95,6 +95,7 @@ class EnginePool:
             if key not in self._pairs:
                 specs = dataclasses.replace(self.specs, voice="tts")
                 engines = await asyncio.to_thread(Engines.load, specs, source, target)
+                await asyncio.to_thread(engines.warm_up)
                 self._pairs[key] = LoadedPair(engines, EngineLocks())
             return self._pairs[key]
 
@@ -103,7 +104,9 @@ class EnginePool:
         key = (source, target)
         if key not in self._pairs:
             specs = dataclasses.replace(self.specs, voice="tts")
-            self._pairs[key] = LoadedPair(Engines.load(specs, source, target), EngineLocks())
+            engines = Engines.load(specs, source, target)
+            engines.warm_up()
+            self._pairs[key] = LoadedPair(engines, EngineLocks())
         return self._pairs[key]
 
     def new_vad(self) -> vad.VAD:

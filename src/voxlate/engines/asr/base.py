@@ -35,3 +35,13 @@ class Recognizer(Protocol):
     def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
         """Recognize `audio`; `language` is the spoken language (None: detect it)."""
         ...
+
+
+@runtime_checkable
+class ShortContextRecognizer(Protocol):
+    """A recognizer with a faster path for short utterances (used by the live pipeline)."""
+
+    def transcribe_short(self, audio: Audio, language: str | None = None) -> Transcript:
+        """Recognize a short utterance with less context than `transcribe`; falls back
+        to `transcribe` where the fast path does not apply or its output looks wrong."""
+        ...

