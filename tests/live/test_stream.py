@@ -71,8 +71,14 @@ def test_two_sentences_translated_in_order(engines, two_clips):
 def test_speculation_is_used_at_a_clean_end(engines, two_clips):
     # In real time the recognizer is idle when a pause starts, so speculation runs.
     events = run_stream(engines, two_clips, realtime=True)
-    assert any(e.speculative for e in events if isinstance(e, Latency))
+    lat = [e for e in events if isinstance(e, Latency)]
+    assert any(e.speculative for e in lat)
+    # The pause lasts, so the first chunk was synthesized during the end-of-speech silence.
+    assert any(e.speculative_speech for e in lat)
+    spoken = {e.index for e in events if isinstance(e, AudioOut)}
+    assert spoken == {e.index for e in lat}, "every utterance must be heard"
     plain = run_stream(engines, two_clips, StreamConfig(speculate=False))
+    assert not any(e.speculative_speech for e in plain if isinstance(e, Latency))
     # The speculated clip ends at the first silent frame, the final one 0.1 s later, so
     # punctuation may differ; the words must not.
     a = [normalize_text(e.text) for e in events if isinstance(e, Transcript)]

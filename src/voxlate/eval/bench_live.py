@@ -294,7 +294,8 @@ def run_live_bench(
         + f"\n\nmodel loading (once): {load_s:.2f} s · compute real-time factor "
         f"{compute / long.duration:.2f} (stage seconds / input seconds) · "
         f"{sum(x.speculative for x in run.latencies)}/{len(run.latencies)} utterances used "
-        f"speculative recognition · peak RSS {peak_rss_mb():.0f} MiB · load average at start "
+        f"speculative recognition, {sum(x.speculative_speech for x in run.latencies)} also "
+        f"speculative synthesis of the first chunk · peak RSS {peak_rss_mb():.0f} MiB · load average at start "
         f"{load0}, at end {load_line()}\n\n{table}\n\n{stages}"
     )
     if clients > 0:

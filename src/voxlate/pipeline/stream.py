@@ -11,9 +11,10 @@ utterances in order, so output stays in order. Two things cut the latency from t
 end of speech to the first translated audio:
 
 - speculation: at the first silent frame after speech, recognition and translation
-  of the speech so far start at once; when the end-of-speech silence then closes the
-  utterance at that same point, their result is used, so the silence wait overlaps
-  the work (if speech resumes, the result is discarded);
+  of the speech so far start at once, and, if the pause is still going on when they
+  are done, synthesis and voice conversion of the first chunk too; when the
+  end-of-speech silence then closes the utterance at that same point, their result
+  is used, so the silence wait overlaps the work (if speech resumes, it is discarded);
 - the synthesizer's first chunk (first clause or sentence) is converted and sent
   before the rest is synthesized.
 
@@ -40,7 +41,7 @@ from voxlate.engines.vad import VAD
 from voxlate.pipeline import stream_stages as st
 from voxlate.pipeline.engines import Engines
 from voxlate.pipeline.segmenter import SegmenterConfig
-from voxlate.pipeline.stream_cutter import Cutter, Job
+from voxlate.pipeline.stream_cutter import Cutter, Job, Speculation
 from voxlate.pipeline.stream_events import (
     AudioOut,
     ErrorEvent,
@@ -49,7 +50,7 @@ from voxlate.pipeline.stream_events import (
     Transcript,
     Translation,
 )
-from voxlate.pipeline.stream_stages import EngineLocks, Recognized
+from voxlate.pipeline.stream_stages import EngineLocks
 
 # Live endpointing: a shorter end-of-speech silence and shorter utterances than for files.
 LIVE_SEGMENTER = SegmenterConfig(
@@ -61,6 +62,7 @@ LIVE_SEGMENTER = SegmenterConfig(
 class StreamConfig:
     segmenter: SegmenterConfig = LIVE_SEGMENTER  # endpointing (silence, min/max length, padding)
     speculate: bool = True  # start recognising at the first silent frame after speech
+    speculate_speech: bool = True  # speculation also synthesizes and re-voices the first chunk
     short_asr: bool = True  # recognizer's fast path for short utterances (Whisper: short window)
     enhance: str = "auto"  # always | auto (only when the SNR is low) | never
     enhance_below_snr_db: float = 15.0  # 'auto' enhances below this speech-to-noise ratio (dB)
@@ -107,6 +109,8 @@ class StreamTranslator:
         self._buffered = 0  # samples pushed but not yet segmented
         self._resampler: Any = None
         self._rate = SAMPLE_RATE
+        self._cut: Cutter | None = None  # the segment stage's state (read by speculations)
+        self._voice_ready = self.voice is None or not self.config.voice_warmup
         self.received_s = 0.0  # input seconds accepted so far
 
     # ---- public API -------------------------------------------------------------------------
@@ -204,7 +208,7 @@ class StreamTranslator:
 
     async def _segment(self, out: asyncio.Queue) -> None:
         """VAD every frame, endpoint with `Endpointer`, cut utterances, launch speculation."""
-        cut = Cutter(self.config.segmenter, self.vad.frame_size, self.vad.sample_rate)
+        cut = self._cut = Cutter(self.config.segmenter, self.vad.frame_size, self.vad.sample_rate)
         fsz = self.vad.frame_size
         pending = np.zeros(0, dtype=np.float32)
         spec: tuple[int, asyncio.Task] | None = None  # (end frame, task) of the speculation
@@ -242,7 +246,7 @@ class StreamTranslator:
                 ):
                     clip = cut.open_audio()
                     task = self._side_task(
-                        self._speculate(clip, self._enhance_for(clip, cut.noise_db))
+                        self._speculate(clip, self._enhance_for(clip, cut.noise_db), cut.frame_i)
                     )
                     spec = (cut.frame_i - 1, task)
                 every = self.config.partial_every_s
@@ -278,12 +282,28 @@ class StreamTranslator:
         task.add_done_callback(self._side.discard)
         return task
 
-    async def _speculate(self, clip: Audio, enhance: bool) -> tuple[Recognized, str, float]:
+    async def _speculate(self, clip: Audio, enhance: bool, pause_frame: int) -> Speculation:
+        """Recognise and translate `clip` (speech up to the pause at `pause_frame`), then,
+        if no speech has come since, synthesize and re-voice the first chunk too."""
         rec = await asyncio.to_thread(
             st.recognize, self.engines, self.locks, clip, enhance, self.config.short_asr
         )
         tr, mt_s = await asyncio.to_thread(st.translate, self.engines, self.locks, rec.text)
-        return rec, tr, mt_s
+        spec = Speculation(rec, tr, {"mt": mt_s})
+        paused = self._cut is not None and self._cut.last_speech < pause_frame - 1
+        if self.config.speculate_speech and tr and paused:
+            spec.voiced = self._voice_ready
+            spec.speech = st.speak(
+                self.engines,
+                self.locks,
+                self.voice if spec.voiced else None,
+                tr,
+                rec.clean,
+                self.config.split_clauses,
+                spec.timings,
+            )
+            spec.first_chunk = await asyncio.to_thread(next, spec.speech, None)
+        return spec
 
     async def _partial(self, index: int, clip: Audio) -> None:
         text = await asyncio.to_thread(st.transcribe_partial, self.engines, self.locks, clip)
@@ -294,8 +314,11 @@ class StreamTranslator:
         while (job := await inp.get()) is not _END:
             try:
                 if job.speculation is not None:
-                    job.recognized, job.translation, mt_s = await job.speculation
-                    job.timings["mt"] = mt_s
+                    spec = await job.speculation
+                    job.recognized, job.translation = spec.recognized, spec.translation
+                    spec.timings.update(job.timings)
+                    job.timings = spec.timings  # the paused synthesis adds to this dict
+                    job.speculated = spec
                 else:
                     job.recognized = await asyncio.to_thread(
                         st.recognize,
@@ -341,22 +364,29 @@ class StreamTranslator:
             timings = job.timings
             timings.setdefault("tts", 0.0)
             if warmup is not None and warmup.done():
-                ready = True
+                ready = self._voice_ready = True
             voice = self.voice if ready else None
             if self.voice is not None:
                 timings.setdefault("voice", 0.0)
+            pre = job.speculated if job.speculated and job.speculated.speech else None
+            voiced = ready if pre is None else pre.voiced  # the voice a speculation began in
             if job.translation:
-                gen = st.speak(
-                    self.engines,
-                    self.locks,
-                    voice,
-                    job.translation,
-                    job.recognized.clean,
-                    self.config.split_clauses,
-                    timings,
-                )
+                chunk: Audio | None = None
+                if pre is not None:
+                    gen, chunk = pre.speech, pre.first_chunk
+                else:
+                    gen = st.speak(
+                        self.engines,
+                        self.locks,
+                        voice,
+                        job.translation,
+                        job.recognized.clean,
+                        self.config.split_clauses,
+                        timings,
+                    )
+                    chunk = await asyncio.to_thread(next, gen, None)
                 try:
-                    while (chunk := await asyncio.to_thread(next, gen, None)) is not None:
+                    while chunk is not None:
                         if first is None:
                             first = time.perf_counter() - job.eos_wall
                             if not ready and warmup is None:
@@ -364,6 +394,7 @@ class StreamTranslator:
                                     asyncio.to_thread(self._fit_voice, chunk, job.recognized.clean)
                                 )
                         await self._events.put(AudioOut(job.index, chunk))
+                        chunk = await asyncio.to_thread(next, gen, None)
                 except Exception as e:
                     await self._events.put(ErrorEvent(f"synthesis failed: {e}", job.index))
             await self._events.put(
@@ -374,7 +405,8 @@ class StreamTranslator:
                     dict(timings),
                     job.span.end - job.span.start,
                     job.speculation is not None,
-                    voice_ready=ready,
+                    speculative_speech=pre is not None,
+                    voice_ready=voiced,
                 )
             )
         await self._events.put(_END)

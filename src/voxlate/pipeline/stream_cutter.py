@@ -7,6 +7,7 @@ noise floor) and is synchronous; `voxlate.pipeline.stream` drives it from a task
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,18 @@ from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.pipeline.segmenter import Endpointer, SegmenterConfig, Span
 from voxlate.pipeline.stream_events import Event, SpeechEnded, SpeechStarted
 from voxlate.pipeline.stream_stages import Recognized, level_db
+
+
+@dataclass
+class Speculation:
+    """What a speculation (see `voxlate.pipeline.stream`) made of the speech before a pause."""
+
+    recognized: Recognized
+    translation: str
+    timings: dict[str, float]  # 'mt', and 'tts'/'voice' when speech was started
+    speech: Iterator[Audio] | None = None  # the synthesis, paused after its first chunk
+    first_chunk: Audio | None = None
+    voiced: bool = False  # whether the chunks are in the speaker's voice (the voice was ready)
 
 
 @dataclass
@@ -28,7 +41,8 @@ class Job:
     end_frame: int  # VAD frame just after the last speech frame
     cut: bool  # cut at max_utterance_s rather than ended by silence
     enhance: bool = False
-    speculation: asyncio.Task | None = None
+    speculation: asyncio.Task | None = None  # resolves to a `Speculation`
+    speculated: Speculation | None = None  # that result, once the job has adopted it
     recognized: Recognized | None = None
     translation: str | None = None
     timings: dict[str, float] = field(default_factory=dict)

@@ -108,6 +108,7 @@ class Latency:
     stages: dict[str, float] = field(default_factory=dict)
     speech_s: float = 0.0  # duration of the utterance's speech (s)
     speculative: bool = False  # recognition had started before the utterance was closed
+    speculative_speech: bool = False  # so had synthesis of the first chunk
     voice_ready: bool = True  # False: spoken in the stock voice while the speaker's is fitted
 
     def to_json(self) -> dict:
@@ -119,6 +120,7 @@ class Latency:
             "end_silence": self.end_silence_s,
             "speech": round(self.speech_s, 3),
             "speculative": self.speculative,
+            "speculative_speech": self.speculative_speech,
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
         }
 
