@@ -3,6 +3,7 @@ import torch
 from voxlate.data.manifest import read_manifest
 from voxlate.tasks.ctc import EncoderConfig, TrainConfig
 from voxlate.tasks.st import DecoderConfig, STConfig, STModel, evaluate_st, train_st, train_text_mt
+from voxlate.tasks.st.decoding import DecodingOptions, beam_search
 
 ENC = EncoderConfig(n_mels=40, conv_channels=4, d_model=16, n_layers=1, dropout=0.0)
 
@@ -11,7 +12,7 @@ def _dec(kind: str) -> DecoderConfig:
     return DecoderConfig(kind=kind, d_model=16, n_layers=1, n_heads=2, dropout=0.0, max_len=12)
 
 
-def test_multi_decoder_losses_and_greedy():
+def test_multi_decoder_losses_and_decoding():
     for kind in ("mha", "gru"):
         model = STModel(STConfig(ENC, _dec(kind), source_vocab=10, target_vocab=12))
         feats, lengths = torch.randn(2, 80, 40), torch.tensor([80, 60])
@@ -23,8 +24,9 @@ def test_multi_decoder_losses_and_greedy():
         assert model.encoder.proj.weight.grad is not None  # the encoder is shared by all heads
         model.eval()
         mem, _, pad = model.encode(feats, lengths)
-        out = model.target.greedy(mem, pad)
-        assert len(out) == 2 and all(len(o) <= 12 for o in out)
+        for beam in (1, 3):
+            out = beam_search(model.target, mem, pad, DecodingOptions(beam_size=beam))
+            assert len(out) == 2 and all(len(o) <= 12 for o in out)
 
 
 def test_train_and_eval_with_cascade(librivox_manifest, tmp_path):
@@ -81,11 +83,17 @@ def test_encoder_initialised_from_ctc(librivox_manifest, tmp_path):
 def test_st_cli(librivox_manifest, librivox, tmp_path, cli):
     ckpt = tmp_path / "st.pt"
     args = ["st", "train", librivox_manifest, librivox_manifest, "-o", ckpt, "--epochs", "1", "--d-model", "16",
-            "--layers", "1", "--conv-channels", "4", "--dec-d-model", "16", "--dec-layers", "1", "--decoder", "gru"]  # fmt: skip
+            "--layers", "1", "--conv-channels", "4", "--dec-d-model", "16", "--dec-layers", "1", "--decoder", "gru",
+            "--curve", tmp_path / "c.png"]  # fmt: skip
     code, _, err = cli(args)
     assert code == 0, err
+    assert (tmp_path / "c.png").stat().st_size > 1000  # the learning curve
     code, out, err = cli(["st", "eval", librivox_manifest, "-m", ckpt])
-    assert code == 0 and "BLEU" in out, err
+    assert code == 0 and "BLEU" in out and "beam 4" in out, err
+    code, out, err = cli(["st", "eval", librivox_manifest, "-m", ckpt, "--beam", "1"])
+    assert code == 0 and "beam 1" in out, err
+    code, _, err = cli(["st", "eval", librivox_manifest, "-m", ckpt, "--beam", "0"])
+    assert code != 0 and "--beam" in err and "Traceback" not in err
     code, out, _ = cli(["st", "translate", librivox[0][0], "-m", ckpt])
     assert code == 0 and out.count("\t") == 2
     code, _, err = cli(["st", "eval", librivox_manifest, "-m", tmp_path / "nope.pt"])

@@ -192,11 +192,13 @@ def st_train(
         Path | None,
         typer.Option(help="CTC checkpoint to start the encoder from (its encoder settings win)."),
     ] = None,
+    curve: Annotated[Path | None, typer.Option(help="Learning-curve PNG to write.")] = None,
 ) -> None:
     """Train the speech translator: shared encoder, transcript CTC + decoder, translation decoder."""
     from voxlate.tasks.ctc import EncoderConfig, TrainConfig
     from voxlate.tasks.ctc.augment import AugmentConfig
     from voxlate.tasks.st import DecoderConfig, STConfig, train_st
+    from voxlate.tasks.st.train import plot_st_history
 
     if decoder not in ("mha", "gru"):
         raise InputError(f"Unknown decoder '{decoder}'; choose mha or gru.")
@@ -209,10 +211,12 @@ def st_train(
         DecoderConfig(kind=decoder, d_model=dec_d_model, n_layers=dec_layers),
         source_decoder=not no_source_decoder,
     )
-    train_st(
+    history = train_st(
         _manifest(train_manifest), _manifest(dev_manifest), model, model_cfg, cfg, cache_dir=cache_dir,
         log=lambda s: typer.echo(s, err=True), init_encoder=init_encoder,
     )  # fmt: skip
+    if curve is not None and history:
+        plot_st_history(history, curve)
     typer.echo(f"wrote {model}")
 
 
@@ -250,6 +254,9 @@ def st_eval(
     ] = None,
     report: Annotated[Path | None, typer.Option(help="JSON file for scores and outputs.")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
+    beam: Annotated[
+        int, typer.Option(help="Beam width of the attention decoders (1: greedy).")
+    ] = 4,
 ) -> None:
     """WER of the transcript heads and BLEU of the translation decoder (and of the cascade)."""
     import torch
@@ -260,10 +267,13 @@ def st_eval(
     if threads:
         torch.set_num_threads(threads)
 
-    r = evaluate_st(model, _manifest(manifest), text_model)
+    if beam < 1:
+        raise InputError(f"--beam must be at least 1, not {beam}.")
+    r = evaluate_st(model, _manifest(manifest), text_model, beam_size=beam)
     typer.echo(
         f"{r['n']} utterances  transcript WER {100 * r['wer_source']:.1f} % (CTC head {100 * r['wer_ctc']:.1f} %)"
-        f"  CER {100 * r['cer_source']:.1f} %  end-to-end BLEU {r['bleu']:.2f}"
+        f"  CER {100 * r['cer_source']:.1f} % (CTC head {100 * r['cer_ctc']:.1f} %)"
+        f"  end-to-end BLEU {r['bleu']:.2f}  (beam {beam})"
     )
     if "bleu_cascade" in r:
         typer.echo(
@@ -283,7 +293,8 @@ def st_translate(
 
     from voxlate.audio import load_audio
     from voxlate.tasks.ctc.features import SAMPLE_RATE
-    from voxlate.tasks.st.train import load_st, translate_clips
+    from voxlate.tasks.st.evaluate import translate_clips
+    from voxlate.tasks.st.train import load_st
 
     net, stok, ttok, _ = load_st(model)
     clips = [
@@ -294,25 +305,18 @@ def st_translate(
         typer.echo(f"{p}\t{out['source'][i]}\t{out['target'][i]}")
 
 
-# Korean test sentences for `voxlate eval asr-korean` (everyday phrases, 4-12 syllables).
-KOREAN_SENTENCES = (
-    "안녕하세요 반갑습니다",
-    "오늘 날씨가 정말 좋네요",
-    "지금 몇 시예요",
-    "저는 학교에 갑니다",
-    "이것은 얼마입니까",
-    "감사합니다 또 만나요",
-    "화장실이 어디에 있어요",
-    "커피 한 잔 주세요",
-    "내일 아침에 전화할게요",
-    "한국어를 공부하고 있어요",
-)
-
-
 @eval_app.command("asr-korean")
 def eval_asr_korean(
     asr: Annotated[str, typer.Option(help="Recognizer spec.")] = "vosk",
+    voice: Annotated[
+        list[str] | None,
+        typer.Option(help="espeak-ng voice[+variant], e.g. ko+m3; repeat to compare several."),
+    ] = None,
     rate: Annotated[int, typer.Option(help="espeak-ng speaking rate, words per minute.")] = 140,
+    pitch: Annotated[int, typer.Option(help="espeak-ng pitch, 0-99.")] = 50,
+    word_gap: Annotated[
+        int, typer.Option(help="espeak-ng extra pause between words, units of 10 ms.")
+    ] = 0,
     benchmark: Annotated[
         bool, typer.Option(help="Append the table to docs/benchmarks.md.")
     ] = False,
@@ -320,52 +324,36 @@ def eval_asr_korean(
 ) -> None:
     """CER of a Korean recognizer on sentences synthesised by espeak-ng (no real Korean speech
     is available offline; synthetic speech is much harder than real speech for these models)."""
-    import shutil
-    import subprocess
-    import tempfile
-    import time
-
-    from voxlate.audio import load_audio, write_text_atomic
+    from voxlate.audio import write_text_atomic
     from voxlate.engines.asr import REGISTRY
-    from voxlate.errors import MissingDependencyError
-    from voxlate.eval.metrics import cer
+    from voxlate.eval.asr_korean import KoreanSpeech, evaluate_korean
     from voxlate.eval.report import append_benchmark, markdown_table
-    from voxlate.text import normalize_text
 
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        raise MissingDependencyError("espeak-ng", apt="espeak-ng")
     rec = REGISTRY.create(asr)
-    hyps, seconds, audio_s = [], 0.0, 0.0
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, s in enumerate(KOREAN_SENTENCES):
-            wav = Path(tmp) / f"{i}.wav"
-            subprocess.run([espeak, "-v", "ko", "-s", str(rate), "-w", str(wav), s], check=True)
-            a = load_audio(wav)
-            t0 = time.perf_counter()
-            hyps.append(
-                normalize_text(rec.transcribe(a, "ko").text.replace("[", " ").replace("]", " "))
-            )
-            seconds += time.perf_counter() - t0
-            audio_s += a.duration
-    refs = [normalize_text(s) for s in KOREAN_SENTENCES]
-    nospace = cer([r.replace(" ", "") for r in refs], [h.replace(" ", "") for h in hyps])
-    rows = [
-        [asr, len(refs), round(audio_s, 1), 100 * cer(refs, hyps), 100 * nospace, seconds / audio_s]
+    results = [
+        evaluate_korean(rec, KoreanSpeech(v, rate, pitch, word_gap)) for v in (voice or ["ko"])
     ]
+    rows = [
+        [asr, f"`{r.speech.label()}`", len(r.refs), round(r.audio_s, 1), 100 * r.cer,
+         100 * r.cer_no_spaces, r.decode_s / r.audio_s]
+        for r in results
+    ]  # fmt: skip
     table = markdown_table(
-        ["engine", "sentences", "audio s", "CER %", "CER % (no spaces)", "real-time factor"], rows
-    )
+        ["engine", "espeak-ng", "sentences", "audio s", "CER %", "CER % (no spaces)", "real-time factor"],
+        rows,
+    )  # fmt: skip
     typer.echo(table)
-    for r, h in zip(refs, hyps, strict=True):
-        typer.echo(f"  {r}  ->  {h}")
+    for r in results:
+        typer.echo(r.speech.label())
+        for ref, hyp in zip(r.refs, r.hyps, strict=True):
+            typer.echo(f"  {ref}  ->  {hyp}")
     if report is not None:
-        write_text_atomic(
-            report,
-            json.dumps(
-                {"refs": refs, "hyps": hyps, "cer": rows[0][3] / 100}, ensure_ascii=False, indent=1
-            ),
-        )
+        out = [
+            {"espeak_ng": r.speech.label(), "refs": r.refs, "hyps": r.hyps, "cer": r.cer,
+             "cer_no_spaces": r.cer_no_spaces}
+            for r in results
+        ]  # fmt: skip
+        write_text_atomic(report, json.dumps(out, ensure_ascii=False, indent=1))
     if benchmark:
-        body = f"Korean sentences synthesised with espeak-ng (`-v ko -s {rate}`), not real speech.\n\n{table}\n"
+        body = f"Korean sentences synthesised with espeak-ng, not real speech.\n\n{table}\n"
         append_benchmark("Korean ASR on espeak-ng speech", body)

@@ -1,7 +1,6 @@
-"""Train and evaluate the speech translator and the text translator of the cascade.
+"""Train the speech translator and the text translator of the cascade (`evaluate` scores them).
 
-Targets are normalised (lower case, punctuation removed) on both sides, and BLEU
-is computed against the normalised English references.
+Targets are normalised (lower case, punctuation removed) on both sides.
 """
 
 from __future__ import annotations
@@ -18,9 +17,7 @@ import torch
 from voxlate.audio import atomic_path
 from voxlate.data.manifest import ManifestEntry
 from voxlate.errors import InputError
-from voxlate.eval.metrics import bleu, cer, wer
 from voxlate.tasks.ctc.dataset import collate, load_clips, make_batches, pad_targets
-from voxlate.tasks.ctc.decode import greedy_decode
 from voxlate.tasks.ctc.encoder import EncoderConfig
 from voxlate.tasks.ctc.features import SAMPLE_RATE
 from voxlate.tasks.ctc.model import read_checkpoint
@@ -37,7 +34,8 @@ from voxlate.text.normalize import normalize_text
 from voxlate.text.tokenizers import Tokenizer
 
 
-def _pairs(entries: Sequence[ManifestEntry]) -> tuple[list[str], list[str]]:
+def normalized_pairs(entries: Sequence[ManifestEntry]) -> tuple[list[str], list[str]]:
+    """Normalised (transcripts, translations) of `entries`; every entry needs a translation."""
     missing = [e.id or e.audio for e in entries if not e.translation]
     if missing:
         raise InputError(
@@ -111,8 +109,8 @@ def train_st(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     train = [e for e in train if e.duration <= cfg.max_duration]
-    src_text, tgt_text = _pairs(train)
-    dev_src, dev_tgt = _pairs(dev)
+    src_text, tgt_text = normalized_pairs(train)
+    dev_src, dev_tgt = normalized_pairs(dev)
     stok, ttok = Tokenizer.build(src_text), Tokenizer.build(tgt_text)
     model_cfg = replace(
         model_cfg, source_vocab=stok.vocab_size, target_vocab=ttok.vocab_size,
@@ -196,28 +194,34 @@ def train_st(
     return history
 
 
-@torch.no_grad()
-def translate_clips(
-    model: STModel,
-    stok: Tokenizer,
-    ttok: Tokenizer,
-    clips: Sequence[np.ndarray],
-    batch_seconds: float = 60.0,
-) -> dict[str, list[str]]:
-    """Per clip: "ctc" transcript, "source" (attention) transcript, "target" translation."""
-    model.eval()
-    out: dict[str, list[str]] = {k: [""] * len(clips) for k in ("ctc", "source", "target")}
-    for idx in make_batches([len(c) for c in clips], int(batch_seconds * SAMPLE_RATE)):
-        b = collate(clips, idx, model.cfg.encoder.n_mels)
-        mem, mem_len, pad = model.encode(b.feats, b.lengths)
-        ctc = greedy_decode(model.ctc_head(mem).log_softmax(-1), mem_len)
-        tgt = model.target.greedy(mem, pad)
-        src = model.source.greedy(mem, pad) if model.source is not None else ctc
-        for j, i in enumerate(idx):
-            out["ctc"][i] = " ".join(stok.decode(ctc[j]).split())
-            out["source"][i] = " ".join(stok.decode(src[j]).split())
-            out["target"][i] = " ".join(ttok.decode(tgt[j]).split())
-    return out
+def plot_st_history(
+    history: Sequence[dict], png: str | os.PathLike, title: str = "Speech translation training"
+) -> None:
+    """Learning curve of `train_st`: train (solid) and dev (dashed) loss of each head per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    for i, (head, label) in enumerate(
+        (("ctc", "CTC"), ("source", "transcript decoder"), ("target", "translation decoder"))
+    ):
+        for split, style in (("train", "-"), ("dev", "--")):
+            key = f"{split}_{head}"
+            if key in history[0]:
+                ax.plot(
+                    ep, [h[key] for h in history], style, color=f"C{i}", label=f"{split} {label}"
+                )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss per token (nats)")
+    ax.legend(loc="upper right", fontsize=7)
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
 
 
 def train_text_mt(
@@ -235,8 +239,8 @@ def train_text_mt(
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    src, tgt = _pairs(train)
-    dsrc, dtgt = _pairs(dev)
+    src, tgt = normalized_pairs(train)
+    dsrc, dtgt = normalized_pairs(dev)
     stok, ttok = Tokenizer.build(src), Tokenizer.build(tgt)
     model = TextTranslator(dec_cfg, stok.vocab_size, ttok.vocab_size)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -300,47 +304,3 @@ def train_text_mt(
         if cfg.max_minutes and time.time() - t0 > cfg.max_minutes * 60:
             break
     return history
-
-
-@torch.no_grad()
-def translate_texts(
-    model: TextTranslator, stok: Tokenizer, ttok: Tokenizer, texts: Sequence[str], batch: int = 32
-) -> list[str]:
-    """Translate normalised source texts with the text translator (greedy)."""
-    out = []
-    for i in range(0, len(texts), batch):
-        s, sl = pad_targets([stok.encode(normalize_text(t)) for t in texts[i : i + batch]])
-        mem, pad = model.encode(s, sl)
-        out += [" ".join(ttok.decode(x).split()) for x in model.decoder.greedy(mem, pad)]
-    return out
-
-
-def evaluate_st(
-    checkpoint: str | os.PathLike,
-    entries: Sequence[ManifestEntry],
-    text_mt: str | os.PathLike | None = None,
-) -> dict:
-    """WER/CER of the transcript heads and BLEU of the translation decoder; with `text_mt`, also
-    the cascade (attention transcript -> text translator) and the text translator on gold text."""
-    model, stok, ttok, _ = load_st(checkpoint)
-    refs_src, refs_tgt = _pairs(entries)
-    clips = load_clips(entries)
-    hyp = translate_clips(model, stok, ttok, clips)
-    r: dict = {
-        "n": len(entries),
-        "wer_ctc": wer(refs_src, hyp["ctc"]), "cer_ctc": cer(refs_src, hyp["ctc"]),
-        "wer_source": wer(refs_src, hyp["source"]), "cer_source": cer(refs_src, hyp["source"]),
-        "bleu": bleu(refs_tgt, hyp["target"]),
-    }  # fmt: skip
-    if text_mt is not None:
-        mt, ms, mtt = load_text_mt(text_mt)
-        cascade_src = hyp["source"] if model.source is not None else hyp["ctc"]
-        hyp["cascade"] = translate_texts(mt, ms, mtt, cascade_src)
-        hyp["text_mt_gold"] = translate_texts(mt, ms, mtt, refs_src)
-        r["bleu_cascade"] = bleu(refs_tgt, hyp["cascade"])
-        r["bleu_text_mt_gold"] = bleu(refs_tgt, hyp["text_mt_gold"])
-    r["examples"] = [
-        {"ref_source": rs, "ref_target": rt, **{k: v[i] for k, v in hyp.items()}}
-        for i, (rs, rt) in enumerate(zip(refs_src, refs_tgt, strict=True))
-    ]
-    return r
