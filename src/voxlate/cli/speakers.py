@@ -218,8 +218,12 @@ def eval_anonymize(
     per_speaker: Annotated[int, typer.Option(help="Utterances per speaker.")] = 5,
     min_distance: Annotated[float, typer.Option(help="Pseudo-speaker cosine distance.")] = 0.3,
     systems: Annotated[
-        str, typer.Option(help="Comma-separated: none, derived, speakerdiff.")
-    ] = "none,derived,speakerdiff",
+        str,
+        typer.Option(
+            help="Comma-separated: none, derived, speakerdiff (WORLD conversion of the source "
+            "speech); tts, derived-tts, speakerdiff-tts (the product path: text -> Piper -> voice)."
+        ),
+    ] = "none,derived,speakerdiff,tts,speakerdiff-tts",
     log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
         "docs/benchmarks.md"
     ),

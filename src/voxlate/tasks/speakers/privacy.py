@@ -8,19 +8,57 @@ utterances. Privacy is the attacker's equal error rate (EER: the operating point
 false-acceptance and false-rejection rates are equal; 50% = chance). Utility is the word
 error rate of an English recognizer on anonymized speech against the reference text.
 
-Anonymization here re-voices each source utterance itself through the pipeline's voice
-stage, ``stage.convert(utterance, utterance)``, one stage per source speaker, so each
-speaker gets one consistent pseudo-voice.
+Two families of systems are evaluated (voxlate.tasks.speakers.privacy_run), each with one
+voice stage per source speaker, so each speaker gets one consistent pseudo-voice:
+
+- *source re-voicing* (``derived``, ``speakerdiff``): the voice stage converts the source
+  utterance itself, ``stage.convert(utterance, utterance)`` (WORLD voice conversion of the
+  original speech; a harder setting, since prosody and residual timbre of the source remain);
+- *the product path* (``tts``, ``derived-tts``, ``speakerdiff-tts``): what ``voxlate translate
+  --voice anonymize`` outputs. The words are recognized (English) or translated (Czech), Piper
+  speaks them, and the voice stage re-voices that speech, ``stage.convert(tts, utterance)``;
+  the source audio only informs the choice of pseudo-voice (VoicePrivacy's ASR+TTS family).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from voxlate.audio import Audio
+
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def spell_number(n: int) -> str:
+    """English words of 0 <= n < 10**6 ("forty two"); other numbers as digits."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        rest = "" if n % 100 == 0 else " " + spell_number(n % 100)
+        return f"{_ONES[n // 100]} hundred{rest}"
+    if n < 10**6:
+        rest = "" if n % 1000 == 0 else " " + spell_number(n % 1000)
+        return f"{spell_number(n // 1000)} thousand{rest}"
+    return str(n)
+
+
+def scoring_text(text: str) -> str:
+    """Text as WER compares it: numerals spelled out ("10 of clubs" = "ten of clubs"),
+    then `normalize_text` (lower case, no punctuation)."""
+    from voxlate.text.normalize import normalize_text
+
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 1,000 -> 1000
+    return normalize_text(re.sub(r"\d+", lambda m: spell_number(int(m.group())), text))
 
 
 def equal_error_rate(target: np.ndarray, nontarget: np.ndarray) -> float:
@@ -78,6 +116,7 @@ class Utterance:
     audio: Audio
     speaker: str
     text: str = ""  # English reference for WER ('' = not scored)
+    translation: str = ""  # English translation of a non-English line ('' = none)
 
 
 @dataclass(frozen=True)
@@ -100,7 +139,6 @@ def evaluate_system(
     original_embeddings: np.ndarray,
 ) -> PrivacyRow:
     from voxlate.eval.metrics import wer
-    from voxlate.text.normalize import normalize_text
 
     spk = [u.speaker for u in utterances]
     anon = np.stack([embed(a) for a in anonymized])
@@ -110,6 +148,6 @@ def evaluate_system(
     w = None
     if transcribe is not None and refs:
         hyps = [transcribe(a) for a, u in zip(anonymized, utterances, strict=True) if u.text]
-        w = wer([normalize_text(r) for r in refs], [normalize_text(h) for h in hyps])
+        w = wer([scoring_text(r) for r in refs], [scoring_text(h) for h in hyps])
     cos = float(np.mean(np.sum(anon * original_embeddings, axis=1)))
     return PrivacyRow(name, equal_error_rate(t, n), equal_error_rate(t2, n2), w, cos)
