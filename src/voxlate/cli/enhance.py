@@ -1,4 +1,4 @@
-"""`voxlate enhance`: denoise a file, train an SGMSE+ model, build the offline corpus;
+"""`voxlate enhance`: denoise a file, train an SGMSE+ or StoRM model, build the offline corpus;
 `voxlate eval enhance`: PESQ / ESTOI / SI-SDR table against spectral gating and DeepFilterNet3.
 
 ``voxlate enhance IN -o OUT`` is short for ``voxlate enhance run IN -o OUT``: the group
@@ -43,7 +43,11 @@ def run(
     engine: str | None = typer.Option(
         None, "--engine", help="Engine spec instead: deepfilter, spectral, diffusion:CKPT."
     ),
-    steps: int = typer.Option(30, help="Reverse-diffusion steps (diffusion only)."),
+    steps: int | None = typer.Option(
+        None,
+        help="Reverse-diffusion steps (diffusion only); default 30 for SGMSE+, 10 for StoRM; "
+        "0 = StoRM's predictor alone.",
+    ),
 ) -> None:
     """Enhance one file; writes OUT atomically at the input's sample rate."""
     from voxlate.audio import load_audio, save_audio
@@ -73,6 +77,17 @@ def train_cmd(
         None, "--pairs", help="Paired folder instead: clean/ + noisy/ or VoiceBank-DEMAND."
     ),
     out: Path = typer.Option(Path("models/enhance.pt"), "-o", "--out", help="Checkpoint to write."),
+    kind: str = typer.Option(
+        "sgmse", help="sgmse (score model on y) or storm (predictor D(y) + score model)."
+    ),
+    stage: str = typer.Option(
+        "joint", help="StoRM: joint, predictor (D only) or score (D frozen; see --predictor-from)."
+    ),
+    predictor_from: Path | None = typer.Option(
+        None, help="StoRM: start from the predictor of this checkpoint."
+    ),
+    predictor_hidden: int = typer.Option(128, help="StoRM: GRU width of the predictor."),
+    sigma_max: float = typer.Option(0.5, help="OUVE sigma_max (SGMSE+ and StoRM: 0.5)."),
     steps: int = typer.Option(100_000, help="Optimizer steps."),
     minutes: float = typer.Option(
         0.0, help="Stop (and save) after this many minutes; 0 = no limit."
@@ -94,11 +109,14 @@ def train_cmd(
         None, help="Checkpoint to continue from (its config is used)."
     ),
 ) -> None:
-    """Train an SGMSE+ enhancer: clean + noise mixed on the fly at random SNRs (or --pairs).
+    """Train an SGMSE+ or StoRM enhancer: clean + noise mixed on the fly at random SNRs
+    (or --pairs).
 
     Babble (other utterances) and white/pink/brown noise are mixed in besides the noise
-    folders. Multi-GPU: `torchrun --nproc_per_node=N -m voxlate enhance train ...`.
+    folders. Multi-GPU: `torchrun --nproc_per_node=N -m voxlate enhance train ...` (StoRM:
+    the score stage only; train the predictor in one process).
     """
+    import os
     from dataclasses import replace
 
     import torch
@@ -107,30 +125,56 @@ def train_cmd(
     from voxlate.data.voicebank import find_pairs
     from voxlate.diffusion.checkpoint import load_checkpoint
     from voxlate.diffusion.training import TrainConfig
-    from voxlate.tasks.enhance.model import EnhanceConfig
+    from voxlate.tasks.enhance.model import EnhanceConfig, storm_config
+    from voxlate.tasks.enhance.predictor import PredictorConfig
     from voxlate.tasks.enhance.train import train_enhancer
 
     if threads > 0:
         torch.set_num_threads(threads)
     if not clean and pairs is None:
         raise InputError("Give --clean DIR (with --noise DIR) or --pairs DIR.")
+    if kind not in ("sgmse", "storm"):
+        raise InputError(f"Unknown --kind {kind!r}: use sgmse or storm.")
+    if stage not in ("joint", "predictor", "score"):
+        raise InputError(f"Unknown --stage {stage!r}: use joint, predictor or score.")
+    if stage != "score" and int(os.environ.get("WORLD_SIZE", "1")) > 1 and kind == "storm":
+        raise InputError("Under torchrun, StoRM trains only --stage score; train the predictor in one process.")  # fmt: skip
     if resume is not None:
         cfg = load_checkpoint(resume).config
     else:
         base = EnhanceConfig()
         cfg = replace(
-            base, chunk_frames=chunk_frames, net=replace(base.net, base_channels=base_channels)
+            base,
+            chunk_frames=chunk_frames,
+            net=replace(base.net, base_channels=base_channels),
+            sde=replace(base.sde, sigma_max=sigma_max),
         )
+        if kind == "storm":
+            pred = PredictorConfig(bins=cfg.stft.bins, hidden=predictor_hidden)
+            if predictor_from is not None:
+                pred = getattr(load_checkpoint(predictor_from).config, "predictor", None) or pred
+            cfg = storm_config(cfg, pred)
     tc = TrainConfig(steps=steps, lr=lr, ema_decay=ema_decay, seed=seed, precision=precision,
                      max_minutes=minutes, device=device)  # fmt: skip
     mix = MixConfig(snr_low_db=snr_low, snr_high_db=snr_high)
     clean_files = [f for d in clean or [] for f in audio_files(d)]
     noise_files = [f for d in noise or [] for f in audio_files(d)]
     pair_files = [(y, x) for y, x in find_pairs(pairs, "train")] if pairs is not None else None
-    path = train_enhancer(
-        cfg, tc, out, clean_files, noise_files, pair_files, mix, batch_size, resume
-    )
+    path = train_enhancer(cfg, tc, out, clean_files, noise_files, pair_files, mix, batch_size,
+                          resume, stage=stage, predictor_from=predictor_from)  # fmt: skip
     typer.echo(f"wrote {path}")
+
+
+@enhance_app.command("export")
+def export_cmd(
+    checkpoint: Path = typer.Argument(..., help="Training checkpoint (.pt)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Inference checkpoint to write."),
+) -> None:
+    """Keep only what inference needs (EMA weights and config): about 1/4 of the size."""
+    from voxlate.tasks.enhance.train import export_for_inference
+
+    path = export_for_inference(checkpoint, out)
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 @enhance_app.command("corpus")
@@ -152,9 +196,14 @@ def eval_enhance(
     test: Path = typer.Option(
         ..., "--test", help="Folder with clean/ and noisy/ (or VoiceBank-DEMAND test)."
     ),
-    steps: int = typer.Option(30, help="Reverse-diffusion steps."),
+    steps: int | None = typer.Option(
+        None, help="Reverse-diffusion steps; default 30 for SGMSE+, 10 for StoRM."
+    ),
     limit: int = typer.Option(0, help="Use only the first N pairs; 0 = all."),
     deepfilter: bool = typer.Option(True, help="Include DeepFilterNet3."),
+    predictor_row: bool = typer.Option(
+        True, help="StoRM: add a row for the predictor D(y) alone (ablation)."
+    ),
     png: Path = typer.Option(
         Path("docs/figures/enhance-spectrograms.png"), help="Spectrogram figure to write."
     ),
@@ -163,8 +212,11 @@ def eval_enhance(
         None, help="Benchmark log (default docs/benchmarks.md)."
     ),
 ) -> None:
-    """PESQ-WB, ESTOI, SI-SDR and RTF of noisy / spectral gating / DeepFilterNet3 / diffusion."""
+    """PESQ-WB, ESTOI, SI-SDR and RTF of noisy / spectral gating / DeepFilterNet3 / diffusion
+    (SGMSE+ or StoRM, and StoRM's predictor alone)."""
     import os
+
+    import torch
 
     from voxlate.data.voicebank import find_pairs
     from voxlate.engines.enhance import REGISTRY
@@ -175,24 +227,30 @@ def eval_enhance(
     pairs = find_pairs(test, "test")
     if limit > 0:
         pairs = pairs[:limit]
+    diffusion = DiffusionEnhancer(model, steps=steps)
+    kind = diffusion.model.config.kind
     systems: dict = {"noisy": None, "spectral": REGISTRY.create("spectral")}
     if deepfilter:
         systems["deepfilter"] = REGISTRY.create("deepfilter")
-    systems["diffusion"] = DiffusionEnhancer(model, steps=steps)
+    if kind == "storm" and predictor_row:
+        systems["storm predictor D(y)"] = DiffusionEnhancer(model, steps=0)
+    name = "diffusion" if kind == "sgmse" else "storm"
+    systems[name] = diffusion
     scores, kept = evaluate(pairs, systems, keep=examples)
     table = markdown_table(HEADER, [s.row() for s in scores])
     typer.echo(table)
     if kept:
         spectrogram_png(png, kept, [p[0].stem for p in pairs[: len(kept)]])
         typer.echo(f"wrote {png}")
-    import torch
-
+    opts = diffusion.options
     body = (
-        f"Test set: `{test}` ({len(pairs)} pairs); model `{model}` ({steps} PC steps, "
-        f"1 corrector step); torch threads: {torch.get_num_threads()}; "
+        f"Test set: `{test}` ({len(pairs)} pairs); model `{model}` ({kind}, {opts.steps} "
+        f"reverse-diffusion steps, {opts.corrector_steps} corrector step(s) per step); "
+        f"torch threads: {torch.get_num_threads()}; "
         f"device: {'cuda' if torch.cuda.is_available() else 'cpu'}. "
         "RTF = processing time / audio duration, one process.\n\n"
         f"{table}\n\n![spectrograms]({os.path.relpath(png, 'docs')})\n"
     )
-    path = append_benchmark("Speech enhancement (SGMSE+ diffusion vs. baselines)", body, benchmarks)
+    title = "SGMSE+ diffusion" if kind == "sgmse" else "StoRM (predictor + diffusion)"
+    path = append_benchmark(f"Speech enhancement ({title} vs. baselines)", body, benchmarks)
     typer.echo(f"appended to {path}")

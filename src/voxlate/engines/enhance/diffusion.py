@@ -1,4 +1,5 @@
-"""Score-based diffusion enhancement (SGMSE+, Richter et al., 2023) from a voxlate checkpoint.
+"""Score-based diffusion enhancement from a voxlate checkpoint: SGMSE+ (Richter et al., 2023)
+or StoRM (Lemercier et al., 2023), whichever the checkpoint holds.
 
 Spec ``diffusion:PATH`` loads a checkpoint written by ``voxlate enhance train``; it holds
 its own config, so nothing else is needed. Runs on CUDA when present, else on CPU.
@@ -11,19 +12,26 @@ import os
 
 from voxlate.audio import Audio
 from voxlate.engines.enhance import REGISTRY
-from voxlate.errors import EngineError
+from voxlate.errors import EngineError, InputError
 
 
 @REGISTRY.register("diffusion")
 class DiffusionEnhancer:
-    """steps: reverse-diffusion steps (SGMSE+: 30); corrector settings as SGMSE+."""
+    """steps: reverse-diffusion steps; None = the model's default (`default_sampler`:
+    SGMSE+ 30 PC steps, StoRM 10 steps from D(y)); 0 = StoRM's predictor D(y) alone."""
 
     def __init__(
-        self, checkpoint: str | os.PathLike, steps: int = 30, device: str = "auto", seed: int = 0
+        self,
+        checkpoint: str | os.PathLike,
+        steps: int | None = None,
+        device: str = "auto",
+        seed: int = 0,
     ) -> None:
+        from dataclasses import replace
+
         from voxlate.diffusion.checkpoint import load_checkpoint
         from voxlate.diffusion.training import pick_device
-        from voxlate.tasks.enhance.model import EnhanceConfig, SamplerOptions, ScoreModel
+        from voxlate.tasks.enhance.model import EnhanceConfig, ScoreModel, default_sampler
 
         ck = load_checkpoint(checkpoint)
         if not isinstance(ck.config, EnhanceConfig):
@@ -31,7 +39,10 @@ class DiffusionEnhancer:
         self.device = pick_device(device)
         self.model = ScoreModel(ck.config).to(self.device).eval()
         self.model.load_state_dict(ck.inference_weights)
-        self.options = SamplerOptions(steps=steps, seed=seed)
+        if steps is not None and (steps < 0 or (steps == 0 and ck.config.predictor is None)):
+            raise InputError("steps must be >= 1 (0, the predictor alone, needs a StoRM model).")
+        options = default_sampler(ck.config)
+        self.options = replace(options, seed=seed, steps=options.steps if steps is None else steps)
         self.sample_rate = ck.config.sample_rate
         self.progress = False  # show a progress bar over the sampler's steps
 
@@ -52,7 +63,9 @@ class DiffusionEnhancer:
         if self.progress:
             from tqdm import tqdm
 
-            with tqdm(total=self.options.steps, desc="diffusion", unit="step", leave=False) as bar:
+            with tqdm(
+                total=self.options.steps, desc=self.model.config.kind, unit="step", leave=False
+            ) as bar:
                 y = enhance_waveform(
                     self.model, x.samples, self.options, lambda i, _: bar.update(1)
                 ).samples

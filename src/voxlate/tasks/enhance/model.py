@@ -1,17 +1,30 @@
-"""SGMSE+ model: config, score network, denoising score-matching loss and the PC sampler.
+"""SGMSE+ and StoRM models: config, score network, losses and the PC sampler.
 
-The network sees [x_t, y] (4 channels: real/imag of the current state and of the noisy
-observation y) and the time t, and predicts z, the standard normal noise in
-x_t = mu(x_0, y, t) + sigma(t) z. Its score is s = -z_hat / sigma(t), so the loss
-E ||z_hat - z||^2 is denoising score matching weighted by sigma(t)^2 (Richter et al., 2023,
-eq. 10; Song et al., 2021, eq. 7).
+SGMSE+ (Richter et al., 2023): the network sees [x_t, y] (4 channels: real/imag of the
+current state and of the noisy observation y) and the time t, and predicts z, the standard
+normal noise in x_t = mu(x_0, y, t) + sigma(t) z. Its score is s = -z_hat / sigma(t), so the
+loss E ||z_hat - z||^2 is denoising score matching weighted by sigma(t)^2 (SGMSE+ eq. 10;
+Song et al., 2021, eq. 7).
+
+StoRM (Lemercier et al., 2023, sec. III), when the config has a `predictor`: a predictive
+network gives y_hat = D(y); the OUVE SDE drifts toward y_hat instead of y
+(mu = e^{-gamma t} x_0 + (1 - e^{-gamma t}) y_hat), the score network sees [x_t, y, y_hat]
+(6 channels, StoRM's "both" conditioning) and sampling starts at x_T ~ N(y_hat, sigma(T)^2 I).
+Loss (eq. 12): a ||D(y) - x_0||^2 + (1 - a) ||z_hat - z||^2, with a = `predictor_weight`.
+
+`score_skip` (voxlate's StoRM default) writes the network's output as a residual:
+z_hat = (x_t - y_sde) / sigma(t) + net(...), where y_sde is y (SGMSE+) or D(y) (StoRM). The
+first term is the exact z when x_0 = y_sde, so the network learns only the (scaled) error of
+the estimate, -e^{-gamma t} (x_0 - y_sde) / sigma(t), and an untrained network (zero output
+layer) samples D(y) back. Same function class; a preconditioning like Karras et al.'s c_skip.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import torch
@@ -21,6 +34,11 @@ from voxlate.diffusion.nets import UNet2D, UNet2DConfig
 from voxlate.diffusion.samplers import pc_sample
 from voxlate.diffusion.sde import OUVESDE
 from voxlate.tasks.enhance.features import SAMPLE_RATE, STFTConfig, spec_to_wav, wav_to_spec
+from voxlate.tasks.enhance.predictor import MaskPredictor, PredictorConfig
+
+# Which parameters a training run updates (StoRM): both jointly (eq. 12), only the
+# predictor D (a = 1), or only the score network with D frozen ("regen-freeze-denoiser").
+Stage = Literal["joint", "predictor", "score"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +56,35 @@ class EnhanceConfig:
     t_eps: float = 0.03  # smallest diffusion time used in training and sampling (SGMSE+)
     sample_rate: int = SAMPLE_RATE  # Hz
     chunk_frames: int = 128  # training excerpt length in STFT frames
+    predictor: PredictorConfig | None = None  # StoRM's predictive model D; None = SGMSE+
+    predictor_weight: float = 0.5  # StoRM loss weight a of ||D(y) - x_0||^2 (joint stage)
+    score_skip: bool = False  # z_hat = (x_t - y_sde)/sigma(t) + net(...) (see module docstring)
+
+    @property
+    def kind(self) -> str:
+        """'storm' with a predictor, else 'sgmse'."""
+        return "sgmse" if self.predictor is None else "storm"
+
+
+def storm_config(
+    base: EnhanceConfig | None = None,
+    predictor: PredictorConfig | None = None,
+    score_skip: bool = True,
+) -> EnhanceConfig:
+    """`base` (default EnhanceConfig()) turned into a StoRM model: a predictor and a score
+    network with 6 input channels ([x_t, y, D(y)]), by default with `score_skip`."""
+    base = base or EnhanceConfig()
+    pred = predictor or PredictorConfig(bins=base.stft.bins)
+    net = replace(base.net, in_channels=6)
+    return replace(base, predictor=pred, net=net, score_skip=score_skip)
 
 
 @dataclass(frozen=True)
 class SamplerOptions:
-    """Per-call sampling options (not part of the model)."""
+    """Per-call sampling options (not part of the model).
+
+    steps = 0 returns the predictor's estimate D(y) (StoRM models only).
+    """
 
     steps: int = 30  # reverse-diffusion steps N (SGMSE+: 30)
     corrector_steps: int = 1  # annealed Langevin steps per predictor step (SGMSE+: 1)
@@ -50,21 +92,45 @@ class SamplerOptions:
     seed: int = 0  # seed of the sampler's noise
 
 
+def default_sampler(config: EnhanceConfig) -> SamplerOptions:
+    """SGMSE+: 30 PC steps with one corrector step. StoRM: 10 reverse-diffusion steps
+    without corrector, started from the predictor's estimate (see docs/diffusion.md)."""
+    if config.predictor is None:
+        return SamplerOptions()
+    return SamplerOptions(steps=10, corrector_steps=0)
+
+
 class ScoreModel(nn.Module):
-    """z_hat = net([x_t, y], t): (B, 2, F, T) x2 and t (B,) -> (B, 2, F, T)."""
+    """z_hat = net([x_t, cond], t): x_t (B, 2, F, T), cond (B, 2 or 4, F, T), t (B,).
+
+    cond is y for SGMSE+ and [y, D(y)] for StoRM (`condition`); `predictor` is StoRM's D.
+    """
 
     def __init__(self, config: EnhanceConfig) -> None:
         super().__init__()
         self.config = config
         self.net = UNet2D(config.net)
+        self.predictor = MaskPredictor(config.predictor) if config.predictor else None
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([x_t, y], dim=1), t)
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        z_hat = self.net(torch.cat([x_t, cond], dim=1), t)
+        if self.config.score_skip:  # y_sde is the last two channels of cond
+            std = self.config.sde.std(t).to(x_t.dtype).reshape(-1, 1, 1, 1)
+            z_hat = z_hat + (x_t - cond[:, -2:]) / std
+        return z_hat
 
-    def score(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def condition(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(cond, y_sde): the score network's conditioning and the point the SDE's mean
+        drifts to. SGMSE+: (y, y); StoRM: ([y, D(y)], D(y))."""
+        if self.predictor is None:
+            return y, y
+        y_hat = self.predictor(y)
+        return torch.cat([y, y_hat], dim=1), y_hat
+
+    def score(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """grad log p_t(x_t | y) = -z_hat / sigma(t)."""
         std = self.config.sde.std(t).to(x_t.dtype).reshape(-1, 1, 1, 1)
-        return -self(x_t, t, y) / std
+        return -self(x_t, t, cond) / std
 
 
 def dsm_loss(
@@ -73,17 +139,50 @@ def dsm_loss(
     y: torch.Tensor,
     config: EnhanceConfig,
     generator: torch.Generator,
+    cond: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Denoising score matching (weighted by sigma^2): E ||z_hat(x_t, y, t) - z||^2.
+    """Denoising score matching (weighted by sigma^2): E ||z_hat(x_t, cond, t) - z||^2.
 
-    x0, y: (B, 2, F, T) clean and noisy compressed spectrograms; t ~ U(t_eps, T).
+    x0, y: (B, 2, F, T) clean spectrogram and the point the SDE drifts to (the noisy y for
+    SGMSE+, D(y) for StoRM); cond: the network's conditioning (default y); t ~ U(t_eps, T).
     """
     sde = config.sde
     b = x0.shape[0]
     t = torch.rand(b, device=x0.device, generator=generator) * (sde.T - config.t_eps) + config.t_eps
     z = torch.randn(x0.shape, device=x0.device, generator=generator)
     x_t = sde.perturb(x0, t, z, y)
-    return torch.mean((model(x_t, t, y) - z) ** 2)
+    return torch.mean((model(x_t, t, y if cond is None else cond) - z) ** 2)
+
+
+def storm_loss(
+    model: nn.Module,
+    x0: torch.Tensor,
+    y: torch.Tensor,
+    config: EnhanceConfig,
+    generator: torch.Generator,
+    stage: Stage = "joint",
+) -> torch.Tensor:
+    """StoRM's loss (Lemercier et al., 2023, eq. 12): a ||D(y) - x_0||^2 + (1 - a) L_DSM.
+
+    x0, y: (B, 2, F, T) clean and noisy spectrograms; `model` is a ScoreModel with a
+    predictor. stage 'predictor' returns the first term only; 'score' the second only,
+    with D(y) computed without gradient (D frozen). Under DDP only 'score' is possible: D
+    is called outside the wrapper's forward, so its gradients would not be averaged.
+    """
+    ddp = isinstance(model, nn.parallel.DistributedDataParallel)
+    inner = model.module if ddp else model
+    assert inner.predictor is not None, "storm_loss needs a model with a predictor"
+    assert stage == "score" or not ddp, "under DDP, train StoRM's predictor in one process"
+    with torch.set_grad_enabled(stage != "score" and torch.is_grad_enabled()):
+        y_hat = inner.predictor(y)
+    pred = torch.mean((y_hat - x0) ** 2)
+    if stage == "predictor":
+        return pred
+    dsm = dsm_loss(model, x0, y_hat, config, generator, cond=torch.cat([y, y_hat], dim=1))
+    if stage == "score":
+        return dsm
+    a = config.predictor_weight
+    return a * pred + (1 - a) * dsm
 
 
 def batch_to_specs(
@@ -106,24 +205,34 @@ class EnhanceResult:
 def enhance_waveform(
     model: ScoreModel,
     noisy: np.ndarray,
-    options: SamplerOptions = SamplerOptions(),
+    options: SamplerOptions | None = None,
     callback: Callable[[int, torch.Tensor], None] | None = None,
 ) -> EnhanceResult:
     """Enhance a (n,) float waveform at the model's sample rate with the PC sampler.
 
+    options: default `default_sampler(model.config)`. For StoRM, D(y) is computed once
+    and the reverse SDE starts at x_T ~ N(D(y), sigma(T)^2 I); steps = 0 returns D(y).
     callback(i, x_i) runs after each of the `options.steps` steps (e.g. a progress bar).
     """
     cfg = model.config
+    options = options or default_sampler(cfg)
+    if options.steps < 0 or (options.steps == 0 and model.predictor is None):
+        raise ValueError("steps must be >= 1 (0 is allowed only for StoRM models)")
     start = time.perf_counter()
     device = next(model.parameters()).device
     wav = torch.from_numpy(np.ascontiguousarray(noisy, dtype=np.float32)).to(device)[None]
     scale = wav.abs().max().clamp_min(1e-6)
     y = wav_to_spec(wav / scale, cfg.stft)
-    gen = torch.Generator(device=device).manual_seed(options.seed)
-    x_T = cfg.sde.prior_sample(y.shape, y=y, generator=gen)
-    x0 = pc_sample(
-        lambda x, t: model.score(x, t, y), cfg.sde, x_T, steps=options.steps,
-        corrector_steps=options.corrector_steps, snr=options.snr, t_eps=cfg.t_eps, y=y, generator=gen, callback=callback,
-    )  # fmt: skip
+    cond, y_sde = model.condition(y)
+    if options.steps == 0:
+        x0 = y_sde
+    else:
+        gen = torch.Generator(device=device).manual_seed(options.seed)
+        x_T = cfg.sde.prior_sample(y.shape, y=y_sde, generator=gen)
+        x0 = pc_sample(
+            lambda x, t: model.score(x, t, cond), cfg.sde, x_T, steps=options.steps,
+            corrector_steps=options.corrector_steps, snr=options.snr, t_eps=cfg.t_eps, y=y_sde,
+            generator=gen, callback=callback,
+        )  # fmt: skip
     out = spec_to_wav(x0, cfg.stft, wav.shape[1])[0] * scale
     return EnhanceResult(out.cpu().numpy().astype(np.float32), time.perf_counter() - start)

@@ -1,4 +1,6 @@
-"""Training an SGMSE+ enhancer: on-the-fly mixing (or paired folders) into the shared loop."""
+"""Training an SGMSE+ or StoRM enhancer: on-the-fly mixing (or paired folders) into the
+shared loop. StoRM trains jointly or in two stages: the predictor alone (`stage='predictor'`),
+then the score network with that predictor frozen (`stage='score'`, `predictor_from`)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,17 @@ import torch
 
 from voxlate.audio import load_audio
 from voxlate.data.mixing import MixConfig, NoiseSampler, load_many, noisy_pairs
+from voxlate.diffusion.checkpoint import load_checkpoint, save_checkpoint
 from voxlate.diffusion.training import TrainConfig, train
-from voxlate.tasks.enhance.model import EnhanceConfig, ScoreModel, batch_to_specs, dsm_loss
+from voxlate.errors import InputError
+from voxlate.tasks.enhance.model import (
+    EnhanceConfig,
+    ScoreModel,
+    Stage,
+    batch_to_specs,
+    dsm_loss,
+    storm_loss,
+)
 
 
 def mixed_batches(
@@ -53,6 +64,22 @@ def paired_batches(
         )
 
 
+def load_predictor(model: ScoreModel, checkpoint: str | os.PathLike) -> None:
+    """Copy the (EMA) predictor weights of a StoRM checkpoint into `model`.
+
+    InputError if the checkpoint has no predictor or a different predictor architecture.
+    """
+    ck = load_checkpoint(checkpoint)
+    src = getattr(ck.config, "predictor", None)
+    if model.predictor is None or src is None:
+        raise InputError(f"{checkpoint} has no StoRM predictor to start from.")
+    if src != model.config.predictor:
+        raise InputError(f"The predictor in {checkpoint} has another architecture ({src}).")
+    prefix = "predictor."
+    weights = {k[len(prefix) :]: v for k, v in ck.inference_weights.items() if k.startswith(prefix)}
+    model.predictor.load_state_dict(weights)
+
+
 def train_enhancer(
     config: EnhanceConfig,
     train_config: TrainConfig,
@@ -64,8 +91,17 @@ def train_enhancer(
     batch_size: int = 8,
     resume: str | os.PathLike | None = None,
     progress: bool = True,
+    stage: Stage = "joint",
+    predictor_from: str | os.PathLike | None = None,
 ) -> Path:
-    """Train on clean + noise files mixed on the fly, or on (noisy, clean) pairs; returns `out`."""
+    """Train on clean + noise files mixed on the fly, or on (noisy, clean) pairs; returns `out`.
+
+    StoRM models (`config.predictor` set): `stage` picks what is trained ('joint': both,
+    StoRM eq. 12; 'predictor': D only; 'score': the score network with D frozen), and
+    `predictor_from` copies D's weights from an earlier StoRM checkpoint first.
+    """
+    if config.predictor is None and (stage != "joint" or predictor_from is not None):
+        raise InputError("Training stages and --predictor-from apply to StoRM models only.")
     sr = config.sample_rate
     if pair_files:
         pairs = [(load_audio(y, sr).samples, load_audio(x, sr).samples) for y, x in pair_files]
@@ -76,14 +112,24 @@ def train_enhancer(
         sampler = NoiseSampler(recorded, clean, mix)
         batches = mixed_batches(clean, sampler, config, mix, batch_size, train_config.seed)
 
+    model = ScoreModel(config)
+    if predictor_from is not None:
+        load_predictor(model, predictor_from)
+    if model.predictor is not None and stage == "score":
+        model.predictor.requires_grad_(False)
+    if model.predictor is not None and stage == "predictor":
+        model.net.requires_grad_(False)
+
     def loss_fn(
         model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor], gen: torch.Generator
     ) -> torch.Tensor:
         y, x0 = batch
-        return dsm_loss(model, x0, y, config, gen)
+        if config.predictor is None:
+            return dsm_loss(model, x0, y, config, gen)
+        return storm_loss(model, x0, y, config, gen, stage)
 
     return train(
-        ScoreModel(config),
+        model,
         loss_fn,
         batches,
         config,
@@ -92,3 +138,11 @@ def train_enhancer(
         resume=resume,
         progress=progress,
     )
+
+
+def export_for_inference(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Write `src`'s inference weights (EMA if present) with its config, step and training
+    history to `dst`, without the raw weights and optimizer state (about 1/4 the size)."""
+    ck = load_checkpoint(src)
+    return save_checkpoint(dst, config=ck.config, model=ck.inference_weights, step=ck.step,
+                           train_config=ck.train_config, extra=ck.extra)  # fmt: skip
