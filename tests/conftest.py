@@ -61,3 +61,35 @@ def run_cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """One Resemblyzer speaker encoder for the session."""
+    pytest.importorskip("resemblyzer")
+    from voxlate.engines.voice import ENCODERS
+
+    return ENCODERS.create("resemblyzer")
+
+
+@pytest.fixture(scope="session")
+def synth():
+    """English text -> Piper joe speech (22.05 kHz), without sampling noise.
+
+    No noise: the same text gives the same audio, so similarity margins are stable.
+    """
+    import numpy as np
+
+    from voxlate.audio import Audio
+
+    piper = pytest.importorskip("piper")
+    from voxlate.engines.tts.piper import embedded_voice_path
+
+    joe = piper.PiperVoice.load(str(embedded_voice_path()))
+    still = piper.SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+
+    def speak(text: str) -> Audio:
+        chunks = [c.audio_float_array for c in joe.synthesize(text, syn_config=still)]
+        return Audio(np.concatenate(chunks), joe.config.sample_rate)
+
+    return speak

@@ -23,31 +23,6 @@ def test_cli_rejects_an_unknown_system(run_cli) -> None:
 
 
 @pytest.fixture(scope="module")
-def encoder():
-    pytest.importorskip("resemblyzer")
-    from voxlate.engines.voice import ENCODERS
-
-    return ENCODERS.create("resemblyzer")
-
-
-@pytest.fixture(scope="module")
-def synth():
-    """English text -> Piper joe speech (22.05 kHz), without sampling noise."""
-    piper = pytest.importorskip("piper")
-    from voxlate.audio import Audio
-    from voxlate.engines.tts.piper import embedded_voice_path
-
-    joe = piper.PiperVoice.load(str(embedded_voice_path()))
-    still = piper.SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-
-    def speak(text: str) -> Audio:
-        chunks = [c.audio_float_array for c in joe.synthesize(text, syn_config=still)]
-        return Audio(np.concatenate(chunks), joe.config.sample_rate)
-
-    return speak
-
-
-@pytest.fixture(scope="module")
 def model_256(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny SpeakerDiff on random 256-d (Resemblyzer-sized) embeddings."""
     from voxlate.diffusion.ddpm import DDPMConfig
