@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from voxlate.audio import atomic_path, load_audio
+from voxlate.audio import load_audio
 from voxlate.engines.enhance.base import Enhancer
 from voxlate.errors import MissingDependencyError
+from voxlate.plots import pyplot, save_png
 
 METRIC_RATE = 16_000  # Hz; PESQ wide-band and the other metrics run at this rate
 
@@ -118,13 +119,7 @@ def spectrogram_png(
 ) -> Path:
     """One row per example, one column per signal (noisy, systems..., clean); log-magnitude
     spectrograms at 16 kHz, 0-8 kHz. Written atomically."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        raise MissingDependencyError("matplotlib", pip="matplotlib") from e
+    plt = pyplot()
     cols = list(examples[0].keys())
     fig, axes = plt.subplots(len(examples), len(cols), figsize=(2.6 * len(cols), 2.2 * len(examples)),
                              squeeze=False, sharey=True)  # fmt: skip
@@ -139,8 +134,4 @@ def spectrogram_png(
             if c == 0:
                 ax.set_ylabel(f"{titles[r]}\nHz", fontsize=7)
             ax.tick_params(labelsize=6)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=72, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path, dpi=72)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlate.audio import Audio, atomic_path, load_audio, save_audio
+from voxlate.audio import Audio, load_audio, save_audio
 from voxlate.data.pocketsphinx import POCKETSPHINX, read_transcription
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.engines.voice.modes import build_voice_stage
@@ -282,10 +282,9 @@ def summary_table(res: VoiceEvalResult) -> str:
 
 def plot_similarities(res: VoiceEvalResult, path: str | os.PathLike) -> Path:
     """Box plot of the similarity distributions (baselines and each mode) as a PNG."""
-    import matplotlib
+    from voxlate.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     series = {"same speaker": res.same_speaker, "different speakers": res.different_speakers}
     series.update({f"{k} (src->out)": v for k, v in res.similarity.items()})
@@ -298,9 +297,4 @@ def plot_similarities(res: VoiceEvalResult, path: str | os.PathLike) -> Path:
     ax.axvline(0.75, color="g", ls="--", lw=0.8)
     ax.axvline(0.6, color="r", ls=":", lw=0.8)
     ax.set_title("voxlate voice: speaker similarity distributions")
-    fig.tight_layout()
-    out = Path(path)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return out
+    return save_png(fig, path, dpi=110)

@@ -212,13 +212,9 @@ def plot_history(
     history: Sequence[dict], png: str | os.PathLike, title: str = "CTC training"
 ) -> None:
     """Learning curve: losses (left axis) and dev CER (right axis) per epoch, as a PNG."""
-    import matplotlib
+    from voxlate.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from voxlate.audio import atomic_path
-
+    plt = pyplot()
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     ax.plot(ep, [h["train_loss"] for h in history], label="train loss")
@@ -235,7 +231,4 @@ def plot_history(
         lines, labels = lines + l2, labels + lb2
     ax.legend(lines, labels, loc="upper right", fontsize=8)
     ax.set_title(title)
-    fig.tight_layout()
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_png(fig, png, dpi=120)

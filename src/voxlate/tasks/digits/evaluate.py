@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxlate.audio import Audio, atomic_path, save_audio
+from voxlate.audio import Audio, save_audio
 from voxlate.tasks.digits.classifier import DigitClassifier, classify
 from voxlate.tasks.digits.dataset import DigitImages
 from voxlate.tasks.digits.features import MelTransform
@@ -119,10 +119,9 @@ def save_grid(
     images: torch.Tensor, digits: Sequence[int], out: str | os.PathLike, title: str = ""
 ) -> Path:
     """A PNG grid of log-mel images (low frequencies at the bottom), labelled by digit."""
-    import matplotlib
+    from voxlate.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = len(images)
     cols = min(8, n)
@@ -137,11 +136,7 @@ def save_grid(
             ax.set_title(str(int(digits[k])), fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return Path(out)
+    return save_png(fig, out, dpi=110)
 
 
 def write_samples(

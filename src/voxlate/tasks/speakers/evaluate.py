@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlate.audio import atomic_path
 from voxlate.tasks.digits.metrics import frechet_distance
 
 
@@ -72,10 +71,9 @@ def tsne_plot(
     seed: int = 0,
 ) -> Path:
     """A t-SNE (van der Maaten & Hinton, 2008) map of real (by speaker) and generated points."""
-    import matplotlib
+    from voxlate.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from sklearn.manifold import TSNE
 
     x = np.concatenate([real, generated])
@@ -96,8 +94,4 @@ def tsne_plot(
     ax.scatter(yg[:, 0], yg[:, 1], s=14, c="black", marker="x", label="generated")
     ax.set_title("t-SNE of speaker embeddings: real vs SpeakerDiff samples")
     ax.legend(fontsize=6, markerscale=2, loc="best")
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return Path(out)
+    return save_png(fig, out, dpi=120)

@@ -198,11 +198,9 @@ def plot_st_history(
     history: Sequence[dict], png: str | os.PathLike, title: str = "Speech translation training"
 ) -> None:
     """Learning curve of `train_st`: train (solid) and dev (dashed) loss of each head per epoch."""
-    import matplotlib
+    from voxlate.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     for i, (head, label) in enumerate(
@@ -218,10 +216,7 @@ def plot_st_history(
     ax.set_ylabel("loss per token (nats)")
     ax.legend(loc="upper right", fontsize=7)
     ax.set_title(title)
-    fig.tight_layout()
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_png(fig, png, dpi=120)
 
 
 def train_text_mt(
