@@ -110,6 +110,7 @@ class StreamTranslator:
         self._resampler: Any = None
         self._rate = SAMPLE_RATE
         self._cut: Cutter | None = None  # the segment stage's state (read by speculations)
+        # The speaker's voice is ready to use (fitted, or no warm-up wanted); `_speak` sets it.
         self._voice_ready = self.voice is None or not self.config.voice_warmup
         self.received_s = 0.0  # input seconds accepted so far
 
@@ -358,18 +359,19 @@ class StreamTranslator:
         fitting, which takes seconds, never delays the audio.
         """
         warmup: asyncio.Task | None = None
-        ready = self.voice is None or not self.config.voice_warmup
         while (job := await inp.get()) is not _END:
             first: float | None = None
             timings = job.timings
             timings.setdefault("tts", 0.0)
             if warmup is not None and warmup.done():
-                ready = self._voice_ready = True
-            voice = self.voice if ready else None
+                self._voice_ready = True
+            voice = self.voice if self._voice_ready else None
             if self.voice is not None:
                 timings.setdefault("voice", 0.0)
             pre = job.speculated if job.speculated and job.speculated.speech else None
-            voiced = ready if pre is None else pre.voiced  # the voice a speculation began in
+            voiced = (
+                self._voice_ready if pre is None else pre.voiced
+            )  # the voice a speculation began in
             if job.translation:
                 chunk: Audio | None = None
                 if pre is not None:
@@ -389,7 +391,7 @@ class StreamTranslator:
                     while chunk is not None:
                         if first is None:
                             first = time.perf_counter() - job.eos_wall
-                            if not ready and warmup is None:
+                            if not self._voice_ready and warmup is None:
                                 warmup = self._side_task(
                                     asyncio.to_thread(self._fit_voice, chunk, job.recognized.clean)
                                 )
