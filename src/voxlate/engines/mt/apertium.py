@@ -80,29 +80,35 @@ class ApertiumTranslator:
 
     def _through_pipe(self, mode: str, texts: list[str]) -> list[str] | None:
         """Translations by the persistent pipeline of `mode`; None if it cannot be used."""
-        pipe = self._pipe(mode, lambda: mode_commands(self._mode_file(mode)))
-        if pipe is None:
-            return None
-        try:
-            return [unescape(pipe.query(escape(t) + "[][\n]")).strip() if t else "" for t in texts]
-        except EngineError:
-            self._drop_pipe(mode)
-            return None
+        outs = []
+        for t in texts:
+            reply = (
+                self._ask(mode, lambda: mode_commands(self._mode_file(mode)), escape(t) + "[][\n]")
+                if t
+                else ""
+            )
+            if reply is None:
+                return None
+            outs.append(unescape(reply).strip())
+        return outs
 
-    def _pipe(self, key: str, commands: Callable[[], list[list[str]]]) -> NullFlushPipe | None:
-        """The persistent pipe `key` (made from `commands()` once); None once it has failed."""
+    def _ask(self, key: str, commands: Callable[[], list[list[str]]], message: str) -> str | None:
+        """The reply of persistent pipe `key` (started from `commands()` on first use) to
+        `message`; None when it cannot be used, and from then on (callers run the program once)."""
         if key not in self._pipes:
             try:
                 self._pipes[key] = NullFlushPipe(commands())
             except (EngineError, OSError):
                 self._pipes[key] = None
-        return self._pipes[key]
-
-    def _drop_pipe(self, key: str) -> None:
-        pipe = self._pipes.get(key)
-        if pipe is not None:
+        pipe = self._pipes[key]
+        if pipe is None:
+            return None
+        try:
+            return pipe.query(message)
+        except EngineError:
             pipe.close()
-        self._pipes[key] = None  # broken here: one-shot calls from now on
+            self._pipes[key] = None
+            return None
 
     def _mode_file(self, mode: str) -> Path:
         for d in MODES_DIRS:
@@ -131,14 +137,9 @@ class ApertiumTranslator:
         if analyser is None or not words:
             return set()
         query = "\n".join(words) + "\n"
-        key = f"analyser:{analyser}"
-        pipe = self._pipe(key, lambda: [["lt-proc", "-z", "-w", str(analyser)]])
-        analysed = None
-        if pipe is not None:
-            try:
-                analysed = pipe.query(query)
-            except EngineError:
-                self._drop_pipe(key)
+        analysed = self._ask(
+            f"analyser:{analyser}", lambda: [["lt-proc", "-z", "-w", str(analyser)]], query
+        )
         if analysed is None:
             analysed = subprocess.run(
                 ["lt-proc", "-w", str(analyser)], input=query, capture_output=True, text=True
@@ -153,13 +154,14 @@ class ApertiumTranslator:
     def _analyser(self, language: str) -> Path | None:
         """The morphological analyser of `language` from an installed pair that starts there."""
         for (s, _t), mode in self._modes.items():
-            if s == language:
-                for d in MODES_DIRS:
-                    f = d / f"{mode}.mode"
-                    if f.exists():
-                        m = re.search(r"lt-proc(?: -w)? '([^']+automorf\.bin)'", f.read_text())
-                        if m and shutil.which("lt-proc"):
-                            return Path(m.group(1))
+            if s == language and shutil.which("lt-proc"):
+                try:
+                    text = self._mode_file(mode).read_text()
+                except EngineError:
+                    continue
+                m = re.search(r"lt-proc(?: -w)? '([^']+automorf\.bin)'", text)
+                if m:
+                    return Path(m.group(1))
         return None
 
     def _one(self, text: str, mode: str) -> str:
