@@ -77,33 +77,38 @@ def test_product_path_revoices_the_synthesized_text(
     assert src[0].sample_rate == 16000 and abs(src[0].duration - utts[0].audio.duration) < 0.05
 
 
-def test_pseudo_speaker_keeps_the_warp_intelligible(
+def test_pseudo_speaker_picks_the_far_candidate_nearest_the_sample(
     model_256: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dataclasses
-
     from voxlate.audio import Audio
     from voxlate.engines.voice.world import VoiceParams, VoiceStats
-    from voxlate.tasks.speakers.anonymize import WARP_LIMITS, SpeakerDiffPseudoSpeaker
+    from voxlate.tasks.speakers import anonymize
 
-    class FarAdapter:  # a search that ends at an extreme warp, with the source's F0 range
-        encoder = None
+    e = np.eye(256, dtype=np.float32)
+    source, target = e[0], e[1]
+    cands = [VoiceParams(warp=w) for w in (1.1, 1.2, 1.3, 1.4)]
+    embs = np.stack(
+        [
+            0.8 * source + 0.6 * target,  # nearest the sample, but too like the source
+            0.9 * source + 0.1 * e[2],
+            0.3 * source + 0.5 * target,  # far from the source and nearest the sample
+            0.2 * source + 0.1 * target,
+        ]
+    )
 
-        def refine(self, speech, params, target):  # type: ignore[no-untyped-def]
-            return dataclasses.replace(params, warp=1.2, f0_std=0.5)
+    class Derived:
+        def __init__(self, *a) -> None:  # type: ignore[no-untyped-def]
+            pass
 
-    class Start:
-        def params(self, *a):  # type: ignore[no-untyped-def]
-            return VoiceParams(f0_mean=5.0)
+        def outputs(self, stats, speech):  # type: ignore[no-untyped-def]
+            return cands, embs
 
     import voxlate.engines.voice.modes as modes
 
+    monkeypatch.setattr(modes, "DerivedPseudoSpeaker", Derived)
+    monkeypatch.setattr(anonymize, "sample_pseudo_speaker", lambda *a, **k: target)
+    pseudo = anonymize.SpeakerDiffPseudoSpeaker(None, model_256, 0.3, seed=0)
     stats = VoiceStats(5.0, 0.5, np.zeros(4), 3.0)
-    src = np.eye(256, dtype=np.float32)[0]
     speech = Audio(np.zeros(16000, dtype=np.float32), 16000)
-    monkeypatch.setattr(modes, "DerivedPseudoSpeaker", lambda encoder: Start())
-    clipped = SpeakerDiffPseudoSpeaker(FarAdapter(), model_256, 0.3, seed=0)
-    p = clipped.params(stats, src, speech)
-    assert p.warp == WARP_LIMITS[1] and p.f0_std is None and p.f0_mean == 5.0
-    wide = SpeakerDiffPseudoSpeaker(FarAdapter(), model_256, 0.3, seed=0, warp_limits=None)
-    assert wide.params(stats, src, speech).warp == 1.2
+    assert pseudo.params(stats, source, speech) is cands[2]
+    assert pseudo.last_target is target

@@ -68,6 +68,38 @@ def embed(
     typer.echo(f"{len(files)} embeddings ({enc.dim}-d) -> {out}")
 
 
+@voice_app.command("anonymize")
+def anonymize(
+    audio_in: Path = typer.Argument(..., help="Recording to anonymize (any audio file)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output WAV (same length and rate)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Say a recording again in pseudo-voices: same words and timing, no translation.
+
+    Each speaker gets their own pseudo-speaker (SpeakerDiff-chosen when the model ships),
+    kept for the whole recording; pauses and non-speech stay as they are. This is the
+    system `voxlate eval anonymize` reports as source re-voicing.
+    """
+    from tqdm import tqdm
+
+    from voxlate.audio import load_audio, save_audio
+    from voxlate.engines.vad import DEFAULT as DEFAULT_VAD
+    from voxlate.engines.vad import REGISTRY as VADS
+    from voxlate.engines.voice.modes import build_voice_stage
+    from voxlate.engines.voice.revoice import revoice
+    from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
+
+    audio = load_audio(audio_in)  # errors before any model loads
+    spans = segment_audio(audio.resample(16_000), VADS.create(DEFAULT_VAD), SegmenterConfig())
+    if not spans:
+        raise InputError(f"No speech found in {audio_in}.")
+    stage = build_voice_stage("anonymize", revoice_source=True)
+    with tqdm(total=len(spans), unit="utt", desc="anonymizing", disable=quiet) as bar:
+        result = revoice(audio, stage, spans, progress=bar.update)
+    save_audio(out, result)
+    typer.echo(f"{len(spans)} utterance(s) re-voiced ({stage.spec}) -> {out}")
+
+
 @eval_app.command("voice")
 def eval_voice(
     plot: Path = typer.Option(

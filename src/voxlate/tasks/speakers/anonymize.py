@@ -3,15 +3,17 @@
 `sample_pseudo_speaker` draws embeddings from a SpeakerDiff model and rejects every sample
 whose cosine distance to the source speaker is below `min_distance` (rejection sampling:
 the accepted sample is distributed as the model restricted to {e : 1 - cos(e, s) >= d}).
-`SpeakerDiffPseudoSpeaker` implements the voice engine's `PseudoSpeaker` seam: it starts
-from the deterministic derived pseudo-voice and lets the WORLD adapter search for the
-parameters whose output the speaker encoder places closest to the sampled embedding, then
-keeps the vocal-tract warp within `WARP_LIMITS` and the converted speech's own F0 range.
+`SpeakerDiffPseudoSpeaker` implements the voice engine's `PseudoSpeaker` seam: of the
+derived pseudo-voices (`DerivedPseudoSpeaker.candidates`), it keeps the half whose output is
+least like the source speaker and picks the one the speaker encoder places closest to the
+sampled embedding. The candidates' warps are bounded (see `SOURCE_WARPS`, `SPEECH_WARPS` in
+voxlate.engines.voice.modes) to keep speech intelligible to the English ASR; an open-ended
+parameter search towards the sample reached warps of 0.89 and cost English WER for no
+privacy gain.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from pathlib import Path
@@ -23,12 +25,6 @@ from voxlate.errors import InputError
 
 DEFAULT_MODEL = Path(__file__).with_name("speakerdiff.pt")  # shipped default, when present
 MIN_DISTANCE = 0.3  # default cosine distance (1 - cos) a pseudo-speaker keeps from the source
-# Vocal-tract warp a pseudo-voice may use on synthesized speech. The search reached 0.89 / 1.11,
-# which cost about 1.7 points of English WER on the product path (`voxlate eval anonymize`,
-# speakerdiff-tts, mean of 5 TTS draws) for no privacy gain: the attacker's EER stayed at
-# chance. Re-voicing *source* speech is different: there the wider warp masks the source's
-# timbre (ignorant EER 20.5 % vs 15.2 % clipped, mean of 4 seeds), so the eval passes None.
-WARP_LIMITS = (0.93, 1.07)
 
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -91,41 +87,38 @@ def sample_pseudo_speaker(
 class SpeakerDiffPseudoSpeaker:
     """`PseudoSpeaker` (voxlate.engines.voice.modes) for ``--voice anonymize``, from SpeakerDiff.
 
-    params(source, source_embedding, tts_sample): sample a target embedding at cosine
-    distance >= `min_distance` from `source_embedding`, start from the derived pseudo-voice
-    (`DerivedPseudoSpeaker`, already chosen to be unlike the source) and let
-    `WorldAdapter.refine` move the adapter parameters towards the sampled embedding. The
-    warp is then clipped to `warp_limits` (None: only the adapter's own bounds), and the F0
-    range (std of ln F0) is the converted speech's own rather than the source speaker's, which
-    is an identity cue.
+    params(source, source_embedding, tts_sample): convert `tts_sample` with each derived
+    candidate pseudo-voice, keep the half least similar to `source_embedding`, sample a
+    target embedding at cosine distance >= `min_distance` from it, and return the kept
+    candidate whose output is closest to the target. The choice is among voices already
+    unlike the source, so the sample decides *which* new voice, not whether it is new.
     """
 
     def __init__(
         self,
-        adapter: Any,
+        encoder: Any,
         model_path: str | os.PathLike | None = None,
         min_distance: float = MIN_DISTANCE,
         seed: int | None = None,
-        warp_limits: tuple[float, float] | None = WARP_LIMITS,
+        warps: tuple[float, ...] | None = None,
     ) -> None:
         load_model(model_path)  # fail early with one sentence when there is no model
-        self.adapter = adapter
+        self.encoder = encoder
+        self.warps = warps  # the candidates' vocal-tract warps; None: DerivedPseudoSpeaker's
         self.model_path = model_path
         self.min_distance = min_distance
-        self.warp_limits = warp_limits
         self.rng = np.random.default_rng(seed)
         self.last_target: np.ndarray | None = None  # the embedding chosen last (for reports)
 
     def params(self, source: Any, source_embedding: np.ndarray, tts_sample: Any) -> Any:
-        from voxlate.engines.voice.modes import DerivedPseudoSpeaker
+        from voxlate.engines.voice.modes import SPEECH_WARPS, DerivedPseudoSpeaker
 
-        start = DerivedPseudoSpeaker(self.adapter.encoder).params(
-            source, source_embedding, tts_sample
-        )
+        derived = DerivedPseudoSpeaker(self.encoder, self.warps or SPEECH_WARPS)
+        cands, embs = derived.outputs(source, tts_sample)
+        to_source = embs @ np.asarray(source_embedding, dtype=np.float32)
+        far = np.nonzero(to_source <= np.median(to_source))[0]
         target = sample_pseudo_speaker(
             source_embedding, self.model_path, self.min_distance, seed=int(self.rng.integers(2**31))
         )
         self.last_target = target
-        p = self.adapter.refine(tts_sample, start, target)
-        warp = float(np.clip(p.warp, *self.warp_limits)) if self.warp_limits else p.warp
-        return dataclasses.replace(p, warp=warp, f0_std=None)
+        return cands[int(far[np.argmax(embs[far] @ target)])]

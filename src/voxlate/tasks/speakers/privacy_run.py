@@ -130,9 +130,14 @@ def system_speech(
     tts_speech: returns the synthesized English speech of every utterance (called only by
         the product-path systems; the caller may cache it).
     """
-    from voxlate.engines.voice.modes import AnonymousVoice
+    from voxlate.engines.voice.modes import (
+        SOURCE_WARPS,
+        SPEECH_WARPS,
+        AnonymousVoice,
+        DerivedPseudoSpeaker,
+    )
     from voxlate.engines.voice.world import WorldAdapter
-    from voxlate.tasks.speakers.anonymize import WARP_LIMITS, SpeakerDiffPseudoSpeaker
+    from voxlate.tasks.speakers.anonymize import SpeakerDiffPseudoSpeaker
 
     if name == "none":
         return [u.audio for u in utterances]
@@ -141,12 +146,12 @@ def system_speech(
     base = name.removesuffix("-tts")
     speech = tts_speech() if name in PRODUCT_SYSTEMS else None
     adapter = WorldAdapter(encoder, search=False)
+    warps = SPEECH_WARPS if speech is not None else SOURCE_WARPS
     if base == "derived":
-        return anonymize_all(lambda: AnonymousVoice(encoder, adapter), utterances, speech)
+        derived = DerivedPseudoSpeaker(encoder, warps)
+        return anonymize_all(lambda: AnonymousVoice(encoder, adapter, derived), utterances, speech)
     if base == "speakerdiff":
-        # Source re-voicing keeps the wide warp that masks the source's timbre (see WARP_LIMITS).
-        limits = WARP_LIMITS if speech is not None else None
-        pseudo = SpeakerDiffPseudoSpeaker(adapter, model, min_distance, 0, limits)
+        pseudo = SpeakerDiffPseudoSpeaker(encoder, model, min_distance, 0, warps)
         return anonymize_all(lambda: AnonymousVoice(encoder, adapter, pseudo), utterances, speech)
     raise InputError(f"Unknown system '{name}'; use {', '.join(SYSTEMS)}.")
 
