@@ -10,7 +10,7 @@ from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
 voice_app = typer.Typer(
-    help="Speaker embeddings: compare two voices, embed a folder of clips.",
+    help="Speaker embeddings: compare two voices, embed a folder of clips; anonymize a recording.",
     no_args_is_help=True,
 )
 app.add_typer(voice_app, name="voice")
@@ -76,9 +76,7 @@ def anonymize(
 ) -> None:
     """Say a recording again in pseudo-voices: same words and timing, no translation.
 
-    Each speaker gets their own pseudo-speaker (SpeakerDiff-chosen when the model ships),
-    kept for the whole recording; pauses and non-speech stay as they are. This is the
-    system `voxlate eval anonymize` reports as source re-voicing.
+    Each speaker gets their own pseudo-speaker (chosen by SpeakerDiff), kept for the whole recording; pauses and non-speech stay as they are. `voxlate eval anonymize` reports this system as source re-voicing.
     """
     from tqdm import tqdm
 
