@@ -17,9 +17,11 @@ from voxlate.diffusion.checkpoint import load_checkpoint
 from voxlate.diffusion.nets import UNet2DConfig
 from voxlate.diffusion.training import TrainConfig
 from voxlate.engines.enhance import REGISTRY
+from voxlate.engines.enhance.diffusion import DiffusionEnhancer
 from voxlate.errors import InputError
-from voxlate.eval.enhancement import si_sdr
+from voxlate.eval.enhancement import estoi, si_sdr
 from voxlate.tasks.enhance.features import spec_to_wav
+from voxlate.tasks.enhance.losses import estoi_loss
 from voxlate.tasks.enhance.model import (
     EnhanceConfig,
     SamplerOptions,
@@ -30,7 +32,7 @@ from voxlate.tasks.enhance.model import (
     storm_config,
 )
 from voxlate.tasks.enhance.predictor import PredictorConfig
-from voxlate.tasks.enhance.train import train_enhancer
+from voxlate.tasks.enhance.train import load_predictor, train_enhancer
 
 runner = CliRunner()
 
@@ -155,13 +157,17 @@ def test_cli_storm_two_stages_run_and_eval(tmp_path, test_folder) -> None:
     common = ["--kind", "storm", "--clean", clean, "--steps", "2", "--base-channels", "4",
               "--chunk-frames", "16", "--batch-size", "2", "--predictor-hidden", "8",
               "--device", "cpu", "--sigma-max", "0.3"]  # fmt: skip
-    r = runner.invoke(app, ["enhance", "train", *common, "--stage", "predictor", "-o", str(p1)])
+    r = runner.invoke(app, ["enhance", "train", *common, "--stage", "predictor", "-o", str(p1),
+                            "--mask-floor", "0.1", "--estoi-weight", "0.01"])  # fmt: skip
     assert r.exit_code == 0, r.output
+    assert load_checkpoint(p1).config.predictor_estoi_weight == 0.01
     r = runner.invoke(app, ["enhance", "train", *common, "--stage", "score",
-                            "--predictor-from", str(p1), "-o", str(p2)])  # fmt: skip
+                            "--predictor-from", str(p1), "--init-from", str(p1),
+                            "-o", str(p2)])  # fmt: skip
     assert r.exit_code == 0, r.output
     cfg = load_checkpoint(p2).config
     assert cfg.kind == "storm" and cfg.predictor.hidden == 8 and cfg.sde.sigma_max == 0.3
+    assert cfg.predictor.mask_floor == 0.1  # inherited from --predictor-from
     out = tmp_path / "o.wav"
     noisy = test_folder / "noisy" / "u0.wav"
     r = runner.invoke(
@@ -183,6 +189,62 @@ def test_cli_storm_two_stages_run_and_eval(tmp_path, test_folder) -> None:
     assert ck.ema is None and ck.optimizer is None and ck.config == full.config
     assert all(torch.equal(ck.model[k], v) for k, v in full.ema.items())
     assert small.stat().st_size < p2.stat().st_size / 2
+    chosen = tmp_path / "d.pt"  # the default sampler chosen at export: D(y) alone
+    r = runner.invoke(app, ["enhance", "export", str(p2), "-o", str(chosen), "--steps", "0"])
+    assert r.exit_code == 0, r.output
+    assert default_sampler(load_checkpoint(chosen).config).steps == 0
+    assert DiffusionEnhancer(chosen).options.steps == 0
+    assert DiffusionEnhancer(chosen, steps=3).options.steps == 3
+    r = runner.invoke(app, ["enhance", "export", str(p2), "-o", str(chosen), "--steps", "-1"])
+    assert isinstance(r.exception, InputError)
     r = runner.invoke(app, ["enhance", "train", "--kind", "storm", "--stage", "predictor",
                             "--clean", clean, "--kind", "nope", "-o", str(p1)])  # fmt: skip
     assert isinstance(r.exception, InputError)
+
+
+def test_mask_floor_bounds_the_mask_and_loads_across_floors(storm_checkpoint) -> None:
+    """m = f + (1 - f) sigmoid(.) stays in (f, 1); a floor-0 predictor's weights load into
+    a model with a floor (the floor has no weights), another width does not."""
+    cfg = replace(TINY_STORM, predictor=replace(TINY_STORM.predictor, mask_floor=0.2))
+    model = ScoreModel(cfg)
+    load_predictor(model, storm_checkpoint)
+    y = torch.randn(2, 2, 256, 20)
+    m = model.predictor.mask(y)
+    assert m.min() >= 0.2 and m.max() <= 1.0
+    base = ScoreModel(TINY_STORM)
+    load_predictor(base, storm_checkpoint)
+    assert torch.allclose(m, 0.2 + 0.8 * base.predictor.mask(y))
+    wide = replace(TINY_STORM, predictor=replace(TINY_STORM.predictor, hidden=16))
+    with pytest.raises(InputError):
+        load_predictor(ScoreModel(wide), storm_checkpoint)
+
+
+def test_init_from_copies_every_weight(storm_checkpoint, tmp_path, librivox) -> None:
+    """init_from starts the model from a checkpoint's EMA weights (step 0, lr 0: unchanged)."""
+    tc = TrainConfig(steps=1, lr=0.0, warmup_steps=1, device="cpu")
+    clean = [p for p, _ in librivox[1:3]]
+    out = train_enhancer(TINY_STORM, tc, tmp_path / "i.pt", clean_files=clean, mix=MIX,
+                         batch_size=2, progress=False, init_from=storm_checkpoint)  # fmt: skip
+    src, ck = load_checkpoint(storm_checkpoint), load_checkpoint(out)
+    assert ck.step == 1
+    assert all(torch.equal(ck.model[k], v) for k, v in src.inference_weights.items())
+    with pytest.raises(InputError):
+        wide = replace(TINY_STORM, predictor=replace(TINY_STORM.predictor, hidden=16))
+        train_enhancer(wide, tc, tmp_path / "j.pt", clean_files=clean, mix=MIX, batch_size=2,
+                       progress=False, init_from=storm_checkpoint)  # fmt: skip
+
+
+def test_estoi_loss_tracks_estoi(test_folder) -> None:
+    """1 - estoi_loss is within 0.05 of pystoi's ESTOI on a noisy clip, ~1 for the clean one,
+    and has finite gradients (also for excerpts shorter than a segment)."""
+    noisy = load_audio(test_folder / "noisy" / "u0.wav").samples
+    clean = load_audio(test_folder / "clean" / "u0.wav").samples
+    y, x = batch_to_specs(torch.from_numpy(noisy)[None], torch.from_numpy(clean)[None],
+                          TINY_STORM.stft)  # fmt: skip
+    assert estoi_loss(x, x, TINY_STORM.stft).item() == pytest.approx(0.0, abs=1e-4)
+    assert 1 - estoi_loss(y, x, TINY_STORM.stft).item() == pytest.approx(
+        estoi(noisy, clean), abs=0.05
+    )
+    y = y[..., :20].clone().requires_grad_(True)
+    estoi_loss(y, x[..., :20], TINY_STORM.stft).backward()
+    assert torch.isfinite(y.grad).all() and y.grad.abs().sum() > 0

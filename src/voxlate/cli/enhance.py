@@ -45,8 +45,8 @@ def run(
     ),
     steps: int | None = typer.Option(
         None,
-        help="Reverse-diffusion steps (diffusion only); default 30 for SGMSE+, 10 for StoRM; "
-        "0 = StoRM's predictor alone.",
+        help="Reverse-diffusion steps (diffusion only); default the model's (30 for SGMSE+, "
+        "10 for StoRM unless set at export); 0 = StoRM's predictor alone.",
     ),
 ) -> None:
     """Enhance one file; writes OUT atomically at the input's sample rate."""
@@ -87,6 +87,17 @@ def train_cmd(
         None, help="StoRM: start from the predictor of this checkpoint."
     ),
     predictor_hidden: int = typer.Option(128, help="StoRM: GRU width of the predictor."),
+    mask_floor: float | None = typer.Option(
+        None,
+        help="StoRM: lower bound of the predictor's mask (limits the attenuation); default "
+        "that of --predictor-from, else 0.",
+    ),
+    estoi_weight: float = typer.Option(
+        0.0, help="StoRM: weight of the ESTOI-like term in the predictor's loss."
+    ),
+    init_from: Path | None = typer.Option(
+        None, help="Start all weights from this checkpoint (same architecture; new optimizer)."
+    ),
     sigma_max: float = typer.Option(0.5, help="OUVE sigma_max (SGMSE+ and StoRM: 0.5)."),
     steps: int = typer.Option(100_000, help="Optimizer steps."),
     minutes: float = typer.Option(
@@ -153,7 +164,9 @@ def train_cmd(
             pred = PredictorConfig(bins=cfg.stft.bins, hidden=predictor_hidden)
             if predictor_from is not None:
                 pred = getattr(load_checkpoint(predictor_from).config, "predictor", None) or pred
-            cfg = storm_config(cfg, pred)
+            if mask_floor is not None:
+                pred = replace(pred, mask_floor=mask_floor)
+            cfg = replace(storm_config(cfg, pred), predictor_estoi_weight=estoi_weight)
     tc = TrainConfig(steps=steps, lr=lr, ema_decay=ema_decay, seed=seed, precision=precision,
                      max_minutes=minutes, device=device)  # fmt: skip
     mix = MixConfig(snr_low_db=snr_low, snr_high_db=snr_high)
@@ -161,7 +174,8 @@ def train_cmd(
     noise_files = [f for d in noise or [] for f in audio_files(d)]
     pair_files = [(y, x) for y, x in find_pairs(pairs, "train")] if pairs is not None else None
     path = train_enhancer(cfg, tc, out, clean_files, noise_files, pair_files, mix, batch_size,
-                          resume, stage=stage, predictor_from=predictor_from)  # fmt: skip
+                          resume, stage=stage, predictor_from=predictor_from,
+                          init_from=init_from)  # fmt: skip
     typer.echo(f"wrote {path}")
 
 
@@ -169,11 +183,16 @@ def train_cmd(
 def export_cmd(
     checkpoint: Path = typer.Argument(..., help="Training checkpoint (.pt)."),
     out: Path = typer.Option(..., "-o", "--out", help="Inference checkpoint to write."),
+    steps: int | None = typer.Option(
+        None,
+        help="Default sampling steps of the exported model (StoRM: 0 = the predictor alone); "
+        "default: the checkpoint's (30 SGMSE+, 10 StoRM).",
+    ),
 ) -> None:
     """Keep only what inference needs (EMA weights and config): about 1/4 of the size."""
     from voxlate.tasks.enhance.train import export_for_inference
 
-    path = export_for_inference(checkpoint, out)
+    path = export_for_inference(checkpoint, out, sampler_steps=steps)
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -181,13 +200,17 @@ def export_cmd(
 def corpus_cmd(
     out: Path = typer.Argument(..., help="Folder to create."),
     n_test: int = typer.Option(12, help="Noisy/clean test pairs to write."),
+    n_val: int = typer.Option(
+        0, help="Validation pairs (training speakers and noises, lines left out of train/)."
+    ),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Build the offline train/test split (held-out speakers and noises) from Debian packages."""
     from voxlate.tasks.enhance.corpus import build_corpus
 
-    build_corpus(out, n_test=n_test, seed=seed)
-    typer.echo(f"wrote {out}/train/{{clean,noise}} and {out}/test/{{clean,noisy}}")
+    build_corpus(out, n_test=n_test, seed=seed, n_val=n_val)
+    val = f", {out}/val/{{clean,noisy}}" if n_val > 0 else ""
+    typer.echo(f"wrote {out}/train/{{clean,noise}}{val} and {out}/test/{{clean,noisy}}")
 
 
 @eval_app.command("enhance")
@@ -197,7 +220,7 @@ def eval_enhance(
         ..., "--test", help="Folder with clean/ and noisy/ (or VoiceBank-DEMAND test)."
     ),
     steps: int | None = typer.Option(
-        None, help="Reverse-diffusion steps; default 30 for SGMSE+, 10 for StoRM."
+        None, help="Reverse-diffusion steps; default the model's (30 SGMSE+, 10 StoRM)."
     ),
     limit: int = typer.Option(0, help="Use only the first N pairs; 0 = all."),
     deepfilter: bool = typer.Option(True, help="Include DeepFilterNet3."),

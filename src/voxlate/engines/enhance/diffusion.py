@@ -18,7 +18,8 @@ from voxlate.errors import EngineError, InputError
 @REGISTRY.register("diffusion")
 class DiffusionEnhancer:
     """steps: reverse-diffusion steps; None = the model's default (`default_sampler`:
-    SGMSE+ 30 PC steps, StoRM 10 steps from D(y)); 0 = StoRM's predictor D(y) alone."""
+    SGMSE+ 30 PC steps, StoRM 10 steps from D(y), unless set at export); 0 = StoRM's
+    predictor D(y) alone."""
 
     def __init__(
         self,

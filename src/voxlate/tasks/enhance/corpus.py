@@ -2,11 +2,16 @@
 
 Split (speakers and noise types held out for the test set):
 
-- speech, train: fillets-ng-data-cs lines of the two fish, the characters coded ``m`` and
-  ``v`` in file names like ``bar-m-barel.ogg`` (the game's two main voice actors);
+- speech, train: fillets-ng-data-cs lines of the two fish (the game's two main voice actors),
+  told apart by the font the game's dialogue scripts show the line in (``font_small``: the
+  small fish, code ``m``; ``font_big``: the big fish, code ``v``), else by the character
+  code in the file name (``bar-m-barel.ogg``, ``m-otazka0.ogg``, ``agenti-m.ogg``);
+- speech, validation (``val/``, for model choices; never the test set): pairs made of
+  training speakers' lines that are left out of ``train/clean``, mixed with training noises;
 - speech, test: every other character's lines (other voice actors: the parrot, crabs, the
-  computer, ...; speakers approximated by character code) and the five LibriVox clips
-  (an English speaker, unseen language);
+  computer, ...; speakers approximated by font / character code; lines of the code ``x``
+  (minor characters of unknown voice) and lines of both fish at once are left out) and the
+  five LibriVox clips (an English speaker, unseen language);
 - noise, train: music tracks rybky01-07 and menu, sound effects of 3 in 4 levels,
   white/pink/brown noise, babble from training utterances;
 - noise, test: music rybky09-15 and kufrik, effects of every 4th level (sorted), blue noise
@@ -15,8 +20,10 @@ Split (speakers and noise types held out for the test set):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +40,46 @@ TRAIN_SPEAKERS = ("m", "v")  # character codes of the training voices
 TEST_MUSIC = ("rybky09", "rybky10", "rybky11", "rybky13", "rybky14", "rybky15", "kufrik")
 
 
-def speaker_of(path: Path) -> str:
-    """The character code of a fillets dialogue file: 'bar-m-barel.ogg' -> 'm'."""
-    parts = path.stem.split("-")
-    return parts[1] if len(parts) > 2 else ""
+FISH_FONTS = {"font_small": "m", "font_big": "v"}  # dialogue font -> character code
+_DIALOG_ID = re.compile(r'dialogId\(\s*"([^"]+)"\s*,\s*"([^"]*)"')
+
+
+@functools.cache
+def dialog_fonts(root: Path = FILLETS) -> dict[str, str]:
+    """Dialogue id (the sound file's stem) -> the font its subtitle is shown in, read from
+    the game's ``script/*/*dialogs*.lua``; ids with an empty font are left out."""
+    fonts: dict[str, str] = {}
+    for lua in sorted((root / "script").glob("*/*dialogs*.lua")):
+        for name, font in _DIALOG_ID.findall(lua.read_text(encoding="utf-8", errors="replace")):
+            if font:
+                fonts.setdefault(name, font)
+    return fonts
+
+
+def code_from_name(stem: str) -> str:
+    """The character code in a fillets dialogue file name: 'bar-m-barel' -> 'm' (level-
+    code-word), 'm-otazka0' -> 'm' (code-word), 'agenti-m' -> 'm' (word-code, level fdto:
+    the first part is taken when it is a short code of at most 3 characters); '' if none."""
+    parts = stem.split("-")
+    if len(parts) > 2:
+        return parts[1]
+    if len(parts) == 2:
+        return parts[0] if len(parts[0]) <= 3 else parts[1]
+    return ""
+
+
+def speaker_of(path: Path, fonts: dict[str, str] | None = None) -> str:
+    """The speaker of a fillets dialogue file: 'm' / 'v' for the two fish, else the
+    character's font name ('parrot', 'white', ...) or code.
+
+    The font of the line in the game's scripts decides where it is known (`fonts`, default
+    `dialog_fonts()`; 'both' for lines of both fish at once); otherwise the file name's
+    character code (`code_from_name`)."""
+    fonts = dialog_fonts() if fonts is None else fonts
+    font = fonts.get(path.stem)
+    if font:
+        return FISH_FONTS.get(font, font.removeprefix("font_"))
+    return code_from_name(path.stem)
 
 
 def speech_split(root: Path = FILLETS) -> tuple[list[Path], list[Path]]:
@@ -46,8 +89,14 @@ def speech_split(root: Path = FILLETS) -> tuple[list[Path], list[Path]]:
         raise InputError(
             "fillets-ng-data-cs is not installed (apt-get install fillets-ng-data-cs)."
         )
-    train = [p for p in lines if speaker_of(p) in TRAIN_SPEAKERS]
-    test = [p for p in lines if speaker_of(p) not in TRAIN_SPEAKERS and speaker_of(p) != "x"]
+    fonts = dialog_fonts(root)
+    speakers = {p: speaker_of(p, fonts) for p in lines}
+    train = [p for p in lines if speakers[p] in TRAIN_SPEAKERS]
+    test = [
+        p
+        for p in lines
+        if speakers[p] not in (*TRAIN_SPEAKERS, "both", "") and code_from_name(p.stem) != "x"
+    ]
     test += sorted(LIBRIVOX.glob("*.wav"))
     return train, test
 
@@ -75,57 +124,109 @@ def _link(files: list[Path], folder: Path) -> None:
             os.symlink(f, dest)
 
 
-def build_corpus(
-    out: str | os.PathLike, n_test: int = 12, seed: int = 0, max_seconds: float = 6.0
-) -> Path:
-    """Write the split to `out`: train/clean and train/noise (symlinks), test/clean and
-    test/noisy (16 kHz wav pairs, SNR 0/5/10 dB, held-out speakers and noises) and
-    test/meta.jsonl (one line per pair: name, source, noise, snr_db)."""
-    out = Path(out)
-    train_speech, test_speech = speech_split()
-    train_noise, test_noise = noise_split()
-    _link(train_speech, out / "train" / "clean")
-    _link(train_noise, out / "train" / "noise")
-    rng = np.random.default_rng(seed)
-    librivox = [p for p in test_speech if p.suffix == ".wav"]
-    others = [p for p in test_speech if p.suffix != ".wav"]
-    # Longer lines make better test items; take from the longest half of the others.
-    picks = list(rng.permutation(librivox))[: max(1, n_test // 4)]
-    sizes = {p: p.stat().st_size for p in others}
-    long_half = sorted(others, key=lambda p: -sizes[p])[: max(1, len(others) // 2)]
-    picks += list(rng.permutation(long_half))[: n_test - len(picks)]
-    babble_pool = [load_audio(p, SAMPLE_RATE).samples for p in rng.permutation(others)[:20]]
-    music = [p for p in test_noise if p.parent.name == "music"]
-    effects = [p for p in test_noise if p.parent.name != "music"]
-    kinds = ["music", "effects", "blue", "babble"]
+def _noise_for(kind: str, n: int, pools: dict, rng: np.random.Generator) -> np.ndarray:
+    """n samples of noise of one kind: 'music' and 'effects' from recorded files, a colour
+    of `COLOURS`, or 'babble' (4 utterances of `pools['babble']`)."""
+    if kind == "music":
+        music = pools["music"]
+        return fit_length(load_audio(music[int(rng.integers(len(music)))], SAMPLE_RATE).samples,
+                          n, rng)  # fmt: skip
+    if kind in COLOURS:
+        return coloured_noise(n, COLOURS[kind], rng)
+    noise = np.zeros(n, dtype=np.float32)
+    if kind == "effects":
+        effects = pools["effects"]
+        for j in rng.choice(len(effects), size=4, replace=False):
+            e = load_audio(effects[int(j)], SAMPLE_RATE).samples
+            noise += fit_length(e / (rms(e) + 1e-9), n, rng)
+        return noise
+    babble = pools["babble"]
+    for b in rng.choice(len(babble), size=4, replace=False):
+        x = babble[int(b)]
+        noise += fit_length(x / rms(x), n, rng)
+    return noise
+
+
+def _write_pairs(
+    folder: Path,
+    picks: list[Path],
+    kinds: list[str],
+    pools: dict,
+    rng: np.random.Generator,
+    max_seconds: float,
+) -> None:
+    """folder/clean, folder/noisy (16 kHz wav pairs at SNR 0/5/10 dB, noise kinds in turn)
+    and folder/meta.jsonl (one line per pair: name, source, noise, snr_db)."""
     meta = []
-    for i, src in enumerate(tqdm(picks, desc="test pairs", unit="pair")):
+    for i, src in enumerate(tqdm(picks, desc=f"{folder.name} pairs", unit="pair")):
         clean = load_audio(src, SAMPLE_RATE).samples[: int(max_seconds * SAMPLE_RATE)]
-        n = len(clean)
         kind = kinds[i % len(kinds)]
-        if kind == "music":
-            noise = fit_length(
-                load_audio(music[int(rng.integers(len(music)))], SAMPLE_RATE).samples, n, rng
-            )
-        elif kind == "effects":
-            noise = np.zeros(n, dtype=np.float32)
-            for j in rng.choice(len(effects), size=4, replace=False):
-                e = load_audio(effects[int(j)], SAMPLE_RATE).samples
-                noise += fit_length(e / (rms(e) + 1e-9), n, rng)
-        elif kind == "blue":
-            noise = coloured_noise(n, COLOURS["blue"], rng)
-        else:
-            noise = np.zeros(n, dtype=np.float32)
-            for b in rng.choice(len(babble_pool), size=4, replace=False):
-                x = babble_pool[int(b)]
-                noise += fit_length(x / rms(x), n, rng)
+        noise = _noise_for(kind, len(clean), pools, rng)
         snr = float([0, 5, 10][i % 3])
         noisy = mix_at_snr(clean, noise, snr)
         peak = max(np.abs(noisy).max(), np.abs(clean).max())
         g = 0.7 / peak if peak > 0.7 else 1.0
         name = f"{i:02d}-{src.stem}"
-        save_audio(out / "test" / "clean" / f"{name}.wav", Audio(clean * g, SAMPLE_RATE))
-        save_audio(out / "test" / "noisy" / f"{name}.wav", Audio(noisy * g, SAMPLE_RATE))
+        save_audio(folder / "clean" / f"{name}.wav", Audio(clean * g, SAMPLE_RATE))
+        save_audio(folder / "noisy" / f"{name}.wav", Audio(noisy * g, SAMPLE_RATE))
         meta.append({"name": name, "source": str(src), "noise": kind, "snr_db": snr})
-    write_text_atomic(out / "test" / "meta.jsonl", "".join(json.dumps(m) + "\n" for m in meta))
+    write_text_atomic(folder / "meta.jsonl", "".join(json.dumps(m) + "\n" for m in meta))
+
+
+def _long_half(files: list[Path]) -> list[Path]:
+    """The longer half of `files` (by file size; longer lines make better test items)."""
+    sizes = {p: p.stat().st_size for p in files}
+    return sorted(files, key=lambda p: (-sizes[p], str(p)))[: max(1, len(files) // 2)]
+
+
+def build_corpus(
+    out: str | os.PathLike,
+    n_test: int = 12,
+    seed: int = 0,
+    max_seconds: float = 6.0,
+    n_val: int = 0,
+) -> Path:
+    """Write the split to `out`: train/clean and train/noise (symlinks), test/clean and
+    test/noisy (16 kHz wav pairs, SNR 0/5/10 dB, held-out speakers and noises) and
+    test/meta.jsonl (one line per pair: name, source, noise, snr_db).
+
+    n_val > 0 also writes val/ (same layout) for model choices: lines of the training
+    speakers, left out of train/clean, mixed with training noises (music, effects,
+    white/pink/brown noise, babble of training lines). Its lines are drawn from the fish
+    lines whose file name lacks the m/v code in second place (help*, init-*, m-otazka*,
+    agenti-m, ...), which the split before the speaker fix did not train on either.
+    """
+    out = Path(out)
+    train_speech, test_speech = speech_split()
+    train_noise, test_noise = noise_split()
+    val_rng = np.random.default_rng([seed, 1])  # its own stream: test/ is as with n_val=0
+    val_picks: list[Path] = []
+    if n_val > 0:
+        unseen = [p for p in train_speech if len(p.stem.split("-")) < 3 or
+                  p.stem.split("-")[1] not in TRAIN_SPEAKERS]  # fmt: skip
+        val_picks = list(val_rng.permutation(_long_half(unseen)))[:n_val]
+        train_speech = [p for p in train_speech if p not in set(val_picks)]
+    rng = np.random.default_rng(seed)
+    _link(train_speech, out / "train" / "clean")
+    _link(train_noise, out / "train" / "noise")
+    librivox = [p for p in test_speech if p.suffix == ".wav"]
+    others = [p for p in test_speech if p.suffix != ".wav"]
+    picks = list(rng.permutation(librivox))[: max(1, n_test // 4)]
+    picks += list(rng.permutation(_long_half(others)))[: n_test - len(picks)]
+    pools = {
+        "babble": [load_audio(p, SAMPLE_RATE).samples for p in rng.permutation(others)[:20]],
+        "music": [p for p in test_noise if p.parent.name == "music"],
+        "effects": [p for p in test_noise if p.parent.name != "music"],
+    }
+    _write_pairs(out / "test", picks, ["music", "effects", "blue", "babble"], pools, rng,
+                 max_seconds)  # fmt: skip
+    if val_picks:
+        babble = list(val_rng.permutation(train_speech)[:20])
+        val_pools = {
+            "babble": [load_audio(p, SAMPLE_RATE).samples for p in babble],
+            "music": [p for p in train_noise if p.parent.name == "music"],
+            "effects": [p for p in train_noise if p.parent.name != "music"],
+        }
+        kinds = ["music", "effects", "white", "babble", "pink", "brown"]
+        _write_pairs(out / "val", val_picks, kinds, val_pools, val_rng, max_seconds)
     return out

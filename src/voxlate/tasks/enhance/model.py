@@ -34,6 +34,7 @@ from voxlate.diffusion.nets import UNet2D, UNet2DConfig
 from voxlate.diffusion.samplers import pc_sample
 from voxlate.diffusion.sde import OUVESDE
 from voxlate.tasks.enhance.features import SAMPLE_RATE, STFTConfig, spec_to_wav, wav_to_spec
+from voxlate.tasks.enhance.losses import estoi_loss
 from voxlate.tasks.enhance.predictor import MaskPredictor, PredictorConfig
 
 # Which parameters a training run updates (StoRM): both jointly (eq. 12), only the
@@ -59,6 +60,8 @@ class EnhanceConfig:
     predictor: PredictorConfig | None = None  # StoRM's predictive model D; None = SGMSE+
     predictor_weight: float = 0.5  # StoRM loss weight a of ||D(y) - x_0||^2 (joint stage)
     score_skip: bool = False  # z_hat = (x_t - y_sde)/sigma(t) + net(...) (see module docstring)
+    predictor_estoi_weight: float = 0.0  # StoRM: weight of `estoi_loss` in D's loss term
+    sampler_steps: int | None = None  # default steps (None: 30 / 10); `enhance export --steps`
 
     @property
     def kind(self) -> str:
@@ -94,10 +97,15 @@ class SamplerOptions:
 
 def default_sampler(config: EnhanceConfig) -> SamplerOptions:
     """SGMSE+: 30 PC steps with one corrector step. StoRM: 10 reverse-diffusion steps
-    without corrector, started from the predictor's estimate (see docs/diffusion.md)."""
+    without corrector, started from the predictor's estimate (see docs/diffusion.md).
+    `config.sampler_steps`, when set (e.g. chosen on validation data at export), replaces
+    the number of steps; for StoRM 0 means the predictor's estimate D(y) alone."""
     if config.predictor is None:
-        return SamplerOptions()
-    return SamplerOptions(steps=10, corrector_steps=0)
+        if config.sampler_steps is None:
+            return SamplerOptions()
+        return SamplerOptions(steps=config.sampler_steps)
+    steps = 10 if config.sampler_steps is None else config.sampler_steps
+    return SamplerOptions(steps=steps, corrector_steps=0)
 
 
 class ScoreModel(nn.Module):
@@ -164,6 +172,9 @@ def storm_loss(
 ) -> torch.Tensor:
     """StoRM's loss (Lemercier et al., 2023, eq. 12): a ||D(y) - x_0||^2 + (1 - a) L_DSM.
 
+    With `config.predictor_estoi_weight` w > 0, D's term is ||D(y) - x_0||^2 +
+    w * estoi_loss(D(y), x_0) (an intelligibility term; voxlate's, not StoRM's).
+
     x0, y: (B, 2, F, T) clean and noisy spectrograms; `model` is a ScoreModel with a
     predictor. stage 'predictor' returns the first term only; 'score' the second only,
     with D(y) computed without gradient (D frozen). Under DDP only 'score' is possible: D
@@ -176,6 +187,8 @@ def storm_loss(
     with torch.set_grad_enabled(stage != "score" and torch.is_grad_enabled()):
         y_hat = inner.predictor(y)
     pred = torch.mean((y_hat - x0) ** 2)
+    if config.predictor_estoi_weight > 0 and stage != "score":
+        pred = pred + config.predictor_estoi_weight * estoi_loss(y_hat, x0, config.stft)
     if stage == "predictor":
         return pred
     dsm = dsm_loss(model, x0, y_hat, config, generator, cond=torch.cat([y, y_hat], dim=1))

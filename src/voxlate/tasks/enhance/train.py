@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -67,13 +68,14 @@ def paired_batches(
 def load_predictor(model: ScoreModel, checkpoint: str | os.PathLike) -> None:
     """Copy the (EMA) predictor weights of a StoRM checkpoint into `model`.
 
-    InputError if the checkpoint has no predictor or a different predictor architecture.
+    InputError if the checkpoint has no predictor or a different predictor architecture
+    (the mask floor may differ: it has no weights).
     """
     ck = load_checkpoint(checkpoint)
     src = getattr(ck.config, "predictor", None)
     if model.predictor is None or src is None:
         raise InputError(f"{checkpoint} has no StoRM predictor to start from.")
-    if src != model.config.predictor:
+    if replace(src, mask_floor=0.0) != replace(model.config.predictor, mask_floor=0.0):
         raise InputError(f"The predictor in {checkpoint} has another architecture ({src}).")
     prefix = "predictor."
     weights = {k[len(prefix) :]: v for k, v in ck.inference_weights.items() if k.startswith(prefix)}
@@ -93,12 +95,15 @@ def train_enhancer(
     progress: bool = True,
     stage: Stage = "joint",
     predictor_from: str | os.PathLike | None = None,
+    init_from: str | os.PathLike | None = None,
 ) -> Path:
     """Train on clean + noise files mixed on the fly, or on (noisy, clean) pairs; returns `out`.
 
     StoRM models (`config.predictor` set): `stage` picks what is trained ('joint': both,
     StoRM eq. 12; 'predictor': D only; 'score': the score network with D frozen), and
     `predictor_from` copies D's weights from an earlier StoRM checkpoint first.
+    `init_from` starts every weight from a checkpoint of the same architecture (its EMA
+    weights; fresh optimizer, step 0), before `predictor_from` replaces D's.
     """
     if config.predictor is None and (stage != "joint" or predictor_from is not None):
         raise InputError("Training stages and --predictor-from apply to StoRM models only.")
@@ -113,6 +118,11 @@ def train_enhancer(
         batches = mixed_batches(clean, sampler, config, mix, batch_size, train_config.seed)
 
     model = ScoreModel(config)
+    if init_from is not None:
+        try:
+            model.load_state_dict(load_checkpoint(init_from).inference_weights)
+        except RuntimeError as e:
+            raise InputError(f"{init_from} does not fit this model: {e}") from e
     if predictor_from is not None:
         load_predictor(model, predictor_from)
     if model.predictor is not None and stage == "score":
@@ -140,9 +150,20 @@ def train_enhancer(
     )
 
 
-def export_for_inference(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+def export_for_inference(
+    src: str | os.PathLike, dst: str | os.PathLike, sampler_steps: int | None = None
+) -> Path:
     """Write `src`'s inference weights (EMA if present) with its config, step and training
-    history to `dst`, without the raw weights and optimizer state (about 1/4 the size)."""
+    history to `dst`, without the raw weights and optimizer state (about 1/4 the size).
+
+    sampler_steps: the exported model's default number of sampling steps (`default_sampler`;
+    StoRM: 0 = the predictor alone); None keeps the checkpoint's. InputError if < 0, or 0
+    for an SGMSE+ model."""
     ck = load_checkpoint(src)
-    return save_checkpoint(dst, config=ck.config, model=ck.inference_weights, step=ck.step,
+    config = ck.config
+    if sampler_steps is not None:
+        if sampler_steps < 0 or (sampler_steps == 0 and config.predictor is None):
+            raise InputError("--steps must be >= 1 (0 is allowed only for StoRM models).")
+        config = replace(config, sampler_steps=sampler_steps)
+    return save_checkpoint(dst, config=config, model=ck.inference_weights, step=ck.step,
                            train_config=ck.train_config, extra=ck.extra)  # fmt: skip
