@@ -59,6 +59,24 @@ def test_cli_anonymize_keeps_words_and_changes_voice(run_cli, tmp_path, librivox
     assert wer([scoring_text(f"{text_a} {text_b}")], [scoring_text(hyp)]) < 0.25  # same words
 
 
+def test_revoice_gives_each_speaker_their_own_pseudo_voice(librivox, cards, encoder):
+    from voxlate.engines.vad import REGISTRY as VADS
+    from voxlate.engines.voice.modes import build_voice_stage
+    from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
+
+    pause = Audio.silence(1.0, 16_000)
+    clips = [load_audio(librivox[0][0], 16_000), load_audio(cards[0][0], 16_000)]
+    clips.append(load_audio(librivox[1][0], 16_000))
+    src = concatenate([clips[0], pause, clips[1], pause, clips[2]], 16_000)
+    spans = segment_audio(src, VADS.create("silero"), SegmenterConfig())
+    stage = build_voice_stage("anonymize", encoder, revoice_source=True)
+    out = revoice(src, stage, spans)
+    assert len(stage.tracker.speakers) == 2  # the LibriVox reader and the cards speaker
+    params = [s.params for s in stage.tracker.speakers]
+    assert all(p is not None for p in params) and params[0] != params[1]
+    assert abs(out.duration - src.duration) < 1e-3
+
+
 def test_cli_anonymize_bad_input(run_cli, tmp_path):
     save_audio(tmp_path / "quiet.wav", Audio.silence(2.0, 16_000))
     code, _, err = run_cli(

@@ -221,7 +221,8 @@ def eval_anonymize(
         str,
         typer.Option(
             help="Comma-separated: none, derived, speakerdiff (WORLD conversion of the source "
-            "speech); tts, derived-tts, speakerdiff-tts (the product path: text -> Piper -> voice)."
+            "speech: `voxlate voice anonymize`); tts, derived-tts, speakerdiff-tts (translation: "
+            "text -> Piper -> voice stage)."
         ),
     ] = "none,derived,speakerdiff,tts,speakerdiff-tts",
     log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
