@@ -97,17 +97,12 @@ def test_pseudo_speaker_picks_the_far_candidate_nearest_the_sample(
     )
 
     class Derived:
-        def __init__(self, *a) -> None:  # type: ignore[no-untyped-def]
-            pass
-
         def outputs(self, stats, speech):  # type: ignore[no-untyped-def]
             return cands, embs
 
-    import voxlate.engines.voice.modes as modes
-
-    monkeypatch.setattr(modes, "DerivedPseudoSpeaker", Derived)
     monkeypatch.setattr(anonymize, "sample_pseudo_speaker", lambda *a, **k: target)
     pseudo = anonymize.SpeakerDiffPseudoSpeaker(None, model_256, 0.3, seed=0)
+    pseudo.derived = Derived()  # type: ignore[assignment]
     stats = VoiceStats(5.0, 0.5, np.zeros(4), 3.0)
     speech = Audio(np.zeros(16000, dtype=np.float32), 16000)
     assert pseudo.params(stats, source, speech) is cands[2]

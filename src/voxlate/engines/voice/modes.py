@@ -35,7 +35,6 @@ from voxlate.engines.voice.world import (
     VoiceStats,
     WorldAdapter,
     analyze,
-    crop,
     measure,
 )
 from voxlate.engines.voice.world import convert as world_convert
@@ -264,7 +263,7 @@ class DerivedPseudoSpeaker:
 
     def outputs(self, source: VoiceStats, speech: Audio) -> tuple[list[VoiceParams], np.ndarray]:
         """The candidates and the embeddings (n, dim) of `speech` converted by each."""
-        an = crop(analyze(speech), SEARCH_SECONDS)
+        an = analyze(speech.slice(0.0, SEARCH_SECONDS))  # only what the search converts
         cands = self.candidates(source)
         return cands, np.stack([self.encoder.embed(world_convert(an, p)) for p in cands])
 

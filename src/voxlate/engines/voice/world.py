@@ -381,19 +381,6 @@ class WorldAdapter:
             p = self._search(crop(src_an, SEARCH_SECONDS), src, p, target_embedding)
         return p
 
-    def refine(
-        self, speech: Audio, params: VoiceParams, target_embedding: np.ndarray
-    ) -> VoiceParams:
-        """Search around `params` for the voice of `speech` closest to `target_embedding`.
-
-        Needs an encoder. Used by `fit`, and by pseudo-speaker generators that sample
-        a target embedding rather than a target clip.
-        """
-        if self.encoder is None:
-            raise ValueError("refine needs a speaker encoder")
-        an = analyze(speech)
-        return self._search(crop(an, SEARCH_SECONDS), measure(an), params, target_embedding)
-
     def _similarity(self, an: Analysis, src: VoiceStats, p: VoiceParams, emb: np.ndarray) -> float:
         assert self.encoder is not None
         y = convert(an, p, src)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from voxlate.engines.voice.modes import SPEECH_WARPS, DerivedPseudoSpeaker
 from voxlate.errors import InputError
 
 DEFAULT_MODEL = Path(__file__).with_name("speakerdiff.pt")  # shipped default, when present
@@ -100,21 +101,17 @@ class SpeakerDiffPseudoSpeaker:
         model_path: str | os.PathLike | None = None,
         min_distance: float = MIN_DISTANCE,
         seed: int | None = None,
-        warps: tuple[float, ...] | None = None,
+        warps: tuple[float, ...] = SPEECH_WARPS,
     ) -> None:
         load_model(model_path)  # fail early with one sentence when there is no model
-        self.encoder = encoder
-        self.warps = warps  # the candidates' vocal-tract warps; None: DerivedPseudoSpeaker's
+        self.derived = DerivedPseudoSpeaker(encoder, warps)  # the candidate grid
         self.model_path = model_path
         self.min_distance = min_distance
         self.rng = np.random.default_rng(seed)
         self.last_target: np.ndarray | None = None  # the embedding chosen last (for reports)
 
     def params(self, source: Any, source_embedding: np.ndarray, tts_sample: Any) -> Any:
-        from voxlate.engines.voice.modes import SPEECH_WARPS, DerivedPseudoSpeaker
-
-        derived = DerivedPseudoSpeaker(self.encoder, self.warps or SPEECH_WARPS)
-        cands, embs = derived.outputs(source, tts_sample)
+        cands, embs = self.derived.outputs(source, tts_sample)
         to_source = embs @ np.asarray(source_embedding, dtype=np.float32)
         far = np.nonzero(to_source <= np.median(to_source))[0]
         target = sample_pseudo_speaker(
