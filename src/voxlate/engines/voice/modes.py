@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from voxlate.audio import Audio
-from voxlate.engines.voice.base import SpeakerEncoder
+from voxlate.engines.voice.base import SpeakerEncoder, VoiceStage
 from voxlate.engines.voice.world import (
     SEARCH_SECONDS,
     VoiceParams,
@@ -48,19 +48,6 @@ MAX_SPEAKER_AUDIO_S = 20.0  # seconds of a speaker's source audio kept for fitti
 # several points of English WER in `voxlate eval voice`, so it is off by default.
 SEARCH = False
 REFIT_AFTER_S = 4.0  # a speaker first fitted on less audio is refitted once this much is heard
-
-
-@runtime_checkable
-class VoiceStage(Protocol):
-    spec: str  # what the JSON report records as engines.voice
-
-    def convert(self, speech: Audio, source: Audio) -> Audio:
-        """Re-voice one utterance: `speech` (synthesized) given its `source` (original) audio."""
-        ...
-
-    def reset(self) -> None:
-        """Forget speakers and cached parameters: a new input or session starts."""
-        ...
 
 
 # -- speakers -----------------------------------------------------------------
