@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 import voxlate.cli.enhance  # noqa: F401 - registers the commands
 from voxlate.audio import load_audio
+from voxlate.checkpoint import load_checkpoint
 from voxlate.cli.groups import app
-from voxlate.diffusion.checkpoint import load_checkpoint
 from voxlate.engines.enhance import REGISTRY
 from voxlate.errors import EngineError, InputError
 from voxlate.tasks.enhance.features import STFTConfig, spec_to_wav, wav_to_spec

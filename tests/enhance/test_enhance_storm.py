@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 import voxlate.cli.enhance  # noqa: F401 - registers the commands
 from voxlate.audio import load_audio
+from voxlate.checkpoint import load_checkpoint
 from voxlate.cli.groups import app
 from voxlate.data.mixing import MixConfig
-from voxlate.diffusion.checkpoint import load_checkpoint
 from voxlate.diffusion.nets import UNet2DConfig
 from voxlate.diffusion.training import TrainConfig
 from voxlate.engines.enhance import REGISTRY

@@ -30,7 +30,7 @@ class DiffusionEnhancer:
     ) -> None:
         from dataclasses import replace
 
-        from voxlate.diffusion.checkpoint import load_checkpoint
+        from voxlate.checkpoint import load_checkpoint
         from voxlate.diffusion.training import pick_device
         from voxlate.tasks.enhance.model import EnhanceConfig, ScoreModel, default_sampler
 

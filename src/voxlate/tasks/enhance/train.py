@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from voxlate.audio import load_audio
+from voxlate.checkpoint import load_checkpoint, save_checkpoint
 from voxlate.data.mixing import MixConfig, NoiseSampler, load_many, noisy_pairs
-from voxlate.diffusion.checkpoint import load_checkpoint, save_checkpoint
 from voxlate.diffusion.training import TrainConfig, train
 from voxlate.errors import InputError
 from voxlate.tasks.enhance.model import (

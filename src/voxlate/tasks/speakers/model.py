@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from voxlate.diffusion.checkpoint import load_checkpoint, save_checkpoint
+from voxlate.checkpoint import load_checkpoint, save_checkpoint
 from voxlate.diffusion.ddim import ddim_sample
 from voxlate.diffusion.ddpm import DDPM, DDPMConfig, ddpm_sample
 from voxlate.diffusion.nets import MLP, MLPConfig, UNet1D, UNet1DConfig
