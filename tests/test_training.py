@@ -62,7 +62,8 @@ def _assert_budget_run(out: Path, started: float) -> None:
 
 
 def test_speakers_trainer_stops_at_the_budget(tmp_path):
-    from voxlate.tasks.speakers.model import SpeakerDiff, train_speakerdiff
+    from voxlate.engines.voice.speakerdiff import SpeakerDiff
+    from voxlate.tasks.speakers.model import train_speakerdiff
 
     tc = TrainConfig(steps=BIG, lr=1e-3, max_minutes=BUDGET_MIN, device="cpu")
     t0 = time.monotonic()
@@ -111,7 +112,7 @@ def test_digit_trainers_stop_at_the_budget(tmp_path):
 
 def test_enhance_trainer_stops_at_the_budget(tmp_path, librivox):
     from voxlate.diffusion.nets import UNet2DConfig
-    from voxlate.tasks.enhance.model import EnhanceConfig
+    from voxlate.engines.enhance.score_model import EnhanceConfig
     from voxlate.tasks.enhance.train import train_enhancer
 
     cfg = replace(
@@ -149,8 +150,8 @@ def test_every_trainer_command_has_a_time_budget():
 def test_sigint_to_a_training_subprocess_leaves_a_loadable_checkpoint(tmp_path):
     """Ctrl-C in `voxlate speakers train`: one sentence saying where the checkpoint is,
     exit code 130, and the checkpoint loads."""
+    from voxlate.engines.voice.speakerdiff import SpeakerDiff
     from voxlate.tasks.speakers.embed import EmbeddingSet
-    from voxlate.tasks.speakers.model import SpeakerDiff
 
     emb = _speaker_embeddings(60)
     EmbeddingSet(emb, [f"{i}.wav" for i in range(60)], [str(i % 6) for i in range(60)], "x").save(

@@ -63,7 +63,17 @@ def type_name(obj: Any) -> str:
     return f"{type(obj).__module__}:{type(obj).__qualname__}"
 
 
+# Config classes that moved since checkpoints were written: old "module:Class" -> new.
+MOVED = {
+    "voxlate.tasks.speakers.model:SpeakerDiffConfig": (
+        "voxlate.engines.voice.speakerdiff:SpeakerDiffConfig"
+    ),
+    "voxlate.tasks.enhance.model:EnhanceConfig": "voxlate.engines.enhance.score_model:EnhanceConfig",
+}
+
+
 def resolve_type(name: str) -> type:
+    name = MOVED.get(name, name)
     module, _, qual = name.partition(":")
     if not module.startswith("voxlate."):
         raise ValueError(f"refusing to rebuild config type outside voxlate: {name}")

@@ -14,9 +14,7 @@ from voxlate.tasks.st.train import load_st, load_text_mt
 ENC = EncoderConfig(n_mels=40, conv_channels=4, d_model=16, n_layers=1, dropout=0.0)
 DEC = DecoderConfig(kind="gru", d_model=16, n_layers=1, n_heads=2, dropout=0.0, max_len=12)
 # 1000 epochs at most, 0.6 s of budget: one (short) epoch, then stop and save.
-CFG = EpochTrainConfig(
-    epochs=1000, max_minutes=0.01, batch_seconds=8, warmup_steps=1, augment=None
-)
+CFG = EpochTrainConfig(epochs=1000, max_minutes=0.01, batch_seconds=8, warmup_steps=1, augment=None)
 
 
 def test_epoch_trainers_stop_at_the_budget(librivox_manifest, tmp_path):

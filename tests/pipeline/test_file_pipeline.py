@@ -43,7 +43,7 @@ def test_silence_raises_no_speech(en_es):
 def test_english_tts_round_trip_through_asr():
     """English output is checked by recognising it again with the English ASR."""
     from voxlate.engines import asr, tts
-    from voxlate.eval.metrics import wer
+    from voxlate.metrics import wer
     from voxlate.text.normalize import normalize_text
 
     text = "The weather is nice today and we are going to the park."

@@ -136,8 +136,8 @@ def train_cmd(
     from voxlate.data.mixing import MixConfig, audio_files
     from voxlate.data.voicebank import find_pairs
     from voxlate.diffusion.training import TrainConfig
-    from voxlate.tasks.enhance.model import EnhanceConfig, storm_config
-    from voxlate.tasks.enhance.predictor import PredictorConfig
+    from voxlate.engines.enhance.predictor import PredictorConfig
+    from voxlate.engines.enhance.score_model import EnhanceConfig, storm_config
     from voxlate.tasks.enhance.train import train_enhancer
 
     if threads > 0:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voxlate.audio import SAMPLE_RATE, Audio
+from voxlate.audio import SAMPLE_RATE, Audio, Span
 from voxlate.dsp import rms_db
-from voxlate.pipeline.segmenter import Endpointer, SegmenterConfig, Span
+from voxlate.pipeline.segmenter import Endpointer, SegmenterConfig
 from voxlate.pipeline.stream_events import Event, SpeechEnded, SpeechStarted
 from voxlate.pipeline.stream_stages import Recognized
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from voxlate.data.manifest import ManifestEntry
-from voxlate.eval.metrics import cer, wer
+from voxlate.metrics import cer, wer
 from voxlate.tasks.ctc.dataset import collate, load_clips, make_batches, pad_targets
 from voxlate.tasks.ctc.decode import beam_decode, greedy_decode
 from voxlate.tasks.ctc.epochs import EpochTrainConfig, run_epochs
