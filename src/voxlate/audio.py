@@ -26,6 +26,14 @@ SAMPLE_RATE = 16_000  # Hz; the rate every recognizer, VAD and enhancer here wor
 
 
 @dataclass(frozen=True)
+class Span:
+    """A stretch of a recording, seconds from its start (e.g. one utterance)."""
+
+    start: float  # seconds
+    end: float  # seconds
+
+
+@dataclass(frozen=True)
 class Audio:
     """Mono audio.
 

@@ -6,7 +6,6 @@ from voxlate.tasks.ctc import (
     CTCConfig,
     CTCModel,
     EncoderConfig,
-    TrainConfig,
     evaluate_ctc,
     load_ctc,
     save_ctc,
@@ -16,6 +15,7 @@ from voxlate.tasks.ctc.augment import AugmentConfig, add_noise, change_speed, sp
 from voxlate.tasks.ctc.dataset import make_batches
 from voxlate.tasks.ctc.decode import beam_decode, greedy_decode
 from voxlate.tasks.ctc.encoder import out_lengths
+from voxlate.tasks.ctc.epochs import EpochTrainConfig
 from voxlate.tasks.ctc.features import log_mel, n_frames
 from voxlate.text import Tokenizer
 
@@ -98,7 +98,7 @@ def test_save_load_round_trip(tmp_path):
     model = CTCModel(CTCConfig(TINY, tok.vocab_size, "ko")).eval()
     save_ctc(tmp_path / "m.pt", model, tok, [{"epoch": 1}])
     back, tok2, ckpt = load_ctc(tmp_path / "m.pt")
-    assert back.cfg == model.cfg and tok2 == tok and ckpt["history"] == [{"epoch": 1}]
+    assert back.cfg == model.cfg and tok2 == tok and ckpt.extra["history"] == [{"epoch": 1}]
     x = torch.randn(1, 50, 40)
     assert torch.allclose(back(x, torch.tensor([50]))[0], model(x, torch.tensor([50]))[0])
 
@@ -107,7 +107,7 @@ def test_train_eval_on_real_speech(librivox_manifest, tmp_path):
     from voxlate.data.manifest import read_manifest
 
     entries = read_manifest(librivox_manifest)
-    cfg = TrainConfig(
+    cfg = EpochTrainConfig(
         epochs=2, max_minutes=0, batch_seconds=20, warmup_steps=2, augment=AugmentConfig()
     )
     history = train_ctc(
@@ -166,10 +166,12 @@ def test_prefix_beam_search_finds_the_most_probable_labelling():
 
 
 def test_planned_steps_follow_the_time_budget():
-    from voxlate.tasks.ctc.train import TrainConfig, planned_steps
+    from voxlate.tasks.ctc.epochs import planned_steps
 
-    cfg = TrainConfig(epochs=10, max_minutes=1.0)
+    cfg = EpochTrainConfig(epochs=10, max_minutes=1.0)
     assert planned_steps(1, 50, cfg, 0.0) == 500  # nothing measured yet: all epochs
     assert planned_steps(3, 50, cfg, 40.0) == 150  # 20 s per epoch -> 3 epochs fit in 60 s
     assert planned_steps(5, 50, cfg, 200.0) == 250  # never fewer than the epochs begun
-    assert planned_steps(2, 50, TrainConfig(epochs=4, max_minutes=0.0), 999.0) == 200  # no budget
+    assert (
+        planned_steps(2, 50, EpochTrainConfig(epochs=4, max_minutes=0.0), 999.0) == 200
+    )  # no budget

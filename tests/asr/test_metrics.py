@@ -1,6 +1,6 @@
 import pytest
 
-from voxlate.eval.metrics import bleu, cer, wer
+from voxlate.metrics import bleu, cer, wer
 
 
 def test_wer_cer():

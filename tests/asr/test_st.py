@@ -1,7 +1,8 @@
 import torch
 
 from voxlate.data.manifest import read_manifest
-from voxlate.tasks.ctc import EncoderConfig, TrainConfig
+from voxlate.tasks.ctc import EncoderConfig
+from voxlate.tasks.ctc.epochs import EpochTrainConfig
 from voxlate.tasks.st import DecoderConfig, STConfig, STModel, evaluate_st, train_st, train_text_mt
 from voxlate.tasks.st.decoding import DecodingOptions, beam_search
 
@@ -31,7 +32,7 @@ def test_multi_decoder_losses_and_decoding():
 
 def test_train_and_eval_with_cascade(librivox_manifest, tmp_path):
     entries = read_manifest(librivox_manifest)
-    cfg = TrainConfig(epochs=1, max_minutes=0, batch_seconds=20, warmup_steps=1, augment=None)
+    cfg = EpochTrainConfig(epochs=1, max_minutes=0, batch_seconds=20, warmup_steps=1, augment=None)
     hist = train_st(
         entries[:3],
         entries[3:],
@@ -46,7 +47,7 @@ def test_train_and_eval_with_cascade(librivox_manifest, tmp_path):
         entries[3:],
         tmp_path / "mt.pt",
         _dec("gru"),
-        TrainConfig(epochs=1, max_minutes=0),
+        EpochTrainConfig(epochs=1, max_minutes=0),
         log=lambda s: None,
     )
     r = evaluate_st(tmp_path / "st.pt", entries[3:], tmp_path / "mt.pt")
@@ -61,7 +62,7 @@ def test_encoder_initialised_from_ctc(librivox_manifest, tmp_path):
     ctc = CTCModel(CTCConfig(ENC, 10))
     save_ctc(tmp_path / "ctc.pt", ctc, Tokenizer.build(["ab"]))
     entries = read_manifest(librivox_manifest)[:2]
-    cfg = TrainConfig(
+    cfg = EpochTrainConfig(
         epochs=1, max_minutes=0, batch_seconds=20, lr=0.0, warmup_steps=1, augment=None
     )
     train_st(

@@ -52,7 +52,7 @@ def test_silence_is_no_speech():
 
 
 def test_transcribe_cli_english(librivox, tmp_path, cli):
-    from voxlate.eval.metrics import wer
+    from voxlate.metrics import wer
     from voxlate.text import normalize_text
 
     clip, ref = librivox[0]

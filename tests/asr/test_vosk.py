@@ -15,7 +15,7 @@ def vosk_ko() -> VoskRecognizer:
 
 @pytest.mark.slow
 def test_vosk_contract_on_korean(vosk_ko, korean_clip):
-    from voxlate.eval.metrics import cer
+    from voxlate.metrics import cer
 
     path, ref = korean_clip
     assert isinstance(vosk_ko, Recognizer)

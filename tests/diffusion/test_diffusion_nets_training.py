@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from voxlate.diffusion.checkpoint import load_checkpoint
+from voxlate.checkpoint import load_checkpoint
 from voxlate.diffusion.ddpm import DDPM, DDPMConfig
 from voxlate.diffusion.nets import MLP, MLPConfig, UNet1D, UNet1DConfig, UNet2D, UNet2DConfig
 from voxlate.diffusion.training import TrainConfig, train

@@ -13,7 +13,7 @@ from voxlate.audio import Audio, load_audio
 from voxlate.engines import asr, enhance, mt, tts, vad
 from voxlate.engines.asr.base import Transcript
 from voxlate.errors import VoxlateError
-from voxlate.eval.metrics import wer
+from voxlate.metrics import wer
 from voxlate.text.normalize import normalize_text
 
 _SPOKEN = {"mr": "mister", "mrs": "missus", "dr": "doctor"}

@@ -6,7 +6,7 @@ import pytest
 
 from voxlate.audio import Audio, load_audio
 from voxlate.engines.asr.base import ShortContextRecognizer
-from voxlate.eval.metrics import wer
+from voxlate.metrics import wer
 from voxlate.text.normalize import normalize_text
 
 

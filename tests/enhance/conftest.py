@@ -13,7 +13,7 @@ from voxlate.audio import Audio, load_audio, save_audio
 from voxlate.data.mixing import MixConfig, coloured_noise, mix_at_snr
 from voxlate.diffusion.nets import UNet2DConfig
 from voxlate.diffusion.training import TrainConfig
-from voxlate.tasks.enhance.model import EnhanceConfig
+from voxlate.engines.enhance.score_model import EnhanceConfig
 from voxlate.tasks.enhance.train import train_enhancer
 
 torch.set_num_threads(1)

@@ -10,12 +10,17 @@ from typer.testing import CliRunner
 
 import voxlate.cli.enhance  # noqa: F401 - registers the commands
 from voxlate.audio import load_audio
+from voxlate.checkpoint import load_checkpoint
 from voxlate.cli.groups import app
-from voxlate.diffusion.checkpoint import load_checkpoint
 from voxlate.engines.enhance import REGISTRY
+from voxlate.engines.enhance.score_model import (
+    EnhanceConfig,
+    SamplerOptions,
+    ScoreModel,
+    enhance_waveform,
+)
+from voxlate.engines.enhance.stft import STFTConfig, spec_to_wav, wav_to_spec
 from voxlate.errors import EngineError, InputError
-from voxlate.tasks.enhance.features import STFTConfig, spec_to_wav, wav_to_spec
-from voxlate.tasks.enhance.model import EnhanceConfig, SamplerOptions, ScoreModel, enhance_waveform
 
 runner = CliRunner()
 

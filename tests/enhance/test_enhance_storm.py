@@ -11,27 +11,27 @@ from typer.testing import CliRunner
 
 import voxlate.cli.enhance  # noqa: F401 - registers the commands
 from voxlate.audio import load_audio
+from voxlate.checkpoint import load_checkpoint
 from voxlate.cli.groups import app
 from voxlate.data.mixing import MixConfig
-from voxlate.diffusion.checkpoint import load_checkpoint
 from voxlate.diffusion.nets import UNet2DConfig
 from voxlate.diffusion.training import TrainConfig
 from voxlate.engines.enhance import REGISTRY
 from voxlate.engines.enhance.diffusion import DiffusionEnhancer
-from voxlate.errors import InputError
-from voxlate.eval.enhancement import estoi, si_sdr
-from voxlate.tasks.enhance.features import spec_to_wav
-from voxlate.tasks.enhance.losses import estoi_loss
-from voxlate.tasks.enhance.model import (
+from voxlate.engines.enhance.predictor import PredictorConfig
+from voxlate.engines.enhance.score_model import (
     EnhanceConfig,
     SamplerOptions,
     ScoreModel,
-    batch_to_specs,
     default_sampler,
     enhance_waveform,
     storm_config,
 )
-from voxlate.tasks.enhance.predictor import PredictorConfig
+from voxlate.engines.enhance.stft import spec_to_wav
+from voxlate.errors import InputError
+from voxlate.eval.enhancement import estoi, si_sdr
+from voxlate.tasks.enhance.losses import estoi_loss
+from voxlate.tasks.enhance.model import batch_to_specs
 from voxlate.tasks.enhance.train import load_predictor, train_enhancer
 
 runner = CliRunner()

@@ -43,7 +43,7 @@ def test_silence_raises_no_speech(en_es):
 def test_english_tts_round_trip_through_asr():
     """English output is checked by recognising it again with the English ASR."""
     from voxlate.engines import asr, tts
-    from voxlate.eval.metrics import wer
+    from voxlate.metrics import wer
     from voxlate.text.normalize import normalize_text
 
     text = "The weather is nice today and we are going to the park."
@@ -70,3 +70,26 @@ def test_auto_enhancement_runs_only_on_noisy_speech(librivox):
     assert t.translate(noisy).timings["enhance"] > 0.0
     assert not FileTranslator(engines, enhance_mode="never").needs_enhancement(noisy, -10.0)
     assert FileTranslator(engines, enhance_mode="always").needs_enhancement(clean, -90.0)
+
+
+def test_unknown_enhance_mode_is_rejected(en_es):
+    """A typo in the mode is an error in both pipelines (it used to mean 'never')."""
+    from voxlate.errors import InputError
+    from voxlate.pipeline.stream import StreamConfig, StreamTranslator
+
+    with pytest.raises(InputError, match="enhance mode"):
+        FileTranslator(en_es.engines, enhance_mode="alway")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="enhance mode"):
+        StreamTranslator(en_es.engines, StreamConfig(enhance="sometimes"))  # type: ignore[arg-type]
+
+
+def test_server_and_cli_build_the_same_voice_stage():
+    """The server's voice adapter is configured as the CLI's, so a request sounds the same."""
+    from voxlate.pipeline.engines import load_voice_stage
+    from voxlate.server.pool import EnginePool
+
+    cli = load_voice_stage("preserve")
+    server = EnginePool()._new_voice_stage("preserve")
+    assert type(server) is type(cli)
+    assert vars(server.adapter) == vars(cli.adapter) | {"encoder": server.adapter.encoder}
+    assert server.adapter.search is False

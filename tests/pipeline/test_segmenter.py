@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxlate.audio import Audio, concatenate, load_audio
+from voxlate.audio import Audio, Span, concatenate, load_audio
 from voxlate.engines.vad import REGISTRY
-from voxlate.pipeline.segmenter import Endpointer, SegmenterConfig, Span, segment_audio
+from voxlate.pipeline.segmenter import Endpointer, SegmenterConfig, segment_audio
 
 FRAME = 0.032
 

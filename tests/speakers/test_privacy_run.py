@@ -27,7 +27,8 @@ def model_256(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny SpeakerDiff on random 256-d (Resemblyzer-sized) embeddings."""
     from voxlate.diffusion.ddpm import DDPMConfig
     from voxlate.diffusion.training import TrainConfig
-    from voxlate.tasks.speakers.model import SpeakerDiffConfig, train_speakerdiff
+    from voxlate.engines.voice.speakerdiff import SpeakerDiffConfig
+    from voxlate.tasks.speakers.model import train_speakerdiff
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 256))
@@ -81,8 +82,9 @@ def test_pseudo_speaker_picks_the_far_candidate_nearest_the_sample(
     model_256: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from voxlate.audio import Audio
+    from voxlate.engines.voice import pseudo as anonymize
+    from voxlate.engines.voice import speakerdiff
     from voxlate.engines.voice.world import VoiceParams, VoiceStats
-    from voxlate.tasks.speakers import anonymize
 
     e = np.eye(256, dtype=np.float32)
     source, target = e[0], e[1]
@@ -100,7 +102,7 @@ def test_pseudo_speaker_picks_the_far_candidate_nearest_the_sample(
         def outputs(self, stats, speech):  # type: ignore[no-untyped-def]
             return cands, embs
 
-    monkeypatch.setattr(anonymize, "sample_pseudo_speaker", lambda *a, **k: target)
+    monkeypatch.setattr(speakerdiff, "sample_pseudo_speaker", lambda *a, **k: target)
     pseudo = anonymize.SpeakerDiffPseudoSpeaker(None, model_256, 0.3, seed=0)
     pseudo.derived = Derived()  # type: ignore[assignment]
     stats = VoiceStats(5.0, 0.5, np.zeros(4), 3.0)

@@ -9,11 +9,11 @@ import pytest
 
 from voxlate.diffusion.ddpm import DDPMConfig
 from voxlate.diffusion.training import TrainConfig
+from voxlate.engines.voice.speakerdiff import SpeakerDiff, SpeakerDiffConfig, sample_pseudo_speaker
 from voxlate.errors import InputError
-from voxlate.tasks.speakers.anonymize import sample_pseudo_speaker
 from voxlate.tasks.speakers.embed import EmbeddingSet, speaker_of
 from voxlate.tasks.speakers.evaluate import diversity, evaluate_generated, nearest_cosine
-from voxlate.tasks.speakers.model import SpeakerDiff, SpeakerDiffConfig, train_speakerdiff
+from voxlate.tasks.speakers.model import train_speakerdiff
 from voxlate.tasks.speakers.privacy import equal_error_rate, verification_scores
 
 DIM = 16
@@ -174,9 +174,12 @@ def test_cli_embed_real_clips(tmp_path: Path, cards) -> None:
 
 def test_pseudo_speaker_plugs_into_the_anonymize_seam(tiny_model: Path) -> None:
     from voxlate.audio import Audio
-    from voxlate.engines.voice.modes import DerivedPseudoSpeaker, PseudoSpeaker
+    from voxlate.engines.voice.pseudo import (
+        DerivedPseudoSpeaker,
+        PseudoSpeaker,
+        SpeakerDiffPseudoSpeaker,
+    )
     from voxlate.engines.voice.world import analyze, measure
-    from voxlate.tasks.speakers.anonymize import SpeakerDiffPseudoSpeaker
 
     class StubEncoder:
         dim = DIM

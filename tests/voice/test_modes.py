@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from voxlate.audio import Audio, load_audio, save_audio
-from voxlate.engines.voice.modes import DerivedPseudoSpeaker, VoiceStage, build_voice_stage
+from voxlate.engines.voice.base import VoiceStage
+from voxlate.engines.voice.modes import build_voice_stage
+from voxlate.engines.voice.pseudo import DerivedPseudoSpeaker
 from voxlate.engines.voice.reference import (
     ReferenceVoiceError,
     ShortReferenceError,

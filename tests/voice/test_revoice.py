@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxlate.audio import Audio, concatenate, load_audio, save_audio
+from voxlate.audio import Audio, Span, concatenate, load_audio, save_audio
 from voxlate.engines.voice.revoice import revoice
-from voxlate.pipeline.segmenter import Span
 
 
 class Doubler:
@@ -40,7 +39,7 @@ def test_revoice_converts_spans_only(librivox_clip):
 
 def test_cli_anonymize_keeps_words_and_changes_voice(run_cli, tmp_path, librivox, encoder):
     from voxlate.engines.asr import REGISTRY as ASR
-    from voxlate.eval.metrics import wer
+    from voxlate.metrics import wer
     from voxlate.tasks.speakers.privacy import scoring_text
 
     (a, text_a), (b, text_b) = librivox[0], librivox[1]

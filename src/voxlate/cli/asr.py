@@ -84,9 +84,10 @@ def train(
     curve: Annotated[Path | None, typer.Option(help="Learning-curve PNG to write.")] = None,
 ) -> None:
     """Train a CTC recognizer; keeps the checkpoint with the best dev CER."""
-    from voxlate.tasks.ctc import CTCConfig, EncoderConfig, TrainConfig, train_ctc
+    from voxlate.tasks.ctc import CTCConfig, EncoderConfig, train_ctc
     from voxlate.tasks.ctc.augment import AugmentConfig
     from voxlate.tasks.ctc.dataset import load_noises
+    from voxlate.tasks.ctc.epochs import EpochTrainConfig
     from voxlate.tasks.ctc.train import plot_history
     from voxlate.text.tokenizers import KINDS
 
@@ -98,7 +99,7 @@ def train(
     if noise_dir is not None:
         files = sorted(p for p in noise_dir.rglob("*") if p.suffix in (".ogg", ".wav", ".flac"))
         noises = load_noises(files)
-    cfg = TrainConfig(
+    cfg = EpochTrainConfig(
         epochs=epochs, max_minutes=minutes, batch_seconds=batch_seconds, lr=lr, threads=threads,
         augment=None if no_augment else AugmentConfig(),
     )  # fmt: skip
@@ -195,14 +196,15 @@ def st_train(
     curve: Annotated[Path | None, typer.Option(help="Learning-curve PNG to write.")] = None,
 ) -> None:
     """Train the speech translator: shared encoder, transcript CTC + decoder, translation decoder."""
-    from voxlate.tasks.ctc import EncoderConfig, TrainConfig
+    from voxlate.tasks.ctc import EncoderConfig
     from voxlate.tasks.ctc.augment import AugmentConfig
+    from voxlate.tasks.ctc.epochs import EpochTrainConfig
     from voxlate.tasks.st import DecoderConfig, STConfig, train_st
     from voxlate.tasks.st.train import plot_st_history
 
     if decoder not in ("mha", "gru"):
         raise InputError(f"Unknown decoder '{decoder}'; choose mha or gru.")
-    cfg = TrainConfig(
+    cfg = EpochTrainConfig(
         epochs=epochs, max_minutes=minutes, batch_seconds=batch_seconds, lr=lr, threads=threads,
         augment=None if no_augment else AugmentConfig(),
     )  # fmt: skip
@@ -233,14 +235,14 @@ def st_train_text(
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 0,
 ) -> None:
     """Train the cascade's text translator on the manifests' transcript/translation pairs."""
-    from voxlate.tasks.ctc import TrainConfig
+    from voxlate.tasks.ctc.epochs import EpochTrainConfig
     from voxlate.tasks.st import DecoderConfig, train_text_mt
 
     if decoder not in ("mha", "gru"):
         raise InputError(f"Unknown decoder '{decoder}'; choose mha or gru.")
     train_text_mt(
         _manifest(train_manifest), _manifest(dev_manifest), model, DecoderConfig(kind=decoder, d_model=d_model),
-        TrainConfig(max_minutes=minutes, threads=threads, augment=None), log=lambda s: typer.echo(s, err=True),
+        EpochTrainConfig(max_minutes=minutes, threads=threads, augment=None), log=lambda s: typer.echo(s, err=True),
     )  # fmt: skip
     typer.echo(f"wrote {model}")
 

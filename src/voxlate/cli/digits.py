@@ -106,6 +106,7 @@ def train_classifier_cmd(
     ),
     layout: Annotated[str, typer.Option(help="auto, audiomnist, fsdd or sc09.")] = "auto",
     steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 1200,
+    minutes: Annotated[float, typer.Option(help="Stop after this wall time (0: none).")] = 10.0,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
 ) -> None:
     """Train the evaluation classifier (small CNN) and print its held-out-speaker accuracy."""
@@ -116,7 +117,7 @@ def train_classifier_cmd(
 
     _threads(threads)
     tr, te = load_split(corpus, MelConfig(), layout)
-    train_classifier(tr, out, steps=steps)
+    train_classifier(tr, out, steps=steps, minutes=minutes)
     if len(te):
         probs, _ = classify(load_classifier(out), te.images)
         typer.echo(f"held-out speakers: accuracy {accuracy(probs, te.digits.numpy()):.3f}")

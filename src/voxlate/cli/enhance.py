@@ -101,7 +101,7 @@ def train_cmd(
     sigma_max: float = typer.Option(0.5, help="OUVE sigma_max (SGMSE+ and StoRM: 0.5)."),
     steps: int = typer.Option(100_000, help="Optimizer steps."),
     minutes: float = typer.Option(
-        0.0, help="Stop (and save) after this many minutes; 0 = no limit."
+        10.0, help="Stop (and save) after this many minutes; 0 = no limit."
     ),
     batch_size: int = typer.Option(8, help="Excerpts per batch."),
     lr: float = typer.Option(1e-4, help="Learning rate."),
@@ -132,12 +132,12 @@ def train_cmd(
 
     import torch
 
+    from voxlate.checkpoint import load_checkpoint
     from voxlate.data.mixing import MixConfig, audio_files
     from voxlate.data.voicebank import find_pairs
-    from voxlate.diffusion.checkpoint import load_checkpoint
     from voxlate.diffusion.training import TrainConfig
-    from voxlate.tasks.enhance.model import EnhanceConfig, storm_config
-    from voxlate.tasks.enhance.predictor import PredictorConfig
+    from voxlate.engines.enhance.predictor import PredictorConfig
+    from voxlate.engines.enhance.score_model import EnhanceConfig, storm_config
     from voxlate.tasks.enhance.train import train_enhancer
 
     if threads > 0:

@@ -71,8 +71,9 @@ def train(
 
     from voxlate.diffusion.ddpm import DDPMConfig
     from voxlate.diffusion.training import TrainConfig
+    from voxlate.engines.voice.speakerdiff import SpeakerDiffConfig
     from voxlate.tasks.speakers.embed import EmbeddingSet
-    from voxlate.tasks.speakers.model import SpeakerDiffConfig, train_speakerdiff
+    from voxlate.tasks.speakers.model import train_speakerdiff
 
     if threads > 0:
         torch.set_num_threads(threads)
@@ -105,7 +106,7 @@ def train(
 def export(
     model: Annotated[Path, typer.Argument(help="SpeakerDiff training checkpoint.")] = DEFAULT_MODEL,
     out: Annotated[Path, typer.Option("--out", "-o", help="Inference-only checkpoint.")] = Path(
-        "src/voxlate/tasks/speakers/speakerdiff.pt"
+        "src/voxlate/engines/voice/speakerdiff.pt"
     ),
 ) -> None:
     """Keep only config + EMA weights; the default output is the model `--voice anonymize`
@@ -130,9 +131,8 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Draw n new speaker embeddings from SpeakerDiff -> .npz."""
-    from voxlate.tasks.speakers.anonymize import default_model_path
+    from voxlate.engines.voice.speakerdiff import SpeakerDiff, default_model_path
     from voxlate.tasks.speakers.embed import EmbeddingSet
-    from voxlate.tasks.speakers.model import SpeakerDiff
 
     if n < 1:
         raise InputError("-n must be at least 1.")
@@ -157,10 +157,10 @@ def evaluate(
     no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
 ) -> None:
     """FD real vs generated, nearest-neighbour cosine to training speakers, diversity, t-SNE."""
+    from voxlate.engines.voice.speakerdiff import SpeakerDiff
     from voxlate.eval.report import append_benchmark, markdown_table
     from voxlate.tasks.speakers.embed import EmbeddingSet
     from voxlate.tasks.speakers.evaluate import evaluate_generated, tsne_plot
-    from voxlate.tasks.speakers.model import SpeakerDiff
 
     m = SpeakerDiff.load(model)
     train_set = EmbeddingSet.load(model.with_suffix(".train.npz"))

@@ -24,16 +24,17 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from voxlate.diffusion.checkpoint import load_checkpoint, save_checkpoint
+from voxlate.checkpoint import load_checkpoint, save_checkpoint
+from voxlate.training import TrainingInterrupted, TrainRun, TrainSettings
 
 LossFn = Callable[[nn.Module, Any, torch.Generator], torch.Tensor]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings; saved in every checkpoint next to the model config."""
+class TrainConfig(TrainSettings):
+    """Optimisation settings of step-based training; saved in every checkpoint next to the
+    model config."""
 
     steps: int = 10_000  # optimizer steps in total (a resumed run continues up to this)
     lr: float = 1e-4  # Adam learning rate
@@ -45,7 +46,7 @@ class TrainConfig:
     precision: str = "fp32"  # 'fp32', 'bf16' or 'fp16' (autocast on CUDA only)
     log_every: int = 50  # steps between lines in the .log.jsonl file
     ckpt_every: int = 1000  # steps between checkpoints (and one at the end)
-    max_minutes: float = 0.0  # stop and save after this wall time; 0 means no limit
+    max_minutes: float = 0.0  # stop and save after this wall time (--minutes); 0 means no limit
     device: str = "auto"  # 'auto' (CUDA if available, else CPU), 'cpu', 'cuda', 'cuda:1', ...
 
 
@@ -137,6 +138,8 @@ def train(
     `load_checkpoint(out)` can rebuild the model. resume: a checkpoint to continue from
     (weights, EMA, optimizer and step). The loss is logged every `log_every` steps to
     ``<out>.log.jsonl`` (one JSON object per line: step, loss, lr, elapsed seconds).
+    On Ctrl-C it saves a checkpoint and raises `TrainingInterrupted`; with
+    `max_minutes` it saves and returns once the budget is spent.
     """
     tc = train_config
     dist = setup_distributed(tc.device)
@@ -166,13 +169,7 @@ def train(
     out = Path(out)
     log_path = out.with_suffix(".log.jsonl")
     start = time.monotonic()
-    bar = tqdm(
-        total=tc.steps,
-        initial=step,
-        disable=not (progress and dist.main),
-        unit="step",
-        dynamic_ncols=True,
-    )
+    run = TrainRun(tc.max_minutes, tc.steps, step, progress and dist.main).start()
     running = math.nan
     history: list[tuple[int, float]] = []
 
@@ -190,7 +187,7 @@ def train(
             )
 
     net.train()
-    while step < tc.steps:
+    while step < tc.steps and not run.stop:
         batch = to_device(next(batches), dist.device)
         lr = tc.lr * min(1.0, (step + 1) / max(1, tc.warmup_steps))
         for g in opt.param_groups:
@@ -209,8 +206,7 @@ def train(
         step += 1
         value = float(loss.detach())
         running = value if math.isnan(running) else 0.98 * running + 0.02 * value
-        bar.update(1)
-        bar.set_postfix(loss=f"{running:.4f}")
+        run.advance(loss=f"{running:.4f}")
         if step % tc.log_every == 0 or step == tc.steps:
             history.append((step, running))
             if dist.main:
@@ -228,12 +224,12 @@ def train(
                     )
         if step % tc.ckpt_every == 0:
             save()
-        if tc.max_minutes > 0 and time.monotonic() - start > 60 * tc.max_minutes:
-            if dist.main:
-                tqdm.write(f"time limit of {tc.max_minutes} min reached at step {step}")
-            break
-    bar.close()
+    run.close()
     save()
     if dist.world_size > 1:
         torch.distributed.barrier()
+    if run.interrupted:
+        raise TrainingInterrupted(out if dist.main else None, step)
+    if run.out_of_time and step < tc.steps and dist.main:
+        run.write(f"time limit of {tc.max_minutes} min reached at step {step}; saved {out}")
     return out

@@ -18,7 +18,7 @@ from pathlib import Path
 from voxlate.audio import Audio, load_audio
 from voxlate.engines.asr.base import Recognizer
 from voxlate.errors import MissingDependencyError
-from voxlate.eval.metrics import cer
+from voxlate.metrics import cer
 from voxlate.text import normalize_text
 
 # Everyday phrases, 4-12 syllables.

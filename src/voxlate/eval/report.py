@@ -5,25 +5,14 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
-from collections.abc import Sequence
 from pathlib import Path
 
 from voxlate.audio import write_text_atomic
+from voxlate.tables import markdown_table
+
+__all__ = ["append_benchmark", "machine_description", "markdown_table"]
 
 DEFAULT_BENCHMARKS = Path("docs/benchmarks.md")
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A GitHub-flavoured markdown table; floats are printed with 3 significant digits."""
-
-    def fmt(v: object) -> str:
-        if isinstance(v, float):
-            return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
-        return str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def machine_description() -> str:

@@ -145,7 +145,7 @@ def evaluate_voice(
     modes: "tts", "preserve", "reference" (each speaker's longest utterance as the
         reference clip, scored on the others) and "anonymize".
     """
-    from voxlate.eval.metrics import wer
+    from voxlate.metrics import wer
     from voxlate.text.normalize import normalize_text
 
     tick = progress or (lambda _msg: None)

@@ -11,13 +11,24 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio, save_audio, write_text_atomic
-from voxlate.dsp import noise_floor_db, rms_db
+from voxlate.audio import SAMPLE_RATE, Audio, load_audio, save_audio, write_text_atomic
+from voxlate.dsp import noise_floor_db
 from voxlate.engines.vad import frame_probabilities
 from voxlate.errors import NoSpeechError
 from voxlate.pipeline.engines import Engines
 from voxlate.pipeline.frames import STAGES, PlacedSegment, TranslatedUtterance, Utterance
 from voxlate.pipeline.segmenter import SegmenterConfig, spans_from_probabilities
+from voxlate.pipeline.stream_stages import (
+    ENHANCE_BELOW_SNR_DB,
+    EngineLocks,
+    EnhanceMode,
+    Recognized,
+    check_enhance_mode,
+    needs_enhancement,
+    recognize,
+    speak,
+    translate_all,
+)
 from voxlate.pipeline.timeline import TimelineConfig, place, render
 from voxlate.subtitles import to_srt
 
@@ -36,6 +47,10 @@ class FileResult:
 class FileTranslator:
     """Translate whole recordings with engines loaded once.
 
+    Each utterance goes through the same stage functions as the live pipeline
+    (`pipeline/stream_stages.py`), holding the same per-engine locks, so engines
+    may be shared with live sessions that share `locks`.
+
     >>> t = FileTranslator(Engines.load(EngineSpecs(), "en", "es"))
     >>> result = t.translate(load_audio("talk.wav"))
     """
@@ -44,10 +59,12 @@ class FileTranslator:
     segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     progress: bool = True  # show a progress bar over utterances
-    enhance_mode: str = (
-        "auto"  # always | never | auto: only utterances below `enhance_below_snr_db`
-    )
-    enhance_below_snr_db: float = 15.0  # speech-to-noise ratio (dB) under which 'auto' enhances
+    enhance_mode: EnhanceMode = "auto"  # always | never | auto: only below `enhance_below_snr_db`
+    enhance_below_snr_db: float = ENHANCE_BELOW_SNR_DB  # speech-to-noise ratio (dB) for 'auto'
+    locks: EngineLocks = field(default_factory=EngineLocks)  # shared with sessions sharing engines
+
+    def __post_init__(self) -> None:
+        self.enhance_mode = check_enhance_mode(self.enhance_mode)
 
     def utterances(
         self, audio: Audio, timings: dict[str, float]
@@ -66,23 +83,19 @@ class FileTranslator:
         return utts, noise
 
     def needs_enhancement(self, clip: Audio, noise_db: float | None) -> bool:
-        """Whether to run the enhancer on `clip`, per `enhance_mode`."""
-        if self.enhance_mode != "auto":
-            return self.enhance_mode == "always"
-        if noise_db is None:  # no pause to measure the noise in: be safe
-            return True
-        return rms_db(clip.samples) - noise_db < self.enhance_below_snr_db
+        """Whether to run the enhancer on `clip`, per `enhance_mode` (`needs_enhancement`)."""
+        return needs_enhancement(clip, noise_db, self.enhance_mode, self.enhance_below_snr_db)
 
     def translate(self, audio: Audio, name: str = "input") -> FileResult:
         """Translate `audio`; raises NoSpeechError when it holds no speech."""
-        e = self.engines
+        e, locks = self.engines, self.locks
         timings: dict[str, float] = defaultdict(float)
         t_start = time.perf_counter()
         audio = audio.resample(SAMPLE_RATE)
         utts, noise_db = self.utterances(audio, timings)
         if not utts:
             raise NoSpeechError(f"No speech found in {name}.")
-        if e.voice is not None and hasattr(e.voice, "reset"):
+        if e.voice is not None:
             e.voice.reset()
         bar = tqdm(
             total=2 * len(utts),
@@ -92,58 +105,28 @@ class FileTranslator:
             leave=False,
         )
         # Pass 1: enhance and recognise each utterance.
-        cleaned: list[Audio] = []
-        texts: list[str] = []
+        recognized: list[Recognized] = []
         for u in utts:
-            clean = u.audio
-            if self.needs_enhancement(u.audio, noise_db):
-                t0 = time.perf_counter()
-                clean = e.enhancer.enhance(u.audio)
-                timings["enhance"] += time.perf_counter() - t0
-            t1 = time.perf_counter()
-            text = e.recognizer.transcribe(clean, e.source).text.strip()
-            timings["asr"] += time.perf_counter() - t1
-            cleaned.append(clean)
-            texts.append(text)
+            rec = recognize(e, locks, u.audio, self.needs_enhancement(u.audio, noise_db))
+            for k, v in rec.timings.items():
+                timings[k] += v
+            recognized.append(rec)
             bar.update()
+        texts = [r.text for r in recognized]
         if not any(texts):
             bar.close()
             raise NoSpeechError(f"No speech found in {name} (nothing was recognised).")
         # Translate all texts at once: some engines pay a start-up cost per call.
-        t0 = time.perf_counter()
-        batch = getattr(e.translator, "translate_batch", None)
-        if batch is not None:
-            translations = batch(texts, e.source, e.target)
-        else:
-            translations = [
-                e.translator.translate(t, e.source, e.target) if t else "" for t in texts
-            ]
-        timings["mt"] += time.perf_counter() - t0
+        translations, mt_s = translate_all(e, locks, texts)
+        timings["mt"] += mt_s
         # Pass 2: speak each translation in the chosen voice.
         done: list[TranslatedUtterance] = []
-        for u, clean, text, tr in zip(utts, cleaned, texts, translations):
-            speech = self._speak(tr, clean, timings)
-            done.append(TranslatedUtterance(u, text, tr, speech))
+        for u, rec, tr in zip(utts, recognized, translations):
+            said = list(speak(e, locks, e.voice, tr, rec.clean, False, timings, whole=True))
+            done.append(TranslatedUtterance(u, rec.text, tr, said[0] if said else None))
             bar.update()
         bar.close()
-        result = self._assemble(done, audio.duration, timings, t_start)
-        return result
-
-    def _speak(self, text: str, source: Audio, timings: dict[str, float]) -> Audio | None:
-        if not text:
-            return None
-        e = self.engines
-        t0 = time.perf_counter()
-        chunks = list(e.synthesizer.synthesize(text, e.target))
-        t1 = time.perf_counter()
-        timings["tts"] += t1 - t0
-        if not chunks:
-            return None
-        speech = concatenate(chunks, chunks[0].sample_rate)
-        if e.voice is not None:
-            speech = e.voice.convert(speech, source)
-            timings["voice"] += time.perf_counter() - t1
-        return speech
+        return self._assemble(done, audio.duration, timings, t_start)
 
     def _assemble(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from voxlate.audio import Audio
 
@@ -27,7 +27,6 @@ class TranslatedUtterance:
     source_text: str
     translation: str
     speech: Audio | None  # None when there was nothing to say
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxlate.audio import Audio
+from voxlate.audio import Audio, Span
 from voxlate.engines.vad import VAD, frame_probabilities
 
 
@@ -21,12 +21,6 @@ class SegmenterConfig:
     min_speech_s: float = 0.25  # shorter bursts are dropped as noise (s)
     max_utterance_s: float = 12.0  # a longer utterance is cut at its quietest pause (s)
     pad_s: float = 0.15  # audio kept before and after the detected speech (s)
-
-
-@dataclass(frozen=True)
-class Span:
-    start: float  # seconds
-    end: float
 
 
 class Endpointer:

@@ -64,8 +64,8 @@ class StreamConfig:
     speculate: bool = True  # start recognising at the first silent frame after speech
     speculate_speech: bool = True  # speculation also synthesizes and re-voices the first chunk
     short_asr: bool = True  # recognizer's fast path for short utterances (Whisper: short window)
-    enhance: str = "auto"  # always | auto (only when the SNR is low) | never
-    enhance_below_snr_db: float = 15.0  # 'auto' enhances below this speech-to-noise ratio (dB)
+    enhance: st.EnhanceMode = "auto"  # always | auto (only when the SNR is low) | never
+    enhance_below_snr_db: float = st.ENHANCE_BELOW_SNR_DB  # 'auto' enhances below this SNR (dB)
     partial_every_s: float = 0.0  # partial transcripts while speaking every so many s (0: none)
     split_clauses: bool = True  # synthesize the first clause on its own for earlier audio
     voice_warmup: bool = True  # speak in the stock voice until the speaker's voice is fitted
@@ -97,8 +97,7 @@ class StreamTranslator:
     ) -> None:
         self.engines = engines
         self.config = config or StreamConfig()
-        if self.config.enhance not in ("always", "auto", "never"):
-            raise ValueError(f"enhance must be always, auto or never; got {self.config.enhance!r}")
+        st.check_enhance_mode(self.config.enhance)
         self.locks = locks or EngineLocks()
         self.vad = vad or engines.vad
         self.voice = engines.voice if voice == "default" else voice
@@ -270,12 +269,8 @@ class StreamTranslator:
                 return
 
     def _enhance_for(self, clip: Audio, noise_db: float | None) -> bool:
-        mode = self.config.enhance
-        if mode != "auto":
-            return mode == "always"
-        if noise_db is None:  # no noise measured yet: be safe
-            return True
-        return st.level_db(clip.samples) - noise_db < self.config.enhance_below_snr_db
+        c = self.config
+        return st.needs_enhancement(clip, noise_db, c.enhance, c.enhance_below_snr_db)
 
     def _side_task(self, coro: Any) -> asyncio.Task:
         task = asyncio.create_task(coro)

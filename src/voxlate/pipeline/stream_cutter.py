@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voxlate.audio import SAMPLE_RATE, Audio
-from voxlate.pipeline.segmenter import Endpointer, SegmenterConfig, Span
+from voxlate.audio import SAMPLE_RATE, Audio, Span
+from voxlate.dsp import rms_db
+from voxlate.pipeline.segmenter import Endpointer, SegmenterConfig
 from voxlate.pipeline.stream_events import Event, SpeechEnded, SpeechStarted
-from voxlate.pipeline.stream_stages import Recognized, level_db
+from voxlate.pipeline.stream_stages import Recognized
 
 
 @dataclass
@@ -108,7 +109,7 @@ class Cutter:
         if speech:
             self.last_speech, self.last_speech_wall = i, wall
         elif not self.ep.in_speech and prob < 0.2:  # surely not speech: the noise floor
-            lvl = level_db(frame)
+            lvl = rms_db(frame)
             self.noise_db = lvl if self.noise_db is None else 0.95 * self.noise_db + 0.05 * lvl
         if not was and self.ep.in_speech:
             self.start_frame, self.announced = i, False

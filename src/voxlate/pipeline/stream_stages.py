@@ -1,8 +1,10 @@
-"""The blocking work of each live stage, run in worker threads by `voxlate.pipeline.stream`.
+"""The blocking work of each stage, shared by the file and the live pipelines.
 
-Engines are shared between live sessions (the server loads them once per language
-pair), and engine calls are not thread-safe in general, so each call holds that
-engine's lock from `EngineLocks`. The functions here know nothing about asyncio.
+`pipeline/file.py` calls these functions in a loop over a recording's utterances;
+`pipeline/stream.py` runs them in worker threads. Engines are shared between
+sessions (the server loads them once per language pair), and engine calls are not
+thread-safe in general, so each call holds that engine's lock from `EngineLocks`
+(the one lock scheme). The functions here know nothing about asyncio.
 """
 
 from __future__ import annotations
@@ -12,12 +14,46 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal, cast, get_args
 
-from voxlate.audio import Audio
-from voxlate.dsp import rms_db as level_db  # noqa: F401  (re-exported for the stream modules)
+from voxlate.audio import Audio, concatenate
+from voxlate.dsp import rms_db
 from voxlate.engines.asr.base import ShortContextRecognizer
+from voxlate.engines.mt.base import BatchTranslator
+from voxlate.engines.voice.base import VoiceStage
+from voxlate.errors import InputError
 from voxlate.pipeline.engines import Engines
+
+#: When to run the enhancer on an utterance: always, never, or only when its level is
+#: less than `ENHANCE_BELOW_SNR_DB` above the noise floor ('auto').
+EnhanceMode = Literal["always", "auto", "never"]
+ENHANCE_MODES: tuple[str, ...] = get_args(EnhanceMode)
+ENHANCE_BELOW_SNR_DB = 15.0  # speech-to-noise ratio (dB) under which 'auto' enhances
+
+
+def check_enhance_mode(mode: str) -> EnhanceMode:
+    """`mode` as an `EnhanceMode`; raises InputError when it is not one."""
+    if mode not in ENHANCE_MODES:
+        raise InputError(f"Unknown enhance mode '{mode}'; use always, auto or never.")
+    return cast(EnhanceMode, mode)
+
+
+def needs_enhancement(
+    clip: Audio,
+    noise_db: float | None,
+    mode: EnhanceMode,
+    below_snr_db: float = ENHANCE_BELOW_SNR_DB,
+) -> bool:
+    """Whether to enhance `clip` (the one auto-enhance rule of both pipelines).
+
+    noise_db: the input's noise floor (dB FS) measured on non-speech frames; None
+        when none was measured yet (then 'auto' enhances, to be safe).
+    """
+    if mode != "auto":
+        return mode == "always"
+    if noise_db is None:
+        return True
+    return rms_db(clip.samples) - noise_db < below_snr_db
 
 
 @dataclass
@@ -62,7 +98,9 @@ def recognize(
         else:
             text = rec.transcribe(clean, engines.source).text.strip()
     t2 = time.perf_counter()
-    return Recognized(text, clean, enhance, {"enhance": t1 - t0, "asr": t2 - t1})
+    return Recognized(
+        text, clean, enhance, {"enhance": t1 - t0 if enhance else 0.0, "asr": t2 - t1}
+    )
 
 
 def transcribe_partial(engines: Engines, locks: EngineLocks, audio: Audio) -> str:
@@ -78,6 +116,22 @@ def translate(engines: Engines, locks: EngineLocks, text: str) -> tuple[str, flo
     with locks.mt:
         out = engines.translator.translate(text, engines.source, engines.target).strip()
     return out, time.perf_counter() - t0
+
+
+def translate_all(
+    engines: Engines, locks: EngineLocks, texts: list[str]
+) -> tuple[list[str], float]:
+    """Translate several utterances' texts in one call where the translator can
+    (`BatchTranslator`: some engines pay a start-up cost per call); returns
+    (translations, '' for an empty text; wall seconds)."""
+    tr = engines.translator
+    if not isinstance(tr, BatchTranslator):
+        outs = [translate(engines, locks, t) for t in texts]
+        return [o for o, _ in outs], sum(s for _, s in outs)
+    t0 = time.perf_counter()
+    with locks.mt:
+        out = tr.translate_batch(texts, engines.source, engines.target)
+    return [o.strip() for o in out], time.perf_counter() - t0
 
 
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")
@@ -112,18 +166,33 @@ def clauses(text: str, min_words: int = 3, first_max_words: int = 5) -> list[str
 def speak(
     engines: Engines,
     locks: EngineLocks,
-    voice: Any,
+    voice: VoiceStage | None,
     text: str,
     source: Audio,
     split_clauses: bool,
     timings: dict[str, float],
+    whole: bool = False,
 ) -> Iterator[Audio]:
     """Synthesize `text` and convert it to the speaker's voice, yielding chunks as they are ready.
 
-    `voice` is a voice stage with ``convert(speech, source)`` or None for the
-    synthesizer's own voice. Wall seconds are added to ``timings['tts']`` and
-    ``timings['voice']`` as the generator runs.
+    `voice` is the voice stage, or None for the synthesizer's own voice. Wall
+    seconds are added to ``timings['tts']`` and ``timings['voice']`` as the
+    generator runs.
+    whole: synthesize everything first and convert it as one clip (yields at most
+        one chunk; the file pipeline, which needs no early audio).
     """
+    if whole:
+        chunks = list(speak(engines, locks, None, text, source, split_clauses, timings))
+        if not chunks:
+            return
+        speech = concatenate(chunks, chunks[0].sample_rate)
+        if voice is not None:
+            t0 = time.perf_counter()
+            with locks.voice:
+                speech = voice.convert(speech, source)
+            timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t0
+        yield speech
+        return
     pieces = clauses(text) if split_clauses else [text]
     for piece in pieces:
         it = engines.synthesizer.synthesize(piece, engines.target)

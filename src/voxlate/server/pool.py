@@ -1,8 +1,8 @@
 """Engines shared by every client of the server: loaded once per language pair, then cached.
 
 Heavy engines (enhancer, recognizer, translator, synthesizer) are shared and each
-is guarded by a lock (`EngineLocks`), since engine calls are not thread-safe in
-general. What holds per-speaker state is never shared at once: each live session
+is guarded by a lock (`EngineLocks`, the one lock scheme of both pipelines), since
+engine calls are not thread-safe in general. What holds per-speaker state is never shared at once: each live session
 gets its own VAD and borrows a voice stage from a free list, returning it at the end.
 """
 
@@ -11,45 +11,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-import types
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from voxlate.engines import asr, tts, vad
+from voxlate.engines.vad import VAD
+from voxlate.engines.voice.base import VoiceStage
 from voxlate.pipeline.engines import (
     Engines,
     EngineSpecs,
     default_asr,
     default_tts,
 )
+from voxlate.pipeline.file import FileTranslator
 from voxlate.pipeline.stream_stages import EngineLocks
-
-
-class Locked:
-    """An engine whose every method call holds `lock` (generators are run to the end inside it).
-
-    Lets code written for a private engine (the file pipeline) use a shared one safely,
-    one call at a time, so other clients interleave between calls.
-    """
-
-    def __init__(self, engine: Any, lock: threading.Lock) -> None:
-        self._engine = engine
-        self._lock = lock
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._engine, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                out = attr(*args, **kwargs)
-                if isinstance(out, types.GeneratorType):
-                    return iter(list(out))
-                return out
-
-        return call
 
 
 @dataclass
@@ -59,18 +35,19 @@ class LoadedPair:
     engines: Engines
     locks: EngineLocks
 
-    def locked(self, vad: Any, voice: Any) -> Engines:
-        """These engines behind their locks, with a private VAD and voice stage (file pipeline)."""
-        e, k = self.engines, self.locks
-        return dataclasses.replace(
-            e,
-            vad=vad,
-            enhancer=Locked(e.enhancer, k.enhance),
-            recognizer=Locked(e.recognizer, k.asr),
-            translator=Locked(e.translator, k.mt),
-            synthesizer=Locked(e.synthesizer, k.tts),
-            voice=voice,
-        )
+    def file_translator(
+        self, vad: VAD, voice: VoiceStage | None, voice_mode: str, **options: Any
+    ) -> FileTranslator:
+        """A file pipeline on these engines and their locks, with a private VAD and voice
+        stage; each engine call holds only that engine's lock, so sessions interleave.
+
+        voice_mode: what the report records as engines.voice;
+        options: other `FileTranslator` fields (progress, enhance_mode, ...).
+        """
+        names = dict(self.engines.names, voice=voice_mode)
+        engines = dataclasses.replace(self.engines, vad=vad, voice=voice, names=names)
+        locks = dataclasses.replace(self.locks, voice=threading.Lock())
+        return FileTranslator(engines, locks=locks, **options)
 
 
 @dataclass
@@ -126,13 +103,13 @@ class EnginePool:
         """A voice stage with its own speaker state, sharing one speaker encoder."""
         from voxlate.engines.voice import ENCODERS
         from voxlate.engines.voice.modes import build_voice_stage
-        from voxlate.engines.voice.world import WorldAdapter
 
         with self._voice_lock:
             if self._encoder is None:
                 self._encoder = ENCODERS.create("resemblyzer")
             encoder = self._encoder
-        return build_voice_stage(mode, encoder=encoder, adapter=WorldAdapter(encoder))
+        # The adapter is the CLI's (build_voice_stage's default), so a request sounds the same.
+        return build_voice_stage(mode, encoder=encoder)
 
     def release_voice(self, mode: str, stage: Any) -> None:
         if stage is not None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import dataclasses
 import io
 import os
 import tempfile
@@ -26,7 +25,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from voxlate.audio import Audio, concatenate, load_audio
 from voxlate.errors import NoSpeechError, VoxlateError
-from voxlate.pipeline.file import FileTranslator, report
+from voxlate.pipeline.file import report
 
 router = APIRouter(prefix="/v1")
 
@@ -202,13 +201,12 @@ async def translate(request: Request) -> Response:
     except ImportError as e:
         raise HTTPError(400, f"voice mode '{voice}' is not available on this server") from e
     try:
-        names = dict(pair.engines.names, voice=voice)
-        engines = dataclasses.replace(pair.locked(pool.new_vad(), stage), names=names)
+        translator = pair.file_translator(pool.new_vad(), stage, voice, progress=False)
 
         def run() -> dict:
             # Each engine call holds only that engine's lock, so live sessions interleave.
-            result = FileTranslator(engines, progress=False).translate(audio, name=name)
-            return {"result": result, "report": report(result, engines, name, "")}
+            result = translator.translate(audio, name=name)
+            return {"result": result, "report": report(result, translator.engines, name, "")}
 
         out = await asyncio.to_thread(run)
     finally:

@@ -30,9 +30,9 @@ class DiffusionEnhancer:
     ) -> None:
         from dataclasses import replace
 
-        from voxlate.diffusion.checkpoint import load_checkpoint
+        from voxlate.checkpoint import load_checkpoint
         from voxlate.diffusion.training import pick_device
-        from voxlate.tasks.enhance.model import EnhanceConfig, ScoreModel, default_sampler
+        from voxlate.engines.enhance.score_model import EnhanceConfig, ScoreModel, default_sampler
 
         ck = load_checkpoint(checkpoint)
         if not isinstance(ck.config, EnhanceConfig):
@@ -56,7 +56,7 @@ class DiffusionEnhancer:
         return cls(arg)
 
     def enhance(self, audio: Audio) -> Audio:
-        from voxlate.tasks.enhance.model import enhance_waveform
+        from voxlate.engines.enhance.score_model import enhance_waveform
 
         if len(audio.samples) == 0:
             return audio

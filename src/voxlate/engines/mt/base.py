@@ -14,3 +14,12 @@ class Translator(Protocol):
     def translate(self, text: str, source: str, target: str) -> str:
         """Translate `text` from `source` to `target` (ISO 639-1)."""
         ...
+
+
+@runtime_checkable
+class BatchTranslator(Protocol):
+    """A translator that translates many texts in one call (cheaper per text)."""
+
+    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
+        """Translate each of `texts`; one output per input, '' for an empty input."""
+        ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -20,6 +20,29 @@ class SpeakerEncoder(Protocol):
 
 @runtime_checkable
 class VoiceAdapter(Protocol):
-    def adapt(self, speech: Audio, target: Audio) -> Audio:
-        """Make `speech` sound like the speaker of `target` (a sample of their voice)."""
+    """Moves synthesized speech to a target voice: fitted once per speaker, then applied."""
+
+    def fit(self, speech: Audio, target: Audio, target_embedding: np.ndarray | None = None) -> Any:
+        """Parameters that move `speech` (a sample of the synthesizer's voice) to the
+        speaker of `target` (a sample of their voice)."""
+        ...
+
+    def convert(self, speech: Audio, params: Any) -> Audio:
+        """`speech` moved to the voice `params` describe (same rate)."""
+        ...
+
+
+@runtime_checkable
+class VoiceStage(Protocol):
+    """What the pipelines call: whose voice the translated speech is spoken in
+    (`engines/voice/modes.py: build_voice_stage`)."""
+
+    spec: str  # what the JSON report records as engines.voice
+
+    def convert(self, speech: Audio, source: Audio) -> Audio:
+        """Re-voice one utterance: `speech` (synthesized) given its `source` (original) audio."""
+        ...
+
+    def reset(self) -> None:
+        """Forget speakers and cached parameters: a new input or session starts."""
         ...

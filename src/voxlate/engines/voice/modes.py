@@ -11,8 +11,8 @@
 - ``anonymize``: a pseudo-speaker per source speaker, distinct from them and the same
   for every utterance of that speaker in one input: one of a grid of voices derived
   from the source speaker (`DerivedPseudoSpeaker`), chosen by the SpeakerDiff model of
-  speaker embeddings when it ships (`tasks/speakers/anonymize.py`), else the candidate
-  least like the source. Other generators plug in through `PseudoSpeaker`.
+  speaker embeddings when it ships (`speakerdiff.py`), else the candidate least like the
+  source (`pseudo.py`). Other generators plug in through `PseudoSpeaker`.
 
 Each stage has `spec` (the report's ``engines.voice``), ``convert(speech, source)``
 called once per utterance, and ``reset()`` for a new input or session.
@@ -23,21 +23,19 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from voxlate.audio import Audio
-from voxlate.engines.voice.base import SpeakerEncoder
-from voxlate.engines.voice.world import (
-    SEARCH_SECONDS,
-    VoiceParams,
-    VoiceStats,
-    WorldAdapter,
-    analyze,
-    measure,
+from voxlate.engines.voice.base import SpeakerEncoder, VoiceStage
+from voxlate.engines.voice.pseudo import (
+    SOURCE_WARPS,
+    SPEECH_WARPS,
+    DerivedPseudoSpeaker,
+    PseudoSpeaker,
+    SpeakerDiffPseudoSpeaker,
 )
-from voxlate.engines.voice.world import convert as world_convert
+from voxlate.engines.voice.world import VoiceParams, WorldAdapter, analyze, measure
 from voxlate.errors import InputError
 
 MODES = ("preserve", "tts", "anonymize")
@@ -48,19 +46,6 @@ MAX_SPEAKER_AUDIO_S = 20.0  # seconds of a speaker's source audio kept for fitti
 # several points of English WER in `voxlate eval voice`, so it is off by default.
 SEARCH = False
 REFIT_AFTER_S = 4.0  # a speaker first fitted on less audio is refitted once this much is heard
-
-
-@runtime_checkable
-class VoiceStage(Protocol):
-    spec: str  # what the JSON report records as engines.voice
-
-    def convert(self, speech: Audio, source: Audio) -> Audio:
-        """Re-voice one utterance: `speech` (synthesized) given its `source` (original) audio."""
-        ...
-
-    def reset(self) -> None:
-        """Forget speakers and cached parameters: a new input or session starts."""
-        ...
 
 
 # -- speakers -----------------------------------------------------------------
@@ -203,77 +188,6 @@ class ReferenceVoice:
         """The reference stays; its fitted parameters are kept (same synthesizer voice)."""
 
 
-@runtime_checkable
-class PseudoSpeaker(Protocol):
-    """Chooses the pseudo-voice that replaces one source speaker (``--voice anonymize``).
-
-    The seam for a generative speaker model (e.g. a diffusion model of speaker
-    embeddings): an implementation may sample an embedding far from
-    `source_embedding` and return the parameters whose output is closest to it.
-    """
-
-    def params(
-        self, source: VoiceStats, source_embedding: np.ndarray, tts_sample: Audio
-    ) -> VoiceParams:
-        """Adapter parameters of the pseudo-voice for a speaker measured as `source`.
-
-        source_embedding: the speaker's embedding (L2-normalised);
-        tts_sample: a sample of the synthesizer's voice, as the adapter will receive it.
-        """
-        ...
-
-
-# The pseudo-voice grid (`DerivedPseudoSpeaker`). Re-voicing a *source* recording uses
-# upward warps only: in `voxlate eval anonymize`, a uniform warp of 0.9 on source speech
-# cost 6.5 points of English WER while 1.2 cost none, and these candidates gave an ignorant
-# attacker's EER of 31-34 % (the 0.93/1.07 grid: 22 %). On *synthesized* speech (Piper joe,
-# the translation path) the same grid cost 7.6 points of WER over the plain voice, so that
-# path keeps the mild grid, which cost about 2 points.
-SOURCE_WARPS = (1.15, 1.22, 1.3)  # vocal-tract warp: a shorter tract, every formant raised
-SPEECH_WARPS = (0.93, 1.07)  # warps for synthesized speech
-PSEUDO_F0_STEPS = (-6.0, -3.0, 3.0, 6.0)  # semitones from the source speaker's mean F0
-PSEUDO_TILTS = (-4.0, 4.0)  # spectral tilt, dB per octave
-
-
-class DerivedPseudoSpeaker:
-    """A pseudo-voice derived deterministically from the source speaker.
-
-    Candidate voices (`candidates`) move the synthesizer's (or the source's) voice to
-    F0 at -6, -3, +3 or +6 semitones from the source speaker's mean, each vocal-tract
-    warp of `warps` and a darker or brighter tilt; the F0 range is the
-    speech's own (the source's range is an identity cue). The candidate whose output
-    the encoder finds least similar to the source speaker (on the first utterance) is
-    chosen, once per speaker; no source timbre (equaliser, codebook) is copied. The
-    candidates are a function of the speaker alone; which one wins can differ between
-    runs when the synthesizer's output varies (Piper samples noise).
-    """
-
-    def __init__(self, encoder: SpeakerEncoder, warps: tuple[float, ...] = SPEECH_WARPS) -> None:
-        self.encoder = encoder
-        self.warps = warps
-
-    def candidates(self, source: VoiceStats) -> list[VoiceParams]:
-        """The deterministic candidate pseudo-voices for a speaker measured as `source`."""
-        return [
-            VoiceParams(f0_mean=float(source.f0_mean + st * np.log(2) / 12), warp=w, tilt=t)
-            for w in self.warps
-            for st in PSEUDO_F0_STEPS
-            for t in PSEUDO_TILTS
-        ]
-
-    def outputs(self, source: VoiceStats, speech: Audio) -> tuple[list[VoiceParams], np.ndarray]:
-        """The candidates and the embeddings (n, dim) of `speech` converted by each."""
-        an = analyze(speech.slice(0.0, SEARCH_SECONDS))  # only what the search converts
-        cands = self.candidates(source)
-        return cands, np.stack([self.encoder.embed(world_convert(an, p)) for p in cands])
-
-    def params(
-        self, source: VoiceStats, source_embedding: np.ndarray, tts_sample: Audio
-    ) -> VoiceParams:
-        cands, embs = self.outputs(source, tts_sample)
-        return cands[int(np.argmin(embs @ source_embedding))]
-
-
 class AnonymousVoice:
     """``--voice anonymize``: one consistent pseudo-speaker per source speaker."""
 
@@ -338,7 +252,7 @@ def build_voice_stage(
         return PreserveVoice(encoder, adapter)
     if m.lower() == "anonymize":
         # The SpeakerDiff model shipped in the package draws the pseudo-speaker when present.
-        from voxlate.tasks.speakers.anonymize import SpeakerDiffPseudoSpeaker, default_model_path
+        from voxlate.engines.voice.speakerdiff import default_model_path
 
         warps = SOURCE_WARPS if revoice_source else SPEECH_WARPS
         if default_model_path() is not None:

@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from voxlate.audio import Audio
-from voxlate.engines.voice.modes import VoiceStage
-from voxlate.pipeline.segmenter import Span
+from voxlate.audio import Audio, Span
+from voxlate.engines.voice.base import VoiceStage
 
 FADE_S = 0.01  # cross-fade between original and converted audio at span edges
 

@@ -16,7 +16,8 @@ is resynthesized:
 `WorldAdapter.fit` chooses these per target speaker from a sample of their voice and,
 given a speaker encoder, refines them by a small coordinate search that maximises the
 encoder's cosine similarity to the target within bounds that keep speech intelligible.
-The fitted `VoiceParams` are cached by a speaker key so a long input pays once.
+The voice stage (`modes.py`) keeps the fitted `VoiceParams` per speaker, so a long
+input pays once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import dataclasses
 import importlib.metadata
 import sys
 import types
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -337,7 +337,6 @@ class WorldAdapter:
         self.search = search
         self.knn_strength = knn_strength
         self.n_fits = 0  # how many times `fit` ran (the expensive, once-per-speaker step)
-        self._cache: OrderedDict[str, VoiceParams] = OrderedDict()
 
     @classmethod
     def from_spec(cls, arg: str | None) -> WorldAdapter:
@@ -431,31 +430,6 @@ class WorldAdapter:
             y = y * (0.99 / peak)
         return Audio(y.astype(np.float32), out.sample_rate)
 
-    def params_for(self, key: str) -> VoiceParams | None:
-        """Cached parameters of speaker `key`, or None."""
-        return self._cache.get(key)
-
-    def remember(self, key: str, params: VoiceParams) -> None:
-        """Cache the parameters of speaker `key` (the oldest of 256 is dropped)."""
-        self._cache[key] = params
-        self._cache.move_to_end(key)
-        while len(self._cache) > 256:
-            self._cache.popitem(last=False)
-
-    def adapt(self, speech: Audio, target: Audio) -> Audio:
-        """VoiceAdapter protocol: make `speech` sound like the speaker of `target`.
-
-        Parameters are cached by a fingerprint of `target`, so calling again with
-        the same target sample costs only the conversion.
-        """
-        key = _fingerprint(target)
-        p = self.params_for(key)
-        if p is None:
-            emb = self.encoder.embed(target) if self.encoder is not None else None
-            p = self.fit(speech, target, emb)
-            self.remember(key, p)
-        return self.convert(speech, p)
-
 
 def crop(an: Analysis, seconds: float) -> Analysis:
     """The first `seconds` of an analysed clip."""
@@ -464,10 +438,3 @@ def crop(an: Analysis, seconds: float) -> Analysis:
         return an
     samples = min(an.n_samples, int(n * FRAME_PERIOD / 1000 * an.sample_rate))
     return Analysis(an.f0[:n], an.sp[:n], an.ap[:n], an.sample_rate, samples)
-
-
-def _fingerprint(audio: Audio) -> str:
-    """A cheap key of a clip's content: rate, length and a few samples."""
-    x = audio.samples
-    probe = x[:: max(1, len(x) // 64)][:64]
-    return f"{audio.sample_rate}:{len(x)}:{hash(probe.tobytes())}"

@@ -2,14 +2,13 @@
 
 from voxlate.tasks.ctc.encoder import EncoderConfig, SpeechEncoder
 from voxlate.tasks.ctc.model import CTCConfig, CTCModel, load_ctc, save_ctc
-from voxlate.tasks.ctc.train import TrainConfig, evaluate_ctc, train_ctc
+from voxlate.tasks.ctc.train import evaluate_ctc, train_ctc
 
 __all__ = [
     "CTCConfig",
     "CTCModel",
     "EncoderConfig",
     "SpeechEncoder",
-    "TrainConfig",
     "evaluate_ctc",
     "load_ctc",
     "save_ctc",

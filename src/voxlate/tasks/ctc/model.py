@@ -1,24 +1,22 @@
 """The CTC recognizer: speech encoder + linear layer over tokens + blank.
 
-Training minimises the CTC loss (Graves et al., 2006). A checkpoint is a dict
-``{"kind": "voxlate-ctc", "config": asdict(CTCConfig), "tokenizer": ..., "state": ...,
-"history": [...]}`` and `load_ctc` rebuilds the model from it alone.
+Training minimises the CTC loss (Graves et al., 2006). A checkpoint is in the
+`voxlate.checkpoint` format: the `CTCConfig`, the weights, and in `extra` the tokenizer
+and the learning curve (`history`); `load_ctc` rebuilds the model from it alone.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
-from voxlate.errors import InputError
+from voxlate.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from voxlate.tasks.ctc.encoder import EncoderConfig, SpeechEncoder
 from voxlate.text.tokenizers import BLANK, Tokenizer
-
-CHECKPOINT_KIND = "voxlate-ctc"
 
 
 @dataclass(frozen=True)
@@ -55,50 +53,35 @@ class CTCModel(nn.Module):
         return self.ctc(logp.transpose(0, 1), targets, out_len, target_lengths)
 
 
-def config_from_dict(d: dict) -> CTCConfig:
-    d = dict(d)
-    d["encoder"] = EncoderConfig(**d["encoder"])
-    return CTCConfig(**d)
-
-
 def save_ctc(
     path: str | os.PathLike,
     model: CTCModel,
     tokenizer: Tokenizer,
     history: list[dict] | None = None,
+    weights: dict[str, torch.Tensor] | None = None,
+    train_config: Any = None,
+    minutes: float | None = None,
 ) -> None:
-    """Write a self-contained checkpoint atomically."""
-    from voxlate.audio import atomic_path
+    """Write a self-contained checkpoint atomically (`voxlate.checkpoint` format).
 
-    ckpt = {
-        "kind": CHECKPOINT_KIND,
-        "config": asdict(model.cfg),
-        "tokenizer": tokenizer.to_dict(),
-        "state": model.state_dict(),
-        "history": history or [],
-    }
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
-
-
-def read_checkpoint(path: str | os.PathLike, kind: str) -> dict:
-    """Load a voxlate checkpoint dict, checking it is of `kind`; InputError otherwise."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"Checkpoint not found: {p}")
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise InputError(f"Cannot read checkpoint {p}: {e}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != kind:
-        raise InputError(f"{p} is not a {kind} checkpoint.")
-    return ckpt
+    weights: the weights to store (default: the model's own).
+    """
+    extra: dict[str, Any] = {"tokenizer": tokenizer.to_dict(), "history": history or []}
+    if minutes is not None:
+        extra["train_minutes"] = minutes
+    save_checkpoint(
+        path,
+        config=model.cfg,
+        model=weights if weights is not None else model.state_dict(),
+        train_config=train_config,
+        extra=extra,
+    )
 
 
-def load_ctc(path: str | os.PathLike) -> tuple[CTCModel, Tokenizer, dict]:
-    """Rebuild a CTC model in eval mode from its checkpoint; returns (model, tokenizer, ckpt)."""
-    ckpt = read_checkpoint(path, CHECKPOINT_KIND)
-    model = CTCModel(config_from_dict(ckpt["config"]))
-    model.load_state_dict(ckpt["state"])
+def load_ctc(path: str | os.PathLike) -> tuple[CTCModel, Tokenizer, Checkpoint]:
+    """Rebuild a CTC model in eval mode from its checkpoint; returns (model, tokenizer, checkpoint)."""
+    ck = load_checkpoint(path, expect=CTCConfig)
+    model = CTCModel(ck.config)
+    model.load_state_dict(ck.model)
     model.eval()
-    return model, Tokenizer.from_dict(ckpt["tokenizer"]), ckpt
+    return model, Tokenizer.from_dict(ck.extra["tokenizer"]), ck

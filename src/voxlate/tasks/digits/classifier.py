@@ -10,19 +10,18 @@ layer gives the features of the Frechet distance.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from voxlate.diffusion.checkpoint import load_checkpoint, save_checkpoint
+from voxlate.checkpoint import load_checkpoint, save_checkpoint
 from voxlate.errors import InputError
 from voxlate.tasks.digits.dataset import DigitImages, endless_batches
 from voxlate.tasks.digits.features import MelConfig
+from voxlate.training import TrainingInterrupted, TrainRun
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,13 @@ def train_classifier(
     lr: float = 2e-3,
     seed: int = 0,
     progress: bool = True,
+    minutes: float = 0.0,
 ) -> Path:
-    """Adam with cosine decay, cross-entropy, light augmentation; saves a checkpoint."""
+    """Adam with cosine decay, cross-entropy, light augmentation; saves a checkpoint.
+
+    minutes: time budget (0: none); the run stops and saves once it is spent. Raises
+    TrainingInterrupted after saving on Ctrl-C.
+    """
     config = config or ClassifierConfig()
     if len(data) == 0:
         raise InputError("No training clips: the digit corpus is empty.")
@@ -101,25 +105,32 @@ def train_classifier(
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
     batches = endless_batches(data, batch_size, seed, shift=3)
-    start = time.monotonic()
     history = []
     model.train()
-    for step in tqdm(range(steps), disable=not progress, unit="step", desc="classifier"):
-        x, y = next(batches)
-        loss = nn.functional.cross_entropy(model(_augment(x, g)), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if (step + 1) % 100 == 0:
-            history.append((step + 1, float(loss)))
-    return save_checkpoint(
+    step = 0
+    with TrainRun(minutes, steps, progress=progress, desc="classifier") as run:
+        while step < steps and not run.stop:
+            x, y = next(batches)
+            loss = nn.functional.cross_entropy(model(_augment(x, g)), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            run.advance(loss=f"{float(loss.detach()):.3f}")
+            if step % 100 == 0:
+                history.append((step, float(loss)))
+        seconds = run.elapsed_s
+    path = save_checkpoint(
         out,
         config=config,
         model=model.state_dict(),
-        step=steps,
-        extra={"loss_history": history, "train_seconds": time.monotonic() - start},
+        step=step,
+        extra={"loss_history": history, "train_seconds": seconds},
     )
+    if run.interrupted:
+        raise TrainingInterrupted(path, step)
+    return path
 
 
 def load_classifier(path: str | os.PathLike) -> DigitClassifier:

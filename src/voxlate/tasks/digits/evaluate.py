@@ -163,7 +163,7 @@ def write_samples(
 
 
 def table_markdown(rows: Sequence[GenScore]) -> str:
-    from voxlate.eval.report import markdown_table
+    from voxlate.tables import markdown_table
 
     return markdown_table(
         ["samples", "accuracy", "IS", "log10 mIS", "FD", "sampling s"],

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from voxlate.diffusion.checkpoint import load_checkpoint
+from voxlate.checkpoint import load_checkpoint
 from voxlate.diffusion.ddim import ddim_sample
 from voxlate.diffusion.ddpm import DDPM, DDPMConfig, ddpm_sample
 from voxlate.diffusion.guidance import ClassifierFreeGuidance, drop_condition

@@ -29,10 +29,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from voxlate.audio import Audio, load_audio, save_audio, write_text_atomic
+from voxlate.audio import SAMPLE_RATE, Audio, load_audio, save_audio, write_text_atomic
 from voxlate.data.mixing import COLOURS, coloured_noise, fit_length, mix_at_snr, rms
 from voxlate.errors import InputError
-from voxlate.tasks.enhance.features import SAMPLE_RATE
 
 FILLETS = Path("/usr/share/games/fillets-ng")
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")

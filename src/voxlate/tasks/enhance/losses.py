@@ -17,7 +17,8 @@ import functools
 
 import torch
 
-from voxlate.tasks.enhance.features import SAMPLE_RATE, STFTConfig
+from voxlate.audio import SAMPLE_RATE
+from voxlate.engines.enhance.stft import STFTConfig
 
 
 @functools.cache

@@ -13,18 +13,12 @@ import numpy as np
 import torch
 
 from voxlate.audio import load_audio
+from voxlate.checkpoint import load_checkpoint, save_checkpoint
 from voxlate.data.mixing import MixConfig, NoiseSampler, load_many, noisy_pairs
-from voxlate.diffusion.checkpoint import load_checkpoint, save_checkpoint
 from voxlate.diffusion.training import TrainConfig, train
+from voxlate.engines.enhance.score_model import EnhanceConfig, ScoreModel
 from voxlate.errors import InputError
-from voxlate.tasks.enhance.model import (
-    EnhanceConfig,
-    ScoreModel,
-    Stage,
-    batch_to_specs,
-    dsm_loss,
-    storm_loss,
-)
+from voxlate.tasks.enhance.model import Stage, batch_to_specs, dsm_loss, storm_loss
 
 
 def mixed_batches(

@@ -138,7 +138,7 @@ def evaluate_system(
     transcribe: Callable[[Audio], str] | None,
     original_embeddings: np.ndarray,
 ) -> PrivacyRow:
-    from voxlate.eval.metrics import wer
+    from voxlate.metrics import wer
 
     spk = [u.speaker for u in utterances]
     anon = np.stack([embed(a) for a in anonymized])

@@ -136,8 +136,8 @@ def system_speech(
         AnonymousVoice,
         DerivedPseudoSpeaker,
     )
+    from voxlate.engines.voice.pseudo import SpeakerDiffPseudoSpeaker
     from voxlate.engines.voice.world import WorldAdapter
-    from voxlate.tasks.speakers.anonymize import SpeakerDiffPseudoSpeaker
 
     if name == "none":
         return [u.audio for u in utterances]
@@ -214,7 +214,7 @@ def run_privacy_eval(
 
 def markdown_table_of(rows: Sequence[PrivacyRow]) -> str:
     """The eval's table: one row per system."""
-    from voxlate.eval.report import markdown_table
+    from voxlate.tables import markdown_table
 
     return markdown_table(
         ["system", "path", "EER ignorant", "EER lazy-informed", "WER (en)", "cos to source"],

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from voxlate.data.manifest import ManifestEntry
-from voxlate.eval.metrics import bleu, cer, wer
+from voxlate.metrics import bleu, cer, wer
 from voxlate.tasks.ctc.dataset import collate, load_clips, make_batches, pad_targets
 from voxlate.tasks.ctc.decode import greedy_decode
 from voxlate.tasks.ctc.features import SAMPLE_RATE

@@ -25,9 +25,6 @@ from voxlate.tasks.ctc.encoder import EncoderConfig, SpeechEncoder
 from voxlate.tasks.st.decoder import AttentionDecoder, DecoderConfig
 from voxlate.text.tokenizers import BLANK
 
-CHECKPOINT_KIND = "voxlate-st"
-TEXT_CHECKPOINT_KIND = "voxlate-text-mt"
-
 
 @dataclass(frozen=True)
 class STConfig:

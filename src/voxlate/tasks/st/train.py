@@ -5,26 +5,21 @@ Targets are normalised (lower case, punctuation removed) on both sides.
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import torch
 
-from voxlate.audio import atomic_path
+from voxlate.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from voxlate.data.manifest import ManifestEntry
 from voxlate.errors import InputError
 from voxlate.tasks.ctc.dataset import collate, load_clips, make_batches, pad_targets
-from voxlate.tasks.ctc.encoder import EncoderConfig
+from voxlate.tasks.ctc.epochs import EpochTrainConfig, run_epochs
 from voxlate.tasks.ctc.features import SAMPLE_RATE
-from voxlate.tasks.ctc.model import read_checkpoint
-from voxlate.tasks.ctc.train import TrainConfig, lr_at, planned_steps
 from voxlate.tasks.st.model import (
-    CHECKPOINT_KIND,
-    TEXT_CHECKPOINT_KIND,
     DecoderConfig,
     STConfig,
     STModel,
@@ -46,40 +41,45 @@ def normalized_pairs(entries: Sequence[ManifestEntry]) -> tuple[list[str], list[
     ]
 
 
-def _save(path: str | os.PathLike, ckpt: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+def _save(
+    path: str | os.PathLike,
+    config: Any,
+    weights: dict[str, torch.Tensor],
+    stok: Tokenizer,
+    ttok: Tokenizer,
+    history: list[dict],
+    train_config: EpochTrainConfig,
+    minutes: float,
+) -> None:
+    save_checkpoint(
+        path, config=config, model=weights, train_config=train_config,
+        extra={"source_tokenizer": stok.to_dict(), "target_tokenizer": ttok.to_dict(),
+               "history": history, "train_minutes": minutes},
+    )  # fmt: skip
 
 
-def st_config_from_dict(d: dict) -> STConfig:
-    d = dict(d)
-    d["encoder"] = EncoderConfig(**d["encoder"])
-    d["decoder"] = DecoderConfig(**d["decoder"])
-    return STConfig(**d)
-
-
-def load_st(path: str | os.PathLike) -> tuple[STModel, Tokenizer, Tokenizer, dict]:
-    """Rebuild (model in eval mode, source tokenizer, target tokenizer, checkpoint dict)."""
-    ckpt = read_checkpoint(path, CHECKPOINT_KIND)
-    model = STModel(st_config_from_dict(ckpt["config"]))
-    model.load_state_dict(ckpt["state"])
-    model.eval()
+def _tokenizers(ck: Checkpoint) -> tuple[Tokenizer, Tokenizer]:
     return (
-        model,
-        Tokenizer.from_dict(ckpt["source_tokenizer"]),
-        Tokenizer.from_dict(ckpt["target_tokenizer"]),
-        ckpt,
+        Tokenizer.from_dict(ck.extra["source_tokenizer"]),
+        Tokenizer.from_dict(ck.extra["target_tokenizer"]),
     )
+
+
+def load_st(path: str | os.PathLike) -> tuple[STModel, Tokenizer, Tokenizer, Checkpoint]:
+    """Rebuild (model in eval mode, source tokenizer, target tokenizer, checkpoint)."""
+    ck = load_checkpoint(path, expect=STConfig)
+    model = STModel(ck.config)
+    model.load_state_dict(ck.model)
+    model.eval()
+    return (model, *_tokenizers(ck), ck)
 
 
 def load_text_mt(path: str | os.PathLike) -> tuple[TextTranslator, Tokenizer, Tokenizer]:
-    ckpt = read_checkpoint(path, TEXT_CHECKPOINT_KIND)
-    src, tgt = (
-        Tokenizer.from_dict(ckpt["source_tokenizer"]),
-        Tokenizer.from_dict(ckpt["target_tokenizer"]),
-    )
-    model = TextTranslator(DecoderConfig(**ckpt["config"]), src.vocab_size, tgt.vocab_size)
-    model.load_state_dict(ckpt["state"])
+    """Rebuild the cascade's text translator: (model in eval mode, source and target tokenizers)."""
+    ck = load_checkpoint(path, expect=DecoderConfig)
+    src, tgt = _tokenizers(ck)
+    model = TextTranslator(ck.config, src.vocab_size, tgt.vocab_size)
+    model.load_state_dict(ck.model)
     model.eval()
     return model, src, tgt
 
@@ -89,11 +89,12 @@ def train_st(
     dev: Sequence[ManifestEntry],
     out: str | os.PathLike,
     model_cfg: STConfig | None = None,
-    cfg: TrainConfig | None = None,
+    cfg: EpochTrainConfig | None = None,
     noises: Sequence[np.ndarray] = (),
     cache_dir: str | os.PathLike | None = None,
     log: Callable[[str], None] = print,
     init_encoder: str | os.PathLike | None = None,
+    progress: bool = True,
 ) -> list[dict]:
     """Train the multi-decoder speech translator; keeps the lowest dev loss; returns the history.
 
@@ -102,7 +103,7 @@ def train_st(
     """
     from pathlib import Path
 
-    cfg = cfg or TrainConfig()
+    cfg = cfg or EpochTrainConfig()
     model_cfg = model_cfg or STConfig()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -133,11 +134,8 @@ def train_st(
     log(
         f"train {len(train)} utts, dev {len(dev)}, vocab {stok.vocab_size}/{ttok.vocab_size}, params {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M"
     )
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     max_samples = int(cfg.batch_seconds * SAMPLE_RATE)
     lengths = [len(c) for c in clips]
-    steps_per_epoch = len(make_batches(lengths, max_samples))
-    t0, step, best, history = time.time(), 0, math.inf, []
 
     def batch_losses(cl, idx, pairs, augment):
         b = collate(cl, idx, model_cfg.encoder.n_mels, augment, noises, rng)
@@ -148,75 +146,38 @@ def train_st(
             pad_targets([pairs[i][1] for i in idx]),
         )
 
-    for epoch in range(1, cfg.epochs + 1):
-        total_steps = planned_steps(epoch, steps_per_epoch, cfg, time.time() - t0)
-        model.train()
-        sums: dict[str, float] = {}
-        n = 0
-        for idx in make_batches(lengths, max_samples, rng):
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, total_steps, cfg)
-            losses = batch_losses(clips, idx, ids, cfg.augment)
-            opt.zero_grad()
-            losses["total"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + v.item()
-            n += 1
-            step += 1
-        row: dict = {"epoch": epoch, "step": step, "minutes": (time.time() - t0) / 60}
-        row.update({f"train_{k}": v / n for k, v in sums.items()})
-        if dev:
-            model.eval()
-            dsum: dict[str, float] = {}
-            with torch.no_grad():
-                for idx in make_batches([len(c) for c in dev_clips], max_samples):
-                    for k, v in batch_losses(dev_clips, idx, dev_ids, None).items():
-                        dsum[k] = dsum.get(k, 0.0) + v.item() * len(idx)
-            row.update({f"dev_{k}": v / len(dev) for k, v in dsum.items()})
-        history.append(row)
-        log(
-            " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
-        )
-        score = row.get("dev_total", -epoch)
-        if score <= best:
-            best = score
-            _save(out, {
-                "kind": CHECKPOINT_KIND, "config": asdict(model.cfg), "source_tokenizer": stok.to_dict(),
-                "target_tokenizer": ttok.to_dict(), "state": model.state_dict(), "history": history,
-            })  # fmt: skip
-        if cfg.max_minutes and time.time() - t0 > cfg.max_minutes * 60:
-            break
-    ckpt = torch.load(out, map_location="cpu", weights_only=False)
-    ckpt["history"], ckpt["train_minutes"] = history, (time.time() - t0) / 60
-    _save(out, ckpt)
-    return history
+    def evaluate() -> dict[str, float]:
+        if not dev:
+            return {}
+        dsum: dict[str, float] = {}
+        for idx in make_batches([len(c) for c in dev_clips], max_samples):
+            for k, v in batch_losses(dev_clips, idx, dev_ids, None).items():
+                dsum[k] = dsum.get(k, 0.0) + v.item() * len(idx)
+        return {f"dev_{k}": v / len(dev) for k, v in dsum.items()}
+
+    def save(weights: dict[str, torch.Tensor], history: list[dict], minutes: float) -> None:
+        _save(out, model.cfg, weights, stok, ttok, history, cfg, minutes)
+
+    return run_epochs(
+        model, cfg, lambda r: make_batches(lengths, max_samples, r),
+        lambda idx: batch_losses(clips, idx, ids, cfg.augment), evaluate, "dev_total", save,
+        str(out), log, progress,
+    )  # fmt: skip
 
 
 def plot_st_history(
     history: Sequence[dict], png: str | os.PathLike, title: str = "Speech translation training"
 ) -> None:
     """Learning curve of `train_st`: train (solid) and dev (dashed) loss of each head per epoch."""
-    from voxlate.plots import pyplot, save_png
+    from voxlate.plots import learning_curve
 
-    plt = pyplot()
-    ep = [h["epoch"] for h in history]
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
-    for i, (head, label) in enumerate(
-        (("ctc", "CTC"), ("source", "transcript decoder"), ("target", "translation decoder"))
-    ):
-        for split, style in (("train", "-"), ("dev", "--")):
-            key = f"{split}_{head}"
-            if key in history[0]:
-                ax.plot(
-                    ep, [h[key] for h in history], style, color=f"C{i}", label=f"{split} {label}"
-                )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss per token (nats)")
-    ax.legend(loc="upper right", fontsize=7)
-    ax.set_title(title)
-    save_png(fig, png, dpi=120)
+    heads = (("ctc", "CTC"), ("source", "transcript decoder"), ("target", "translation decoder"))
+    series = [
+        (f"{split}_{head}", f"{split} {label}", f"C{i}{style}")
+        for i, (head, label) in enumerate(heads)
+        for split, style in (("train", "-"), ("dev", "--"))
+    ]
+    learning_curve(history, png, series, "loss per token (nats)", title=title)
 
 
 def train_text_mt(
@@ -224,27 +185,26 @@ def train_text_mt(
     dev: Sequence[ManifestEntry],
     out: str | os.PathLike,
     dec_cfg: DecoderConfig | None = None,
-    cfg: TrainConfig | None = None,
+    cfg: EpochTrainConfig | None = None,
     log: Callable[[str], None] = print,
+    progress: bool = True,
 ) -> list[dict]:
-    """Train the cascade's text translator on the manifests' (transcript, translation) pairs."""
-    cfg = cfg or TrainConfig(max_minutes=3.0)
+    """Train the cascade's text translator on the manifests' (transcript, translation) pairs.
+
+    Keeps the lowest dev loss; raises TrainingInterrupted (after saving) on Ctrl-C."""
+    cfg = cfg or EpochTrainConfig(max_minutes=3.0)
     dec_cfg = dec_cfg or DecoderConfig()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     src, tgt = normalized_pairs(train)
     dsrc, dtgt = normalized_pairs(dev)
     stok, ttok = Tokenizer.build(src), Tokenizer.build(tgt)
     model = TextTranslator(dec_cfg, stok.vocab_size, ttok.vocab_size)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     pairs = [(stok.encode(s), ttok.encode(t)) for s, t in zip(src, tgt, strict=True)]
     dpairs = [(stok.encode(s), ttok.encode(t)) for s, t in zip(dsrc, dtgt, strict=True)]
     lengths = [len(s) for s, _ in pairs]
     per_batch = 32 * 60  # characters per batch, padding included
-    t0, step, best, history = time.time(), 0, math.inf, []
-    steps_per_epoch = len(make_batches(lengths, per_batch))
 
     def loss_of(ps: list[tuple[list[int], list[int]]]) -> torch.Tensor:
         s, sl = pad_targets([p[0] for p in ps])
@@ -252,50 +212,19 @@ def train_text_mt(
         mem, pad = model.encode(s, sl)
         return model.decoder.loss(t, tl, mem, pad)
 
-    for epoch in range(1, cfg.epochs + 1):
-        total_steps = planned_steps(epoch, steps_per_epoch, cfg, time.time() - t0)
-        model.train()
-        losses = []
-        for idx in make_batches(lengths, per_batch, rng):
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, total_steps, cfg)
-            loss = loss_of([pairs[i] for i in idx])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            losses.append(loss.item())
-            step += 1
-        model.eval()
-        with torch.no_grad():
-            dl = (
-                float(
-                    np.mean(
-                        [
-                            loss_of([dpairs[i] for i in idx]).item()
-                            for idx in make_batches([len(s) for s, _ in dpairs], per_batch)
-                        ]
-                    )
-                )
-                if dpairs
-                else -epoch
-            )
-        row = {
-            "epoch": epoch,
-            "minutes": (time.time() - t0) / 60,
-            "train_loss": float(np.mean(losses)),
-            "dev_loss": dl,
+    def evaluate() -> dict[str, float]:
+        if not dpairs:
+            return {}
+        batches = make_batches([len(s) for s, _ in dpairs], per_batch)
+        return {
+            "dev_loss": float(np.mean([loss_of([dpairs[i] for i in b]).item() for b in batches]))
         }
-        history.append(row)
-        log(
-            " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
-        )
-        if dl <= best:
-            best = dl
-            _save(out, {
-                "kind": TEXT_CHECKPOINT_KIND, "config": asdict(dec_cfg), "source_tokenizer": stok.to_dict(),
-                "target_tokenizer": ttok.to_dict(), "state": model.state_dict(), "history": history,
-            })  # fmt: skip
-        if cfg.max_minutes and time.time() - t0 > cfg.max_minutes * 60:
-            break
-    return history
+
+    def save(weights: dict[str, torch.Tensor], history: list[dict], minutes: float) -> None:
+        _save(out, dec_cfg, weights, stok, ttok, history, cfg, minutes)
+
+    return run_epochs(
+        model, cfg, lambda r: make_batches(lengths, per_batch, r),
+        lambda idx: {"loss": loss_of([pairs[i] for i in idx])}, evaluate, "dev_loss", save,
+        str(out), log, progress,
+    )  # fmt: skip

@@ -1,15 +1,20 @@
-"""Checkpoints that carry their own frozen-dataclass config.
+"""The one checkpoint format of every voxlate trainer: config + weights + metadata.
 
-A checkpoint is a plain dict saved with torch.save: the config as nested plain data plus
-the dotted name of its dataclass, the weights (raw and EMA), the optimizer state and the
-step. `load_checkpoint` rebuilds the config dataclass, so resuming and inference need
-nothing but the file. Only dataclasses inside the `voxlate` package are rebuilt.
+A checkpoint is a plain dict saved with torch.save: the model config as nested plain data
+plus the dotted name of its dataclass, the weights (raw and EMA), the optimizer state, the
+step, the training config, `extra` (plain data: tokenizers, the learning curve, ...) and
+`metadata` (voxlate and torch versions, UTC time written). `load_checkpoint` reads it with
+``weights_only=True`` (no arbitrary pickled objects) and rebuilds the config dataclasses,
+so resuming and inference need nothing but the file. Only dataclasses inside the
+`voxlate` package are rebuilt.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import importlib
+import importlib.metadata
 import os
 import typing
 from dataclasses import dataclass
@@ -20,6 +25,8 @@ import torch
 
 from voxlate.audio import atomic_path
 from voxlate.errors import InputError
+
+FORMAT = "voxlate-checkpoint-1"
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
@@ -56,7 +63,17 @@ def type_name(obj: Any) -> str:
     return f"{type(obj).__module__}:{type(obj).__qualname__}"
 
 
+# Config classes that moved since checkpoints were written: old "module:Class" -> new.
+MOVED = {
+    "voxlate.tasks.speakers.model:SpeakerDiffConfig": (
+        "voxlate.engines.voice.speakerdiff:SpeakerDiffConfig"
+    ),
+    "voxlate.tasks.enhance.model:EnhanceConfig": "voxlate.engines.enhance.score_model:EnhanceConfig",
+}
+
+
 def resolve_type(name: str) -> type:
+    name = MOVED.get(name, name)
     module, _, qual = name.partition(":")
     if not module.startswith("voxlate."):
         raise ValueError(f"refusing to rebuild config type outside voxlate: {name}")
@@ -78,7 +95,8 @@ class Checkpoint:
     ema: dict[str, torch.Tensor] | None  # EMA weights (preferred for inference)
     optimizer: dict[str, Any] | None  # optimizer state for resuming
     step: int  # optimizer steps taken
-    extra: dict[str, Any]  # anything else the trainer stored (loss history, ...)
+    extra: dict[str, Any]  # anything else the trainer stored (loss history, tokenizers, ...)
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)  # versions, time written
 
     @property
     def inference_weights(self) -> dict[str, torch.Tensor]:
@@ -96,9 +114,13 @@ def save_checkpoint(
     train_config: Any = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a checkpoint atomically (temp file, then rename)."""
+    """Write a checkpoint atomically (temp file, then rename).
+
+    extra: plain data only (dicts, lists, str, int, float, bool, None, tensors), so that
+    it loads with ``weights_only=True``.
+    """
     blob = {
-        "format": "voxlate-checkpoint-1",
+        "format": FORMAT,
         "config_type": type_name(config),
         "config": config_to_dict(config),
         "train_config_type": type_name(train_config) if train_config is not None else None,
@@ -108,16 +130,34 @@ def save_checkpoint(
         "optimizer": optimizer,
         "step": step,
         "extra": extra or {},
+        "metadata": _metadata(),
     }
     with atomic_path(path) as tmp:
         torch.save(blob, tmp)
     return Path(path)
 
 
+def _metadata() -> dict[str, Any]:
+    try:
+        version = importlib.metadata.version("voxlate")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return {
+        "voxlate": version,
+        "torch": torch.__version__.split("+")[0],
+        "written_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def load_checkpoint(
-    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+    path: str | os.PathLike,
+    map_location: str | torch.device = "cpu",
+    expect: type | None = None,
 ) -> Checkpoint:
-    """Read a checkpoint written by `save_checkpoint`; InputError if missing or not one."""
+    """Read a checkpoint written by `save_checkpoint`; InputError if missing or not one.
+
+    expect: the config class the checkpoint must hold (InputError otherwise).
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(f"Checkpoint not found: {p}")
@@ -125,9 +165,11 @@ def load_checkpoint(
         blob = torch.load(p, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
         raise InputError(f"Cannot read {p} as a voxlate checkpoint ({type(e).__name__}).") from e
-    if not isinstance(blob, dict) or blob.get("format") != "voxlate-checkpoint-1":
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise InputError(f"{p} is not a voxlate checkpoint.")
     config = config_from_dict(resolve_type(blob["config_type"]), blob["config"])
+    if expect is not None and not isinstance(config, expect):
+        raise InputError(f"{p} holds a {type(config).__name__}, not a {expect.__name__} model.")
     tc = None
     if blob.get("train_config_type"):
         tc = config_from_dict(resolve_type(blob["train_config_type"]), blob["train_config"])
@@ -139,4 +181,5 @@ def load_checkpoint(
         blob.get("optimizer"),
         int(blob.get("step", 0)),
         blob.get("extra") or {},
+        blob.get("metadata") or {},
     )

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import torch
 
-SAMPLE_RATE = 16_000  # Hz; the rate the enhancement model works at
-
 
 @dataclass(frozen=True)
 class STFTConfig:

@@ -1,0 +1,166 @@
+"""The layers of docs/ARCHITECTURE.md, checked on the imports of every module under src/.
+
+Bottom up: the base (audio, dsp, text, checkpoint, metrics, ...) -> diffusion -> engines ->
+data -> pipeline -> server | tasks -> eval -> cli. A module may import its own layer and those
+below, never one above (runtime never imports training or evaluation code), and the
+module import graph has no cycle. Imports inside functions count too: they are lazy,
+not exempt. Only `if TYPE_CHECKING:` blocks are skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).parents[1] / "src"
+PKG = SRC / "voxlate"
+
+# Layer of each top-level module or package of voxlate (higher imports lower).
+LAYERS: dict[str, int] = {
+    **dict.fromkeys(
+        [
+            "audio",
+            "dsp",
+            "text",
+            "errors",
+            "registry",
+            "languages",
+            "subtitles",
+            "plots",
+            "tables",
+            "parts",
+            "checkpoint",
+            "training",
+            "metrics",
+        ],
+        0,
+    ),  # fmt: skip
+    "diffusion": 1,
+    "engines": 2,
+    "data": 3,  # corpora; the synthetic digit corpus is spoken by the TTS engines
+    **dict.fromkeys(["pipeline", "transcription"], 4),
+    **dict.fromkeys(["server", "tasks"], 5),
+    "eval": 6,
+    **dict.fromkeys(["cli", "__main__"], 7),
+}
+SIBLINGS_APART = {("server", "tasks"), ("tasks", "server")}  # same layer, never each other
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _type_checking(node: ast.If) -> bool:
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
+        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING"
+    )
+
+
+def imports_of(path: Path) -> set[str]:
+    """The voxlate modules `path` imports (absolute names), anywhere in the file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _type_checking(node):
+            skip.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    here = module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("voxlate"))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if not mod.startswith("voxlate"):
+                continue
+            for a in node.names:  # `from pkg import submodule` imports the submodule
+                sub = f"{mod}.{a.name}"
+                out.add(sub if _exists(sub) else mod)
+    return {m for m in out if m != here}
+
+
+def _exists(mod: str) -> bool:
+    p = SRC / mod.replace(".", "/")
+    return p.with_suffix(".py").is_file() or (p / "__init__.py").is_file()
+
+
+def top(mod: str) -> str:
+    parts = mod.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def graph() -> dict[str, set[str]]:
+    return {module_name(p): imports_of(p) for p in sorted(PKG.rglob("*.py"))}
+
+
+def test_every_module_has_a_layer():
+    missing = {top(m) for m in graph() if top(m) and top(m) not in LAYERS}
+    assert not missing, f"add these to LAYERS and docs/ARCHITECTURE.md: {sorted(missing)}"
+
+
+def test_no_import_goes_up_a_layer():
+    wrong = []
+    for mod, deps in graph().items():
+        a = top(mod)
+        if not a:
+            continue
+        for dep in deps:
+            b = top(dep)
+            if not b or b == a:
+                continue
+            if LAYERS[b] > LAYERS[a] or (a, b) in SIBLINGS_APART:
+                wrong.append(f"{mod} -> {dep}")
+    assert not wrong, "wrong-way imports:\n" + "\n".join(sorted(wrong))
+
+
+def find_cycle(g: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of `g` (a list of modules, first == last), or None.
+
+    A package's `__init__` importing its own submodules is not an edge back to it.
+    """
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m: str) -> list[str] | None:
+        state[m] = 1
+        stack.append(m)
+        for d in sorted(g.get(m, ())):
+            if d.startswith(m + "."):  # a package importing its own submodule
+                continue
+            if state.get(d) == 1:
+                return stack[stack.index(d) :] + [d]
+            if d not in state and (c := visit(d)):
+                return c
+        stack.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(g):
+        if m not in state and (c := visit(m)):
+            return c
+    return None
+
+
+def test_no_import_cycle():
+    cycle = find_cycle(graph())
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_the_checks_can_fail():
+    """The cycle finder and the layer table catch what they are meant to."""
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"p": {"p.x"}, "p.x": {"q"}, "q": set()}) is None
+    assert LAYERS["engines"] < LAYERS["tasks"] < LAYERS["eval"] < LAYERS["cli"]
+    src = imports_of(PKG / "pipeline" / "file.py")
+    assert "voxlate.pipeline.stream_stages" in src and "voxlate.audio" in src
