@@ -11,6 +11,7 @@ import typer
 from voxlate.cli.groups import app
 from voxlate.errors import UnsupportedLanguageError
 
+
 def choose_recognizer_spec(language: str | None, asr: str | None) -> str:
     """The spec to use for `language`: `asr` when given, else the embedded model
     (`voxlate.engines.asr.default_for`; None: Whisper base, which detects the language).

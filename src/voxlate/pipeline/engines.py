@@ -137,7 +137,9 @@ class Engines:
         for stage in ("recognizer", "translator", "synthesizer"):
             counts = getattr(getattr(self, stage), "warnings", None)
             if callable(counts):
-                out.update({f"{self.names[_STAGE_NAME[stage]]}: {k}": v for k, v in counts().items()})
+                out.update(
+                    {f"{self.names[_STAGE_NAME[stage]]}: {k}": v for k, v in counts().items()}
+                )
         return out
 
     def warm_up(self) -> None:
