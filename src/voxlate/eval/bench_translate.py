@@ -145,11 +145,14 @@ def run_asr_bleu_bench(
          "TTS RTF", "pipeline RTF", "peak RSS MiB"],
         [row],
     )  # fmt: skip
-    examples = "\n".join(f"- {x.reference} -> *{h}*" for x, h in list(zip(lines, result.hyps))[:3])
+    examples = "\n".join(
+        f"- {x.reference} | {t} | *{h}*"
+        for x, t, h in list(zip(lines, result.texts, result.hyps))[:3]
+    )
     body = (
         f"Fish Fillets NG lines ({split} split), input speech by `{INPUT_VOICES[source]}`, "
         f"judge `{JUDGE}` in '{target}'; voice `{voice}`, enhance none; BLEU/chrF on "
-        f"normalised text; model loading {load_s:.1f} s. Examples (reference -> heard):\n\n"
+        f"normalised text; model loading {load_s:.1f} s. Examples (reference | translation | *heard*):\n\n"
         f"{table}\n\n{examples}"
     )
     if log is not None:
