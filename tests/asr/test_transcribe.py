@@ -81,8 +81,8 @@ def test_transcribe_cli_errors(librivox, tmp_path, cli):
     clip = librivox[0][0]
     code, _, err = cli(["transcribe", tmp_path / "missing.wav", "-l", "en"])
     assert code == 1 and "not found" in err and "Traceback" not in err
-    code, _, err = cli(["transcribe", clip, "-l", "fr"])
-    assert code == 1 and "No embedded recognizer for language 'fr'" in err
+    code, _, err = cli(["transcribe", clip, "-l", "xx"])
+    assert code == 1 and "No embedded speech recognizer for 'xx'" in err
     code, _, err = cli(["transcribe", clip, "-l", "ko", "--asr", "faster-whisper"])
     assert code == 1 and "handles en, not 'ko'" in err
     code, _, err = cli(["transcribe", clip, "-l", "en", "--asr", "nosuch"])
@@ -94,5 +94,7 @@ def test_transcribe_cli_errors(librivox, tmp_path, cli):
     with pytest.raises(UnsupportedLanguageError):
         from voxlate.cli.transcribe import choose_recognizer_spec
 
-        choose_recognizer_spec("de", None)
+        choose_recognizer_spec("xx", None)
     assert choose_recognizer_spec("ko", None) == "vosk"
+    assert choose_recognizer_spec("de", None) == choose_recognizer_spec(None, None)
+    assert choose_recognizer_spec(None, None) == "faster-whisper:base"

@@ -26,10 +26,38 @@ def bench_translate(
         Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
     ),
     no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: per language]."),
+    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: per language]."),
+    asr_bleu: int = typer.Option(
+        0,
+        "--asr-bleu",
+        help="Instead of timing recordings: ASR-BLEU on N Fish Fillets lines (en<->es, ...).",
+    ),
+    split: str = typer.Option("test", "--split", help="ASR-BLEU lines: test | dev."),
+    oracle: bool = typer.Option(
+        False, "--oracle", help="ASR-BLEU of the synthesizer reading the references."
+    ),
 ) -> None:
-    """Run real recordings through the file pipeline; print per-stage mean time, RTF and peak RSS."""
-    from voxlate.eval.bench_translate import default_inputs, run_translate_bench
+    """Run real recordings through the file pipeline; print per-stage mean time, RTF and peak RSS.
 
+    With --asr-bleu N: translate N reference lines (input speech synthesised), transcribe the
+    output speech with Whisper base and score BLEU/chrF against human translations.
+    """
+    from voxlate.eval.bench_translate import (
+        default_inputs,
+        run_asr_bleu_bench,
+        run_translate_bench,
+    )
+
+    if asr_bleu:
+        typer.echo(
+            run_asr_bleu_bench(
+                source, target, asr_bleu, split, tts=tts, asr=asr,
+                voice="tts" if voice == "preserve" else voice, oracle=oracle,
+                log=None if no_log else log,
+            )
+        )  # fmt: skip
+        return
     files = list(inputs) if inputs else default_inputs()
     table = run_translate_bench(
         files,
@@ -40,5 +68,7 @@ def bench_translate(
         enhance_mode=enhance_mode,
         repeat=repeat,
         log=None if no_log else log,
+        asr=asr,
+        tts=tts,
     )
     typer.echo(table)

@@ -75,7 +75,7 @@ def live(
     audio = load_audio(input) if input is not None else None
     if mic or output is None:
         import_sounddevice()  # fail before loading models
-    specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+    specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice, live=True)
     engines = Engines.load(specs, source.lower(), target.lower())
     engines.warm_up()
     seg = dataclasses.replace(
@@ -137,6 +137,8 @@ def bench_live(
     clients: int = typer.Option(4, "--clients", help="Concurrent WebSocket clients (0: skip)."),
     log: Path = typer.Option(Path("docs/benchmarks.md"), "--log", help="Benchmark log."),
     no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: live default]."),
+    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: live default]."),
 ) -> None:
     """Latency of live translation: end of speech -> first translated audio, fed in real time."""
     from voxlate.eval.bench_live import run_live_bench
@@ -152,5 +154,7 @@ def bench_live(
         end_silence=end_silence,
         clients=clients,
         log=None if no_log else log,
+        asr=asr,
+        tts=tts,
     )
     typer.echo(body)

@@ -11,31 +11,27 @@ import typer
 from voxlate.cli.groups import app
 from voxlate.errors import UnsupportedLanguageError
 
-# Embedded recognizer per language (ISO 639-1).
-EMBEDDED = {"ko": "vosk", "en": "faster-whisper"}
 
-
-def choose_recognizer_spec(language: str, asr: str | None) -> str:
-    """The spec to use for `language`: `asr` when given, else the embedded model.
+def choose_recognizer_spec(language: str | None, asr: str | None) -> str:
+    """The spec to use for `language`: `asr` when given, else the embedded model
+    (`voxlate.engines.asr.default_for`; None: Whisper base, which detects the language).
 
     Raises UnsupportedLanguageError when no embedded model handles `language`.
     """
-    if asr:
-        return asr
-    if language in EMBEDDED:
-        return EMBEDDED[language]
-    raise UnsupportedLanguageError(
-        f"No embedded recognizer for language '{language}' (embedded: ko, en); "
-        "pass a multilingual Whisper with --asr faster-whisper:DIR or a Vosk model with --asr vosk:DIR."
-    )
+    from voxlate.engines.asr import default_for
+
+    return asr or default_for(language)
 
 
 @app.command("transcribe")
 def transcribe(
     audio: Annotated[Path, typer.Argument(help="Audio file (wav, flac, ogg, mp3, ...).")],
     language: Annotated[
-        str, typer.Option("--language", "-l", help="Spoken language, ISO 639-1 (ko, en, ...).")
-    ],
+        str | None,
+        typer.Option(
+            "--language", "-l", help="Spoken language, ISO 639-1 (ko, en, ...) [default: detect]."
+        ),
+    ] = None,
     asr: Annotated[
         str | None, typer.Option(help="Recognizer spec, e.g. faster-whisper:DIR or vosk:DIR.")
     ] = None,
@@ -61,13 +57,17 @@ def transcribe(
     from voxlate.subtitles import to_srt
     from voxlate.transcription import WindowConfig, transcribe_long
 
-    language = language.strip().lower()
+    language = language.strip().lower() if language else None
+    detect = language is None
     spec = choose_recognizer_spec(language, asr)
     sound = load_audio(audio, SAMPLE_RATE)
     t0 = time.perf_counter()
     recognizer = REGISTRY.create(spec)
     if hasattr(recognizer, "timestamps"):
         recognizer.timestamps = True  # subtitles want timestamps inside each window
+    if language is None and recognizer.languages is not None:
+        language = sorted(recognizer.languages)[0]  # a one-language model: nothing to detect
+        detect = False
     if recognizer.languages is not None and language not in recognizer.languages:
         known = ", ".join(sorted(recognizer.languages))
         raise UnsupportedLanguageError(
@@ -95,12 +95,14 @@ def transcribe(
         write_text_atomic(out, result.text + "\n")
     else:
         typer.echo(result.text)
+    if detect:
+        typer.echo(f"language: {result.language} (detected)", err=True)
     if srt is not None:
         write_text_atomic(srt, to_srt(list(result.segments)))
     if json_out is not None:
         report = {
             "input": str(audio),
-            "language": language,
+            "language": result.language,
             "engine": getattr(recognizer, "name", spec),
             "duration_s": round(sound.duration, 3),
             "text": result.text,

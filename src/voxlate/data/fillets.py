@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from voxlate.data.manifest import ManifestEntry, audio_duration
@@ -79,3 +80,35 @@ def split_by_group(
     for e in entries:
         out[role[e.group]].append(e)
     return out
+
+
+@dataclass(frozen=True)
+class FilletsLine:
+    """One dialog line with its English text and a human translation of it."""
+
+    id: str  # dialog id, e.g. "let-m-divna"
+    english: str  # the English text of `dialogId`
+    translation: str  # the line in `language`, from dialogs_<language>.lua
+    language: str  # ISO 639-1 of `translation`
+    level: str  # the game level (script folder)
+
+
+def read_fillets_lines(
+    language: str, root: str | os.PathLike = DEFAULT_ROOT
+) -> Iterator[FilletsLine]:
+    """Every dialog line of the game's `language` scripts (Debian ``fillets-ng-data``), with
+    the English line it translates; ids repeated across levels are given once."""
+    r = Path(root)
+    scripts = sorted(r.glob(f"script/*/dialogs_{language}.lua"))
+    if not scripts:
+        raise InputError(
+            f"No Fish Fillets '{language}' dialog scripts under {r} (apt-get install fillets-ng-data)."
+        )
+    seen: set[str] = set()
+    for lua in scripts:
+        for uid, _font, english, text in _DIALOG.findall(lua.read_text(encoding="utf-8")):
+            english, text = _unescape(english).strip(), _unescape(text).strip()
+            if uid in seen or not english or not text:
+                continue
+            seen.add(uid)
+            yield FilletsLine(uid, english, text, language, lua.parent.name)

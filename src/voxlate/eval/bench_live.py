@@ -250,13 +250,15 @@ def run_live_bench(
     clients: int = 4,
     rounds: int = 2,
     log: Path | None = None,
+    asr: str | None = None,
+    tts: str | None = None,
 ) -> str:
     """Run the benchmark; return the markdown it appends to `log` (when given)."""
     import dataclasses
 
     load0 = load_line()
     t0 = time.perf_counter()
-    specs = EngineSpecs(voice=voice)
+    specs = EngineSpecs(voice=voice, asr=asr, tts=tts, live=True)
     engines = Engines.load(specs, source, target)
     engines.warm_up()
     load_s = time.perf_counter() - t0

@@ -38,6 +38,8 @@ def run_translate_bench(
     enhance_mode: str = "auto",
     repeat: int = 1,
     log: Path | None = None,
+    asr: str | None = None,
+    tts: str | None = None,
 ) -> str:
     """Translate `files` `repeat` times with engines loaded once; return the markdown table.
 
@@ -45,7 +47,9 @@ def run_translate_bench(
     The first pass includes per-speaker warm-up costs; later passes show steady state.
     """
     t0 = time.perf_counter()
-    engines = Engines.load(EngineSpecs(voice=voice, enhance=enhance), source, target)
+    engines = Engines.load(
+        EngineSpecs(voice=voice, enhance=enhance, asr=asr, tts=tts), source, target
+    )
     load_s = time.perf_counter() - t0
     translator = FileTranslator(engines, progress=False, enhance_mode=enhance_mode)
     audios = [load_audio(f) for f in files]
@@ -70,4 +74,87 @@ def run_translate_bench(
     body = f"{summary}\n\n{table}"
     if log is not None:
         append_benchmark("bench translate", body, log)
+    return body
+
+
+def run_asr_bleu_bench(
+    source: str,
+    target: str,
+    n: int = 30,
+    split: str = "test",
+    tts: str | None = None,
+    asr: str | None = None,
+    voice: str = "tts",
+    oracle: bool = False,
+    log: Path | None = None,
+) -> str:
+    """ASR-BLEU of the file pipeline on `n` reference lines (see `voxlate.eval.asr_bleu`).
+
+    With `oracle`, the synthesizer reads the reference translations (synthesis alone).
+    Returns the markdown (appended to `log` when given).
+    """
+    from voxlate.eval.asr_bleu import (
+        INPUT_VOICES,
+        JUDGE,
+        input_speech,
+        judge_speech,
+        load_judge,
+        oracle_asr_bleu,
+        reference_lines,
+        score,
+    )
+
+    lines = reference_lines(source, target, n, split)
+    t0 = time.perf_counter()
+    engines = Engines.load(
+        EngineSpecs(voice=voice, enhance="none", asr=asr, tts=tts), source, target
+    )
+    load_s = time.perf_counter() - t0
+    judge = load_judge()
+    bar = tqdm(total=len(lines), desc=f"asr-bleu {source}->{target}", leave=False)
+    if oracle:
+        result, tts_rtf = oracle_asr_bleu(engines.synthesizer, lines, target, judge, bar.update)
+        pipe_rtf = float("nan")
+    else:
+        inputs = input_speech(lines, source)
+        translator = FileTranslator(engines, progress=False, enhance_mode="never")
+        texts, heard = [], []
+        sums: dict[str, float] = defaultdict(float)
+        speech_s = audio_s = 0.0
+        for x, a in zip(lines, inputs):
+            r = translator.translate(a, name=x.id)
+            for k, v in r.timings.items():
+                sums[k] += v
+            audio_s += a.duration
+            speech_s += sum(s.output_end - s.output_start for s in r.segments)
+            texts.append(" ".join(s.translation for s in r.segments))
+            heard.append(judge_speech(judge, r.audio, target))
+            bar.update()
+        result = score([x.reference for x in lines], texts, heard)
+        tts_rtf = sums["tts"] / max(speech_s, 1e-9)
+        pipe_rtf = sums["total"] / audio_s
+    bar.close()
+    names = engines.names
+    row = [
+        f"{source}->{target}", split, result.n, "oracle text" if oracle else names["asr"],
+        names["mt"], names["tts"], result.text_bleu, result.asr_bleu, result.asr_chrf,
+        tts_rtf, pipe_rtf, peak_rss_mb(),
+    ]  # fmt: skip
+    table = markdown_table(
+        ["direction", "split", "lines", "asr", "mt", "tts", "text BLEU", "ASR-BLEU", "ASR-chrF",
+         "TTS RTF", "pipeline RTF", "peak RSS MiB"],
+        [row],
+    )  # fmt: skip
+    examples = "\n".join(
+        f"- {x.reference} | {t} | *{h}*"
+        for x, t, h in list(zip(lines, result.texts, result.hyps))[:3]
+    )
+    body = (
+        f"Fish Fillets NG lines ({split} split), input speech by `{INPUT_VOICES[source]}`, "
+        f"judge `{JUDGE}` in '{target}'; voice `{voice}`, enhance none; BLEU/chrF on "
+        f"normalised text; model loading {load_s:.1f} s. Examples (reference | translation | *heard*):\n\n"
+        f"{table}\n\n{examples}"
+    )
+    if log is not None:
+        append_benchmark("bench translate: ASR-BLEU", body, log)
     return body

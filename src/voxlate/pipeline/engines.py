@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from voxlate import languages
 from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines import asr, enhance, mt, tts, vad
 from voxlate.errors import UnsupportedLanguageError
@@ -19,27 +18,28 @@ class EngineSpecs:
 
     vad: str = vad.DEFAULT  # voice activity detector spec
     enhance: str = enhance.DEFAULT  # enhancer spec ("none" to skip)
-    asr: str | None = None  # recognizer; None: Whisper tiny.en for en, Vosk for ko
+    asr: str | None = None  # recognizer; None: asr.default_for(source) (tiny.en, Vosk, base)
     mt: str = mt.DEFAULT  # translator spec
-    tts: str | None = None  # synthesizer; None: Piper joe for en, eSpeak NG otherwise
+    tts: str | None = None  # synthesizer; None: default_tts(target, live)
     voice: str = "preserve"  # preserve | tts | anonymize | path to a reference clip
-
-
-EMBEDDED_ASR = {"en": "faster-whisper", "ko": "vosk"}
+    live: bool = False  # pick the live defaults (first-audio latency) rather than the file ones
 
 
 def default_asr(source: str) -> str:
-    if source in EMBEDDED_ASR:
-        return EMBEDDED_ASR[source]
-    raise UnsupportedLanguageError(
-        f"No embedded speech recognizer for {languages.name(source)} ('{source}'); supply a "
-        "multilingual Whisper model with --asr faster-whisper:DIR (a CTranslate2 directory, e.g. "
-        "converted from openai/whisper-small with ct2-transformers-converter)."
-    )
+    """The embedded recognizer for `source` (see `asr.default_for`)."""
+    return asr.default_for(source)
 
 
-def default_tts(target: str) -> str:
-    return "piper" if target == "en" else "espeak-ng"
+# Embedded synthesizer per target language and mode, chosen by measurement (docs/tts.md,
+# docs/benchmarks.md: ASR-BLEU, real-time factor, live first-audio latency).
+FILE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt": "kokoro",
+            "hi": "kokoro", "ja": "kokoro"}  # fmt: skip
+LIVE_TTS = {"en": "piper"}
+
+
+def default_tts(target: str, live: bool = False) -> str:
+    """The embedded synthesizer for `target`: per `LIVE_TTS`/`FILE_TTS`, else eSpeak NG."""
+    return (LIVE_TTS if live else FILE_TTS).get(target, "espeak-ng")
 
 
 def describe(engine: Any) -> str:
@@ -104,9 +104,9 @@ class Engines:
         if recognizer.languages is not None and source not in recognizer.languages:
             raise UnsupportedLanguageError(
                 f"The recognizer {describe(recognizer)} only knows {', '.join(sorted(recognizer.languages))}; "
-                f"for '{source}' supply a multilingual Whisper with --asr faster-whisper:DIR."
+                f"for '{source}' use the multilingual --asr faster-whisper:base."
             )
-        synthesizer = tts.REGISTRY.create(specs.tts or default_tts(target))
+        synthesizer = tts.REGISTRY.create(specs.tts or default_tts(target, specs.live))
         if target not in synthesizer.languages():
             raise UnsupportedLanguageError(
                 f"The synthesizer {describe(synthesizer)} does not speak '{target}'."
@@ -130,6 +130,18 @@ class Engines:
         }
         return cls(source, target, v, e, recognizer, translator, synthesizer, voice, names)
 
+    def warnings(self) -> dict[str, int]:
+        """Counted losses reported by the engines so far (e.g. the synthesizer's
+        ``unspeakable_sentences``: text with no speakable symbol, left silent)."""
+        out: dict[str, int] = {}
+        for stage in ("recognizer", "translator", "synthesizer"):
+            counts = getattr(getattr(self, stage), "warnings", None)
+            if callable(counts):
+                out.update(
+                    {f"{self.names[_STAGE_NAME[stage]]}: {k}": v for k, v in counts().items()}
+                )
+        return out
+
     def warm_up(self) -> None:
         """One short call through the recognizer, translator and synthesizer.
 
@@ -142,6 +154,9 @@ class Engines:
         text = self.translator.translate("Hello.", self.source, self.target)
         for _ in self.synthesizer.synthesize(text or "Hello.", self.target):
             pass
+
+
+_STAGE_NAME = {"recognizer": "asr", "translator": "mt", "synthesizer": "tts"}
 
 
 def load_voice_stage(mode: str) -> Any:

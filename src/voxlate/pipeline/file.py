@@ -167,6 +167,7 @@ def report(result: FileResult, engines: Engines, input_path: str, output_path: s
         "segments": [asdict(s) for s in result.segments],
         "timings_s": result.timings,
         "engines": engines.names,
+        "warnings": engines.warnings(),  # counted losses, e.g. text with nothing speakable
     }
 
 

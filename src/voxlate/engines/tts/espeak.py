@@ -71,6 +71,12 @@ def _library() -> ctypes.CDLL:
         if rate <= 0:
             raise MissingDependencyError("eSpeak NG data (espeak-ng-data)", pip="espeakng-loader")
         lib.espeak_SetSynthCallback(_collect)
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        lib.espeak_TextToPhonemes.argtypes = [
+            ctypes.POINTER(ctypes.c_char_p),
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
         _sample_rate = rate
         _lib = lib
     return _lib
@@ -81,6 +87,31 @@ def available_voices() -> set[str]:
     _library()
     assert _data_path is not None
     return {p.name for p in (_data_path / "lang").rglob("*") if p.is_file()}
+
+
+_IPA = 0x02  # espeak_TextToPhonemes phonememode bit 1: IPA as UTF-8
+_TIE = 0x80  # bit 7: join the letters of one phoneme with the character in bits 8-23
+
+
+def text_to_ipa(text: str, voice: str, tie: str = "^") -> list[str]:
+    """IPA of `text` read by eSpeak NG's `voice`, one string per clause eSpeak found.
+
+    Numbers, dates and the abbreviations eSpeak knows come out as words of the
+    voice's language. Multi-letter phonemes are joined with `tie` (e.g. "t^ʃ").
+    Punctuation is not kept (eSpeak ends a clause there).
+    """
+    lib = _library()
+    buf = ctypes.c_char_p(text.encode("utf-8"))
+    ptr = ctypes.pointer(buf)
+    mode = _IPA | _TIE | (ord(tie) << 8)
+    out = []
+    with _lock:
+        lib.espeak_SetVoiceByName(voice.encode())
+        while ptr.contents.value:
+            clause = lib.espeak_TextToPhonemes(ptr, _CHARS_UTF8, mode)
+            if clause:
+                out.append(clause.decode("utf-8", errors="replace"))
+    return out
 
 
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+")

