@@ -102,7 +102,8 @@ def decode_file(
         raise InputError(f"Input file is empty: {label}")
     try:
         info = sf.info(str(p))
-        use_sndfile = info.format in SNDFILE_FORMATS
+        # A header with no length (a streamed FLAC) makes libsndfile fail at the end: ffmpeg.
+        use_sndfile = info.format in SNDFILE_FORMATS and 0 <= info.frames < 2**62
     except (sf.LibsndfileError, RuntimeError, TypeError):
         use_sndfile = False
     if use_sndfile:
@@ -131,7 +132,7 @@ def _decode_sndfile(
         if native <= 0:
             raise InputError(f"Cannot read {label} as audio (no sample rate).")
         limit = None if max_seconds is None else int(max_seconds * native)
-        if limit is not None and 0 < f.frames < 2**62 and f.frames > limit:
+        if limit is not None and f.frames > limit:
             raise _too_long(label, max_seconds)  # type: ignore[arg-type]
         rate = sample_rate or native
         resampler = (

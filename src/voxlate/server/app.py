@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from voxlate.server.config import ServerConfig
 from voxlate.server.docs_page import render_docs
 from voxlate.server.guard import GuardMiddleware, token_ok  # noqa: F401  (token_ok re-exported)
 from voxlate.server.live_ws import LiveSession
+from voxlate.server.loop_monitor import LoopMonitor
 from voxlate.server.pool import EnginePool
 from voxlate.server.rest import install_error_handlers, router
 
@@ -29,14 +31,21 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     config = config or ServerConfig()
     pool = pool or EnginePool(config.specs)
 
+    monitor = LoopMonitor()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        ticker = asyncio.create_task(monitor.run())
         for source, target in config.preload:
             await pool.pair(source, target)
         if config.preload and config.voice != "tts":
             # Load one voice stage now, so the first live session does not wait for it.
             pool.release_voice(config.voice, await pool.acquire_voice(config.voice))
-        yield
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            await asyncio.wait({ticker})
 
     app = FastAPI(
         title="voxlate",
@@ -63,13 +72,16 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     @app.get("/v1/health")
-    async def health() -> JSONResponse:
+    async def health(lag_window: float = 10.0) -> JSONResponse:
+        """Status; `loop_lag_max_s`: the event loop's largest stall in the last
+        `lag_window` seconds (s)."""
         return JSONResponse(
             {
                 "status": "ok",
                 "clients": app.state.clients,
                 "max_clients": config.max_clients,
                 "loaded_pairs": [f"{s}-{t}" for s, t in pool.loaded_pairs()],
+                "loop_lag_max_s": round(monitor.max_lag(lag_window), 4),
             }
         )
 
