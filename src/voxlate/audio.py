@@ -1,15 +1,13 @@
 """One audio type for the whole package, with loading, saving and resampling.
 
 Every module takes and returns `Audio`: mono float32 samples in [-1, 1] and their
-sample rate. Loading accepts wav/flac/ogg through libsndfile and mp3/m4a/webm (or
-anything else ffmpeg reads) through the `ffmpeg` program.
+sample rate. Loading (`load_audio`) goes through `voxlate.audio_decode`: wav/flac/ogg
+through libsndfile, mp3/m4a/webm and other allowed containers through `ffmpeg`.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +18,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from voxlate.errors import InputError, MissingDependencyError
+from voxlate.audio_decode import decode_file
 
 SAMPLE_RATE = 16_000  # Hz; the rate every recognizer, VAD and enhancer here works at
 
@@ -87,53 +85,23 @@ def to_mono(data: np.ndarray) -> np.ndarray:
     return data if data.ndim == 1 else data.mean(axis=1)
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> Audio:
-    """Read any audio file as mono, resampled to `sample_rate` when given.
+def load_audio(
+    path: str | os.PathLike,
+    sample_rate: int | None = None,
+    max_seconds: float | None = None,
+    name: str | None = None,
+) -> Audio:
+    """Read any audio file as mono, resampled to `sample_rate` (Hz) when given.
 
-    Raises InputError with one sentence for a missing, unreadable or empty file.
+    Decoding goes through `voxlate.audio_decode.decode_file`: a container allow-list,
+    no playlists or network, `max_seconds` (s) checked while decoding, finite samples
+    only. `name` is how errors name the file (default: its path).
+
+    Raises InputError with one sentence for a missing, unreadable, empty, too long or
+    non-finite file.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"Input file not found: {p}")
-    if p.is_dir():
-        raise InputError(f"Input is a folder, not an audio file: {p}")
-    if p.stat().st_size == 0:
-        raise InputError(f"Input file is empty: {p}")
-    try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=False)
-        audio = Audio(to_mono(np.asarray(data, dtype=np.float32)), int(sr))
-    except (sf.LibsndfileError, RuntimeError, TypeError):
-        audio = _load_with_ffmpeg(p)
-    if sample_rate is not None:
-        audio = audio.resample(sample_rate)
-    return audio
-
-
-def _load_with_ffmpeg(p: Path) -> Audio:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise MissingDependencyError(
-            f"ffmpeg (needed to read {p.suffix or 'this'} files)", apt="ffmpeg"
-        )
-    cmd = [
-        ffmpeg,
-        "-nostdin",
-        "-v",
-        "error",
-        "-i",
-        str(p),
-        "-f",
-        "f32le",
-        "-ac",
-        "1",
-        "-ar",
-        str(SAMPLE_RATE),
-        "-",
-    ]
-    proc = subprocess.run(cmd, capture_output=True)
-    if proc.returncode != 0 or not proc.stdout:
-        raise InputError(f"Cannot read {p} as audio (not a supported or valid audio file).")
-    return Audio(np.frombuffer(proc.stdout, dtype="<f4").copy(), SAMPLE_RATE)
+    samples, rate = decode_file(path, sample_rate, max_seconds=max_seconds, name=name)
+    return Audio(samples, rate)
 
 
 @contextmanager

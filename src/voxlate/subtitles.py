@@ -1,4 +1,4 @@
-"""SubRip (SRT) subtitles."""
+"""Subtitles: SubRip (SRT) and WebVTT, from (start s, end s, text) cues."""
 
 from __future__ import annotations
 
@@ -20,3 +20,19 @@ def to_srt(items: Sequence[tuple[float, float, str]]) -> str:
     return "".join(
         f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{t}\n\n" for i, (a, b, t) in enumerate(cues, 1)
     )
+
+
+def to_vtt(items: Sequence[tuple[float, float, str]]) -> str:
+    """WebVTT text for (start s, end s, text) cues (webvtt-py); empty texts skipped."""
+    import webvtt
+
+    doc = webvtt.WebVTT()
+    for a, b, t in items:
+        if t.strip():
+            doc.captions.append(webvtt.Caption(_vtt_time(a), _vtt_time(max(a, b)), t.strip()))
+    return doc.content
+
+
+def _vtt_time(seconds: float) -> str:
+    """Seconds -> 'HH:MM:SS.mmm'."""
+    return srt_time(seconds).replace(",", ".")

@@ -147,6 +147,56 @@ def test_page_translates_fake_microphone(server, padded_wav, tmp_path):
                     "Array.from(document.querySelectorAll('#rows .said')).map(e => e.textContent)"
                 )
                 counts["status"] = await page.js("document.getElementById('status').textContent")
+                # Pairs and voices come from the server; no token box without a token.
+                counts["pairs"] = await page.js(
+                    "Array.from(document.querySelectorAll('#pair option')).map(o => o.value)"
+                )
+                counts["token_box_hidden"] = await page.js(
+                    "document.getElementById('token-box').hidden"
+                )
+                counts["samples_shown"] = await page.js(
+                    "document.body.innerText.includes('samples')"
+                )
+                # Each translated utterance can be replayed and downloaded as a wav.
+                for _ in range(300):
+                    if await page.js("document.querySelectorAll('#rows a.download').length"):
+                        break
+                    await asyncio.sleep(0.1)
+                counts["download"] = await page.js(
+                    "Array.from(document.querySelectorAll('#rows a.download')).map(a => a.download)"
+                )
+                counts["wav_bytes"] = await page.js(
+                    "(async () => { const a = document.querySelector('#rows a.download');"
+                    " if (!a) return 0; const b = await (await fetch(a.href)).arrayBuffer();"
+                    " return b.byteLength; })()"
+                )
+                counts["replay"] = await page.js(
+                    "document.querySelectorAll('#rows button.replay').length"
+                )
+                # A file uploaded to /v1/translate comes back as text and a playable wav.
+                await page.js("document.getElementById('stop').click()")
+                doc = await page.call("DOM.getDocument")
+                node = await page.call(
+                    "DOM.querySelector", nodeId=doc["root"]["nodeId"], selector="#file"
+                )
+                await page.call(
+                    "DOM.setFileInputFiles", files=[str(padded_wav)], nodeId=node["nodeId"]
+                )
+                await page.js("document.getElementById('upload').click()")
+                for _ in range(900):  # at most 90 s
+                    if await page.js("!!document.querySelector('#upload-result audio')"):
+                        break
+                    if "error" in (
+                        await page.js("document.getElementById('upload-result').textContent")
+                    ):
+                        break
+                    await asyncio.sleep(0.1)
+                counts["upload_text"] = await page.js(
+                    "document.getElementById('upload-result').textContent"
+                )
+                counts["upload_audio"] = await page.js(
+                    "!!document.querySelector('#upload-result audio')"
+                )
                 return counts
 
         result = asyncio.run(drive())
@@ -160,3 +210,9 @@ def test_page_translates_fake_microphone(server, padded_wav, tmp_path):
     assert result["translations"] >= 1 and result["audio"] >= 1 and result["samples"] > 8000, result
     assert any("young man" in h.lower() for h in result["heard"]), result
     assert any(s.strip() for s in result["said"]), result
+    assert "en-es" in result["pairs"] and result["token_box_hidden"], result
+    assert not result["samples_shown"], result
+    assert result["download"] and result["download"][0].endswith(".wav"), result
+    assert result["wav_bytes"] > 44 + 8000 and result["replay"] >= 1, result
+    assert result["upload_audio"] and "error" not in result["upload_text"], result
+    assert result["upload_text"].strip(), result

@@ -29,6 +29,17 @@ def serve(
     max_clients: int = typer.Option(8, "--max-clients", help="Live WebSocket clients at once."),
     max_upload_mb: int = typer.Option(25, "--max-upload-mb", help="Largest REST upload (MiB)."),
     idle_timeout: float = typer.Option(60.0, "--idle-timeout", help="Close idle WebSockets (s)."),
+    max_audio_minutes: float = typer.Option(
+        30.0, "--max-audio-minutes", help="Longest decoded REST upload (minutes)."
+    ),
+    request_timeout: float = typer.Option(
+        600.0, "--request-timeout", help="Most wall time one REST request may work (s)."
+    ),
+    allow_origin: list[str] = typer.Option(
+        [],
+        "--allow-origin",
+        help="Also accept WebSockets from this Origin (e.g. https://app.example); repeatable.",
+    ),
 ) -> None:
     """Serve the live-translation web page at /, the WebSocket /v1/live and the REST API."""
     from voxlate.errors import InputError
@@ -37,9 +48,14 @@ def serve(
         raise InputError("--voice must be preserve, tts or anonymize for live sessions.")
     if enhance_mode not in ("always", "auto", "never"):
         raise InputError("--enhance-mode must be always, auto or never.")
-    if end_silence <= 0 or max_clients < 1 or max_upload_mb < 1 or idle_timeout <= 0:
+    if (
+        min(end_silence, idle_timeout, max_audio_minutes, request_timeout) <= 0
+        or max_clients < 1
+        or max_upload_mb < 1
+    ):
         raise InputError(
-            "--end-silence, --idle-timeout, --max-clients and --max-upload-mb must be positive."
+            "--end-silence, --idle-timeout, --max-clients, --max-upload-mb, "
+            "--max-audio-minutes and --request-timeout must be positive."
         )
     import uvicorn
 
@@ -47,6 +63,7 @@ def serve(
     from voxlate.server.app import create_app
     from voxlate.server.config import ServerConfig
     from voxlate.server.pool import EnginePool
+    from voxlate.server.protocol import protocol_with_timeout
 
     specs = EngineSpecs(enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
     pool = EnginePool(specs)
@@ -64,10 +81,21 @@ def serve(
         end_silence_s=end_silence,
         enhance_mode=enhance_mode,
         preload=((source.lower(), target.lower()),),
+        max_audio_minutes=max_audio_minutes,
+        request_timeout_s=request_timeout,
+        allow_origins=tuple(allow_origin),
     )
     if host not in ("127.0.0.1", "localhost", "::1") and token is None:
         typer.echo("warning: serving on a public address without --token", err=True)
     typer.echo(f"voxlate: open http://{host}:{port}/ (Ctrl+C stops)", err=True)
     uvicorn.run(
-        create_app(config, pool), host=host, port=port, log_level="warning", ws_max_size=2**20
+        create_app(config, pool),
+        host=host,
+        port=port,
+        log_level="warning",
+        ws_max_size=2**20,  # a larger WebSocket frame closes the connection (1009)
+        http=protocol_with_timeout(config.header_timeout_s),  # half-sent heads are closed
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=5,  # Ctrl-C: live sessions get 5 s, then are closed
     )
+    typer.echo("voxlate: server stopped", err=True)

@@ -191,6 +191,9 @@ class StreamTranslator:
             t.cancel()
         if tasks:
             await asyncio.wait(tasks)  # raises only if the caller itself is cancelled
+        for t in tasks:  # retrieve every outcome, so asyncio logs no "never retrieved"
+            if not t.cancelled():
+                t.exception()
         self._side.clear()
 
     # ---- stages -----------------------------------------------------------------------------
@@ -390,7 +393,7 @@ class StreamTranslator:
                                 warmup = self._side_task(
                                     asyncio.to_thread(self._fit_voice, chunk, job.recognized.clean)
                                 )
-                        await self._events.put(AudioOut(job.index, chunk))
+                        await self._events.put(AudioOut(job.index, chunk, job.eos_wall))
                         chunk = await asyncio.to_thread(next, gen, None)
                 except Exception as e:
                     await self._events.put(ErrorEvent(f"synthesis failed: {e}", job.index))

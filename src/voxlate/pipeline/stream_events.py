@@ -81,6 +81,9 @@ class AudioOut:
 
     index: int
     audio: Audio
+    # perf_counter when the utterance's last speech frame reached the pipeline (None:
+    # unknown), so a sender can measure end of speech -> audio sent; not in the JSON.
+    eos_wall: float | None = None
 
     def to_json(self) -> dict:
         """The announcement sent before the chunk's binary frame (16-bit PCM mono)."""
@@ -121,6 +124,7 @@ class Latency:
             "speech": round(self.speech_s, 3),
             "speculative": self.speculative,
             "speculative_speech": self.speculative_speech,
+            "voice_ready": self.voice_ready,
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
         }
 

@@ -6,73 +6,24 @@
 
 from __future__ import annotations
 
-import hmac
+import asyncio
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, WebSocket
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from voxlate.pipeline.stream_events import ErrorEvent
 from voxlate.server.config import ServerConfig
+from voxlate.server.docs_page import render_docs
+from voxlate.server.guard import GuardMiddleware, token_ok  # noqa: F401  (token_ok re-exported)
 from voxlate.server.live_ws import LiveSession
+from voxlate.server.loop_monitor import LoopMonitor
 from voxlate.server.pool import EnginePool
-from voxlate.server.rest import error_response, install_error_handlers, router
+from voxlate.server.rest import install_error_handlers, router
 
 STATIC = Path(__file__).parent / "static"
-
-
-def token_ok(expected: str | None, headers: dict[str, str], query: dict[str, str]) -> bool:
-    """Whether a request carries the bearer token (header, or ?token= for browsers' WebSockets)."""
-    if expected is None:
-        return True
-    auth = headers.get("authorization", "")
-    given = auth[7:].strip() if auth.lower().startswith("bearer ") else query.get("token", "")
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
-class GuardMiddleware:
-    """Pure ASGI middleware: bearer token on /v1 routes and the upload size limit.
-
-    Runs before any body is read, so an oversized upload is refused from its
-    Content-Length without being received.
-    """
-
-    def __init__(self, app: Any, config: ServerConfig) -> None:
-        self.app = app
-        self.config = config
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] not in ("http", "websocket") or not scope["path"].startswith("/v1"):
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-        from urllib.parse import parse_qsl
-
-        query = dict(parse_qsl(scope.get("query_string", b"").decode()))
-        if not token_ok(self.config.token, headers, query):
-            if scope["type"] == "websocket":
-                # Accept, then close with a reason: a browser sees 1008 rather than a bare 403.
-                await receive()
-                await send({"type": "websocket.accept"})
-                await send({"type": "websocket.close", "code": 1008, "reason": "bad token"})
-                return
-            resp = error_response(401, "missing or wrong bearer token", "authentication_error")
-            await resp(scope, receive, send)
-            return
-        if scope["type"] == "http":
-            length = headers.get("content-length")
-            if (
-                length is not None
-                and length.isdigit()
-                and int(length) > self.config.max_upload_bytes + 65_536
-            ):
-                limit = self.config.max_upload_bytes // 2**20
-                resp = error_response(413, f"the upload is larger than {limit} MiB")
-                await resp(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def create_app(config: ServerConfig | None = None, pool: EnginePool | None = None) -> FastAPI:
@@ -80,16 +31,30 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     config = config or ServerConfig()
     pool = pool or EnginePool(config.specs)
 
+    monitor = LoopMonitor()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        ticker = asyncio.create_task(monitor.run())
         for source, target in config.preload:
             await pool.pair(source, target)
         if config.preload and config.voice != "tts":
             # Load one voice stage now, so the first live session does not wait for it.
             pool.release_voice(config.voice, await pool.acquire_voice(config.voice))
-        yield
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            await asyncio.wait({ticker})
 
-    app = FastAPI(title="voxlate", version="1", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="voxlate",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,  # /docs below: rendered here, no CDN; token-protected like /v1
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.state.config = config
     app.state.pool = pool
     app.state.clients = 0
@@ -98,18 +63,25 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     app.add_middleware(GuardMiddleware, config=config)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        return HTMLResponse(render_docs(app.openapi()))
+
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     @app.get("/v1/health")
-    async def health() -> JSONResponse:
+    async def health(lag_window: float = 10.0) -> JSONResponse:
+        """Status; `loop_lag_max_s`: the event loop's largest stall in the last
+        `lag_window` seconds (s)."""
         return JSONResponse(
             {
                 "status": "ok",
                 "clients": app.state.clients,
                 "max_clients": config.max_clients,
                 "loaded_pairs": [f"{s}-{t}" for s, t in pool.loaded_pairs()],
+                "loop_lag_max_s": round(monitor.max_lag(lag_window), 4),
             }
         )
 
@@ -117,12 +89,8 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     async def live(ws: WebSocket) -> None:
         await ws.accept()
         if app.state.clients >= config.max_clients:
-            await ws.send_json(
-                {
-                    "type": "error",
-                    "message": f"server busy: {config.max_clients} live clients already",
-                }
-            )
+            busy = ErrorEvent(f"server busy: {config.max_clients} live clients already")
+            await ws.send_json(busy.to_json())
             await ws.close(code=1013)
             return
         app.state.clients += 1

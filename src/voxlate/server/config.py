@@ -21,4 +21,10 @@ class ServerConfig:
     end_silence_s: float = 0.3  # live end-of-speech silence (s)
     enhance_mode: str = "auto"  # always | auto | never (live sessions)
     partial_every_s: float = 1.0  # partial transcript interval when a client asks for them (s)
+    max_audio_minutes: float = 30.0  # longest decoded REST upload (min), checked while decoding
+    allow_origins: tuple[str, ...] = ()  # WebSocket Origins allowed besides the served one
+    header_timeout_s: float = 10.0  # a connection must send its request headers within this (s)
+    body_timeout_s: float = 30.0  # a request body that stalls this long gets a 408 (s)
+    request_timeout_s: float = 600.0  # most wall time one REST request may work (s)
+    detect_asr: str = "faster-whisper:base"  # multilingual recognizer that detects languages
     preload: tuple[tuple[str, str], ...] = (("en", "es"),)  # pairs loaded at start-up

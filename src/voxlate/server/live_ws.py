@@ -19,7 +19,9 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import re
 import threading
+import time
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -27,12 +29,41 @@ from fastapi import WebSocket, WebSocketDisconnect
 from voxlate.audio import Audio
 from voxlate.errors import VoxlateError
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
-from voxlate.pipeline.stream_events import AudioOut, ErrorEvent
+from voxlate.pipeline.stream_events import AudioOut, ErrorEvent, Latency
 from voxlate.server.config import ServerConfig
 from voxlate.server.pool import EnginePool
 
 PROTOCOL_VERSION = 1
 VOICE_MODES = ("preserve", "tts", "anonymize")
+LANGUAGE = re.compile(r"^[a-z]{2,3}$")  # an ISO 639-1 (or -3) code
+MAX_TEXT_CHARS = 4096  # longest text message accepted (characters)
+_SETTLING: set[asyncio.Task] = set()  # voice stages being reset before they return to the pool
+
+
+def parse_message(text: str) -> dict | str:
+    """A client text message -> the message dict, or a one-sentence reason it is malformed.
+
+    Never raises: not JSON, not an object, no string 'type', lone surrogates (which
+    could not be sent back as UTF-8) and over-long messages are all reasons.
+    """
+    if len(text) > MAX_TEXT_CHARS:
+        return f"malformed message: longer than {MAX_TEXT_CHARS} characters"
+    try:
+        msg = json.loads(text)
+    except (ValueError, RecursionError):
+        return "malformed message: not JSON"
+    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+        return "malformed message: expected an object with a 'type'"
+    try:
+        json.dumps(msg, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, RecursionError):
+        return "malformed message: invalid Unicode (a lone surrogate)"
+    return msg
+
+
+def parse_flag(value: Any) -> bool | None:
+    """A strict JSON boolean (true/false); None for anything else ("no", 1, "false")."""
+    return value if isinstance(value, bool) else None
 
 
 class LiveSession:
@@ -51,8 +82,13 @@ class LiveSession:
 
     async def send(self, message: dict, data: bytes | None = None) -> None:
         """Send a JSON event, and a binary frame right after it when `data` is given."""
+        text = json.dumps(message, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate echoed back: escape it
+            text = json.dumps(message, ensure_ascii=True)
         async with self._send_lock:
-            await self.ws.send_text(json.dumps(message, ensure_ascii=False))
+            await self.ws.send_text(text)
             if data is not None:
                 await self.ws.send_bytes(data)
 
@@ -90,13 +126,9 @@ class LiveSession:
             await self.stop(flush=False)
 
     async def on_text(self, text: str) -> None:
-        try:
-            msg = json.loads(text)
-        except json.JSONDecodeError:
-            await self.error("malformed message: not JSON")
-            return
-        if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
-            await self.error("malformed message: expected an object with a 'type'")
+        msg = parse_message(text)
+        if isinstance(msg, str):
+            await self.error(msg)
             return
         kind = msg["type"]
         if kind == "start":
@@ -116,19 +148,28 @@ class LiveSession:
         if self.stream is not None:
             await self.error("already started; send 'stop' first")
             return
-        source = str(msg.get("source", self.config.source)).lower()
-        target = str(msg.get("target", self.config.target)).lower()
-        voice = str(msg.get("voice", self.config.voice))
+        source = msg.get("source", self.config.source)
+        target = msg.get("target", self.config.target)
+        voice = msg.get("voice", self.config.voice)
         rate = msg.get("sample_rate", 16_000)
-        if not isinstance(rate, int) or not 8_000 <= rate <= 48_000:
+        partials = parse_flag(msg.get("partials", False))
+        for name, value in (("source", source), ("target", target)):
+            if not isinstance(value, str) or not LANGUAGE.match(value.lower()):
+                await self.error(f"{name} must be a language code such as 'en'")
+                return
+        if isinstance(rate, bool) or not isinstance(rate, int) or not 8_000 <= rate <= 48_000:
             await self.error("sample_rate must be an integer from 8000 to 48000 Hz")
             return
         if voice not in VOICE_MODES:
             await self.error(f"voice must be one of: {', '.join(VOICE_MODES)}")
             return
-        partials = bool(msg.get("partials", False))
+        if partials is None:
+            await self.error("partials must be true or false")
+            return
+        source, target = source.lower(), target.lower()
         try:
             pair = await self.pool.pair(source, target)
+            vad = await asyncio.to_thread(self.pool.new_vad)  # loads a model: off the loop
             self.voice = await self.pool.acquire_voice(voice)
         except VoxlateError as e:
             await self.error(str(e))
@@ -145,9 +186,7 @@ class LiveSession:
         )
         # Heavy engines are shared (their locks too); the voice stage is this session's own.
         locks = dataclasses.replace(pair.locks, voice=threading.Lock())
-        self.stream = StreamTranslator(
-            pair.engines, cfg, locks=locks, vad=self.pool.new_vad(), voice=self.voice
-        )
+        self.stream = StreamTranslator(pair.engines, cfg, locks=locks, vad=vad, voice=self.voice)
         self.sample_rate = rate
         names = dict(pair.engines.names, voice=voice)
         await self.send(
@@ -164,10 +203,20 @@ class LiveSession:
         self.sender = asyncio.create_task(self.forward(self.stream))
 
     async def forward(self, stream: StreamTranslator) -> None:
-        """Send the stream's events; audio as an 'audio' event followed by a binary frame."""
+        """Send the stream's events; audio as an 'audio' event followed by a binary frame.
+
+        `latency.first_audio` is measured here, from the end of speech (its frame's
+        arrival) to the moment the first audio frame was handed to the socket, so any
+        queueing inside the server counts.
+        """
+        sent: dict[int, float] = {}  # utterance index -> first audio sent - end of speech (s)
         async for ev in stream.events():
             if isinstance(ev, AudioOut):
                 await self.send(ev.to_json(), ev.audio.to_pcm16())
+                if ev.index not in sent and ev.eos_wall is not None:
+                    sent[ev.index] = time.perf_counter() - ev.eos_wall
+            elif isinstance(ev, Latency) and ev.index in sent:
+                await self.send(dataclasses.replace(ev, first_audio_s=sent.pop(ev.index)).to_json())
             else:
                 await self.send(ev.to_json())
 
@@ -202,6 +251,25 @@ class LiveSession:
         if sender is not None and not sender.done():
             sender.cancel()
             await asyncio.wait([sender])  # raises only if this task itself is cancelled
+        if sender is not None and not sender.cancelled():
+            sender.exception()  # retrieved: a send to a closed socket is not a bug
         await stream.aclose()
-        self.pool.release_voice(self.voice_mode, self.voice)
-        self.voice = None
+        voice, self.voice = self.voice, None
+        if voice is not None:
+            # Threads of this stream (a voice fit, a chunk's conversion) may still run;
+            # the stage returns to the pool only once they are done and it is reset, in a
+            # worker thread, so neither the event loop nor the next session waits on it.
+            task = asyncio.create_task(self._settle(stream, self.voice_mode, voice))
+            _SETTLING.add(task)
+            task.add_done_callback(_SETTLING.discard)
+
+    async def _settle(self, stream: StreamTranslator, mode: str, voice: Any) -> None:
+        def wait_and_reset() -> None:
+            with stream.locks.voice:  # held by this stream's fitting / converting threads
+                voice.reset()
+
+        try:
+            await asyncio.to_thread(wait_and_reset)
+        except Exception:  # a stage that cannot reset is dropped, not reused
+            return
+        self.pool.release_voice(mode, voice)

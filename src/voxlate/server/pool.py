@@ -133,6 +133,10 @@ class EnginePool:
         """A synthesizer for `language` and its lock (for the REST endpoints)."""
         return await self._one("tts", self.specs.tts or default_tts(language))
 
+    async def engine(self, kind: str, spec: str) -> tuple[Any, threading.Lock]:
+        """A shared engine of `kind` ('asr' or 'tts') built from `spec`, and its lock."""
+        return await self._one(kind, spec)
+
     def loaded_pairs(self) -> list[tuple[str, str]]:
         """The (source, target) pairs loaded so far."""
         return list(self._pairs)

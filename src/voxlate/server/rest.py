@@ -1,8 +1,11 @@
 """OpenAI-compatible REST endpoints, plus `POST /v1/translate` (the file pipeline).
 
-- ``POST /v1/audio/transcriptions`` (multipart ``file``, ``language``, ``response_format``)
-- ``POST /v1/audio/translations`` (multipart ``file``, ``language``): speech -> English text
-- ``POST /v1/audio/speech`` (JSON ``input``, ``language``; ``voice``/``model`` accepted): wav
+- ``POST /v1/audio/transcriptions`` (multipart ``file``, ``language``, ``response_format``
+  json|text|srt|vtt|verbose_json, ``stream``)
+- ``POST /v1/audio/translations`` (multipart ``file``; language detected): English text
+- ``POST /v1/audio/speech`` (JSON ``input``, ``voice``, ``speed``, ``language``,
+  ``response_format`` mp3|opus|aac|flac|wav|pcm; 24 kHz)
+- ``GET /v1/models``; ``GET /v1/languages`` (pairs and voices, for the web page)
 - ``POST /v1/translate`` (multipart ``file``, ``source``, ``target``, ``voice``,
   ``response_format`` json|wav): translated speech and the JSON report
 
@@ -14,18 +17,35 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import io
+import dataclasses
 import os
+import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
-import soundfile as sf
 from fastapi import APIRouter, Request, UploadFile
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from voxlate.audio import Audio, concatenate, load_audio
+from voxlate.dsp import time_stretch
+from voxlate.engines.asr.base import Transcript
 from voxlate.errors import NoSpeechError, VoxlateError
+from voxlate.pipeline.engines import default_tts
 from voxlate.pipeline.file import report
+from voxlate.server.guard import DEADLINE_KEY, Checked, Deadline, RequestCancelled
+from voxlate.server.live_ws import VOICE_MODES
+from voxlate.server.openai_compat import (
+    AUDIO_FORMATS,
+    SPEECH_RATE,
+    encode,
+    parse_bool,
+    text_response,
+    tts_spec,
+    voices,
+    wav_bytes,
+)
+from voxlate.transcription import WindowConfig, transcribe_long
 
 router = APIRouter(prefix="/v1")
 
@@ -43,19 +63,23 @@ def error_response(status: int, message: str, code: str = "invalid_request_error
     return JSONResponse({"error": {"message": message, "type": code, "code": status}}, status)
 
 
-def wav_bytes(audio: Audio) -> bytes:
-    buf = io.BytesIO()
-    sf.write(buf, audio.samples.clip(-1, 1), audio.sample_rate, subtype="PCM_16", format="WAV")
-    return buf.getvalue()
+def deadline_of(request: Request) -> Deadline:
+    """The request's time box (set by GuardMiddleware; a fresh one when called without it)."""
+    return request.scope.get(DEADLINE_KEY) or Deadline(request.app.state.config.request_timeout_s)
 
 
 async def read_upload(request: Request, field: str = "file") -> tuple[Audio, str]:
-    """Parse the multipart form, check the size limit, and decode `field` as audio (16 kHz)."""
-    limit = request.app.state.config.max_upload_bytes
+    """Parse the multipart form and decode `field` as audio (16 kHz).
+
+    GuardMiddleware has already refused bodies over the size limit; decoding is capped
+    at `max_audio_minutes` and names the file by its upload name, never a server path.
+    """
+    cfg = request.app.state.config
+    limit = cfg.max_upload_bytes
     try:
         form = await request.form()
     except Exception as e:  # a malformed multipart body
-        raise HTTPError(400, f"could not parse the form: {e}") from e
+        raise HTTPError(400, "could not parse the multipart form") from e
     request.state.form = form
     upload = form.get(field)
     if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
@@ -65,14 +89,17 @@ async def read_upload(request: Request, field: str = "file") -> tuple[Audio, str
         raise HTTPError(413, f"the upload is larger than {limit // 2**20} MiB")
     if not data:
         raise HTTPError(400, "the uploaded file is empty")
-    suffix = Path(upload.filename or "upload").suffix[:10] or ".bin"
-    fd, tmp = tempfile.mkstemp(suffix=suffix)
+    suffix = "".join(c for c in Path(upload.filename or "").suffix[:10] if c.isalnum() or c == ".")
+    fd, tmp = tempfile.mkstemp(suffix=suffix or ".bin")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        audio = await asyncio.to_thread(load_audio, tmp, 16_000)
+        del data
+        audio = await asyncio.to_thread(
+            load_audio, tmp, 16_000, cfg.max_audio_minutes * 60.0, "the uploaded file"
+        )
     except VoxlateError as e:
-        raise HTTPError(400, f"the uploaded file is not audio voxlate can read ({e})") from e
+        raise HTTPError(400, f"the uploaded file is not audio voxlate can read: {e}") from e
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -86,67 +113,95 @@ def form_str(request: Request, name: str, default: str | None = None) -> str | N
     return str(value).strip() if isinstance(value, str) and value.strip() else default
 
 
-async def _transcribe(request: Request, audio: Audio, language: str) -> str:
-    pool = request.app.state.pool
-    recognizer, lock = await pool.recognizer(language)
+def form_bool(request: Request, name: str) -> bool:
+    value = request.state.form.get(name)
+    return False if value is None else parse_bool(value, name)
 
-    def run() -> str:
-        with lock:
-            return recognizer.transcribe(audio, language).text.strip()
+
+async def _transcribe(request: Request, audio: Audio, language: str | None) -> Transcript:
+    """Transcribe window by window (`transcribe_long`); each window holds the lock alone
+    and checks the request's deadline first.
+
+    language None: detect it with `config.detect_asr` (a multilingual Whisper); where
+    that recognizer is not installed, the server's source language is assumed.
+    """
+    pool = request.app.state.pool
+    engine = None
+    if language is None:
+        try:
+            engine = await pool.engine("asr", request.app.state.config.detect_asr)
+        except VoxlateError:
+            language = request.app.state.config.source
+    if engine is None:
+        engine = await pool.recognizer(language)
+    recognizer, lock = engine
+    guarded = Checked(recognizer, deadline_of(request), lock)
+    cfg = WindowConfig(vad=pool.specs.vad)
+
+    def run() -> Transcript:
+        try:
+            t = transcribe_long(guarded, audio, language, cfg)
+        except NoSpeechError:
+            t = Transcript("", language or "", ())
+        return t if t.language or language is None else dataclasses.replace(t, language=language)
 
     return await asyncio.to_thread(run)
 
 
-def _text_response(text: str, fmt: str, language: str, duration: float) -> Response:
-    if fmt == "text":
-        return PlainTextResponse(text)
-    if fmt == "verbose_json":
-        return JSONResponse(
-            {
-                "task": "transcribe",
-                "language": language,
-                "duration": round(duration, 3),
-                "text": text,
-            }
-        )
-    if fmt != "json":
-        raise HTTPError(400, "response_format must be json, text or verbose_json")
-    return JSONResponse({"text": text})
-
-
 @router.post("/audio/transcriptions")
 async def transcriptions(request: Request) -> Response:
-    """Speech to text in the spoken language (OpenAI `audio.transcriptions`)."""
+    """Speech to text in the spoken language (OpenAI `audio.transcriptions`).
+
+    Form fields: `file`; `language` (default: the server's source); `response_format`
+    json, text, srt, vtt or verbose_json (with segments); `stream` true for server-sent
+    events; `model`, `prompt`, `temperature` accepted and ignored.
+    """
     audio, _ = await read_upload(request)
     language = (form_str(request, "language") or request.app.state.config.source).lower()
-    text = await _transcribe(request, audio, language)
-    return _text_response(
-        text, form_str(request, "response_format", "json"), language, audio.duration
+    fmt = form_str(request, "response_format", "json") or "json"
+    stream = form_bool(request, "stream")
+    t = await _transcribe(request, audio, language)
+    return text_response(
+        t.text, t.segments, fmt, "transcribe", language, audio.duration, stream=stream
     )
 
 
 @router.post("/audio/translations")
 async def translations(request: Request) -> Response:
-    """Speech in any served language to English text (OpenAI `audio.translations`)."""
+    """Speech in any served language to English text (OpenAI `audio.translations`).
+
+    The language is detected as OpenAI does (a multilingual Whisper), unless the form
+    gives `language`. Formats as for transcriptions.
+    """
     audio, _ = await read_upload(request)
-    language = (form_str(request, "language") or request.app.state.config.source).lower()
-    text = await _transcribe(request, audio, language)
-    if language != "en" and text:
+    given = form_str(request, "language")
+    fmt = form_str(request, "response_format", "json") or "json"
+    t = await _transcribe(request, audio, given.lower() if given else None)
+    language = (given or t.language or request.app.state.config.source).lower()
+    segments = list(t.segments)
+    if language != "en" and t.text:
         pair = await request.app.state.pool.pair(language, "en")
+        translator = Checked(pair.engines.translator, deadline_of(request), pair.locks.mt)
 
-        def run() -> str:
-            with pair.locks.mt:
-                return pair.engines.translator.translate(text, language, "en").strip()
+        def run() -> list[tuple[float, float, str]]:
+            return [(a, b, translator.translate(x, language, "en").strip()) for a, b, x in segments]
 
-        text = await asyncio.to_thread(run)
-    return _text_response(
-        text, form_str(request, "response_format", "json"), language, audio.duration
+        segments = await asyncio.to_thread(run)
+    text = " ".join(x for _, _, x in segments if x)
+    return text_response(
+        text, segments, fmt, "translate", language, audio.duration, form_bool(request, "stream")
     )
 
 
 @router.post("/audio/speech")
 async def speech(request: Request) -> Response:
-    """Text to speech as a wav (OpenAI `audio.speech`; `language` picks the voice)."""
+    """Text to speech (OpenAI `audio.speech`).
+
+    JSON: `input`; `voice` (an OpenAI voice name: the language's default voice; or piper,
+    espeak-ng, jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo); `language`
+    (voxlate's addition, default en); `speed` 0.25-4; `response_format` mp3 (default),
+    opus, aac, flac, wav or pcm (16-bit little-endian, 24 kHz); `model` ignored.
+    """
     try:
         body = await request.json()
     except Exception as e:
@@ -158,27 +213,83 @@ async def speech(request: Request) -> Response:
         raise HTTPError(400, "'input' is empty")
     if len(text) > 4096:
         raise HTTPError(400, "'input' is longer than 4096 characters")
-    fmt = body.get("response_format", "wav")
-    if fmt not in ("wav", "pcm"):
-        raise HTTPError(400, "response_format must be wav or pcm (16-bit, 22050 Hz or the voice's)")
+    fmt = body.get("response_format", "mp3")
+    if fmt not in AUDIO_FORMATS:
+        raise HTTPError(400, f"response_format must be one of: {', '.join(AUDIO_FORMATS)}")
+    speed = body.get("speed", 1.0)
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4:
+        raise HTTPError(400, "'speed' must be a number from 0.25 to 4.0")
     language = str(body.get("language", "en")).lower()
-    synthesizer, lock = await request.app.state.pool.synthesizer(language)
+    voice = body.get("voice")
+    if voice is not None and not isinstance(voice, str):
+        raise HTTPError(400, "'voice' must be a string")
+    pool = request.app.state.pool
+    spec = tts_spec(voice, pool.specs.tts or default_tts(language))
+    synthesizer, lock = await pool.engine("tts", spec)
+    guarded = Checked(synthesizer, deadline_of(request), lock)
 
-    def run() -> Audio:
-        with lock:
-            chunks = list(synthesizer.synthesize(text, language))
+    def run() -> tuple[bytes, str]:
+        chunks = list(guarded.synthesize(text, language))
         if not chunks:
             raise NoSpeechError("nothing to say")
-        return concatenate(chunks, chunks[0].sample_rate)
+        audio = time_stretch(concatenate(chunks, chunks[0].sample_rate), float(speed))
+        return encode(audio, fmt)
 
-    audio = await asyncio.to_thread(run)
-    if fmt == "pcm":
-        return Response(
-            audio.to_pcm16(),
-            media_type="audio/pcm",
-            headers={"X-Sample-Rate": str(audio.sample_rate)},
-        )
-    return Response(wav_bytes(audio), media_type="audio/wav")
+    data, media = await asyncio.to_thread(run)
+    return Response(data, media_type=media, headers={"X-Sample-Rate": str(SPEECH_RATE)})
+
+
+@router.get("/models")
+async def models(request: Request) -> JSONResponse:
+    """The models the OpenAI client may name (`models.list`); any name works on each route."""
+    return JSONResponse({"object": "list", "data": [_model(m) for m in MODEL_IDS]})
+
+
+@router.get("/models/{model_id}")
+async def model(model_id: str) -> JSONResponse:
+    if model_id not in MODEL_IDS:
+        raise HTTPError(404, f"no model '{model_id}'")
+    return JSONResponse(_model(model_id))
+
+
+MODEL_IDS = ("whisper-1", "tts-1", "tts-1-hd", "voxlate-translate")
+
+
+def _model(model_id: str) -> dict:
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": "voxlate"}
+
+
+@router.get("/languages")
+async def served_languages(request: Request) -> JSONResponse:
+    """What the web page offers: the language pairs, live voice modes and speech voices."""
+    app = request.app
+    pool = app.state.pool
+    if getattr(app.state, "pairs", None) is None:
+        app.state.pairs = await asyncio.to_thread(served_pairs, pool)
+    cfg = app.state.config
+    return JSONResponse(
+        {
+            "pairs": [{"source": s, "target": t} for s, t in app.state.pairs],
+            "voice_modes": list(VOICE_MODES),
+            "speech_voices": voices(),
+            "default": {"source": cfg.source, "target": cfg.target, "voice": cfg.voice},
+        }
+    )
+
+
+def served_pairs(pool: Any) -> list[tuple[str, str]]:
+    """(source, target) pairs the translator has and a recognizer can hear, sorted."""
+    from voxlate.engines import mt
+    from voxlate.pipeline.engines import EMBEDDED_ASR
+
+    loaded = pool.loaded_pairs()
+    try:
+        pairs = set(mt.REGISTRY.create(pool.specs.mt).pairs())
+    except Exception:  # no translator installed here: only what is loaded
+        pairs = set()
+    if pool.specs.asr is None:
+        pairs = {(s, t) for s, t in pairs if s in EMBEDDED_ASR}
+    return sorted(pairs | set(loaded))
 
 
 @router.post("/translate")
@@ -202,6 +313,7 @@ async def translate(request: Request) -> Response:
         raise HTTPError(400, f"voice mode '{voice}' is not available on this server") from e
     try:
         translator = pair.file_translator(pool.new_vad(), stage, voice, progress=False)
+        translator.engines = checked_engines(translator.engines, deadline_of(request))
 
         def run() -> dict:
             # Each engine call holds only that engine's lock, so live sessions interleave.
@@ -228,16 +340,42 @@ async def translate(request: Request) -> Response:
     )
 
 
+def checked_engines(engines: Any, deadline: Deadline) -> Any:
+    """`engines` with each shared engine checking `deadline` before every call."""
+    return dataclasses.replace(
+        engines,
+        enhancer=Checked(engines.enhancer, deadline),
+        recognizer=Checked(engines.recognizer, deadline),
+        translator=Checked(engines.translator, deadline),
+        synthesizer=Checked(engines.synthesizer, deadline),
+    )
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s'\"()\\/:]+){2,}[\\/]?")
+
+
+def redact_paths(message: str) -> str:
+    """`message` with anything that looks like a file system path replaced by <path>."""
+    return _PATH.sub("<path>", message)
+
+
 def install_error_handlers(app: object) -> None:
-    """Map HTTPError and user errors (VoxlateError) to OpenAI-shaped JSON errors."""
+    """Map HTTPError and user errors (VoxlateError) to OpenAI-shaped JSON errors; any other
+    exception (a bug) to a 500 that says nothing about the server's files."""
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPError)
-        return error_response(exc.status, str(exc))
+        return error_response(exc.status, redact_paths(str(exc)))
 
     async def on_voxlate(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, RequestCancelled):
+            return error_response(503, str(exc), "timeout_error")
         status = 422 if isinstance(exc, NoSpeechError) else 400
-        return error_response(status, str(exc))
+        return error_response(status, redact_paths(str(exc)))
+
+    async def on_bug(request: Request, exc: Exception) -> Response:
+        return error_response(500, "internal server error", "server_error")
 
     app.add_exception_handler(HTTPError, on_http)  # type: ignore[attr-defined]
     app.add_exception_handler(VoxlateError, on_voxlate)  # type: ignore[attr-defined]
+    app.add_exception_handler(Exception, on_bug)  # type: ignore[attr-defined]

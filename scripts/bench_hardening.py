@@ -1,0 +1,321 @@
+"""Measure the hardening targets of issue 15 against a real `voxlate serve` process.
+
+    .venv/bin/python scripts/bench_hardening.py [--voice preserve] [--rounds 2] [--log docs/benchmarks.md]
+
+1. A 2-hour FLAC of silence (header states its length) and the same with the length
+   hidden (decoded until the cap), posted to /v1/audio/transcriptions: time to the answer
+   and the server's RSS growth (psutil, sampled every 10 ms). Target: refused < 5 s, < 200 MB.
+2. A 500 MB chunked JSON body to /v1/audio/speech: time to the 413, bytes the client got
+   to send, RSS growth. Target: < 100 MB.
+3. Live, measured by WebSocket clients (client side: from sending the end-of-speech sample
+   to receiving the first audio frame): 1 client, then 4 at once, streaming the LibriVox
+   sentences in real time. Targets: 1 client median <= 0.6 s, p95 <= 1.0 s; 4 clients
+   median <= 1.5 s.
+4. Event-loop stalls while sessions start, stop and fit voices: clients open a session,
+   speak one sentence (which starts a voice fit), and leave at once, over and over, while
+   the server's own ticker (/v1/health `loop_lag_max_s`) and a client pinging /v1/health
+   every 50 ms measure the stall. Target: no stall over 0.2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from voxlate.audio import SAMPLE_RATE, Audio
+from voxlate.eval.bench_live import joined, load_line, summary, ws_client
+from voxlate.eval.bench_translate import default_inputs
+from voxlate.eval.report import append_benchmark, markdown_table
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RssPeak:
+    """Largest RSS of process `pid` while the `with` block runs (MB), sampled every 10 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.proc = psutil.Process(pid)
+        self.peak = 0.0
+        self.before = 0.0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> RssPeak:
+        self.before = self.proc.memory_info().rss / 1e6
+        self.peak = self.before
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss / 1e6)
+            time.sleep(0.01)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.before
+
+
+def make_bomb(path: Path, hours: float = 2.0, hide_length: bool = False) -> Path:
+    """`hours` of silence as 16 kHz mono FLAC (sox); optionally with no length in the header."""
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "16000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(path),
+            "trim",
+            "0",
+            str(hours * 3600),
+        ],
+        check=True,
+    )
+    if hide_length:
+        b = bytearray(path.read_bytes())
+        b[21] &= 0xF0
+        b[22:26] = b"\0\0\0\0"
+        path.write_bytes(bytes(b))
+    return path
+
+
+def post_file(port: int, route: str, path: Path) -> tuple[int, str]:
+    boundary = "voxlatebench"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        "Content-Type: audio/flac\r\n\r\n"
+    ).encode()
+    body = head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    conn.request("POST", route, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = conn.getresponse()
+    return r.status, r.read().decode(errors="replace")[:200]
+
+
+def chunked_body(port: int, total: int = 500 * 10**6) -> tuple[int, int]:
+    """POST `total` bytes of chunked JSON; returns (status, bytes the client managed to send)."""
+    sent = {"n": 0}
+    chunk = b" " * (1 << 16)
+
+    def gen():
+        yield b'{"input": "'
+        while sent["n"] < total:
+            sent["n"] += len(chunk)
+            yield chunk
+        yield b'"}'
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.request(
+            "POST",
+            "/v1/audio/speech",
+            gen(),
+            {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+            encode_chunked=True,
+        )
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        status = conn.getresponse().status
+    except (http.client.HTTPException, OSError):
+        status = -1
+    return status, sent["n"]
+
+
+def health(port: int, window: float) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", f"/v1/health?lag_window={window}")
+    return json.loads(conn.getresponse().read())
+
+
+async def pinger(port: int, stop: asyncio.Event, rtts: list[float]) -> None:
+    """GET /v1/health every 50 ms; the round-trip times (s)."""
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        await asyncio.to_thread(health, port, 1.0)
+        rtts.append(time.perf_counter() - t0)
+        await asyncio.sleep(0.05)
+
+
+async def churn(port: int, sentence: Audio, cycles: int, voice: str) -> list[str]:
+    """Sessions that speak one sentence and leave at once, two at a time, `cycles` times."""
+    import websockets
+
+    errors: list[str] = []
+    url = f"ws://127.0.0.1:{port}/v1/live"
+    pcm = sentence.to_pcm16()
+
+    async def one() -> None:
+        async with websockets.connect(url, max_size=2**24) as ws:
+            await ws.recv()
+            start = {"type": "start", "voice": voice, "sample_rate": SAMPLE_RATE}
+            await ws.send(json.dumps(start))
+            await ws.recv()
+            step = 640 * 2
+            for i in range(0, len(pcm), step):
+                await ws.send(pcm[i : i + step])
+                await asyncio.sleep(0.02)
+            # wait for the first audio (the voice fit starts then), then leave abruptly
+            t_end = time.monotonic() + 20
+            while time.monotonic() < t_end:
+                msg = await asyncio.wait_for(ws.recv(), 20)
+                if isinstance(msg, bytes):
+                    break
+                ev = json.loads(msg)
+                if ev["type"] == "error":
+                    errors.append(ev["message"])
+
+    for _ in range(cycles):
+        await asyncio.gather(one(), one())
+    return errors
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--voice", default="preserve")
+    ap.add_argument("--rounds", type=int, default=2, help="passes over the sentences (1 client)")
+    ap.add_argument("--cycles", type=int, default=4, help="start/stop cycles of the churn phase")
+    ap.add_argument("--skip-live", action="store_true")
+    ap.add_argument("--log", type=Path, default=None, help="append the result to this file")
+    args = ap.parse_args()
+
+    load0 = load_line()
+    port = free_port()
+    cmd = [sys.executable, "-m", "voxlate", "serve", "--port", str(port), "--voice", args.voice]
+    cmd += ["--max-clients", "8"]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    rows: list[list[object]] = []
+    notes: list[str] = []
+    try:
+        t0 = time.monotonic()
+        while True:
+            try:
+                health(port, 1.0)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() - t0 > 300:
+                    raise SystemExit(server.stderr.read().decode()) from None
+                time.sleep(0.5)
+        notes.append(f"server start-up (models loaded): {time.monotonic() - t0:.1f} s")
+        with tempfile.TemporaryDirectory() as d:
+            for hide in (False, True):
+                bomb = make_bomb(Path(d) / f"bomb{int(hide)}.flac", hide_length=hide)
+                with RssPeak(server.pid) as rss:
+                    t = time.perf_counter()
+                    status, text = post_file(port, "/v1/audio/transcriptions", bomb)
+                    dt = time.perf_counter() - t
+                what = "2 h FLAC bomb, length " + ("hidden" if hide else "in header")
+                what += f" ({bomb.stat().st_size // 1000} KB)"
+                rows.append([what, status, f"{dt:.2f}", f"{rss.growth:.0f}", "< 5 s, < 200 MB"])
+        with RssPeak(server.pid) as rss:
+            t = time.perf_counter()
+            status, sent = chunked_body(port)
+            dt = time.perf_counter() - t
+        rows.append(
+            [
+                f"500 MB chunked JSON body ({sent / 1e6:.1f} MB sent before refusal)",
+                status,
+                f"{dt:.2f}",
+                f"{rss.growth:.0f}",
+                "< 100 MB",
+            ]
+        )
+        text = markdown_table(["attack", "status", "seconds", "RSS growth MB", "target"], rows)
+        if not args.skip_live:
+            files = default_inputs()
+            audio = joined(files)
+            url = f"ws://127.0.0.1:{port}/v1/live"
+            long = Audio(np.concatenate([audio.samples] * args.rounds), SAMPLE_RATE)
+
+            async def live() -> dict:
+                out: dict = {}
+                stop = asyncio.Event()
+                rtts: list[float] = []
+                ping = asyncio.create_task(pinger(port, stop, rtts))
+                t = time.perf_counter()
+                one = await ws_client(url, long, "en", "es", args.voice)
+                out["one"] = (one, health(port, time.perf_counter() - t)["loop_lag_max_s"])
+                t = time.perf_counter()
+                four = await asyncio.gather(
+                    *(ws_client(url, audio, "en", "es", args.voice) for _ in range(4))
+                )
+                out["four"] = (four, health(port, time.perf_counter() - t)["loop_lag_max_s"])
+                rtts.clear()
+                t = time.perf_counter()
+                first = Audio(audio.samples[: int(4.5 * SAMPLE_RATE)], SAMPLE_RATE)
+                errors = await churn(port, first, args.cycles, args.voice)
+                out["churn"] = (errors, health(port, time.perf_counter() - t)["loop_lag_max_s"])
+                out["churn_rtt"] = list(rtts)
+                stop.set()
+                await ping
+                return out
+
+            res = asyncio.run(live())
+            one, lag1 = res["one"]
+            four, lag4 = res["four"]
+            errors, lag_c = res["churn"]
+            header = ["end of speech -> first audio, client side (s)", "n", "median", "p95",
+                      "worst", "server loop lag max (s)", "target"]  # fmt: skip
+            s1 = summary(one.latencies)
+            l4 = [v for r in four for v in r.latencies]
+            s4 = summary(l4)
+            live_rows = [
+                ["1 client", len(one.latencies), s1["median"], s1["p95"], s1["worst"], lag1,
+                 "median <= 0.6, p95 <= 1.0"],
+                ["4 clients at once", len(l4), s4["median"], s4["p95"], s4["worst"], lag4,
+                 "median <= 1.5"],
+            ]  # fmt: skip
+            rtt = res["churn_rtt"]
+            text += "\n\n" + markdown_table(header, live_rows)
+            text += (
+                f"\n\nsessions starting, speaking and leaving (2 at a time x {args.cycles}, "
+                f"voice `{args.voice}`, each leaving while its voice fit runs): server event-loop "
+                f"lag max {lag_c:.3f} s (target <= 0.2 s); /v1/health round trip from a client "
+                f"every 50 ms: median {np.median(rtt):.3f} s, max {max(rtt):.3f} s (n={len(rtt)}); "
+                f"errors {len(errors)}; live errors "
+                f"{len(one.errors) + sum(len(r.errors) for r in four)}"
+            )
+        text = (
+            f"`scripts/bench_hardening.py` against `voxlate serve` (real process, 127.0.0.1), "
+            f"voice `{args.voice}`; load average at start {load0}, at end {load_line()}; "
+            + "; ".join(notes)
+            + "\n\n"
+            + text
+        )
+        print(text)
+        if args.log is not None:
+            append_benchmark("bench hardening (issue 15)", text, args.log)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()
