@@ -20,7 +20,7 @@ class InputError(VoxlateError):
 class NoSpeechError(VoxlateError):
     """The input holds no speech (empty or silent audio)."""
 
-    exit_code = 2
+    exit_code = 3
 
 
 class UnsupportedLanguageError(VoxlateError):

@@ -13,6 +13,12 @@ import sys
 
 import typer
 
+from voxlate.cli.conventions import (
+    EXIT_INTERRUPTED,
+    Interrupted,
+    build_command,
+    ctrl_c_raises_interrupted,
+)
 from voxlate.cli.groups import app
 from voxlate.errors import VoxlateError
 
@@ -36,12 +42,17 @@ for _name in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI; a user error prints one sentence and exits non-zero."""
+    """Entry point: run the CLI; a user error prints one sentence and exits non-zero.
+
+    Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech, 130 interrupted.
+    """
+    command = build_command(app)
     try:
-        app(args=argv, prog_name="voxlate")
+        with ctrl_c_raises_interrupted():
+            command.main(args=argv, prog_name="voxlate")
     except VoxlateError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
