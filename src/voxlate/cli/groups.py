@@ -21,7 +21,6 @@ bench_app = typer.Typer(
 eval_app = typer.Typer(help="Quality evaluations on real recordings.", no_args_is_help=True)
 
 
-
 def _print_version(value: bool) -> None:
     if value:
         from voxlate import __version__

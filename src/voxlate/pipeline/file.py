@@ -11,10 +11,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio, save_audio, write_text_atomic
+from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
+from voxlate.audio_encode import audio_format, encode_audio
 from voxlate.dsp import noise_floor_db, rms_db
 from voxlate.engines.vad import frame_probabilities
 from voxlate.errors import NoSpeechError
+from voxlate.outputs import Output, check_outputs, write_outputs
 from voxlate.pipeline.engines import Engines
 from voxlate.pipeline.frames import STAGES, PlacedSegment, TranslatedUtterance, Utterance
 from voxlate.pipeline.segmenter import SegmenterConfig, spans_from_probabilities
@@ -194,19 +196,27 @@ def translate_file(
     report_path: str | os.PathLike | None = None,
     srt_path: str | os.PathLike | None = None,
 ) -> dict:
-    """Translate one file and write its outputs atomically; returns the report.
+    """Translate one file and write its outputs as one transaction; returns the report.
 
-    Nothing is written unless the whole translation succeeds.
+    The outputs are checked before the work (not an input, not each other, writable)
+    and nothing is written unless the whole translation succeeds; then all of them
+    appear together (temp files, then renames). An output `-` is standard output.
     """
+    outs = [output_path, report_path, srt_path]
+    check_outputs(outs, [input_path])
+    fmt = audio_format(output_path)
     audio = load_audio(input_path)
     result = translator.translate(audio, name=str(input_path))
     rep = report(result, translator.engines, str(input_path), str(output_path))
     srt = to_srt([(s.output_start, s.output_end, s.translation) for s in result.segments])
-    save_audio(output_path, result.audio)
+    sound = encode_audio(result.audio.samples, result.audio.sample_rate, fmt)
+    files = [Output(Path(output_path), lambda p: p.write_bytes(sound))]
     if report_path is not None:
-        write_text_atomic(report_path, json.dumps(rep, ensure_ascii=False, indent=2) + "\n")
+        text = json.dumps(rep, ensure_ascii=False, indent=2) + "\n"
+        files.append(Output(Path(report_path), lambda p: p.write_text(text, encoding="utf-8")))
     if srt_path is not None:
-        write_text_atomic(srt_path, srt)
+        files.append(Output(Path(srt_path), lambda p: p.write_text(srt, encoding="utf-8")))
+    write_outputs(files)
     return rep
 
 
