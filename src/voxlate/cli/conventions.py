@@ -10,9 +10,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -90,3 +95,18 @@ def ctrl_c_raises_interrupted() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+@contextmanager
+def stdin_as_file(path: str | os.PathLike) -> Iterator[Path]:
+    """`path` itself, or for `-` a temp file holding all of standard input (removed after)."""
+    if str(path) != "-":
+        yield Path(path)
+        return
+    fd, name = tempfile.mkstemp(prefix="voxlate-stdin.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f)
+        yield Path(name)
+    finally:
+        os.unlink(name)

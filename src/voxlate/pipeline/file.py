@@ -86,13 +86,8 @@ class FileTranslator:
             raise NoSpeechError(f"No speech found in {name}.")
         if e.voice is not None and hasattr(e.voice, "reset"):
             e.voice.reset()
-        bar = tqdm(
-            total=2 * len(utts),
-            desc="translating",
-            unit="step",
-            disable=not self.progress,
-            leave=False,
-        )
+        speech_s = sum(u.end - u.start for u in utts)
+        bar = audio_seconds_bar("recognizing", speech_s, self.progress)
         # Pass 1: enhance and recognise each utterance.
         cleaned: list[Audio] = []
         texts: list[str] = []
@@ -107,7 +102,7 @@ class FileTranslator:
             timings["asr"] += time.perf_counter() - t1
             cleaned.append(clean)
             texts.append(text)
-            bar.update()
+            bar.update(u.end - u.start)
         if not any(texts):
             bar.close()
             raise NoSpeechError(f"No speech found in {name} (nothing was recognised).")
@@ -122,11 +117,13 @@ class FileTranslator:
             ]
         timings["mt"] += time.perf_counter() - t0
         # Pass 2: speak each translation in the chosen voice.
+        bar.close()
+        bar = audio_seconds_bar("speaking", speech_s, self.progress)
         done: list[TranslatedUtterance] = []
         for u, clean, text, tr in zip(utts, cleaned, texts, translations):
             speech = self._speak(tr, clean, timings)
             done.append(TranslatedUtterance(u, text, tr, speech))
-            bar.update()
+            bar.update(u.end - u.start)
         bar.close()
         result = self._assemble(done, audio.duration, timings, t_start)
         return result
@@ -173,6 +170,19 @@ class FileTranslator:
         out = {s: round(timings.get(s, 0.0), 4) for s in STAGES}
         out["total"] = round(time.perf_counter() - t_start, 4)
         return FileResult(track, segments, out, round(duration, 3))
+
+
+def audio_seconds_bar(desc: str, total_s: float, enabled: bool) -> tqdm:
+    """A progress bar over utterances that counts seconds of input speech."""
+    return tqdm(
+        total=total_s,
+        desc=desc,
+        unit="s",
+        disable=not enabled,
+        leave=False,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s of speech "
+        "[{elapsed}<{remaining}]",
+    )
 
 
 def report(result: FileResult, engines: Engines, input_path: str, output_path: str) -> dict:
