@@ -9,6 +9,7 @@ Modules import heavy libraries (torch, models) inside their commands so that
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -46,6 +47,11 @@ def main(argv: list[str] | None = None) -> None:
 
     Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech, 130 interrupted.
     """
+    from voxlate.parts import cache_dir
+
+    # numba (librosa, via some engines) caches compiled kernels beside their source by
+    # default, i.e. in site-packages, which may be read-only: keep them in our cache.
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
     command = build_command(app)
     try:
         with ctrl_c_raises_interrupted():
