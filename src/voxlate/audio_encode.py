@@ -11,6 +11,7 @@ import io
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,7 @@ FORMATS: dict[str, AudioFormat] = {
         AudioFormat(
             "m4a",
             None,
-            ("-c:a", "aac", "-b:a", "96k", "-movflags", "frag_keyframe+empty_moov", "-f", "ipod"),
+            ("-c:a", "aac", "-b:a", "96k", "-f", "ipod"),
         ),
     ]
 }
@@ -74,11 +75,16 @@ def encode_audio(samples: np.ndarray, sample_rate: int, fmt: AudioFormat) -> byt
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise MissingDependencyError(f"ffmpeg (needed to write .{fmt.name} files)", apt="ffmpeg")
-    cmd = [ffmpeg, "-nostdin", "-v", "error", "-f", "wav", "-i", "pipe:0", *fmt.ffmpeg, "pipe:1"]
-    if fmt.name == "opus" and sample_rate not in (8000, 12000, 16000, 24000, 48000):
-        cmd[-1:-1] = ["-ar", "48000"]  # Opus codes only these rates
-    proc = subprocess.run(cmd, input=wav.getvalue(), capture_output=True)
-    if proc.returncode != 0 or not proc.stdout:
-        msg = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise RuntimeError(f"ffmpeg could not encode .{fmt.name}: {msg[-1] if msg else '?'}")
-    return proc.stdout
+    # ffmpeg writes to a real file, not a pipe: an mp3's Xing header (its length) and
+    # an m4a's index are written at the end by seeking back.
+    with tempfile.TemporaryDirectory(prefix="voxlate-encode.") as tmp:
+        dest = os.path.join(tmp, f"out.{fmt.name}")
+        cmd = [ffmpeg, "-nostdin", "-v", "error", "-f", "wav", "-i", "pipe:0", *fmt.ffmpeg, dest]
+        if fmt.name == "opus" and sample_rate not in (8000, 12000, 16000, 24000, 48000):
+            cmd[-1:-1] = ["-ar", "48000"]  # Opus codes only these rates
+        proc = subprocess.run(cmd, input=wav.getvalue(), capture_output=True)
+        if proc.returncode != 0 or not os.path.exists(dest):
+            msg = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise RuntimeError(f"ffmpeg could not encode .{fmt.name}: {msg[-1] if msg else '?'}")
+        with open(dest, "rb") as f:
+            return f.read()
