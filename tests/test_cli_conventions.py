@@ -168,3 +168,31 @@ def test_transcribe_one_format_and_refusals(librivox, tmp_path, run_cli):
     code, _, err = run_cli("transcribe", a, a, "-l", "en", "-d", tmp_path / "d")
     assert code == 1 and "Two outputs are the same file" in err
     assert not (tmp_path / "d").exists()
+
+
+def test_no_command_writes_into_docs_or_src_by_default():
+    """Bench/eval write a table or figure only where told; export never targets src/."""
+    for path, cmd in _commands():
+        for p in cmd.params:
+            d = p.default
+            if isinstance(d, (str, Path)) and str(d).split("/")[0] in ("docs", "src"):
+                pytest.fail(f"voxlate {' '.join(path)} {p.opts[-1]} defaults to {d}")
+        names = {o for p in cmd.params for o in getattr(p, "opts", [])}
+        if path[0] in ("bench", "eval"):
+            append = [p for p in cmd.params if "--append" in getattr(p, "opts", [])]
+            assert append and append[0].default is None, path
+            assert "--append" in names
+
+
+@pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
+def test_bench_prints_and_writes_only_where_told(librivox_clip, tmp_path, monkeypatch, run_cli):
+    monkeypatch.chdir(tmp_path)
+    args = ["bench", "translate", librivox_clip, "--voice", "tts", "--enhance", "none"]
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    assert "| " in out  # the table is printed
+    assert list(tmp_path.iterdir()) == []  # nothing written
+    code, out, err = run_cli(*args, "--append", tmp_path / "log.md")
+    assert code == 0, err
+    log = (tmp_path / "log.md").read_text()
+    assert "## bench translate" in log and "| " in log

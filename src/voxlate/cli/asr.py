@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -317,9 +318,7 @@ def eval_asr_korean(
     word_gap: Annotated[
         int, typer.Option(help="espeak-ng extra pause between words, units of 10 ms.")
     ] = 0,
-    benchmark: Annotated[
-        bool, typer.Option(help="Append the table to docs/benchmarks.md.")
-    ] = False,
+    benchmark: Annotated[Path | None, typer.Option("--append", help=APPEND_HELP)] = None,
     report: Annotated[Path | None, typer.Option(help="JSON file for the hypotheses.")] = None,
 ) -> None:
     """CER of a Korean recognizer on sentences synthesised by espeak-ng (no real Korean speech
@@ -354,6 +353,6 @@ def eval_asr_korean(
             for r in results
         ]  # fmt: skip
         write_text_atomic(report, json.dumps(out, ensure_ascii=False, indent=1))
-    if benchmark:
+    if benchmark is not None:
         body = f"Korean sentences synthesised with espeak-ng, not real speech.\n\n{table}\n"
-        append_benchmark("Korean ASR on espeak-ng speech", body)
+        append_benchmark("Korean ASR on espeak-ng speech", body, benchmark)

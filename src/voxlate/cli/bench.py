@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import bench_app
 
 
@@ -22,10 +23,8 @@ def bench_translate(
     repeat: int = typer.Option(
         1, "--repeat", help="Passes over the inputs (the first warms caches)."
     ),
-    log: Path = typer.Option(
-        Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
-    ),
-    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
 ) -> None:
     """Run real recordings through the file pipeline; print per-stage mean time, RTF and peak RSS."""
     from voxlate.eval.bench_translate import default_inputs, run_translate_bench
@@ -39,6 +38,6 @@ def bench_translate(
         enhance=enhance,
         enhance_mode=enhance_mode,
         repeat=repeat,
-        log=None if no_log else log,
+        log=None if no_log else append,
     )
     typer.echo(table)

@@ -24,6 +24,12 @@ from typing import Any
 import typer
 from typer.core import TyperArgument
 
+APPEND_HELP = (
+    "Append the table, with machine and date, to this markdown file, e.g. docs/benchmarks.md "
+    "[default: print the table only]."
+)
+FIGURE_HELP = "Write the figure (PNG) here [default: no figure]."
+
 EXIT_OK = 0  # success
 EXIT_FAILURE = 1  # a runtime failure (bad input file, missing package, unwritable output)
 EXIT_USAGE = 2  # a usage error: unknown option, missing argument, bad value

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app
 from voxlate.errors import InputError
 
@@ -136,10 +137,8 @@ def evaluate(
     steps: Annotated[str, typer.Option(help="Steps, comma-separated; 'full' = DDPM.")] = (
         "10,25,50,full"
     ),
-    log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
-        "docs/benchmarks.md"
-    ),
-    no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
+    log: Annotated[Path | None, typer.Option("--append", "--log", help=APPEND_HELP)] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,
     eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 1.0,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
 ) -> None:

@@ -13,6 +13,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -227,13 +228,9 @@ def eval_enhance(
     predictor_row: bool = typer.Option(
         True, help="StoRM: add a row for the predictor D(y) alone (ablation)."
     ),
-    png: Path = typer.Option(
-        Path("docs/figures/enhance-spectrograms.png"), help="Spectrogram figure to write."
-    ),
+    png: Path | None = typer.Option(None, help="Spectrogram figure to write [default: none]."),
     examples: int = typer.Option(3, help="Examples in the figure."),
-    benchmarks: Path | None = typer.Option(
-        None, help="Benchmark log (default docs/benchmarks.md)."
-    ),
+    benchmarks: Path | None = typer.Option(None, "--append", "--benchmarks", help=APPEND_HELP),
 ) -> None:
     """PESQ-WB, ESTOI, SI-SDR and RTF of noisy / spectral gating / DeepFilterNet3 / diffusion
     (SGMSE+ or StoRM, and StoRM's predictor alone)."""
@@ -259,12 +256,14 @@ def eval_enhance(
         systems["storm predictor D(y)"] = DiffusionEnhancer(model, steps=0)
     name = "diffusion" if kind == "sgmse" else "storm"
     systems[name] = diffusion
-    scores, kept = evaluate(pairs, systems, keep=examples)
+    scores, kept = evaluate(pairs, systems, keep=examples if png is not None else 0)
     table = markdown_table(HEADER, [s.row() for s in scores])
     typer.echo(table)
-    if kept:
+    figure = ""
+    if kept and png is not None:
         spectrogram_png(png, kept, [p[0].stem for p in pairs[: len(kept)]])
         typer.echo(f"wrote {png}")
+        figure = f"\n![spectrograms]({os.path.relpath(png, 'docs')})\n"
     opts = diffusion.options
     body = (
         f"Test set: `{test}` ({len(pairs)} pairs); model `{model}` ({kind}, {opts.steps} "
@@ -272,8 +271,10 @@ def eval_enhance(
         f"torch threads: {torch.get_num_threads()}; "
         f"device: {'cuda' if torch.cuda.is_available() else 'cpu'}. "
         "RTF = processing time / audio duration, one process.\n\n"
-        f"{table}\n\n![spectrograms]({os.path.relpath(png, 'docs')})\n"
+        f"{table}\n{figure}"
     )
+    if benchmarks is None:
+        return
     title = "SGMSE+ diffusion" if kind == "sgmse" else "StoRM (predictor + diffusion)"
     path = append_benchmark(f"Speech enhancement ({title} vs. baselines)", body, benchmarks)
     typer.echo(f"appended to {path}")

@@ -15,7 +15,7 @@ app = typer.Typer(
 )
 
 bench_app = typer.Typer(
-    help="Benchmarks: print a table and append it, with machine and date, to docs/benchmarks.md.",
+    help="Benchmarks: print a table; --append FILE also appends it, with machine and date.",
     no_args_is_help=True,
 )
 eval_app = typer.Typer(help="Quality evaluations on real recordings.", no_args_is_help=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app, bench_app
 
 
@@ -135,8 +136,8 @@ def bench_live(
     enhance_mode: str = typer.Option("auto", "--enhance-mode", help="always | auto | never."),
     end_silence: float = typer.Option(0.3, "--end-silence", help="End-of-speech silence (s)."),
     clients: int = typer.Option(4, "--clients", help="Concurrent WebSocket clients (0: skip)."),
-    log: Path = typer.Option(Path("docs/benchmarks.md"), "--log", help="Benchmark log."),
-    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
 ) -> None:
     """Latency of live translation: end of speech -> first translated audio, fed in real time."""
     from voxlate.eval.bench_live import run_live_bench
@@ -151,6 +152,6 @@ def bench_live(
         enhance_mode=enhance_mode,
         end_silence=end_silence,
         clients=clients,
-        log=None if no_log else log,
+        log=None if no_log else append,
     )
     typer.echo(body)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP, FIGURE_HELP
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -104,12 +105,12 @@ def train(
 @speakers_app.command("export")
 def export(
     model: Annotated[Path, typer.Argument(help="SpeakerDiff training checkpoint.")] = DEFAULT_MODEL,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Inference-only checkpoint.")] = Path(
-        "src/voxlate/tasks/speakers/speakerdiff.pt"
-    ),
+    out: Annotated[
+        Path, typer.Option("--output", "-o", "--out", help="Inference-only checkpoint to write.")
+    ] = Path("models/speakers/speakerdiff.export.pt"),
 ) -> None:
-    """Keep only config + EMA weights; the default output is the model `--voice anonymize`
-    and `sample_pseudo_speaker` use when no other is given."""
+    """Keep only config + EMA weights. To replace the model that `--voice anonymize` ships
+    with (a developer's step), give -o src/voxlate/tasks/speakers/speakerdiff.pt."""
     from voxlate.tasks.speakers.model import export_for_inference
 
     p = export_for_inference(model, out)
@@ -148,13 +149,9 @@ def evaluate(
     model: Annotated[Path, typer.Option(help="SpeakerDiff checkpoint.")] = DEFAULT_MODEL,
     n: Annotated[int, typer.Option("-n", help="Samples to draw.")] = 300,
     steps: Annotated[int, typer.Option(help="DDIM steps.")] = 100,
-    plot: Annotated[Path | None, typer.Option(help="t-SNE PNG to write.")] = Path(
-        "docs/figures/speakerdiff-tsne.png"
-    ),
-    log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
-        "docs/benchmarks.md"
-    ),
-    no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
+    plot: Annotated[Path | None, typer.Option(help=FIGURE_HELP)] = None,
+    log: Annotated[Path | None, typer.Option("--append", "--log", help=APPEND_HELP)] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,
 ) -> None:
     """FD real vs generated, nearest-neighbour cosine to training speakers, diversity, t-SNE."""
     from voxlate.eval.report import append_benchmark, markdown_table
@@ -225,10 +222,8 @@ def eval_anonymize(
             "text -> Piper -> voice stage)."
         ),
     ] = "none,derived,speakerdiff,tts,speakerdiff-tts",
-    log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
-        "docs/benchmarks.md"
-    ),
-    no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
+    log: Annotated[Path | None, typer.Option("--append", "--log", help=APPEND_HELP)] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,
 ) -> None:
     """VoicePrivacy-style: attacker EER (cosine ASV) on original vs anonymized speech, and WER."""
     from voxlate.eval.report import append_benchmark

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -100,11 +101,11 @@ def anonymize(
 
 @eval_app.command("voice")
 def eval_voice(
-    plot: Path = typer.Option(
-        Path("docs/voice_similarity.png"), "--plot", help="PNG of the similarity distributions."
+    plot: Path | None = typer.Option(
+        None, "--plot", help="PNG of the similarity distributions [default: no figure]."
     ),
-    log: Path = typer.Option(Path("docs/benchmarks.md"), "--log", help="Benchmark log."),
-    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
     czech_speakers: int = typer.Option(3, "--czech-speakers", help="Czech voice actors to use."),
     no_wer: bool = typer.Option(False, "--no-wer", help="Skip the ASR word error rates."),
     search: bool = typer.Option(
@@ -153,10 +154,13 @@ def eval_voice(
     )
     bar.close()
     table = summary_table(res)
-    png = plot_similarities(res, plot)
     typer.echo(table)
-    typer.echo(f"plot: {png}")
-    if not no_log:
+    figure = ""
+    if plot is not None:
+        png = plot_similarities(res, plot)
+        typer.echo(f"plot: {png}")
+        figure = f"\n\n![]({png.name})"
+    if append is not None and not no_log:
         title = "Voice: speaker similarity and intelligibility"
         title += " (adapter with similarity search)" if search else ""
-        append_benchmark(title, f"{table}\n\n![]({png.name})", log)
+        typer.echo(f"appended to {append_benchmark(title, table + figure, append)}")
