@@ -196,3 +196,33 @@ def test_bench_prints_and_writes_only_where_told(librivox_clip, tmp_path, monkey
     assert code == 0, err
     log = (tmp_path / "log.md").read_text()
     assert "## bench translate" in log and "| " in log
+
+
+def _no_sound_device() -> bool:
+    try:
+        import sounddevice as sd
+
+        sd.check_input_settings(samplerate=16_000, channels=1, dtype="float32")
+    except ImportError:
+        return False  # another test covers the missing package
+    except Exception:
+        return True
+    return False
+
+
+@pytest.mark.skipif(not _no_sound_device(), reason="this machine has a usable microphone")
+@pytest.mark.parametrize("extra", [[], ["-o", "out.wav"]])
+def test_live_mic_without_a_device_fails_at_once(extra, tmp_path):
+    env = dict(os.environ, PYTHONPATH=SRC)
+    proc = subprocess.run(
+        [sys.executable, "-m", "voxlate", "live", "--mic", *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,  # it used to hang with -o
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: No usable microphone") and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "loading models" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []

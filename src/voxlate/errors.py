@@ -42,3 +42,7 @@ class MissingDependencyError(VoxlateError):
 
 class EngineError(VoxlateError):
     """An engine spec is unknown or its model path cannot be loaded."""
+
+
+class DeviceError(VoxlateError):
+    """No usable microphone or speakers (no sound card, or PortAudio cannot open it)."""

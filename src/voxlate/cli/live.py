@@ -55,15 +55,18 @@ def live(
     import json
 
     from voxlate.audio import load_audio, save_audio
+    from voxlate.audio_encode import audio_format
+    from voxlate.cli.translate import load_engines
     from voxlate.errors import InputError
-    from voxlate.pipeline.engines import Engines, EngineSpecs
+    from voxlate.outputs import check_outputs
+    from voxlate.pipeline.engines import EngineSpecs
     from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
     from voxlate.pipeline.stream_events import AudioOut, Latency
     from voxlate.pipeline.stream_io import (
         SpeakerSink,
         TimelineSink,
+        check_sound_device,
         file_frames,
-        import_sounddevice,
         mic_frames,
     )
 
@@ -74,10 +77,16 @@ def live(
     if enhance_mode not in ("always", "auto", "never"):
         raise InputError("--enhance-mode must be always, auto or never.")
     audio = load_audio(input) if input is not None else None
-    if mic or output is None:
-        import_sounddevice()  # fail before loading models
+    # Fail before loading models: no sounddevice, no microphone, no speakers.
+    if mic:
+        check_sound_device("input")
+    if output is None:
+        check_sound_device("output")
+    else:
+        check_outputs([output], [input] if input is not None else [])
+        audio_format(output)
     specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
-    engines = Engines.load(specs, source.lower(), target.lower())
+    engines = load_engines(specs, source.lower(), target.lower())
     engines.warm_up()
     seg = dataclasses.replace(
         LIVE_SEGMENTER, end_silence_s=end_silence, max_utterance_s=max_utterance
