@@ -226,3 +226,11 @@ def test_live_mic_without_a_device_fails_at_once(extra, tmp_path):
     assert proc.stderr.startswith("error: No usable microphone") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "loading models" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dash_o_always_means_output():
+    for path, cmd in _commands():
+        for p in cmd.params:
+            opts = getattr(p, "opts", [])
+            if "-o" in opts:
+                assert "--output" in opts, (path, opts)

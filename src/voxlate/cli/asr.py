@@ -58,7 +58,7 @@ def prepare_fillets(
 def train(
     train_manifest: Annotated[Path, typer.Argument(help="Training manifest (JSONL).")],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest for CER after each epoch.")],
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
+    model: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")],
     tokenizer: Annotated[str, typer.Option(help="char, ko-syllable or ko-jamo.")] = "char",
     encoder: Annotated[
         str, typer.Option(help="gru (DeepSpeech 2) or conformer (conformer-lite).")
@@ -164,7 +164,7 @@ def st_train(
         Path, typer.Argument(help="Training manifest with translations (JSONL).")
     ],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest with translations.")],
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
+    model: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")],
     decoder: Annotated[
         str, typer.Option(help="mha (Transformer decoder) or gru (GRU + attention).")
     ] = "mha",
@@ -227,7 +227,7 @@ def st_train_text(
         Path, typer.Argument(help="Training manifest with translations (JSONL).")
     ],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest with translations.")],
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
+    model: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")],
     decoder: Annotated[str, typer.Option(help="mha or gru.")] = "mha",
     d_model: Annotated[int, typer.Option(help="Width.")] = 128,
     minutes: Annotated[float, typer.Option(help="Wall-clock budget in minutes.")] = 3.0,

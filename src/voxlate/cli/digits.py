@@ -60,9 +60,9 @@ def train(
     corpus: Annotated[Path, typer.Argument(help="Digit corpus (AudioMNIST, FSDD or SC09).")] = (
         DEFAULT_CORPUS
     ),
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")] = (
-        DEFAULT_MODEL
-    ),
+    model: Annotated[
+        Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")
+    ] = (DEFAULT_MODEL),
     layout: Annotated[str, typer.Option(help="auto, audiomnist, fsdd or sc09.")] = "auto",
     steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 2400,
     minutes: Annotated[float, typer.Option(help="Stop after this wall time (0: none).")] = 14.0,
@@ -102,7 +102,7 @@ def train(
 @digits_app.command("train-classifier")
 def train_classifier_cmd(
     corpus: Annotated[Path, typer.Argument(help="Digit corpus.")] = DEFAULT_CORPUS,
-    out: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")] = (
+    out: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")] = (
         DEFAULT_CLASSIFIER
     ),
     layout: Annotated[str, typer.Option(help="auto, audiomnist, fsdd or sc09.")] = "auto",
@@ -181,7 +181,9 @@ def generate_digits(
     eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 1.0,
     sampler: Annotated[str, typer.Option(help="ddim or ddpm (ancestral, all T steps).")] = "ddim",
     guidance: Annotated[float, typer.Option(help="Classifier-free guidance scale s.")] = 3.0,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/digits"),
+    out: Annotated[
+        Path, typer.Option("--output", "-o", "--output", "--out", help="Output folder.")
+    ] = Path("out/digits"),
     model: Annotated[Path, typer.Option(help="Diffusion checkpoint.")] = DEFAULT_MODEL,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     griffin_lim_iters: Annotated[int, typer.Option(help="Griffin-Lim iterations.")] = 64,

@@ -77,7 +77,9 @@ def train_cmd(
     pairs: Path | None = typer.Option(
         None, "--pairs", help="Paired folder instead: clean/ + noisy/ or VoiceBank-DEMAND."
     ),
-    out: Path = typer.Option(Path("models/enhance.pt"), "-o", "--out", help="Checkpoint to write."),
+    out: Path = typer.Option(
+        Path("models/enhance.pt"), "-o", "--output", "--out", help="Checkpoint to write."
+    ),
     kind: str = typer.Option(
         "sgmse", help="sgmse (score model on y) or storm (predictor D(y) + score model)."
     ),
@@ -183,7 +185,7 @@ def train_cmd(
 @enhance_app.command("export")
 def export_cmd(
     checkpoint: Path = typer.Argument(..., help="Training checkpoint (.pt)."),
-    out: Path = typer.Option(..., "-o", "--out", help="Inference checkpoint to write."),
+    out: Path = typer.Option(..., "-o", "--output", "--out", help="Inference checkpoint to write."),
     steps: int | None = typer.Option(
         None,
         help="Default sampling steps of the exported model (StoRM: 0 = the predictor alone); "

@@ -27,7 +27,9 @@ DEFAULT_MODEL = Path("models/speakers/speakerdiff.pt")
 @speakers_app.command("embed")
 def embed(
     folders: Annotated[list[Path], typer.Argument(help="Folders (or files) of recordings.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help=".npz to write.")] = Path("emb.npz"),
+    out: Annotated[
+        Path, typer.Option("--output", "-o", "--output", "--out", help=".npz to write.")
+    ] = Path("emb.npz"),
     pattern: Annotated[str, typer.Option(help="Glob under each folder.")] = "**/*",
     limit: Annotated[int, typer.Option(help="At most this many files per folder (0: all).")] = 0,
     min_seconds: Annotated[float, typer.Option(help="Skip shorter clips.")] = 1.0,
@@ -54,9 +56,9 @@ def embed(
 @speakers_app.command("train")
 def train(
     embeddings: Annotated[list[Path], typer.Argument(help="Embedding .npz files.")],
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")] = (
-        DEFAULT_MODEL
-    ),
+    model: Annotated[
+        Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")
+    ] = (DEFAULT_MODEL),
     denoiser: Annotated[str, typer.Option(help="mlp or unet1d.")] = "mlp",
     prediction: Annotated[str, typer.Option(help="What the network predicts: eps, x0 or v.")] = "v",
     steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 1500,
@@ -106,7 +108,10 @@ def train(
 def export(
     model: Annotated[Path, typer.Argument(help="SpeakerDiff training checkpoint.")] = DEFAULT_MODEL,
     out: Annotated[
-        Path, typer.Option("--output", "-o", "--out", help="Inference-only checkpoint to write.")
+        Path,
+        typer.Option(
+            "--output", "-o", "--output", "--out", help="Inference-only checkpoint to write."
+        ),
     ] = Path("models/speakers/speakerdiff.export.pt"),
 ) -> None:
     """Keep only config + EMA weights. To replace the model that `--voice anonymize` ships
@@ -123,9 +128,9 @@ def sample(
     model: Annotated[
         Path | None, typer.Option(help="SpeakerDiff checkpoint [default: the shipped model].")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help=".npz to write.")] = Path(
-        "generated.npz"
-    ),
+    out: Annotated[
+        Path, typer.Option("--output", "-o", "--output", "--out", help=".npz to write.")
+    ] = Path("generated.npz"),
     steps: Annotated[int, typer.Option(help="DDIM steps.")] = 100,
     sampler: Annotated[str, typer.Option(help="ddim or ddpm.")] = "ddim",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,

@@ -40,7 +40,9 @@ def similarity(
 @voice_app.command("embed")
 def embed(
     folder: Path = typer.Argument(..., help="Folder of audio clips (searched recursively)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output .npz: embeddings, paths."),
+    out: Path = typer.Option(
+        ..., "--output", "-o", "--out", help="Output .npz: embeddings, paths."
+    ),
     encoder: str = typer.Option("resemblyzer", "--encoder", help="Speaker encoder spec."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -72,7 +74,9 @@ def embed(
 @voice_app.command("anonymize")
 def anonymize(
     audio_in: Path = typer.Argument(..., help="Recording to anonymize (any audio file)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output WAV (same length and rate)."),
+    out: Path = typer.Option(
+        ..., "--output", "-o", "--out", help="Output WAV (same length and rate)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Say a recording again in pseudo-voices: same words and timing, no translation.
