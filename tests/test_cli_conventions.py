@@ -234,3 +234,19 @@ def test_dash_o_always_means_output():
             opts = getattr(p, "opts", [])
             if "-o" in opts:
                 assert "--output" in opts, (path, opts)
+
+
+def test_enhance_pipes_stdin_to_stdout_and_flac(librivox_clip, tmp_path):
+    env = dict(os.environ, PYTHONPATH=SRC)
+    cmd = [sys.executable, "-m", "voxlate", "enhance", "run", "-", "--engine", "spectral"]
+    with open(librivox_clip, "rb") as f:
+        proc = subprocess.run([*cmd, "-o", "-"], stdin=f, capture_output=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout[:4] == b"RIFF" and len(proc.stdout) > 200_000
+    out = tmp_path / "clean.flac"
+    with open(librivox_clip, "rb") as f:
+        proc = subprocess.run(
+            [*cmd, "-o", str(out)], stdin=f, capture_output=True, env=env, timeout=120
+        )
+    assert proc.returncode == 0 and out.read_bytes()[:4] == b"fLaC"
+    assert load_audio(out).duration == pytest.approx(load_audio(librivox_clip).duration, abs=0.01)

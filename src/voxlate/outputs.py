@@ -16,8 +16,12 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voxlate.errors import InputError
+
+if TYPE_CHECKING:
+    from voxlate.audio import Audio
 
 STDIO = "-"  # the path that means standard input or output
 
@@ -151,3 +155,11 @@ def _rename_all(moves: list[tuple[Path, Path]]) -> None:
     for _, backup in backups:
         if backup is not None:
             backup.unlink()
+
+
+def write_audio(path: str | os.PathLike, audio: Audio) -> None:
+    """Write `audio` to a file (format from its extension) or to stdout for `-` (WAV)."""
+    from voxlate.audio_encode import audio_format, encode_audio
+
+    data = encode_audio(audio.samples, audio.sample_rate, audio_format(path))
+    write_outputs([Output(Path(path), lambda p: p.write_bytes(data))])

@@ -38,8 +38,12 @@ app.add_typer(enhance_app, name="enhance")
 
 @enhance_app.command("run")
 def run(
-    input: Path = typer.Argument(..., help="Noisy audio file (any format ffmpeg reads)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Enhanced WAV to write."),
+    input: Path = typer.Argument(
+        ..., help="Noisy audio file (any format ffmpeg reads); - reads stdin."
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Enhanced audio to write (format from the extension; - stdout)."
+    ),
     model: Path | None = typer.Option(None, "--model", "-m", help="Diffusion checkpoint (.pt)."),
     engine: str | None = typer.Option(
         None, "--engine", help="Engine spec instead: deepfilter, spectral, diffusion:CKPT."
@@ -51,12 +55,18 @@ def run(
     ),
 ) -> None:
     """Enhance one file; writes OUT atomically at the input's sample rate."""
-    from voxlate.audio import load_audio, save_audio
+    from voxlate.audio import load_audio
+    from voxlate.audio_encode import audio_format
+    from voxlate.cli.conventions import stdin_as_file
     from voxlate.engines.enhance import DEFAULT, REGISTRY
+    from voxlate.outputs import check_outputs, write_audio
 
     if model is not None and engine is not None:
         raise InputError("Give either --model or --engine, not both.")
-    audio = load_audio(input)
+    check_outputs([output], [input])
+    audio_format(output)
+    with stdin_as_file(input) as path:
+        audio = load_audio(path)
     if model is not None:
         from voxlate.engines.enhance.diffusion import DiffusionEnhancer
 
@@ -64,8 +74,8 @@ def run(
         enhancer.progress = True
     else:
         enhancer = REGISTRY.create(engine or DEFAULT)
-    save_audio(output, enhancer.enhance(audio))
-    typer.echo(f"wrote {output} ({audio.duration:.1f} s)")
+    write_audio(output, enhancer.enhance(audio))
+    typer.echo(f"wrote {output} ({audio.duration:.1f} s)", err=True)
 
 
 @enhance_app.command("train")

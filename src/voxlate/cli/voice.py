@@ -73,9 +73,15 @@ def embed(
 
 @voice_app.command("anonymize")
 def anonymize(
-    audio_in: Path = typer.Argument(..., help="Recording to anonymize (any audio file)."),
+    audio_in: Path = typer.Argument(
+        ..., help="Recording to anonymize (any audio file); - reads stdin."
+    ),
     out: Path = typer.Option(
-        ..., "--output", "-o", "--out", help="Output WAV (same length and rate)."
+        ...,
+        "--output",
+        "-o",
+        "--out",
+        help="Output audio, same length and rate (format from the extension; - stdout).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -85,21 +91,28 @@ def anonymize(
     """
     from tqdm import tqdm
 
-    from voxlate.audio import load_audio, save_audio
+    from voxlate.audio import load_audio
+    from voxlate.audio_encode import audio_format
+    from voxlate.cli.conventions import stdin_as_file
     from voxlate.engines.vad import DEFAULT as DEFAULT_VAD
     from voxlate.engines.vad import REGISTRY as VADS
     from voxlate.engines.voice.modes import build_voice_stage
     from voxlate.engines.voice.revoice import revoice
+    from voxlate.errors import NoSpeechError
+    from voxlate.outputs import check_outputs, write_audio
     from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
 
-    audio = load_audio(audio_in)  # errors before any model loads
+    check_outputs([out], [audio_in])  # errors before any model loads
+    audio_format(out)
+    with stdin_as_file(audio_in) as path:
+        audio = load_audio(path)
     spans = segment_audio(audio.resample(16_000), VADS.create(DEFAULT_VAD), SegmenterConfig())
     if not spans:
-        raise InputError(f"No speech found in {audio_in}.")
+        raise NoSpeechError(f"No speech found in {audio_in}.")
     stage = build_voice_stage("anonymize", revoice_source=True)
     with tqdm(total=len(spans), unit="utt", desc="anonymizing", disable=quiet) as bar:
         result = revoice(audio, stage, spans, progress=bar.update)
-    save_audio(out, result)
+    write_audio(out, result)
     typer.echo(f"{len(spans)} utterance(s) re-voiced ({stage.spec}) -> {out}")
 
 
