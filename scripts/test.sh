@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python -m pytest "$@"
+VENV="${VENV:-.venv}"
+"$VENV"/bin/python -m pytest "$@"

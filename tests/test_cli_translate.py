@@ -103,12 +103,12 @@ def test_empty_file(run_cli, tmp_path):
     assert code == 1 and "empty" in err
 
 
-def test_silent_audio_exit_2_nothing_written(run_cli, tmp_path):
+def test_silent_audio_exit_3_nothing_written(run_cli, tmp_path):
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(16_000 * 3, dtype=np.float32), 16_000)
     out, rep = tmp_path / "o.wav", tmp_path / "o.json"
     code, _, err = run_cli("translate", silent, "-o", out, "--report", rep, "--voice", "tts")
-    assert code == 2
+    assert code == 3
     assert "No speech found" in err
     assert not out.exists() and not rep.exists()
 
@@ -118,7 +118,7 @@ def test_existing_output_survives_a_failed_run(run_cli, tmp_path):
     sf.write(silent, np.zeros(16_000 * 2, dtype=np.float32), 16_000)
     out = tmp_path / "o.wav"
     out.write_bytes(b"previous result")
-    assert run_cli("translate", silent, "-o", out, "--voice", "tts")[0] == 2
+    assert run_cli("translate", silent, "-o", out, "--voice", "tts")[0] == 3
     assert out.read_bytes() == b"previous result"
     assert [
         p.name for p in tmp_path.iterdir() if p.name.startswith(".")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import soxr
 
 from voxlate.audio_decode import decode_file
@@ -135,15 +134,17 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 
 def save_audio(path: str | os.PathLike, audio: Audio) -> None:
-    """Write 16-bit PCM WAV atomically."""
+    """Write `audio` atomically in the format `path`'s extension names (wav if none).
+
+    wav/flac/ogg through libsndfile, opus/mp3/m4a through ffmpeg (voxlate.audio_encode);
+    an unknown extension raises InputError before anything is written.
+    """
+    from voxlate.audio_encode import audio_format, encode_audio
+
+    fmt = audio_format(path)
+    data = encode_audio(audio.samples, audio.sample_rate, fmt)
     with atomic_path(path) as tmp:
-        sf.write(
-            str(tmp),
-            np.clip(audio.samples, -1.0, 1.0),
-            audio.sample_rate,
-            subtype="PCM_16",
-            format="WAV",
-        )
+        tmp.write_bytes(data)
 
 
 def concatenate(parts: list[Audio], sample_rate: int) -> Audio:

@@ -20,7 +20,7 @@ class InputError(VoxlateError):
 class NoSpeechError(VoxlateError):
     """The input holds no speech (empty or silent audio)."""
 
-    exit_code = 2
+    exit_code = 3
 
 
 class UnsupportedLanguageError(VoxlateError):
@@ -42,3 +42,7 @@ class MissingDependencyError(VoxlateError):
 
 class EngineError(VoxlateError):
     """An engine spec is unknown or its model path cannot be loaded."""
+
+
+class DeviceError(VoxlateError):
+    """No usable microphone or speakers (no sound card, or PortAudio cannot open it)."""

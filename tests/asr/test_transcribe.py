@@ -90,7 +90,7 @@ def test_transcribe_cli_errors(librivox, tmp_path, cli):
     silent = tmp_path / "silent.wav"
     save_audio(silent, Audio.silence(1.0, 16000))
     code, _, err = cli(["transcribe", silent, "-l", "en"])
-    assert code == 2 and "no speech" in err
+    assert code == 3 and "no speech" in err
     with pytest.raises(UnsupportedLanguageError):
         from voxlate.cli.transcribe import choose_recognizer_spec
 

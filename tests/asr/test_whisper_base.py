@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from voxlate.audio import Audio, concatenate, load_audio, save_audio
-from voxlate.eval.metrics import wer
+from voxlate.metrics import wer
 from voxlate.text.normalize import normalize_text
 
 SPANISH = (

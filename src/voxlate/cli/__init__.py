@@ -9,10 +9,17 @@ Modules import heavy libraries (torch, models) inside their commands so that
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
 
+from voxlate.cli.conventions import (
+    EXIT_INTERRUPTED,
+    Interrupted,
+    build_command,
+    ctrl_c_raises_interrupted,
+)
 from voxlate.cli.groups import app
 from voxlate.errors import VoxlateError
 
@@ -36,12 +43,22 @@ for _name in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI; a user error prints one sentence and exits non-zero."""
+    """Entry point: run the CLI; a user error prints one sentence and exits non-zero.
+
+    Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech, 130 interrupted.
+    """
+    from voxlate.parts import cache_dir
+
+    # numba (librosa, via some engines) caches compiled kernels beside their source by
+    # default, i.e. in site-packages, which may be read-only: keep them in our cache.
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
+    command = build_command(app)
     try:
-        app(args=argv, prog_name="voxlate")
+        with ctrl_c_raises_interrupted():
+            command.main(args=argv, prog_name="voxlate")
     except VoxlateError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)

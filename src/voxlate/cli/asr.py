@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -57,7 +58,7 @@ def prepare_fillets(
 def train(
     train_manifest: Annotated[Path, typer.Argument(help="Training manifest (JSONL).")],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest for CER after each epoch.")],
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
+    model: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")],
     tokenizer: Annotated[str, typer.Option(help="char, ko-syllable or ko-jamo.")] = "char",
     encoder: Annotated[
         str, typer.Option(help="gru (DeepSpeech 2) or conformer (conformer-lite).")
@@ -164,7 +165,7 @@ def st_train(
         Path, typer.Argument(help="Training manifest with translations (JSONL).")
     ],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest with translations.")],
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
+    model: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")],
     decoder: Annotated[
         str, typer.Option(help="mha (Transformer decoder) or gru (GRU + attention).")
     ] = "mha",
@@ -228,7 +229,7 @@ def st_train_text(
         Path, typer.Argument(help="Training manifest with translations (JSONL).")
     ],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest with translations.")],
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")],
+    model: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")],
     decoder: Annotated[str, typer.Option(help="mha or gru.")] = "mha",
     d_model: Annotated[int, typer.Option(help="Width.")] = 128,
     minutes: Annotated[float, typer.Option(help="Wall-clock budget in minutes.")] = 3.0,
@@ -319,9 +320,7 @@ def eval_asr_korean(
     word_gap: Annotated[
         int, typer.Option(help="espeak-ng extra pause between words, units of 10 ms.")
     ] = 0,
-    benchmark: Annotated[
-        bool, typer.Option(help="Append the table to docs/benchmarks.md.")
-    ] = False,
+    benchmark: Annotated[Path | None, typer.Option("--append", help=APPEND_HELP)] = None,
     report: Annotated[Path | None, typer.Option(help="JSON file for the hypotheses.")] = None,
 ) -> None:
     """CER of a Korean recognizer on sentences synthesised by espeak-ng (no real Korean speech
@@ -356,6 +355,6 @@ def eval_asr_korean(
             for r in results
         ]  # fmt: skip
         write_text_atomic(report, json.dumps(out, ensure_ascii=False, indent=1))
-    if benchmark:
+    if benchmark is not None:
         body = f"Korean sentences synthesised with espeak-ng, not real speech.\n\n{table}\n"
-        append_benchmark("Korean ASR on espeak-ng speech", body)
+        append_benchmark("Korean ASR on espeak-ng speech", body, benchmark)

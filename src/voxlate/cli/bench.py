@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import bench_app
 
 
@@ -22,10 +23,8 @@ def bench_translate(
     repeat: int = typer.Option(
         1, "--repeat", help="Passes over the inputs (the first warms caches)."
     ),
-    log: Path = typer.Option(
-        Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
-    ),
-    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
     asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: per language]."),
     tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: per language]."),
     asr_bleu: int = typer.Option(
@@ -54,7 +53,7 @@ def bench_translate(
             run_asr_bleu_bench(
                 source, target, asr_bleu, split, tts=tts, asr=asr,
                 voice="tts" if voice == "preserve" else voice, oracle=oracle,
-                log=None if no_log else log,
+                log=None if no_log else append,
             )
         )  # fmt: skip
         return
@@ -67,7 +66,7 @@ def bench_translate(
         enhance=enhance,
         enhance_mode=enhance_mode,
         repeat=repeat,
-        log=None if no_log else log,
+        log=None if no_log else append,
         asr=asr,
         tts=tts,
     )

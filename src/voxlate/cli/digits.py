@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app
 from voxlate.errors import InputError
 
@@ -59,9 +60,9 @@ def train(
     corpus: Annotated[Path, typer.Argument(help="Digit corpus (AudioMNIST, FSDD or SC09).")] = (
         DEFAULT_CORPUS
     ),
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")] = (
-        DEFAULT_MODEL
-    ),
+    model: Annotated[
+        Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")
+    ] = (DEFAULT_MODEL),
     layout: Annotated[str, typer.Option(help="auto, audiomnist, fsdd or sc09.")] = "auto",
     steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 2400,
     minutes: Annotated[float, typer.Option(help="Stop after this wall time (0: none).")] = 14.0,
@@ -101,7 +102,7 @@ def train(
 @digits_app.command("train-classifier")
 def train_classifier_cmd(
     corpus: Annotated[Path, typer.Argument(help="Digit corpus.")] = DEFAULT_CORPUS,
-    out: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")] = (
+    out: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")] = (
         DEFAULT_CLASSIFIER
     ),
     layout: Annotated[str, typer.Option(help="auto, audiomnist, fsdd or sc09.")] = "auto",
@@ -137,10 +138,8 @@ def evaluate(
     steps: Annotated[str, typer.Option(help="Steps, comma-separated; 'full' = DDPM.")] = (
         "10,25,50,full"
     ),
-    log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
-        "docs/benchmarks.md"
-    ),
-    no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
+    log: Annotated[Path | None, typer.Option("--append", "--log", help=APPEND_HELP)] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,
     eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 1.0,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
 ) -> None:
@@ -183,7 +182,9 @@ def generate_digits(
     eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 1.0,
     sampler: Annotated[str, typer.Option(help="ddim or ddpm (ancestral, all T steps).")] = "ddim",
     guidance: Annotated[float, typer.Option(help="Classifier-free guidance scale s.")] = 3.0,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/digits"),
+    out: Annotated[
+        Path, typer.Option("--output", "-o", "--output", "--out", help="Output folder.")
+    ] = Path("out/digits"),
     model: Annotated[Path, typer.Option(help="Diffusion checkpoint.")] = DEFAULT_MODEL,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     griffin_lim_iters: Annotated[int, typer.Option(help="Griffin-Lim iterations.")] = 64,

@@ -13,6 +13,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -37,8 +38,12 @@ app.add_typer(enhance_app, name="enhance")
 
 @enhance_app.command("run")
 def run(
-    input: Path = typer.Argument(..., help="Noisy audio file (any format ffmpeg reads)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Enhanced WAV to write."),
+    input: Path = typer.Argument(
+        ..., help="Noisy audio file (any format ffmpeg reads); - reads stdin."
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Enhanced audio to write (format from the extension; - stdout)."
+    ),
     model: Path | None = typer.Option(None, "--model", "-m", help="Diffusion checkpoint (.pt)."),
     engine: str | None = typer.Option(
         None, "--engine", help="Engine spec instead: deepfilter, spectral, diffusion:CKPT."
@@ -50,12 +55,18 @@ def run(
     ),
 ) -> None:
     """Enhance one file; writes OUT atomically at the input's sample rate."""
-    from voxlate.audio import load_audio, save_audio
+    from voxlate.audio import load_audio
+    from voxlate.audio_encode import audio_format
+    from voxlate.cli.conventions import stdin_as_file
     from voxlate.engines.enhance import DEFAULT, REGISTRY
+    from voxlate.outputs import check_outputs, write_audio
 
     if model is not None and engine is not None:
         raise InputError("Give either --model or --engine, not both.")
-    audio = load_audio(input)
+    check_outputs([output], [input])
+    audio_format(output)
+    with stdin_as_file(input) as path:
+        audio = load_audio(path)
     if model is not None:
         from voxlate.engines.enhance.diffusion import DiffusionEnhancer
 
@@ -63,8 +74,8 @@ def run(
         enhancer.progress = True
     else:
         enhancer = REGISTRY.create(engine or DEFAULT)
-    save_audio(output, enhancer.enhance(audio))
-    typer.echo(f"wrote {output} ({audio.duration:.1f} s)")
+    write_audio(output, enhancer.enhance(audio))
+    typer.echo(f"wrote {output} ({audio.duration:.1f} s)", err=True)
 
 
 @enhance_app.command("train")
@@ -76,7 +87,9 @@ def train_cmd(
     pairs: Path | None = typer.Option(
         None, "--pairs", help="Paired folder instead: clean/ + noisy/ or VoiceBank-DEMAND."
     ),
-    out: Path = typer.Option(Path("models/enhance.pt"), "-o", "--out", help="Checkpoint to write."),
+    out: Path = typer.Option(
+        Path("models/enhance.pt"), "-o", "--output", "--out", help="Checkpoint to write."
+    ),
     kind: str = typer.Option(
         "sgmse", help="sgmse (score model on y) or storm (predictor D(y) + score model)."
     ),
@@ -182,7 +195,7 @@ def train_cmd(
 @enhance_app.command("export")
 def export_cmd(
     checkpoint: Path = typer.Argument(..., help="Training checkpoint (.pt)."),
-    out: Path = typer.Option(..., "-o", "--out", help="Inference checkpoint to write."),
+    out: Path = typer.Option(..., "-o", "--output", "--out", help="Inference checkpoint to write."),
     steps: int | None = typer.Option(
         None,
         help="Default sampling steps of the exported model (StoRM: 0 = the predictor alone); "
@@ -227,13 +240,9 @@ def eval_enhance(
     predictor_row: bool = typer.Option(
         True, help="StoRM: add a row for the predictor D(y) alone (ablation)."
     ),
-    png: Path = typer.Option(
-        Path("docs/figures/enhance-spectrograms.png"), help="Spectrogram figure to write."
-    ),
+    png: Path | None = typer.Option(None, help="Spectrogram figure to write [default: none]."),
     examples: int = typer.Option(3, help="Examples in the figure."),
-    benchmarks: Path | None = typer.Option(
-        None, help="Benchmark log (default docs/benchmarks.md)."
-    ),
+    benchmarks: Path | None = typer.Option(None, "--append", "--benchmarks", help=APPEND_HELP),
 ) -> None:
     """PESQ-WB, ESTOI, SI-SDR and RTF of noisy / spectral gating / DeepFilterNet3 / diffusion
     (SGMSE+ or StoRM, and StoRM's predictor alone)."""
@@ -259,12 +268,14 @@ def eval_enhance(
         systems["storm predictor D(y)"] = DiffusionEnhancer(model, steps=0)
     name = "diffusion" if kind == "sgmse" else "storm"
     systems[name] = diffusion
-    scores, kept = evaluate(pairs, systems, keep=examples)
+    scores, kept = evaluate(pairs, systems, keep=examples if png is not None else 0)
     table = markdown_table(HEADER, [s.row() for s in scores])
     typer.echo(table)
-    if kept:
+    figure = ""
+    if kept and png is not None:
         spectrogram_png(png, kept, [p[0].stem for p in pairs[: len(kept)]])
         typer.echo(f"wrote {png}")
+        figure = f"\n![spectrograms]({os.path.relpath(png, 'docs')})\n"
     opts = diffusion.options
     body = (
         f"Test set: `{test}` ({len(pairs)} pairs); model `{model}` ({kind}, {opts.steps} "
@@ -272,8 +283,10 @@ def eval_enhance(
         f"torch threads: {torch.get_num_threads()}; "
         f"device: {'cuda' if torch.cuda.is_available() else 'cpu'}. "
         "RTF = processing time / audio duration, one process.\n\n"
-        f"{table}\n\n![spectrograms]({os.path.relpath(png, 'docs')})\n"
+        f"{table}\n{figure}"
     )
+    if benchmarks is None:
+        return
     title = "SGMSE+ diffusion" if kind == "sgmse" else "StoRM (predictor + diffusion)"
     path = append_benchmark(f"Speech enhancement ({title} vs. baselines)", body, benchmarks)
     typer.echo(f"appended to {path}")

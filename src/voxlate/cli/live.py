@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app, bench_app
 
 
@@ -54,15 +55,18 @@ def live(
     import json
 
     from voxlate.audio import load_audio, save_audio
+    from voxlate.audio_encode import audio_format
+    from voxlate.cli.translate import load_engines
     from voxlate.errors import InputError
-    from voxlate.pipeline.engines import Engines, EngineSpecs
+    from voxlate.outputs import check_outputs
+    from voxlate.pipeline.engines import EngineSpecs
     from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
     from voxlate.pipeline.stream_events import AudioOut, Latency
     from voxlate.pipeline.stream_io import (
         SpeakerSink,
         TimelineSink,
+        check_sound_device,
         file_frames,
-        import_sounddevice,
         mic_frames,
     )
 
@@ -73,10 +77,16 @@ def live(
     if enhance_mode not in ("always", "auto", "never"):
         raise InputError("--enhance-mode must be always, auto or never.")
     audio = load_audio(input) if input is not None else None
-    if mic or output is None:
-        import_sounddevice()  # fail before loading models
+    # Fail before loading models: no sounddevice, no microphone, no speakers.
+    if mic:
+        check_sound_device("input")
+    if output is None:
+        check_sound_device("output")
+    else:
+        check_outputs([output], [input] if input is not None else [])
+        audio_format(output)
     specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice, live=True)
-    engines = Engines.load(specs, source.lower(), target.lower())
+    engines = load_engines(specs, source.lower(), target.lower())
     engines.warm_up()
     seg = dataclasses.replace(
         LIVE_SEGMENTER, end_silence_s=end_silence, max_utterance_s=max_utterance
@@ -135,8 +145,8 @@ def bench_live(
     enhance_mode: str = typer.Option("auto", "--enhance-mode", help="always | auto | never."),
     end_silence: float = typer.Option(0.3, "--end-silence", help="End-of-speech silence (s)."),
     clients: int = typer.Option(4, "--clients", help="Concurrent WebSocket clients (0: skip)."),
-    log: Path = typer.Option(Path("docs/benchmarks.md"), "--log", help="Benchmark log."),
-    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
     asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: live default]."),
     tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: live default]."),
 ) -> None:
@@ -153,7 +163,7 @@ def bench_live(
         enhance_mode=enhance_mode,
         end_silence=end_silence,
         clients=clients,
-        log=None if no_log else log,
+        log=None if no_log else append,
         asr=asr,
         tts=tts,
     )

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP, FIGURE_HELP
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -26,7 +27,9 @@ DEFAULT_MODEL = Path("models/speakers/speakerdiff.pt")
 @speakers_app.command("embed")
 def embed(
     folders: Annotated[list[Path], typer.Argument(help="Folders (or files) of recordings.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help=".npz to write.")] = Path("emb.npz"),
+    out: Annotated[
+        Path, typer.Option("--output", "-o", "--output", "--out", help=".npz to write.")
+    ] = Path("emb.npz"),
     pattern: Annotated[str, typer.Option(help="Glob under each folder.")] = "**/*",
     limit: Annotated[int, typer.Option(help="At most this many files per folder (0: all).")] = 0,
     min_seconds: Annotated[float, typer.Option(help="Skip shorter clips.")] = 1.0,
@@ -53,9 +56,9 @@ def embed(
 @speakers_app.command("train")
 def train(
     embeddings: Annotated[list[Path], typer.Argument(help="Embedding .npz files.")],
-    model: Annotated[Path, typer.Option("--model", "-o", help="Checkpoint to write.")] = (
-        DEFAULT_MODEL
-    ),
+    model: Annotated[
+        Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")
+    ] = (DEFAULT_MODEL),
     denoiser: Annotated[str, typer.Option(help="mlp or unet1d.")] = "mlp",
     prediction: Annotated[str, typer.Option(help="What the network predicts: eps, x0 or v.")] = "v",
     steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 1500,
@@ -105,12 +108,13 @@ def train(
 @speakers_app.command("export")
 def export(
     model: Annotated[Path, typer.Argument(help="SpeakerDiff training checkpoint.")] = DEFAULT_MODEL,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Inference-only checkpoint.")] = Path(
-        "src/voxlate/engines/voice/speakerdiff.pt"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--output", "-o", "--out", help="Inference-only checkpoint to write."),
+    ] = Path("models/speakers/speakerdiff.export.pt"),
 ) -> None:
-    """Keep only config + EMA weights; the default output is the model `--voice anonymize`
-    and `sample_pseudo_speaker` use when no other is given."""
+    """Keep only config + EMA weights. To replace the model that `--voice anonymize` ships
+    with (a developer's step), give -o src/voxlate/engines/voice/speakerdiff.pt."""
     from voxlate.tasks.speakers.model import export_for_inference
 
     p = export_for_inference(model, out)
@@ -123,9 +127,9 @@ def sample(
     model: Annotated[
         Path | None, typer.Option(help="SpeakerDiff checkpoint [default: the shipped model].")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help=".npz to write.")] = Path(
-        "generated.npz"
-    ),
+    out: Annotated[
+        Path, typer.Option("--output", "-o", "--output", "--out", help=".npz to write.")
+    ] = Path("generated.npz"),
     steps: Annotated[int, typer.Option(help="DDIM steps.")] = 100,
     sampler: Annotated[str, typer.Option(help="ddim or ddpm.")] = "ddim",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -148,13 +152,9 @@ def evaluate(
     model: Annotated[Path, typer.Option(help="SpeakerDiff checkpoint.")] = DEFAULT_MODEL,
     n: Annotated[int, typer.Option("-n", help="Samples to draw.")] = 300,
     steps: Annotated[int, typer.Option(help="DDIM steps.")] = 100,
-    plot: Annotated[Path | None, typer.Option(help="t-SNE PNG to write.")] = Path(
-        "docs/figures/speakerdiff-tsne.png"
-    ),
-    log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
-        "docs/benchmarks.md"
-    ),
-    no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
+    plot: Annotated[Path | None, typer.Option(help=FIGURE_HELP)] = None,
+    log: Annotated[Path | None, typer.Option("--append", "--log", help=APPEND_HELP)] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,
 ) -> None:
     """FD real vs generated, nearest-neighbour cosine to training speakers, diversity, t-SNE."""
     from voxlate.engines.voice.speakerdiff import SpeakerDiff
@@ -225,10 +225,8 @@ def eval_anonymize(
             "text -> Piper -> voice stage)."
         ),
     ] = "none,derived,speakerdiff,tts,speakerdiff-tts",
-    log: Annotated[Path | None, typer.Option(help="Append the table to this log.")] = Path(
-        "docs/benchmarks.md"
-    ),
-    no_log: Annotated[bool, typer.Option("--no-log", help="Print only.")] = False,
+    log: Annotated[Path | None, typer.Option("--append", "--log", help=APPEND_HELP)] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,
 ) -> None:
     """VoicePrivacy-style: attacker EER (cosine ASV) on original vs anonymized speech, and WER."""
     from voxlate.eval.report import append_benchmark

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from voxlate.cli.groups import app
 
+if TYPE_CHECKING:
+    from voxlate.pipeline.engines import Engines, EngineSpecs
+
 
 @app.command()
 def translate(
     input: Path = typer.Argument(
-        ..., help="Recording to translate (wav, flac, ogg, mp3, m4a, webm; any rate)."
+        ...,
+        help="Recording to translate (wav, flac, ogg, mp3, m4a, webm; any rate); - reads stdin.",
     ),
     source: str = typer.Option(
         "en", "--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es)."
     ),
     target: str = typer.Option("es", "--target", "-t", help="Language to speak (ISO 639-1)."),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Output wav [default: INPUT.TARGET.wav]."
+        None,
+        "--output",
+        "-o",
+        help="Output audio; its extension picks the format (wav, flac, ogg, opus, mp3, m4a); "
+        "- writes wav to stdout [default: INPUT.TARGET.wav; stdout when INPUT is -].",
     ),
     report: Path | None = typer.Option(None, "--report", help="Write the JSON report here."),
     srt: Path | None = typer.Option(None, "--srt", help="Write subtitles of the translation here."),
@@ -65,8 +74,11 @@ def translate(
     --report a JSON report of segments, texts, timings and engines.
     """
     from voxlate.audio import load_audio
+    from voxlate.audio_encode import audio_format
+    from voxlate.cli.conventions import stdin_as_file
     from voxlate.errors import InputError
-    from voxlate.pipeline.engines import Engines, EngineSpecs
+    from voxlate.outputs import STDIO, check_outputs, is_stdio
+    from voxlate.pipeline.engines import EngineSpecs
     from voxlate.pipeline.file import FileTranslator, default_output, translate_file
     from voxlate.pipeline.segmenter import SegmenterConfig
 
@@ -74,20 +86,44 @@ def translate(
         raise InputError("--enhance-mode must be auto, always or never.")
     if end_silence <= 0 or max_utterance <= 1:
         raise InputError("--end-silence must be > 0 and --max-utterance > 1 second.")
-    load_audio(input)  # fail on a bad input before loading any model
-    out = output or default_output(input, target)
-    specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
-    engines = Engines.load(specs, source.lower(), target.lower())
-    seg = SegmenterConfig(end_silence_s=end_silence, max_utterance_s=max_utterance)
-    translator = FileTranslator(
-        engines, segmenter=seg, progress=not quiet, enhance_mode=enhance_mode
-    )
-    rep = translate_file(translator, input, out, report, srt)
+    out = output or (Path(STDIO) if is_stdio(input) else default_output(input, target))
+    # Every check a user can fail comes before the models load.
+    check_outputs([out, report, srt], [input])
+    audio_format(out)
+    with stdin_as_file(input) as path:
+        load_audio(path)  # fail on a bad input before loading any model
+        specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+        engines = load_engines(specs, source.lower(), target.lower(), quiet)
+        seg = SegmenterConfig(end_silence_s=end_silence, max_utterance_s=max_utterance)
+        translator = FileTranslator(
+            engines, segmenter=seg, progress=not quiet, enhance_mode=enhance_mode
+        )
+        rep = translate_file(translator, path, out, report, srt)
     if not quiet:
         t = rep["timings_s"]
         rtf = t["total"] / max(rep["duration_s"], 1e-9)
         typer.echo(
             f"{len(rep['segments'])} utterance(s), {rep['duration_s']:.1f} s in {t['total']:.2f} s "
-            f"(real-time factor {rtf:.2f}) -> {out}",
+            f"(real-time factor {rtf:.2f}) -> {'stdout' if is_stdio(out) else out}",
             err=True,
         )
+
+
+def load_engines(specs: EngineSpecs, source: str, target: str, quiet: bool = False) -> Engines:
+    """Load the engines of `specs`, saying on stderr what loads and how long it took."""
+    import time
+
+    from voxlate.pipeline.engines import EMBEDDED_ASR, Engines, default_tts
+
+    if not quiet:
+        what = (
+            f"vad {specs.vad}, enhance {specs.enhance}, asr {specs.asr or EMBEDDED_ASR.get(source, '?')}, "
+            f"mt {specs.mt if source != target else 'none'}, "
+            f"tts {specs.tts or default_tts(target)}, voice {specs.voice}"
+        )
+        typer.echo(f"loading models\u2026 ({what})", err=True)
+    t0 = time.perf_counter()
+    engines = Engines.load(specs, source, target)
+    if not quiet:
+        typer.echo(f"models loaded in {time.perf_counter() - t0:.1f} s", err=True)
+    return engines

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -39,7 +40,9 @@ def similarity(
 @voice_app.command("embed")
 def embed(
     folder: Path = typer.Argument(..., help="Folder of audio clips (searched recursively)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output .npz: embeddings, paths."),
+    out: Path = typer.Option(
+        ..., "--output", "-o", "--out", help="Output .npz: embeddings, paths."
+    ),
     encoder: str = typer.Option("resemblyzer", "--encoder", help="Speaker encoder spec."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -70,8 +73,16 @@ def embed(
 
 @voice_app.command("anonymize")
 def anonymize(
-    audio_in: Path = typer.Argument(..., help="Recording to anonymize (any audio file)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output WAV (same length and rate)."),
+    audio_in: Path = typer.Argument(
+        ..., help="Recording to anonymize (any audio file); - reads stdin."
+    ),
+    out: Path = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        "--out",
+        help="Output audio, same length and rate (format from the extension; - stdout).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Say a recording again in pseudo-voices: same words and timing, no translation.
@@ -80,31 +91,38 @@ def anonymize(
     """
     from tqdm import tqdm
 
-    from voxlate.audio import load_audio, save_audio
+    from voxlate.audio import load_audio
+    from voxlate.audio_encode import audio_format
+    from voxlate.cli.conventions import stdin_as_file
     from voxlate.engines.vad import DEFAULT as DEFAULT_VAD
     from voxlate.engines.vad import REGISTRY as VADS
     from voxlate.engines.voice.modes import build_voice_stage
     from voxlate.engines.voice.revoice import revoice
+    from voxlate.errors import NoSpeechError
+    from voxlate.outputs import check_outputs, write_audio
     from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
 
-    audio = load_audio(audio_in)  # errors before any model loads
+    check_outputs([out], [audio_in])  # errors before any model loads
+    audio_format(out)
+    with stdin_as_file(audio_in) as path:
+        audio = load_audio(path)
     spans = segment_audio(audio.resample(16_000), VADS.create(DEFAULT_VAD), SegmenterConfig())
     if not spans:
-        raise InputError(f"No speech found in {audio_in}.")
+        raise NoSpeechError(f"No speech found in {audio_in}.")
     stage = build_voice_stage("anonymize", revoice_source=True)
     with tqdm(total=len(spans), unit="utt", desc="anonymizing", disable=quiet) as bar:
         result = revoice(audio, stage, spans, progress=bar.update)
-    save_audio(out, result)
+    write_audio(out, result)
     typer.echo(f"{len(spans)} utterance(s) re-voiced ({stage.spec}) -> {out}")
 
 
 @eval_app.command("voice")
 def eval_voice(
-    plot: Path = typer.Option(
-        Path("docs/voice_similarity.png"), "--plot", help="PNG of the similarity distributions."
+    plot: Path | None = typer.Option(
+        None, "--plot", help="PNG of the similarity distributions [default: no figure]."
     ),
-    log: Path = typer.Option(Path("docs/benchmarks.md"), "--log", help="Benchmark log."),
-    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
     czech_speakers: int = typer.Option(3, "--czech-speakers", help="Czech voice actors to use."),
     no_wer: bool = typer.Option(False, "--no-wer", help="Skip the ASR word error rates."),
     search: bool = typer.Option(
@@ -153,10 +171,13 @@ def eval_voice(
     )
     bar.close()
     table = summary_table(res)
-    png = plot_similarities(res, plot)
     typer.echo(table)
-    typer.echo(f"plot: {png}")
-    if not no_log:
+    figure = ""
+    if plot is not None:
+        png = plot_similarities(res, plot)
+        typer.echo(f"plot: {png}")
+        figure = f"\n\n![]({png.name})"
+    if append is not None and not no_log:
         title = "Voice: speaker similarity and intelligibility"
         title += " (adapter with similarity search)" if search else ""
-        append_benchmark(title, f"{table}\n\n![]({png.name})", log)
+        typer.echo(f"appended to {append_benchmark(title, table + figure, append)}")

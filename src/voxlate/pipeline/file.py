@@ -11,10 +11,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from voxlate.audio import SAMPLE_RATE, Audio, load_audio, save_audio, write_text_atomic
+from voxlate.audio import SAMPLE_RATE, Audio, load_audio
+from voxlate.audio_encode import audio_format, encode_audio
 from voxlate.dsp import noise_floor_db
 from voxlate.engines.vad import frame_probabilities
 from voxlate.errors import NoSpeechError
+from voxlate.outputs import Output, check_outputs, write_outputs
 from voxlate.pipeline.engines import Engines
 from voxlate.pipeline.frames import STAGES, PlacedSegment, TranslatedUtterance, Utterance
 from voxlate.pipeline.segmenter import SegmenterConfig, spans_from_probabilities
@@ -97,13 +99,8 @@ class FileTranslator:
             raise NoSpeechError(f"No speech found in {name}.")
         if e.voice is not None:
             e.voice.reset()
-        bar = tqdm(
-            total=2 * len(utts),
-            desc="translating",
-            unit="step",
-            disable=not self.progress,
-            leave=False,
-        )
+        speech_s = sum(u.end - u.start for u in utts)
+        bar = audio_seconds_bar("recognizing", speech_s, self.progress)
         # Pass 1: enhance and recognise each utterance.
         recognized: list[Recognized] = []
         for u in utts:
@@ -111,7 +108,7 @@ class FileTranslator:
             for k, v in rec.timings.items():
                 timings[k] += v
             recognized.append(rec)
-            bar.update()
+            bar.update(u.end - u.start)
         texts = [r.text for r in recognized]
         if not any(texts):
             bar.close()
@@ -120,11 +117,13 @@ class FileTranslator:
         translations, mt_s = translate_all(e, locks, texts)
         timings["mt"] += mt_s
         # Pass 2: speak each translation in the chosen voice.
+        bar.close()
+        bar = audio_seconds_bar("speaking", speech_s, self.progress)
         done: list[TranslatedUtterance] = []
         for u, rec, tr in zip(utts, recognized, translations):
             said = list(speak(e, locks, e.voice, tr, rec.clean, False, timings, whole=True))
             done.append(TranslatedUtterance(u, rec.text, tr, said[0] if said else None))
-            bar.update()
+            bar.update(u.end - u.start)
         bar.close()
         return self._assemble(done, audio.duration, timings, t_start)
 
@@ -156,6 +155,19 @@ class FileTranslator:
         return FileResult(track, segments, out, round(duration, 3))
 
 
+def audio_seconds_bar(desc: str, total_s: float, enabled: bool) -> tqdm:
+    """A progress bar over utterances that counts seconds of input speech."""
+    return tqdm(
+        total=total_s,
+        desc=desc,
+        unit="s",
+        disable=not enabled,
+        leave=False,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s of speech "
+        "[{elapsed}<{remaining}]",
+    )
+
+
 def report(result: FileResult, engines: Engines, input_path: str, output_path: str) -> dict:
     """The JSON report (a contract other tools read; see docs/ARCHITECTURE.md)."""
     return {
@@ -178,19 +190,27 @@ def translate_file(
     report_path: str | os.PathLike | None = None,
     srt_path: str | os.PathLike | None = None,
 ) -> dict:
-    """Translate one file and write its outputs atomically; returns the report.
+    """Translate one file and write its outputs as one transaction; returns the report.
 
-    Nothing is written unless the whole translation succeeds.
+    The outputs are checked before the work (not an input, not each other, writable)
+    and nothing is written unless the whole translation succeeds; then all of them
+    appear together (temp files, then renames). An output `-` is standard output.
     """
+    outs = [output_path, report_path, srt_path]
+    check_outputs(outs, [input_path])
+    fmt = audio_format(output_path)
     audio = load_audio(input_path)
     result = translator.translate(audio, name=str(input_path))
     rep = report(result, translator.engines, str(input_path), str(output_path))
     srt = to_srt([(s.output_start, s.output_end, s.translation) for s in result.segments])
-    save_audio(output_path, result.audio)
+    sound = encode_audio(result.audio.samples, result.audio.sample_rate, fmt)
+    files = [Output(Path(output_path), lambda p: p.write_bytes(sound))]
     if report_path is not None:
-        write_text_atomic(report_path, json.dumps(rep, ensure_ascii=False, indent=2) + "\n")
+        text = json.dumps(rep, ensure_ascii=False, indent=2) + "\n"
+        files.append(Output(Path(report_path), lambda p: p.write_text(text, encoding="utf-8")))
     if srt_path is not None:
-        write_text_atomic(srt_path, srt)
+        files.append(Output(Path(srt_path), lambda p: p.write_text(srt, encoding="utf-8")))
+    write_outputs(files)
     return rep
 
 

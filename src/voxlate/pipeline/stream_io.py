@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from voxlate.audio import SAMPLE_RATE, Audio
-from voxlate.errors import MissingDependencyError
+from voxlate.errors import DeviceError, MissingDependencyError
 
 FRAME_S = 0.02  # seconds of audio per frame fed by the file and microphone sources
 
@@ -50,6 +50,21 @@ def import_sounddevice() -> Any:
             "pip install sounddevice && sudo apt-get install libportaudio2"
         ) from e
     return sounddevice
+
+
+def check_sound_device(kind: str, device: str | int | None = None) -> None:
+    """Raise DeviceError unless PortAudio can open `device` ('input' or 'output') for
+    16 kHz mono float32; also raises MissingDependencyError without sounddevice."""
+    sd = import_sounddevice()
+    check = sd.check_input_settings if kind == "input" else sd.check_output_settings
+    try:
+        check(device=device, samplerate=SAMPLE_RATE, channels=1, dtype="float32")
+    except Exception as e:  # sounddevice.PortAudioError, or ValueError for a bad device
+        what = "microphone" if kind == "input" else "speakers"
+        hint = "use --input FILE" if kind == "input" else "write the translation with -o FILE"
+        raise DeviceError(
+            f"No usable {what} ({e}); connect one, or {hint} (`python -m sounddevice` lists devices)."
+        ) from e
 
 
 async def mic_frames(

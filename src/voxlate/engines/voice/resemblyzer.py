@@ -1,7 +1,9 @@
 """Resemblyzer speaker encoder: the GE2E d-vector (Wan et al., 2018), 256-d, offline.
 
 The model weights ship inside the `Resemblyzer` package. Audio is resampled to
-16 kHz and trimmed of silence by Resemblyzer's own preprocessing (webrtcvad).
+16 kHz and trimmed of silence by Resemblyzer's own preprocessing (webrtcvad). The
+mel features come from `melspec.py` rather than librosa, whose numba kernels took
+~30 s to compile on a fresh install's first run (issue 16); the values are equal.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 
 from voxlate.audio import Audio
 from voxlate.engines.voice import ENCODERS
+from voxlate.engines.voice.melspec import mel_power_spectrogram
 from voxlate.errors import MissingDependencyError
 
 _LOCK = threading.Lock()
@@ -51,10 +54,11 @@ class ResemblyzerEncoder:
 
         Silence is trimmed first; a clip with no speech left is embedded untrimmed.
         """
-        from resemblyzer import preprocess_wav
+        from resemblyzer.audio import normalize_volume, trim_long_silences
 
         x = audio.resample(self.sample_rate).samples
-        wav = preprocess_wav(x, source_sr=self.sample_rate)
+        # Resemblyzer's preprocess_wav without its librosa.resample call (x is at 16 kHz).
+        wav = trim_long_silences(normalize_volume(x, -30, increase_only=True))
         if len(wav) < self.sample_rate // 4:
             wav = x
         if len(wav) < self.sample_rate // 4:  # too short to embed: pad with silence
@@ -67,11 +71,31 @@ class ResemblyzerEncoder:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                e = self._model.embed_utterance(wav.astype(np.float32))
+                e = _embed_utterance(self._model, wav.astype(np.float32))
             finally:
                 torch.set_num_threads(threads)
         e = np.asarray(e, dtype=np.float32)
         return e / max(float(np.linalg.norm(e)), 1e-9)
+
+
+def _embed_utterance(model, wav: np.ndarray) -> np.ndarray:  # model: resemblyzer.VoiceEncoder
+    """`VoiceEncoder.embed_utterance` with the mel features of `melspec.py` (no librosa).
+
+    The utterance is cut into 1.6 s partials (1.3 per second); the embedding is the
+    L2-normalised mean of theirs.
+    """
+    import torch
+
+    wav_slices, mel_slices = model.compute_partial_slices(len(wav), 1.3, 0.75)
+    if wav_slices[-1].stop >= len(wav):
+        wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)))
+    # Resemblyzer's hparams: 25 ms windows every 10 ms, 40 mel bands, 16 kHz.
+    mel = mel_power_spectrogram(wav, 16_000, n_fft=400, hop=160, n_mels=40).T
+    mels = np.array([mel[s] for s in mel_slices])
+    with torch.no_grad():
+        partials = model(torch.from_numpy(mels)).cpu().numpy()
+    raw = partials.mean(axis=0)
+    return raw / np.linalg.norm(raw, 2)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

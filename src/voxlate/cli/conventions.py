@@ -1,0 +1,118 @@
+"""Command-line conventions shared by every `voxlate` command.
+
+- Help in plain text, so that "[default: ...]" in a help string is printed, not
+  taken for Rich markup; every option shows its default.
+- Usage lines in the usual form, `voxlate translate [OPTIONS] INPUT`, and option
+  values named in capitals (`-o PATH`), where typer writes `{input}` and `<path>`.
+- Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech found, 130
+  interrupted (Ctrl-C, after printing "interrupted").
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import typer
+from typer.core import TyperArgument
+
+APPEND_HELP = (
+    "Append the table, with machine and date, to this markdown file, e.g. docs/benchmarks.md "
+    "[default: print the table only]."
+)
+FIGURE_HELP = "Write the figure (PNG) here [default: no figure]."
+
+EXIT_OK = 0  # success
+EXIT_FAILURE = 1  # a runtime failure (bad input file, missing package, unwritable output)
+EXIT_USAGE = 2  # a usage error: unknown option, missing argument, bad value
+EXIT_NO_SPEECH = 3  # the input holds no speech
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C. A BaseException, so that no `except Exception` in a command swallows it."""
+
+
+class _UsageArgument(TyperArgument):
+    """A positional argument shown as INPUT, [INPUT] or INPUT... on the usage line."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw.upper()
+        if self.nargs != 1:
+            name += "..."
+        return name if self.required else f"[{name}]"
+
+    def _rich_display_name(self) -> str:
+        return self.display_name_raw.upper()
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None  # the help text says what the argument is
+
+
+def _metavar(param: Any) -> str | None:
+    """`PATH`, `TEXT`, `FLOAT`... for an option's value; None for flags."""
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return None
+    label = param.display_type(None).strip("<>")
+    return {"str": "TEXT", "path": "PATH"}.get(label, label).upper().replace(" ", "_")
+
+
+def _walk(command: Any) -> Iterator[Any]:
+    yield command
+    for sub in getattr(command, "commands", {}).values():
+        yield from _walk(sub)
+
+
+def build_command(app: typer.Typer) -> Any:
+    """The click command of `app`, with plain-text help and conventional usage lines."""
+    command = typer.main.get_command(app)
+    for cmd in _walk(command):
+        cmd.rich_markup_mode = None  # "[default: X]" in a help string stays visible
+        cmd.context_settings.setdefault("show_default", True)
+        for p in cmd.params:
+            if isinstance(p, TyperArgument):
+                p.__class__ = _UsageArgument
+            elif p.metavar is None and p.param_type_name == "option":
+                p.metavar = _metavar(p)
+    return command
+
+
+@contextmanager
+def ctrl_c_raises_interrupted() -> Iterator[None]:
+    """Within the block, SIGINT raises Interrupted (typer would exit 130 silently)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted()
+
+    try:
+        old = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@contextmanager
+def stdin_as_file(path: str | os.PathLike) -> Iterator[Path]:
+    """`path` itself, or for `-` a temp file holding all of standard input (removed after)."""
+    if str(path) != "-":
+        yield Path(path)
+        return
+    fd, name = tempfile.mkstemp(prefix="voxlate-stdin.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f)
+        yield Path(name)
+    finally:
+        os.unlink(name)
