@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio, save_audio, write_text_atomic
 from voxlate.dsp import noise_floor_db, rms_db
+from voxlate.engines.mt.base import translate_document
 from voxlate.engines.vad import frame_probabilities
 from voxlate.errors import NoSpeechError
 from voxlate.pipeline.engines import Engines
@@ -111,19 +112,13 @@ class FileTranslator:
             raise NoSpeechError(f"No speech found in {name} (nothing was recognised).")
         # Translate all texts at once: some engines pay a start-up cost per call.
         t0 = time.perf_counter()
-        batch = getattr(e.translator, "translate_batch", None)
-        if batch is not None:
-            translations = batch(texts, e.source, e.target)
-        else:
-            translations = [
-                e.translator.translate(t, e.source, e.target) if t else "" for t in texts
-            ]
+        translations = translate_document(e.translator, texts, e.source, e.target, e.names["mt"])
         timings["mt"] += time.perf_counter() - t0
         # Pass 2: speak each translation in the chosen voice.
         done: list[TranslatedUtterance] = []
         for u, clean, text, tr in zip(utts, cleaned, texts, translations):
-            speech = self._speak(tr, clean, timings)
-            done.append(TranslatedUtterance(u, text, tr, speech))
+            speech = self._speak(tr.text, clean, timings)
+            done.append(TranslatedUtterance(u, text, tr.text, speech, mt_engine=tr.engine))
             bar.update()
         bar.close()
         result = self._assemble(done, audio.duration, timings, t_start)
@@ -165,6 +160,7 @@ class FileTranslator:
                 d.translation,
                 a,
                 b,
+                d.mt_engine,
             )
             for d, (a, b) in zip(done, placed)
         ]

@@ -28,6 +28,7 @@ class TranslatedUtterance:
     translation: str
     speech: Audio | None  # None when there was nothing to say
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    mt_engine: str = ""  # the engine that made `translation` (a guarded LLM may fall back)
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,4 @@ class PlacedSegment:
     translation: str
     output_start: float
     output_end: float
+    mt_engine: str = ""  # the engine that made `translation`, e.g. "apertium:eng-spa"

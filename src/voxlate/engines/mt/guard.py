@@ -4,14 +4,17 @@ A chat model can fail silently: it answers a question instead of translating it,
 greets the user, writes code, explains itself, or leaves the text in the wrong
 language. `check` tests one reply against its source:
 
-- not empty (for a non-empty source), and not a copy of a source of three words or more;
+- not empty (for a non-empty source), and not a copy of the source (a copied name costs
+  nothing: the fallback keeps names too);
 - in the target language, by langid.py (Lui & Baldwin, 2012) restricted to the ~30
   languages a chat model writes (and close kin such as Galician for Spanish), once the
-  reply has enough letters for the identifier to be trusted;
+  reply has enough letters for the identifier to be trusted; shorter replies must at
+  least not be clearly in the source language;
 - length within `min_ratio` .. `max_ratio` of the source, in characters, with a slack
   for short sentences;
 - no chat or refusal pattern ("How can I help", "As an AI", "Here is the translation"),
-  no question or line break the source did not have, no code or markdown;
+  no question or line break the source did not have, no code or markdown; and a
+  question or code in the source stays one (not answered, not explained);
 - the source's numbers and names carried over.
 
 A pattern family (say, apologies) fails a reply only when the source has none of it:
@@ -41,8 +44,10 @@ class GuardConfig:
     min_ratio: float = 0.5  # shortest reply, characters per source character
     max_ratio: float = 2.0  # longest reply, characters per source character
     slack_chars: int = 10  # extra characters allowed either way (short sentences vary most)
-    language_min_letters: int = 20  # replies with fewer letters skip the language check
+    language_min_letters: int = 20  # from this many letters, the reply must be in the target
     language_min_prob: float = 0.1  # least langid probability of the target (and its kin)
+    language_short_letters: int = 10  # from this many letters, it must not be in the source
+    language_source_prob: float = 0.9  # langid probability of the source that fails a reply
     names: bool = True  # require the source's names in the reply
     numbers: bool = True  # require the source's digits in the reply
 
@@ -91,6 +96,9 @@ _FAMILIES: dict[str, re.Pattern[str]] = {
     "question": re.compile(r"\?"),
     "line break": re.compile(r"\n"),
 }
+
+# Families a translation keeps: a question answered, or code explained, is no translation.
+_KEPT = ("question", "code")
 
 # A name: a capitalised word inside a sentence (not after . ! ? or a line start) that
 # stands alone (runs of capitalised words are often descriptive titles, translated);
@@ -184,20 +192,27 @@ def check(
     if not out:
         return Verdict(False, "empty reply")
     for family, pattern in _FAMILIES.items():
-        if pattern.search(out) and not pattern.search(src):
+        in_out, in_src = bool(pattern.search(out)), bool(pattern.search(src))
+        if in_out and not in_src:
             return Verdict(False, family)
+        if in_src and not in_out and family in _KEPT:
+            return Verdict(False, f"{family} not kept")
     n_src, n_out = len(src), len(out)
     if n_out > c.max_ratio * n_src + c.slack_chars:
         return Verdict(False, f"too long ({n_out} characters for {n_src})")
     if n_out < c.min_ratio * n_src - c.slack_chars:
         return Verdict(False, f"too short ({n_out} characters for {n_src})")
-    if source != target and len(src.split()) >= 3 and _fold(out) == _fold(src):
-        return Verdict(False, "untranslated")
+    copy = _fold(out) == _fold(src)
+    if source != target and copy and any(len(w) > 2 for w in _fold(src).split()):
+        return Verdict(False, "untranslated")  # a name alone costs nothing: Apertium keeps it
     letters = sum(ch.isalpha() for ch in out)
-    if source != target and letters >= c.language_min_letters:
-        p, best = language_probability(out, target)
-        if p < c.language_min_prob:
+    if source != target and letters >= c.language_short_letters:
+        p, best = language_probability(out.lower(), target)
+        if letters >= c.language_min_letters and p < c.language_min_prob:
             return Verdict(False, f"wrong language ({best})")
+        p_source, _ = language_probability(out.lower(), source)
+        if p_source >= c.language_source_prob:
+            return Verdict(False, f"still in the source language ({source})")
     if c.numbers:
         missing = numbers(src) - numbers(out)
         if missing:
