@@ -42,3 +42,41 @@ def bench_translate(
         log=None if no_log else log,
     )
     typer.echo(table)
+
+
+@bench_app.command("mt")
+def bench_mt(
+    engines: list[str] = typer.Option(
+        ["apertium", "llm"],
+        "--engine",
+        "-e",
+        help="Translator spec to compare (repeatable): apertium, llm, llm:PATH.gguf, "
+        "openai:URL#MODEL, ctranslate2:DIR.",
+    ),
+    pairs: list[str] = typer.Option(
+        ["en-es", "es-en"], "--pair", "-p", help="Language pair SRC-TGT (repeatable)."
+    ),
+    split: str = typer.Option(
+        "test", "--split", help="Fish Fillets split: test (report) or dev (choices)."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", help="At most this many sentences per pair, spread evenly."
+    ),
+    log: Path = typer.Option(
+        Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
+    ),
+    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+) -> None:
+    """Translate Fish Fillets dialog text (human en/es translations); print BLEU, chrF,
+    seconds per sentence and peak RSS per engine."""
+    from voxlate.errors import InputError
+    from voxlate.eval.bench_mt import run_mt_bench
+
+    parsed = []
+    for p in pairs:
+        src, sep, tgt = p.lower().partition("-")
+        if not sep or not src or not tgt:
+            raise InputError(f"--pair must look like en-es, not '{p}'.")
+        parsed.append((src, tgt))
+    table = run_mt_bench(engines, parsed, split, limit, None if no_log else log)
+    typer.echo(table)
