@@ -22,6 +22,7 @@ def bench_translate(
     repeat: int = typer.Option(
         1, "--repeat", help="Passes over the inputs (the first warms caches)."
     ),
+    mt: str = typer.Option("apertium", "--mt", help="Translator spec, as for translate."),
     log: Path = typer.Option(
         Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
     ),
@@ -40,6 +41,7 @@ def bench_translate(
         enhance_mode=enhance_mode,
         repeat=repeat,
         log=None if no_log else log,
+        mt=mt,
     )
     typer.echo(table)
 

@@ -43,8 +43,11 @@ def translate(
         "--asr",
         help="Recognizer spec, e.g. faster-whisper:/models/whisper-small [default: embedded for en/ko].",
     ),
-    mt: str = typer.Option(
-        "apertium", "--mt", help="Translator spec: apertium | ctranslate2:/models/nllb."
+    mt: str | None = typer.Option(
+        None,
+        "--mt",
+        help="Translator spec: apertium | llm[:MODEL.gguf] | openai:URL[#MODEL] | "
+        "ctranslate2:/models/nllb [default: llm when the [llm] extra is installed, else apertium].",
     ),
     tts: str | None = typer.Option(
         None,
@@ -76,7 +79,11 @@ def translate(
         raise InputError("--end-silence must be > 0 and --max-utterance > 1 second.")
     load_audio(input)  # fail on a bad input before loading any model
     out = output or default_output(input, target)
-    specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+    from voxlate.engines.mt import file_default
+
+    specs = EngineSpecs(
+        vad=vad, enhance=enhance, asr=asr, mt=mt or file_default(), tts=tts, voice=voice
+    )
     engines = Engines.load(specs, source.lower(), target.lower())
     seg = SegmenterConfig(end_silence_s=end_silence, max_utterance_s=max_utterance)
     translator = FileTranslator(

@@ -38,6 +38,7 @@ def run_translate_bench(
     enhance_mode: str = "auto",
     repeat: int = 1,
     log: Path | None = None,
+    mt: str = "apertium",
 ) -> str:
     """Translate `files` `repeat` times with engines loaded once; return the markdown table.
 
@@ -45,7 +46,7 @@ def run_translate_bench(
     The first pass includes per-speaker warm-up costs; later passes show steady state.
     """
     t0 = time.perf_counter()
-    engines = Engines.load(EngineSpecs(voice=voice, enhance=enhance), source, target)
+    engines = Engines.load(EngineSpecs(voice=voice, enhance=enhance, mt=mt), source, target)
     load_s = time.perf_counter() - t0
     translator = FileTranslator(engines, progress=False, enhance_mode=enhance_mode)
     audios = [load_audio(f) for f in files]

@@ -52,20 +52,39 @@ def pairs() -> set[tuple[str, str]]:
     return {(s, t) for s in LLM_LANGUAGES for t in LLM_LANGUAGES if s != t}
 
 
-def messages(text: str, source: str, target: str, previous: Turn | None = None) -> list[dict]:
+def messages(
+    text: str,
+    source: str,
+    target: str,
+    previous: Turn | None = None,
+    style: str = "system",
+) -> list[dict]:
     """The chat messages that ask for the translation of `text`.
 
     previous: the sentence before `text` and its translation; None uses a fixed
     example for the pair when there is one.
+    style: "system" (the instruction in a system message, the bare text as the user
+    turn) or "inline" (no system message; each user turn says "Translate from X to Y:"
+    before the text). Chosen on the dev split: see docs/mt.md.
     """
     src, tgt = languages.name(source), languages.name(target)
-    out = [{"role": "system", "content": SYSTEM.format(src=src, tgt=tgt)}]
+    if style not in ("system", "inline"):
+        raise ValueError(f"unknown prompt style {style!r}")
+
+    def ask(t: str) -> str:
+        return t if style == "system" else f"Translate from {src} to {tgt}:\n{t}"
+
+    out = (
+        [{"role": "system", "content": SYSTEM.format(src=src, tgt=tgt)}]
+        if style == "system"
+        else []
+    )
     if previous is None and (source, target) in _EXAMPLE_TRANSLATION:
         previous = Turn(_EXAMPLE[source], _EXAMPLE_TRANSLATION[(source, target)])
     if previous is not None and previous.source and previous.translation:
-        out.append({"role": "user", "content": previous.source})
+        out.append({"role": "user", "content": ask(previous.source)})
         out.append({"role": "assistant", "content": previous.translation})
-    out.append({"role": "user", "content": text})
+    out.append({"role": "user", "content": ask(text)})
     return out
 
 

@@ -45,6 +45,7 @@ class LlmConfig:
     n_threads: int | None = None  # decoding threads; None: one per core, at most 4
     n_batch: int = 256  # prompt tokens evaluated per step
     context: bool = True  # give the previous sentence and its translation as context
+    prompt: str = "system"  # prompt style of chat_prompt.messages: "system" | "inline"
 
 
 def import_llama_cpp() -> Any:
@@ -152,7 +153,7 @@ class LlamaTranslator:
         llm = self._model.result()
         n_src = len(llm.tokenize(text.encode("utf-8"), add_bos=False))
         reply = llm.create_chat_completion(
-            messages=messages(text, source, target, previous),
+            messages=messages(text, source, target, previous, self.config.prompt),
             temperature=0.0,
             top_k=1,
             repeat_penalty=1.0,
