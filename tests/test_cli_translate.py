@@ -52,7 +52,16 @@ def test_success_writes_audio_report_and_srt(run_cli, librivox_clip, tmp_path):
     assert r["source_language"] == "en" and r["target_language"] == "es"
     assert r["duration_s"] == pytest.approx(7.1, abs=0.05)
     seg = r["segments"][0]
-    assert set(seg) == {"start", "end", "source_text", "translation", "output_start", "output_end"}
+    assert set(seg) == {
+        "start",
+        "end",
+        "source_text",
+        "translation",
+        "output_start",
+        "output_end",
+        "mt_engine",
+    }
+    assert seg["mt_engine"] == "apertium" or r["engines"]["mt"].startswith(seg["mt_engine"])
     assert "Dashwood" in seg["source_text"] and "Dashwood" in seg["translation"]
     assert set(r["engines"]) >= {"vad", "enhance", "asr", "mt", "tts"}
     assert r["engines"]["asr"] == "faster-whisper:tiny.en"

@@ -1,4 +1,4 @@
-"""Recognition and translation metrics: WER, CER (jiwer) and BLEU (sacrebleu).
+"""Recognition and translation metrics: WER, CER (jiwer), BLEU and chrF (sacrebleu).
 
 All functions take parallel lists of reference and hypothesis strings and return
 corpus-level figures: WER and CER as fractions (0.12 = 12 %), BLEU on sacrebleu's
@@ -42,3 +42,12 @@ def bleu(refs: Sequence[str], hyps: Sequence[str]) -> float:
     if len(refs) != len(hyps):
         raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
     return float(sacrebleu.corpus_bleu(list(hyps), [list(refs)]).score)
+
+
+def chrf(refs: Sequence[str], hyps: Sequence[str]) -> float:
+    """Corpus chrF (Popović, 2015; sacrebleu defaults: character 6-grams, beta 2), 0-100."""
+    import sacrebleu
+
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
+    return float(sacrebleu.corpus_chrf(list(hyps), [list(refs)]).score)

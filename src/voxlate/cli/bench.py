@@ -25,6 +25,7 @@ def bench_translate(
     ),
     append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
     no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
+    mt: str = typer.Option("apertium", "--mt", help="Translator spec, as for translate."),
     asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: per language]."),
     tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: per language]."),
     asr_bleu: int = typer.Option(
@@ -69,5 +70,42 @@ def bench_translate(
         log=None if no_log else append,
         asr=asr,
         tts=tts,
+        mt=mt,
     )
+    typer.echo(table)
+
+
+@bench_app.command("mt")
+def bench_mt(
+    engines: list[str] = typer.Option(
+        ["apertium", "llm"],
+        "--engine",
+        "-e",
+        help="Translator spec to compare (repeatable): apertium, llm, llm:PATH.gguf, "
+        "openai:URL#MODEL, ctranslate2:DIR.",
+    ),
+    pairs: list[str] = typer.Option(
+        ["en-es", "es-en"], "--pair", "-p", help="Language pair SRC-TGT (repeatable)."
+    ),
+    split: str = typer.Option(
+        "test", "--split", help="Fish Fillets split: test (report) or dev (choices)."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", help="At most this many sentences per pair, spread evenly."
+    ),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
+) -> None:
+    """Translate Fish Fillets dialog text (human en/es translations); print BLEU, chrF,
+    seconds per sentence and peak RSS per engine."""
+    from voxlate.errors import InputError
+    from voxlate.eval.bench_mt import run_mt_bench
+
+    parsed = []
+    for p in pairs:
+        src, sep, tgt = p.lower().partition("-")
+        if not sep or not src or not tgt:
+            raise InputError(f"--pair must look like en-es, not '{p}'.")
+        parsed.append((src, tgt))
+    table = run_mt_bench(engines, parsed, split, limit, None if no_log else append)
     typer.echo(table)

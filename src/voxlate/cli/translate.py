@@ -52,8 +52,11 @@ def translate(
         "--asr",
         help="Recognizer spec, e.g. faster-whisper:/models/whisper-small [default: embedded for en/ko].",
     ),
-    mt: str = typer.Option(
-        "apertium", "--mt", help="Translator spec: apertium | ctranslate2:/models/nllb."
+    mt: str | None = typer.Option(
+        None,
+        "--mt",
+        help="Translator spec: apertium | llm[:MODEL.gguf] | openai:URL[#MODEL] | "
+        "ctranslate2:/models/nllb [default: llm when the [llm] extra is installed, else apertium].",
     ),
     tts: str | None = typer.Option(
         None,
@@ -90,9 +93,13 @@ def translate(
     # Every check a user can fail comes before the models load.
     check_outputs([out, report, srt], [input])
     audio_format(out)
+    from voxlate.engines.mt import file_default
+
     with stdin_as_file(input) as path:
         load_audio(path)  # fail on a bad input before loading any model
-        specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+        specs = EngineSpecs(
+            vad=vad, enhance=enhance, asr=asr, mt=mt or file_default(), tts=tts, voice=voice
+        )
         engines = load_engines(specs, source.lower(), target.lower(), quiet)
         seg = SegmenterConfig(end_silence_s=end_silence, max_utterance_s=max_utterance)
         translator = FileTranslator(

@@ -65,17 +65,22 @@ def read_fillets(root: str | os.PathLike = DEFAULT_ROOT) -> Iterator[ManifestEnt
             )
 
 
-def split_by_group(
-    entries: list[ManifestEntry], test_every: int = 10, dev_offset: int = 5
-) -> dict[str, list[ManifestEntry]]:
-    """Split whole groups (levels): every `test_every`-th group (sorted) is test, and the
-    group `dev_offset` places later in each block is dev; the rest is train."""
-    groups = sorted({e.group for e in entries})
+def group_roles(groups: set[str], test_every: int = 10, dev_offset: int = 5) -> dict[str, str]:
+    """Group -> 'train' | 'dev' | 'test': every `test_every`-th group (sorted) is test, and
+    the group `dev_offset` places later in each block is dev; the rest is train."""
     role = {}
-    for i, g in enumerate(groups):
+    for i, g in enumerate(sorted(groups)):
         role[g] = (
             "test" if i % test_every == 0 else "dev" if i % test_every == dev_offset else "train"
         )
+    return role
+
+
+def split_by_group(
+    entries: list[ManifestEntry], test_every: int = 10, dev_offset: int = 5
+) -> dict[str, list[ManifestEntry]]:
+    """Split whole groups (levels) by `group_roles`."""
+    role = group_roles({e.group for e in entries}, test_every, dev_offset)
     out: dict[str, list[ManifestEntry]] = {"train": [], "dev": [], "test": []}
     for e in entries:
         out[role[e.group]].append(e)

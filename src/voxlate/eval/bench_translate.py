@@ -40,6 +40,7 @@ def run_translate_bench(
     log: Path | None = None,
     asr: str | None = None,
     tts: str | None = None,
+    mt: str = "apertium",
 ) -> str:
     """Translate `files` `repeat` times with engines loaded once; return the markdown table.
 
@@ -48,7 +49,7 @@ def run_translate_bench(
     """
     t0 = time.perf_counter()
     engines = Engines.load(
-        EngineSpecs(voice=voice, enhance=enhance, asr=asr, tts=tts), source, target
+        EngineSpecs(voice=voice, enhance=enhance, asr=asr, mt=mt, tts=tts), source, target
     )
     load_s = time.perf_counter() - t0
     translator = FileTranslator(engines, progress=False, enhance_mode=enhance_mode)

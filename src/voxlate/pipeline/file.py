@@ -121,8 +121,12 @@ class FileTranslator:
         bar = audio_seconds_bar("speaking", speech_s, self.progress)
         done: list[TranslatedUtterance] = []
         for u, rec, tr in zip(utts, recognized, translations):
-            said = list(speak(e, locks, e.voice, tr, rec.clean, False, timings, whole=True))
-            done.append(TranslatedUtterance(u, rec.text, tr, said[0] if said else None))
+            said = list(speak(e, locks, e.voice, tr.text, rec.clean, False, timings, whole=True))
+            done.append(
+                TranslatedUtterance(
+                    u, rec.text, tr.text, said[0] if said else None, mt_engine=tr.engine
+                )
+            )
             bar.update(u.end - u.start)
         bar.close()
         return self._assemble(done, audio.duration, timings, t_start)
@@ -147,6 +151,7 @@ class FileTranslator:
                 d.translation,
                 a,
                 b,
+                d.mt_engine,
             )
             for d, (a, b) in zip(done, placed)
         ]

@@ -27,6 +27,7 @@ class TranslatedUtterance:
     source_text: str
     translation: str
     speech: Audio | None  # None when there was nothing to say
+    mt_engine: str = ""  # the engine that made `translation` (a guarded LLM may fall back)
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,4 @@ class PlacedSegment:
     translation: str
     output_start: float
     output_end: float
+    mt_engine: str = ""  # the engine that made `translation`, e.g. "apertium:eng-spa"

