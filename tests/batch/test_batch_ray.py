@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
+import voxlate
 from voxlate.batch.manifest import read_manifest
 from voxlate.batch.plan import BatchOptions, file_sha256
 from voxlate.batch.ray_pool import PoolConfig
@@ -107,3 +111,61 @@ def test_lost_worker_is_retried_then_recorded(ray_cluster, inputs: Path, tmp_pat
     assert (summary.ok, summary.failed, summary.exit_code) == (3, 1, 1)
     assert not (out / "crash-always.es.wav").exists()
     assert all(w.rss_mb > 0 and w.peak_rss_mb >= w.rss_mb for w in summary.workers)
+
+
+def _names(folder: Path) -> set[str]:
+    return {p.name for p in folder.glob("*.wav")}
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if proc.poll() is not None:
+            raise AssertionError(f"the batch ended early: {proc.stderr.read()}")  # type: ignore[union-attr]
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM])
+def test_killed_run_leaves_no_half_output_and_next_run_finishes(
+    ray_cluster, run_cli, inputs: Path, librivox, tmp_path: Path, sig: int
+) -> None:
+    (inputs / "broken.wav").unlink()
+    (inputs / "silent.wav").unlink()
+    for i, (path, _) in enumerate(librivox[:2]):
+        shutil.copy(path, inputs / f"more{i}.wav")
+    out = tmp_path / "out"
+    manifest = out / "manifest.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(Path(voxlate.__file__).parents[1])}
+    cmd = [sys.executable, "-m", "voxlate", "batch", str(inputs), "-o", str(out), "-w", "1"]
+    proc = subprocess.Popen(cmd + FAST, env=env, stderr=subprocess.PIPE, text=True)
+
+    def one_done() -> bool:
+        return manifest.exists() and any(r["status"] == "ok" for r in read_manifest(manifest))
+
+    _wait_for(one_done, proc, timeout=240)
+    proc.send_signal(sig)  # the next input is being translated now
+    assert proc.wait(timeout=60) != 0
+    killed = read_manifest(manifest)
+    assert 1 <= len(killed) < 4 and all(r["status"] == "ok" for r in killed)
+    assert not list(out.glob(".*"))  # no temp file of the interrupted write
+    for wav in out.glob("*.wav"):  # whatever is there is whole
+        assert sf.info(wav).duration > 1.0
+    reports = {rep.name.replace(".es.json", ".wav") for rep in out.glob("*.json")}
+    for rep in out.glob("*.json"):
+        assert json.loads(rep.read_text())["batch"]["input_sha256"]
+    assert {Path(r["input"]).name for r in killed} <= reports < _names(inputs)
+
+    code, _, err = run_cli("batch", inputs, "-o", out, "-w", "2", "-q", *FAST)
+    assert code == 0, err
+    resumed = _by_name(read_manifest(manifest)[len(killed) :])
+    assert len(resumed) == 4
+    assert set(resumed) == _names(inputs)
+    for name, r in resumed.items():
+        # A worker may finish an input between the signal and the driver's manifest line:
+        # its outputs are whole and it is skipped; whatever was unfinished is done now.
+        assert r["status"] == ("skipped" if name in reports else "ok"), name
+        assert Path(r["output"]).is_file() and Path(r["report"]).is_file()
