@@ -27,6 +27,7 @@ class BatchSummary:
     skipped: int = 0  # inputs already done with the same bytes and options
     audio_s: float = 0.0  # length of the inputs translated in this run (s)
     plan_s: float = 0.0  # wall time to find, hash and check the inputs (s)
+    startup_s: float = 0.0  # wall time until every worker had loaded its engines (s)
     wall_s: float = 0.0  # wall time of the whole run (s)
     workers: list[WorkerInfo] = field(default_factory=list)  # every worker that ran
     manifest: Path | None = None  # the manifest appended to
@@ -120,6 +121,7 @@ def run_batch(
             bar.update()
 
         def started(workers: list[WorkerInfo]) -> None:
+            summary.startup_s = time.perf_counter() - t_start
             bar.set_postfix_str(f"{len(workers)} worker(s)")
 
         try:

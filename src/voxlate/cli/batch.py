@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from voxlate.cli.groups import app
+from voxlate.cli.groups import app, bench_app
 
 
 @app.command()
@@ -97,3 +97,40 @@ def batch(
         )
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
+
+
+@bench_app.command("batch")
+def bench_batch(
+    inputs: list[Path] = typer.Argument(
+        None, help="Recordings [default: the LibriVox clips of pocketsphinx-testdata]."
+    ),
+    workers: str = typer.Option("1,2", "--workers", "-w", help="Worker counts to compare."),
+    copies: int = typer.Option(2, "--copies", help="Copies of each input (more audio)."),
+    source: str = typer.Option("en", "--source", "-s"),
+    target: str = typer.Option("es", "--target", "-t"),
+    voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
+    vad: str = typer.Option("silero", "--vad"),
+    enhance: str = typer.Option("deepfilter", "--enhance"),
+    log: Path = typer.Option(
+        Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
+    ),
+    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+) -> None:
+    """Batch throughput (audio hours per wall hour) for N workers, memory per worker,
+    the cost of skipping done work, and whether splitting a long file at pauses pays."""
+    from voxlate.batch.discover import BatchUsageError
+    from voxlate.batch.plan import BatchOptions
+    from voxlate.eval.bench_batch import run_batch_bench
+    from voxlate.eval.bench_translate import default_inputs
+    from voxlate.pipeline.engines import EngineSpecs
+
+    try:
+        counts = [int(w) for w in workers.split(",") if w.strip()]
+    except ValueError as e:
+        raise BatchUsageError("--workers takes worker counts, e.g. 1,2.") from e
+    if not counts or min(counts) < 1 or copies < 1:
+        raise BatchUsageError("--workers needs counts of 1 or more, and --copies 1 or more.")
+    files = list(inputs) if inputs else default_inputs()
+    specs = EngineSpecs(vad=vad, enhance=enhance, voice=voice)
+    options = BatchOptions(source.lower(), target.lower(), specs)
+    typer.echo(run_batch_bench(files, options, counts, copies, None if no_log else log))
