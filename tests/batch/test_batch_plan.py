@@ -150,3 +150,14 @@ def test_address_without_ray_says_what_to_install(run_cli, tmp_path, monkeypatch
     code, _, err = run_cli("batch", wav, "-o", tmp_path / "out", "--address", "10.0.0.1:6379")
     assert code != 0
     assert "pip install 'voxlate[scale]'" in err and "--address 10.0.0.1:6379" in err
+
+
+def test_engine_threads_follow_omp_num_threads_as_ray_sets_it(monkeypatch) -> None:
+    from voxlate.engines.threads import default_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # a Ray actor with num_cpus=1
+    assert default_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")
+    assert default_threads() == 4
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert 1 <= default_threads() <= 4
