@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "voxlate.cli.voice",
     "voxlate.cli.digits",
     "voxlate.cli.speakers",  # spoken digits, SpeakerDiff (issue 6)
+    "voxlate.cli.batch",  # many files on Ray workers (issue 14)
 ]
 
 for _name in COMMAND_MODULES:

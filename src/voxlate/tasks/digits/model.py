@@ -26,6 +26,7 @@ from voxlate.diffusion.ddpm import DDPM, DDPMConfig, ddpm_sample
 from voxlate.diffusion.guidance import ClassifierFreeGuidance, drop_condition
 from voxlate.diffusion.nets import UNet2D, UNet2DConfig
 from voxlate.diffusion.training import TrainConfig, train
+from voxlate.distributed import rank_seed
 from voxlate.errors import InputError
 from voxlate.tasks.digits.dataset import DigitImages, endless_batches
 from voxlate.tasks.digits.features import MelConfig
@@ -86,7 +87,7 @@ def train_digit_diffusion(
     if len(data) == 0:
         raise InputError("No training clips: the digit corpus is empty.")
     model = build_denoiser(config)
-    batches = endless_batches(data, config.batch_size, tc.seed, config.shift)
+    batches = endless_batches(data, config.batch_size, rank_seed(tc.seed), config.shift)
     return train(model, make_loss(config), batches, config, tc, out, resume, progress)
 
 

@@ -1,0 +1,11 @@
+"""`voxlate batch`: many recordings, many workers (Ray), resumable, failures isolated.
+
+| module | role |
+|---|---|
+| `discover.py` | inputs (files and folders, searched recursively) -> `BatchItem`s with their output paths |
+| `plan.py` | `BatchOptions` (the translate options of a run), the input checksum, and the skip rule |
+| `manifest.py` | `ManifestEntry`, one JSON line per input per run in `OUT_DIR/manifest.jsonl` |
+| `worker.py` | `BatchWorker`: engines loaded once, translates one job at a time (a Ray actor) |
+| `ray_pool.py` | starting or joining Ray, the actor pool, retries when a worker is lost |
+| `runner.py` | `run_batch`: plan, skip, run the rest, write the manifest, interrupt safely |
+"""

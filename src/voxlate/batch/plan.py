@@ -1,0 +1,81 @@
+"""What a batch run translates with, and which inputs it can skip.
+
+An item is done when its wav and its JSON report exist and the report's ``batch`` record
+holds the same input checksum (SHA-256 of the file's bytes) and the same options. The
+report is written last, after the wav (and srt), each atomically: a run killed between
+the two leaves a report that is missing or stale, so the item is redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from voxlate.batch.discover import BatchItem
+from voxlate.pipeline.engines import EngineSpecs
+
+CHUNK = 1 << 20  # bytes read at a time when hashing
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """The translate options of a batch: the same for every input, recorded in each report."""
+
+    source: str  # spoken language (ISO 639-1)
+    target: str  # language to speak (ISO 639-1)
+    specs: EngineSpecs = EngineSpecs()  # engine per stage, as for `voxlate translate`
+    enhance_mode: str = "auto"  # always | never | auto
+    end_silence_s: float = 0.4  # silence that ends an utterance (s)
+    max_utterance_s: float = 12.0  # longest utterance (s)
+    srt: bool = False  # also write <stem>.<target>.srt
+
+    def record(self) -> dict[str, Any]:
+        """The options as JSON data, as a report records them (a reference voice by checksum)."""
+        d = asdict(self)
+        voice = self.specs.voice
+        if voice not in ("preserve", "tts", "anonymize") and Path(voice).is_file():
+            d["voice_sha256"] = file_sha256(voice)
+        return json.loads(json.dumps(d))  # tuples -> lists, as they come back from a file
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def batch_record(sha256: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The ``batch`` entry of a report: what the outputs were made from."""
+    return {"input_sha256": sha256, "options": options}
+
+
+def is_done(item: BatchItem, sha256: str, options: dict[str, Any]) -> bool:
+    """Whether `item`'s outputs exist and were made from these bytes with these options."""
+    if not (item.output.is_file() and item.report.is_file()):
+        return False
+    if item.srt is not None and not item.srt.is_file():
+        return False
+    try:
+        rep = json.loads(item.report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(rep, dict) and rep.get("batch") == batch_record(sha256, options)
+
+
+def remove_stale_temps(item: BatchItem) -> None:
+    """Delete temp files that a killed worker left beside `item`'s outputs.
+
+    `atomic_path` writes ``.<name>.<random><suffix>`` and renames it; a process killed
+    with SIGKILL never reaches its clean-up.
+    """
+    for out in item.outputs:
+        if out.parent.is_dir():
+            for tmp in out.parent.glob(f".{out.name}.*"):
+                tmp.unlink(missing_ok=True)

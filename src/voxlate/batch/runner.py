@@ -1,0 +1,146 @@
+"""`run_batch`: plan a batch, skip what is done, run the rest on Ray, write the manifest."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from voxlate.batch.discover import BatchItem, plan_items
+from voxlate.batch.manifest import ManifestEntry, ManifestWriter, WorkerInfo
+from voxlate.batch.plan import BatchOptions, file_sha256, is_done, remove_stale_temps
+from voxlate.batch.ray_pool import PoolConfig, run_pool
+from voxlate.batch.worker import BatchWorker, Job, JobOutcome
+
+MANIFEST = "manifest.jsonl"
+
+
+@dataclass
+class BatchSummary:
+    """What a run did, counted."""
+
+    ok: int = 0  # inputs translated in this run
+    failed: int = 0  # inputs that failed (recorded with their error)
+    skipped: int = 0  # inputs already done with the same bytes and options
+    audio_s: float = 0.0  # length of the inputs translated in this run (s)
+    plan_s: float = 0.0  # wall time to find, hash and check the inputs (s)
+    startup_s: float = 0.0  # wall time until every worker had loaded its engines (s)
+    wall_s: float = 0.0  # wall time of the whole run (s)
+    workers: list[WorkerInfo] = field(default_factory=list)  # every worker that ran
+    manifest: Path | None = None  # the manifest appended to
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every input is ok or skipped, 1 when any failed."""
+        return 1 if self.failed else 0
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def run_batch(
+    inputs: list[Path],
+    out_dir: Path,
+    options: BatchOptions,
+    pool: PoolConfig | None = None,
+    progress: bool = True,
+    worker_cls: type = BatchWorker,
+) -> BatchSummary:
+    """Translate every recording under `inputs` into `out_dir`; returns the counts.
+
+    Inputs already done (same checksum and options in their report) are skipped
+    without starting Ray. A failing input is recorded in the manifest and the rest go
+    on. SIGINT or SIGTERM stops the workers and raises KeyboardInterrupt; what was
+    finished stays finished, and nothing is half-written.
+    """
+    pool = pool or PoolConfig()
+    t_start = time.perf_counter()
+    run = _now()
+    items = plan_items(inputs, out_dir, options.target, options.srt)
+    record = options.record()
+    summary = BatchSummary(manifest=out_dir / MANIFEST)
+    bar = tqdm(total=len(items), unit="file", desc="batch", disable=not progress)
+    jobs: list[Job] = []
+    sizes: dict[Job, int] = {}
+    with ManifestWriter(out_dir / MANIFEST) as manifest:
+        for item in items:
+            try:
+                sha = file_sha256(item.input)
+                size = item.input.stat().st_size
+            except OSError as e:
+                _record_failed(manifest, item, f"Cannot read {item.input}: {e.strerror}.", run)
+                summary.failed += 1
+                bar.update()
+                continue
+            if is_done(item, sha, record):
+                manifest.write(
+                    ManifestEntry(
+                        str(item.input),
+                        "skipped",
+                        str(item.output),
+                        str(item.report),
+                        None,
+                        0.0,
+                        None,
+                        run=run,
+                    )
+                )
+                summary.skipped += 1
+                bar.update()
+            else:
+                remove_stale_temps(item)
+                jobs.append(Job(item, sha))
+                sizes[jobs[-1]] = size
+        summary.plan_s = time.perf_counter() - t_start
+        # Longest first (bytes stand in for duration): the last job to finish, which sets
+        # the wall time, is then a short one (LPT scheduling, Graham 1969).
+        jobs.sort(key=sizes.__getitem__, reverse=True)
+
+        def done(job: Job, outcome: JobOutcome, attempts: int) -> None:
+            item, w = job.item, outcome.worker
+            manifest.write(
+                ManifestEntry(
+                    str(item.input),
+                    "ok" if outcome.ok else "failed",
+                    str(item.output) if outcome.ok else None,
+                    str(item.report) if outcome.ok else None,
+                    outcome.error,
+                    round(outcome.seconds, 3),
+                    f"{w.node_ip}:{w.pid}" if w else None,
+                    w.node_id if w else None,
+                    attempts,
+                    round(outcome.audio_s, 3),
+                    run,
+                )
+            )
+            if outcome.ok:
+                summary.ok += 1
+                summary.audio_s += outcome.audio_s
+            else:
+                summary.failed += 1
+                if progress:
+                    tqdm.write(f"failed: {item.input}: {outcome.error}")
+            bar.update()
+
+        def started(workers: list[WorkerInfo]) -> None:
+            summary.startup_s = time.perf_counter() - t_start
+            bar.set_postfix_str(f"{len(workers)} worker(s)")
+
+        try:
+            summary.workers = run_pool(jobs, options, pool, done, started, worker_cls)
+        except KeyboardInterrupt:
+            for job in jobs:  # a worker killed mid-write leaves only temp files: drop them
+                remove_stale_temps(job.item)
+            raise
+        finally:
+            bar.close()
+    summary.wall_s = time.perf_counter() - t_start
+    return summary
+
+
+def _record_failed(manifest: ManifestWriter, item: BatchItem, error: str, run: str) -> None:
+    manifest.write(ManifestEntry(str(item.input), "failed", None, None, error, 0.0, None, run=run))

@@ -1,0 +1,136 @@
+"""`voxlate batch`: translate many recordings on Ray workers, resumably; `bench batch`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voxlate.cli.groups import app, bench_app
+
+
+@app.command()
+def batch(
+    inputs: list[Path] = typer.Argument(
+        ..., help="Recordings and/or folders (searched recursively for audio)."
+    ),
+    out_dir: Path = typer.Option(
+        ..., "--output-dir", "-o", help="Folder for <stem>.<target>.wav/.json and manifest.jsonl."
+    ),
+    source: str = typer.Option(
+        "en", "--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es)."
+    ),
+    target: str = typer.Option("es", "--target", "-t", help="Language to speak (ISO 639-1)."),
+    workers: int = typer.Option(
+        0, "--workers", "-w", help="Workers (Ray actors) [default: one per core of the cluster]."
+    ),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        help="HOST:PORT of a running Ray cluster [default: start a local one for this run].",
+    ),
+    srt: bool = typer.Option(False, "--srt", help="Also write <stem>.<target>.srt subtitles."),
+    voice: str = typer.Option(
+        "preserve",
+        "--voice",
+        help="Voice of the output: preserve (the speaker's own), tts (stock voice), "
+        "anonymize (a pseudo-speaker), or a reference clip REF.wav.",
+    ),
+    vad: str = typer.Option("silero", "--vad", help="Voice activity detector: silero | energy."),
+    enhance: str = typer.Option(
+        "deepfilter", "--enhance", help="Enhancer: deepfilter | spectral | none | diffusion:CKPT."
+    ),
+    enhance_mode: str = typer.Option(
+        "auto",
+        "--enhance-mode",
+        help="always | never | auto (enhance only utterances under 15 dB above the noise floor).",
+    ),
+    asr: str | None = typer.Option(
+        None, "--asr", help="Recognizer spec [default: embedded for en/ko]."
+    ),
+    mt: str = typer.Option(
+        "apertium", "--mt", help="Translator spec: apertium | ctranslate2:/models/nllb."
+    ),
+    tts: str | None = typer.Option(
+        None, "--tts", help="Synthesizer spec [default: piper for en, espeak-ng otherwise]."
+    ),
+    end_silence: float = typer.Option(
+        0.4, "--end-silence", help="Silence (s) that ends an utterance."
+    ),
+    max_utterance: float = typer.Option(
+        12.0, "--max-utterance", help="Longest utterance (s); longer speech is cut at a pause."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Translate many recordings, on several workers or a Ray cluster; resumable.
+
+    Inputs already translated with the same bytes and options are skipped; a failing
+    input is recorded in OUT_DIR/manifest.jsonl and the others go on. Exit code 0 when
+    every input is ok or skipped, 1 when any failed, 2 for usage errors.
+    """
+    from voxlate.batch.discover import BatchUsageError
+    from voxlate.batch.plan import BatchOptions
+    from voxlate.batch.ray_pool import PoolConfig, require_ray
+    from voxlate.batch.runner import run_batch
+    from voxlate.pipeline.engines import EngineSpecs
+
+    if enhance_mode not in ("auto", "always", "never"):
+        raise BatchUsageError("--enhance-mode must be auto, always or never.")
+    if end_silence <= 0 or max_utterance <= 1:
+        raise BatchUsageError("--end-silence must be > 0 and --max-utterance > 1 second.")
+    if workers < 0:
+        raise BatchUsageError("--workers must be 1 or more (0: one per core).")
+    if address is not None:
+        require_ray(address)  # says what to install before any work
+    specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+    options = BatchOptions(
+        source.lower(), target.lower(), specs, enhance_mode, end_silence, max_utterance, srt
+    )
+    summary = run_batch(inputs, out_dir, options, PoolConfig(workers, address), progress=not quiet)
+    if not quiet:
+        rate = summary.audio_s / max(summary.wall_s, 1e-9)
+        typer.echo(
+            f"{summary.ok} ok, {summary.skipped} skipped, {summary.failed} failed in "
+            f"{summary.wall_s:.1f} s ({summary.audio_s:.1f} s of audio, {rate:.2f}x real time) "
+            f"-> {summary.manifest}",
+            err=True,
+        )
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+@bench_app.command("batch")
+def bench_batch(
+    inputs: list[Path] = typer.Argument(
+        None, help="Recordings [default: the LibriVox clips of pocketsphinx-testdata]."
+    ),
+    workers: str = typer.Option("1,2", "--workers", "-w", help="Worker counts to compare."),
+    copies: int = typer.Option(2, "--copies", help="Copies of each input (more audio)."),
+    source: str = typer.Option("en", "--source", "-s"),
+    target: str = typer.Option("es", "--target", "-t"),
+    voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
+    vad: str = typer.Option("silero", "--vad"),
+    enhance: str = typer.Option("deepfilter", "--enhance"),
+    log: Path = typer.Option(
+        Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
+    ),
+    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+) -> None:
+    """Batch throughput (audio hours per wall hour) for N workers, memory per worker,
+    the cost of skipping done work, and whether splitting a long file at pauses pays."""
+    from voxlate.batch.discover import BatchUsageError
+    from voxlate.batch.plan import BatchOptions
+    from voxlate.eval.bench_batch import run_batch_bench
+    from voxlate.eval.bench_translate import default_inputs
+    from voxlate.pipeline.engines import EngineSpecs
+
+    try:
+        counts = [int(w) for w in workers.split(",") if w.strip()]
+    except ValueError as e:
+        raise BatchUsageError("--workers takes worker counts, e.g. 1,2.") from e
+    if not counts or min(counts) < 1 or copies < 1:
+        raise BatchUsageError("--workers needs counts of 1 or more, and --copies 1 or more.")
+    files = list(inputs) if inputs else default_inputs()
+    specs = EngineSpecs(vad=vad, enhance=enhance, voice=voice)
+    options = BatchOptions(source.lower(), target.lower(), specs)
+    typer.echo(run_batch_bench(files, options, counts, copies, None if no_log else log))
