@@ -32,6 +32,10 @@ LAYERS: dict[str, int] = {
             "checkpoint",
             "training",
             "metrics",
+            "audio_decode",
+            "audio_encode",
+            "outputs",
+            "distributed",
         ],
         0,
     ),  # fmt: skip
@@ -39,11 +43,13 @@ LAYERS: dict[str, int] = {
     "engines": 2,
     "data": 3,  # corpora; the synthetic digit corpus is spoken by the TTS engines
     **dict.fromkeys(["pipeline", "transcription"], 4),
-    **dict.fromkeys(["server", "tasks"], 5),
+    **dict.fromkeys(["server", "tasks", "batch"], 5),
     "eval": 6,
     **dict.fromkeys(["cli", "__main__"], 7),
 }
-SIBLINGS_APART = {("server", "tasks"), ("tasks", "server")}  # same layer, never each other
+SIBLINGS_APART = {  # same layer, never each other
+    (a, b) for a in ("server", "tasks", "batch") for b in ("server", "tasks", "batch") if a != b
+}
 
 
 def module_name(path: Path) -> str:

@@ -26,6 +26,8 @@ import types
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from fastapi.responses import JSONResponse
+
 from voxlate.errors import VoxlateError
 from voxlate.server.config import ServerConfig
 
@@ -126,10 +128,13 @@ def origin_ok(headers: dict[str, str], allowed: tuple[str, ...]) -> bool:
     return bool(netloc) and netloc == headers.get("host", "").lower()
 
 
+def error_response(status: int, message: str, code: str = "invalid_request_error") -> JSONResponse:
+    """OpenAI's error body: {"error": {"message", "type", "code"}}."""
+    return JSONResponse({"error": {"message": message, "type": code, "code": status}}, status)
+
+
 async def send_error(send: Any, status: int, message: str, code: str) -> None:
     """Answer with OpenAI's error body (used before the app has seen the request)."""
-    from voxlate.server.rest import error_response
-
     resp = error_response(status, message, code)
     await send(
         {

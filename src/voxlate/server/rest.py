@@ -33,7 +33,7 @@ from voxlate.engines.asr.base import Transcript
 from voxlate.errors import NoSpeechError, VoxlateError
 from voxlate.pipeline.engines import default_tts
 from voxlate.pipeline.file import report
-from voxlate.server.guard import DEADLINE_KEY, Checked, Deadline, RequestCancelled
+from voxlate.server.guard import DEADLINE_KEY, Checked, Deadline, RequestCancelled, error_response
 from voxlate.server.live_ws import VOICE_MODES
 from voxlate.server.openai_compat import (
     AUDIO_FORMATS,
@@ -57,10 +57,6 @@ class HTTPError(Exception):
         super().__init__(message)
         self.status = status
         self.code = code
-
-
-def error_response(status: int, message: str, code: str = "invalid_request_error") -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": code, "code": status}}, status)
 
 
 def deadline_of(request: Request) -> Deadline:
