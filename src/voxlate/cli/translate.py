@@ -120,13 +120,13 @@ def load_engines(specs: EngineSpecs, source: str, target: str, quiet: bool = Fal
     """Load the engines of `specs`, saying on stderr what loads and how long it took."""
     import time
 
-    from voxlate.pipeline.engines import EMBEDDED_ASR, Engines, default_tts
+    from voxlate.pipeline.engines import Engines, default_asr, default_tts
 
     if not quiet:
         what = (
-            f"vad {specs.vad}, enhance {specs.enhance}, asr {specs.asr or EMBEDDED_ASR.get(source, '?')}, "
+            f"vad {specs.vad}, enhance {specs.enhance}, asr {specs.asr or default_asr(source)}, "
             f"mt {specs.mt if source != target else 'none'}, "
-            f"tts {specs.tts or default_tts(target)}, voice {specs.voice}"
+            f"tts {specs.tts or default_tts(target, specs.live)}, voice {specs.voice}"
         )
         typer.echo(f"loading models\u2026 ({what})", err=True)
     t0 = time.perf_counter()
