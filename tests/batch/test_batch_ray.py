@@ -129,7 +129,7 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_killed_run_leaves_no_half_output_and_next_run_finishes(
     ray_cluster, run_cli, inputs: Path, librivox, tmp_path: Path, sig: int
 ) -> None:
