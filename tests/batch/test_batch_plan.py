@@ -161,3 +161,11 @@ def test_engine_threads_follow_omp_num_threads_as_ray_sets_it(monkeypatch) -> No
     assert default_threads() == 4
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert 1 <= default_threads() <= 4
+
+
+def test_unreachable_address_fails_fast_with_exit_2(run_cli, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    wav = tmp_path / "x.wav"
+    wav.write_bytes(b"RIFF")
+    code, _, err = run_cli("batch", wav, "-o", tmp_path / "out", "--address", "127.0.0.1:1")
+    assert code == 2 and "Cannot reach the Ray cluster at 127.0.0.1:1" in err

@@ -169,3 +169,21 @@ def test_killed_run_leaves_no_half_output_and_next_run_finishes(
         # its outputs are whole and it is skipped; whatever was unfinished is done now.
         assert r["status"] == ("skipped" if name in reports else "ok"), name
         assert Path(r["output"]).is_file() and Path(r["report"]).is_file()
+
+
+@pytest.mark.slow
+def test_address_joins_a_running_cluster_and_leaves_it_running(
+    ray_cluster, librivox, tmp_path: Path
+) -> None:
+    address = ray_cluster.get_runtime_context().gcs_address
+    clip = min(librivox, key=lambda c: sf.info(c[0]).duration)[0]
+    env = {**os.environ, "PYTHONPATH": str(Path(voxlate.__file__).parents[1])}
+    cmd = [sys.executable, "-m", "voxlate", "batch", str(clip), "-o", str(tmp_path / "out")]
+    r = subprocess.run(
+        cmd + ["--address", address, "-q", *FAST], env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    (row,) = read_manifest(tmp_path / "out" / "manifest.jsonl")
+    assert row["status"] == "ok"
+    assert row["node_id"] == ray_cluster.get_runtime_context().get_node_id()  # this cluster's node
+    assert ray_cluster.is_initialized() and ray_cluster.cluster_resources()["CPU"] == 2

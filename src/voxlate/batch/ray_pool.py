@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +48,23 @@ def require_ray(address: str | None) -> ModuleType:
     return ray
 
 
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when HOST:PORT does not accept connections (Ray itself retries for minutes).
+
+    Other forms (``auto``, ``ray://...``) are left to Ray.
+    """
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise BatchUsageError(
+            f"Cannot reach the Ray cluster at {address} ({e.strerror or e}); "
+            "is `ray start --head` running there?"
+        ) from e
+
+
 @contextmanager
 def ray_session(config: PoolConfig) -> Iterator[ModuleType]:
     """Ray, initialised for this run; a local cluster started here is shut down after.
@@ -62,6 +80,7 @@ def ray_session(config: PoolConfig) -> Iterator[ModuleType]:
             "configure_logging": False,
         }
         if config.address:
+            check_reachable(config.address)
             try:
                 ray.init(address=config.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as e:
