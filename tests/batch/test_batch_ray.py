@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 
 import voxlate
+from voxlate.batch.discover import BatchUsageError
 from voxlate.batch.manifest import read_manifest
 from voxlate.batch.plan import BatchOptions, file_sha256
 from voxlate.batch.ray_pool import PoolConfig
@@ -187,3 +188,22 @@ def test_address_joins_a_running_cluster_and_leaves_it_running(
     assert row["status"] == "ok"
     assert row["node_id"] == ray_cluster.get_runtime_context().get_node_id()  # this cluster's node
     assert ray_cluster.is_initialized() and ray_cluster.cluster_resources()["CPU"] == 2
+
+
+class BrokenInstallWorker(BatchWorker):
+    """A worker whose process cannot load voxlate's engines (a node without the models)."""
+
+    def load(self):  # type: ignore[override]
+        raise RuntimeError("no model files on this node")
+
+
+def test_workers_that_cannot_load_are_a_usage_error(
+    ray_cluster, run_cli, inputs: Path, tmp_path: Path
+) -> None:
+    ray_cluster.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    options = BatchOptions("en", "es", EngineSpecs(vad="energy", enhance="none", voice="tts"))
+    with pytest.raises(BatchUsageError, match="could not start.*no model files on this node"):
+        run_batch([inputs], tmp_path / "a", options, progress=False, worker_cls=BrokenInstallWorker)
+    code, _, err = run_cli("batch", inputs, "-o", tmp_path / "b", "-q", *FAST[:-1], "xx")
+    assert code == 2 and "Translation en->xx is not available" in err
+    assert not list((tmp_path / "b").glob("*.wav"))

@@ -51,9 +51,14 @@ class ManifestWriter:
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
+        from voxlate.batch.discover import BatchUsageError
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise BatchUsageError(f"Cannot write {self.path}: {e.strerror}.") from e
 
     def write(self, entry: ManifestEntry) -> None:
         os.write(self._fd, (entry.to_json() + "\n").encode("utf-8"))
