@@ -58,6 +58,7 @@ def run_batch(
     finished stays finished, and nothing is half-written.
     """
     pool = pool or PoolConfig()
+    out_dir = Path(out_dir).absolute()  # workers on other nodes have another working folder
     t_start = time.perf_counter()
     run = _now()
     items = plan_items(inputs, out_dir, options.target, options.srt)

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from voxlate.audio import write_text_atomic
@@ -130,6 +130,4 @@ class BatchWorker:
         """The worker's info with its peak memory now."""
         if self.info is None:
             return None
-        from dataclasses import replace
-
         return replace(self.info, peak_rss_mb=_rss_mb()[1])

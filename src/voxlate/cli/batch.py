@@ -82,6 +82,8 @@ def batch(
         raise BatchUsageError("--workers must be 1 or more (0: one per core).")
     if address is not None:
         require_ray(address)  # says what to install before any work
+    if Path(voice).is_file():  # a reference clip: workers elsewhere need its full path
+        voice = str(Path(voice).absolute())
     specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
     options = BatchOptions(
         source.lower(), target.lower(), specs, enhance_mode, end_silence, max_utterance, srt
