@@ -38,6 +38,7 @@ class ManifestEntry:
     attempts: int = 0  # tries (more than 1 when a worker was lost under it)
     audio_s: float = 0.0  # length of the input (s), when it was translated
     run: str = ""  # start time of the run (UTC, ISO 8601): tells runs apart
+    parts: int = 1  # parts the input was split into (--split-over)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
