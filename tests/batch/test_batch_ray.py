@@ -20,7 +20,7 @@ from voxlate.batch.manifest import read_manifest
 from voxlate.batch.plan import BatchOptions, file_sha256
 from voxlate.batch.ray_pool import PoolConfig
 from voxlate.batch.runner import run_batch
-from voxlate.batch.worker import BatchWorker, Job
+from voxlate.batch.worker import BatchWorker, Job, JobOutcome
 from voxlate.pipeline.engines import EngineSpecs
 
 # The fast engines: energy VAD, no enhancement, the stock eSpeak NG voice.
@@ -207,3 +207,53 @@ def test_workers_that_cannot_load_are_a_usage_error(
     code, _, err = run_cli("batch", inputs, "-o", tmp_path / "b", "-q", *FAST[:-1], "xx")
     assert code == 2 and "Translation en->xx is not available" in err
     assert not list((tmp_path / "b").glob("*.wav"))
+
+
+class LastPartFailsOnce(BatchWorker):
+    """Fails the last part of a split input the first time (a marker file remembers)."""
+
+    def run(self, job: Job):  # type: ignore[override]
+        part = job.item.output.parent / "last-part-failed"
+        if job.part is not None and job.part.index == job.part.count - 1 and not part.exists():
+            part.touch()
+            return JobOutcome(False, "Injected failure.", 0.0, 0.0, self.current_info())
+        return super().run(job)
+
+
+@pytest.mark.slow
+def test_long_input_split_at_pauses_joined_in_order_and_parts_resumed(
+    ray_cluster, librivox, tmp_path: Path
+) -> None:
+    from voxlate.audio import save_audio
+    from voxlate.eval.bench_batch import joined_recording
+
+    ray_cluster.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    long = joined_recording([p for p, _ in librivox], 2)  # 55 s, 10 sentences
+    save_audio(folder / "long.wav", long)
+    out = tmp_path / "out"
+    specs = EngineSpecs(vad="energy", enhance="none", voice="tts")
+    options = BatchOptions("en", "es", specs, srt=True, split_over_s=20.0)
+    first = run_batch([folder], out, options, PoolConfig(2), False, LastPartFailsOnce)
+    (row,) = read_manifest(out / "manifest.jsonl")
+    assert row["status"] == "failed" and row["error"] == "part 3 of 3: Injected failure."
+    assert first.exit_code == 1 and not (out / "long.es.wav").exists()
+    kept = sorted(p.name for p in (out / ".parts" / "long.es.wav").glob("*.npz"))
+    assert kept == ["0-of-3.npz", "1-of-3.npz"]  # the finished parts wait for the next run
+
+    second = run_batch([folder], out, options, PoolConfig(2), False, LastPartFailsOnce)
+    row = read_manifest(out / "manifest.jsonl")[-1]
+    assert second.exit_code == 0 and row["status"] == "ok" and row["parts"] == 3
+    assert row["seconds"] < 0.8 * first.wall_s  # only the last part was translated again
+    rep = json.loads((out / "long.es.json").read_text())
+    bounds = rep["parts"]
+    assert bounds[0][0] == 0 and bounds[-1][1] == pytest.approx(long.duration, abs=0.01)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    for a, _ in bounds[1:]:  # every cut is in a pause, outside every utterance
+        assert all(not (s["start"] < a < s["end"]) for s in rep["segments"])
+    starts = [s["start"] for s in rep["segments"]]
+    assert starts == sorted(starts) and len(starts) >= 8
+    assert sum("Dashwood" in s["source_text"] for s in rep["segments"]) == 2
+    assert sf.info(out / "long.es.wav").duration >= long.duration - 0.05
+    assert not (out / ".parts").exists()
