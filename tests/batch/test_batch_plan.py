@@ -140,6 +140,8 @@ def test_cli_usage_errors_exit_2(run_cli, tmp_path: Path) -> None:
     assert code == 2 and "No audio files found" in err
     code, _, err = run_cli("batch", tmp_path / "empty", "-o", tmp_path / "o", "--workers", "-1")
     assert code == 2 and "--workers" in err
+    code, _, err = run_cli("batch", tmp_path / "empty", "-o", tmp_path / "o", "--split-over", "5")
+    assert code == 2 and "--split-over must be 0 (never) or at least 16 s" in err
     code, _, err = run_cli("batch", tmp_path / "empty", "-o", tmp_path / "o", "--bogus")
     assert code == 2  # typer's own usage error
 
