@@ -31,7 +31,6 @@ def _by_name(rows: list[dict]) -> dict[str, dict]:
     return {Path(r["input"]).name: r for r in rows}
 
 
-@pytest.mark.slow
 def test_batch_isolates_failures_skips_on_rerun_and_redoes_changed_input(
     ray_cluster, run_cli, inputs: Path, tmp_path: Path, librivox
 ) -> None:
