@@ -20,6 +20,7 @@ from voxlate.batch.split import (
     join_parts,
     load_part,
     part_count,
+    part_is_done,
     part_path,
     remove_part_temps,
 )
@@ -162,7 +163,7 @@ def run_batch(
                 todo = [
                     part
                     for part in (Part(k, n) for k in range(n))
-                    if load_part(part_path(item, part), sha, record) is None
+                    if not part_is_done(part_path(item, part), sha, record)
                 ]
                 remove_part_temps(item)
                 splits[item] = SplitProgress(sha, n, len(todo))

@@ -136,15 +136,25 @@ def save_part(path: Path, result: PartResult, sha256: str, record: dict[str, Any
             np.savez(f, samples=samples, meta=np.array(json.dumps(meta)))
 
 
+def part_is_done(path: Path, sha256: str, record: dict[str, Any]) -> bool:
+    """Whether the part at `path` was made from these bytes and options (reads no audio)."""
+    try:
+        with np.load(path) as z:
+            meta = json.loads(str(z["meta"]))
+    except (OSError, ValueError, KeyError):
+        return False
+    return meta.get("batch") == batch_record(sha256, record)
+
+
 def load_part(path: Path, sha256: str, record: dict[str, Any]) -> PartResult | None:
     """The part saved at `path` if it was made from these bytes and options, else None."""
+    if not part_is_done(path, sha256, record):
+        return None
     try:
         with np.load(path) as z:
             meta = json.loads(str(z["meta"]))
             samples = z["samples"].astype(np.float32)
     except (OSError, ValueError, KeyError):
-        return None
-    if meta.get("batch") != batch_record(sha256, record):
         return None
     track = Audio(samples, meta["rate"]) if meta["rate"] else None
     segments = [PlacedSegment(**s) for s in meta["segments"]]
