@@ -140,6 +140,8 @@ def test_cli_usage_errors_exit_2(run_cli, tmp_path: Path) -> None:
     assert code == 2 and "No audio files found" in err
     code, _, err = run_cli("batch", tmp_path / "empty", "-o", tmp_path / "o", "--workers", "-1")
     assert code == 2 and "--workers" in err
+    code, _, err = run_cli("batch", tmp_path / "empty", "-o", tmp_path / "o", "--split-over", "5")
+    assert code == 2 and "--split-over must be 0 (never) or at least 16 s" in err
     code, _, err = run_cli("batch", tmp_path / "empty", "-o", tmp_path / "o", "--bogus")
     assert code == 2  # typer's own usage error
 
@@ -161,3 +163,11 @@ def test_engine_threads_follow_omp_num_threads_as_ray_sets_it(monkeypatch) -> No
     assert default_threads() == 4
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert 1 <= default_threads() <= 4
+
+
+def test_unreachable_address_fails_fast_with_exit_2(run_cli, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    wav = tmp_path / "x.wav"
+    wav.write_bytes(b"RIFF")
+    code, _, err = run_cli("batch", wav, "-o", tmp_path / "out", "--address", "127.0.0.1:1")
+    assert code == 2 and "Cannot reach the Ray cluster at 127.0.0.1:1" in err

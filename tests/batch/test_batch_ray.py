@@ -15,11 +15,12 @@ import pytest
 import soundfile as sf
 
 import voxlate
+from voxlate.batch.discover import BatchUsageError
 from voxlate.batch.manifest import read_manifest
 from voxlate.batch.plan import BatchOptions, file_sha256
 from voxlate.batch.ray_pool import PoolConfig
 from voxlate.batch.runner import run_batch
-from voxlate.batch.worker import BatchWorker, Job
+from voxlate.batch.worker import BatchWorker, Job, JobOutcome
 from voxlate.pipeline.engines import EngineSpecs
 
 # The fast engines: energy VAD, no enhancement, the stock eSpeak NG voice.
@@ -30,7 +31,6 @@ def _by_name(rows: list[dict]) -> dict[str, dict]:
     return {Path(r["input"]).name: r for r in rows}
 
 
-@pytest.mark.slow
 def test_batch_isolates_failures_skips_on_rerun_and_redoes_changed_input(
     ray_cluster, run_cli, inputs: Path, tmp_path: Path, librivox
 ) -> None:
@@ -129,7 +129,7 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_killed_run_leaves_no_half_output_and_next_run_finishes(
     ray_cluster, run_cli, inputs: Path, librivox, tmp_path: Path, sig: int
 ) -> None:
@@ -169,3 +169,90 @@ def test_killed_run_leaves_no_half_output_and_next_run_finishes(
         # its outputs are whole and it is skipped; whatever was unfinished is done now.
         assert r["status"] == ("skipped" if name in reports else "ok"), name
         assert Path(r["output"]).is_file() and Path(r["report"]).is_file()
+
+
+@pytest.mark.slow
+def test_address_joins_a_running_cluster_and_leaves_it_running(
+    ray_cluster, librivox, tmp_path: Path
+) -> None:
+    address = ray_cluster.get_runtime_context().gcs_address
+    clip = min(librivox, key=lambda c: sf.info(c[0]).duration)[0]
+    env = {**os.environ, "PYTHONPATH": str(Path(voxlate.__file__).parents[1])}
+    cmd = [sys.executable, "-m", "voxlate", "batch", str(clip), "-o", str(tmp_path / "out")]
+    r = subprocess.run(
+        cmd + ["--address", address, "-q", *FAST], env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    (row,) = read_manifest(tmp_path / "out" / "manifest.jsonl")
+    assert row["status"] == "ok"
+    assert row["node_id"] == ray_cluster.get_runtime_context().get_node_id()  # this cluster's node
+    assert ray_cluster.is_initialized() and ray_cluster.cluster_resources()["CPU"] == 2
+
+
+class BrokenInstallWorker(BatchWorker):
+    """A worker whose process cannot load voxlate's engines (a node without the models)."""
+
+    def load(self):  # type: ignore[override]
+        raise RuntimeError("no model files on this node")
+
+
+def test_workers_that_cannot_load_are_a_usage_error(
+    ray_cluster, run_cli, inputs: Path, tmp_path: Path
+) -> None:
+    ray_cluster.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    options = BatchOptions("en", "es", EngineSpecs(vad="energy", enhance="none", voice="tts"))
+    with pytest.raises(BatchUsageError, match="could not start.*no model files on this node"):
+        run_batch([inputs], tmp_path / "a", options, progress=False, worker_cls=BrokenInstallWorker)
+    code, _, err = run_cli("batch", inputs, "-o", tmp_path / "b", "-q", *FAST[:-1], "xx")
+    assert code == 2 and "Translation en->xx is not available" in err
+    assert not list((tmp_path / "b").glob("*.wav"))
+
+
+class LastPartFailsOnce(BatchWorker):
+    """Fails the last part of a split input the first time (a marker file remembers)."""
+
+    def run(self, job: Job):  # type: ignore[override]
+        part = job.item.output.parent / "last-part-failed"
+        if job.part is not None and job.part.index == job.part.count - 1 and not part.exists():
+            part.touch()
+            return JobOutcome(False, "Injected failure.", 0.0, 0.0, self.current_info())
+        return super().run(job)
+
+
+@pytest.mark.slow
+def test_long_input_split_at_pauses_joined_in_order_and_parts_resumed(
+    ray_cluster, librivox, tmp_path: Path
+) -> None:
+    from voxlate.audio import save_audio
+    from voxlate.eval.bench_batch import joined_recording
+
+    ray_cluster.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    long = joined_recording([p for p, _ in librivox], 2)  # 55 s, 10 sentences
+    save_audio(folder / "long.wav", long)
+    out = tmp_path / "out"
+    specs = EngineSpecs(vad="energy", enhance="none", voice="tts")
+    options = BatchOptions("en", "es", specs, srt=True, split_over_s=20.0)
+    first = run_batch([folder], out, options, PoolConfig(2), False, LastPartFailsOnce)
+    (row,) = read_manifest(out / "manifest.jsonl")
+    assert row["status"] == "failed" and row["error"] == "part 3 of 3: Injected failure."
+    assert first.exit_code == 1 and not (out / "long.es.wav").exists()
+    kept = sorted(p.name for p in (out / ".parts" / "long.es.wav").glob("*.npz"))
+    assert kept == ["0-of-3.npz", "1-of-3.npz"]  # the finished parts wait for the next run
+
+    second = run_batch([folder], out, options, PoolConfig(2), False, LastPartFailsOnce)
+    row = read_manifest(out / "manifest.jsonl")[-1]
+    assert second.exit_code == 0 and row["status"] == "ok" and row["parts"] == 3
+    assert row["seconds"] < 0.8 * first.wall_s  # only the last part was translated again
+    rep = json.loads((out / "long.es.json").read_text())
+    bounds = rep["parts"]
+    assert bounds[0][0] == 0 and bounds[-1][1] == pytest.approx(long.duration, abs=0.01)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    for a, _ in bounds[1:]:  # every cut is in a pause, outside every utterance
+        assert all(not (s["start"] < a < s["end"]) for s in rep["segments"])
+    starts = [s["start"] for s in rep["segments"]]
+    assert starts == sorted(starts) and len(starts) >= 8
+    assert sum("Dashwood" in s["source_text"] for s in rep["segments"]) == 2
+    assert sf.info(out / "long.es.wav").duration >= long.duration - 0.05
+    assert not (out / ".parts").exists()

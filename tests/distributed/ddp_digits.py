@@ -3,8 +3,9 @@
     torchrun --standalone --nproc_per_node 2 tests/distributed/ddp_digits.py OUT_DIR STEPS
 
 Writes OUT_DIR/model.pt (rank 0, the toolkit's checkpoint) and OUT_DIR/rank<r>.json per
-process: world size, the first batch's digits (are the ranks' data different?) and a
-checksum of the final weights (are the replicas in sync?).
+process: world size, the first batch's digits (are the ranks' data different?), a
+checksum of the final weights (are the replicas in sync?) and `any_rank` of a flag set on
+the last rank only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 from voxlate.diffusion.ddpm import DDPMConfig
 from voxlate.diffusion.nets import UNet2DConfig
 from voxlate.diffusion.training import TrainConfig, train
-from voxlate.distributed import rank, rank_seed, world_size
+from voxlate.distributed import any_rank, rank, rank_seed, world_size
 from voxlate.tasks.digits.dataset import DigitImages, endless_batches
 from voxlate.tasks.digits.features import MelConfig
 from voxlate.tasks.digits.model import DigitDiffusionConfig, build_denoiser, make_loss
@@ -58,6 +59,8 @@ def main(out_dir: Path, steps: int) -> None:
     weights = sum(float(p.detach().double().sum()) for p in model.parameters())
     info = {"rank": rank(), "world_size": world_size(), "first_digits": first_digits}
     info["weights_sum"] = weights
+    # a stop decision taken on one rank only reaches every rank
+    info["any_rank"] = [any_rank(rank() == world_size() - 1), any_rank(False)]
     (out_dir / f"rank{rank()}.json").write_text(json.dumps(info))
 
 

@@ -55,6 +55,7 @@ def test_torchrun_two_processes_matches_one(tmp_path: Path) -> None:
 
     ranks = [json.loads((two / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in ranks] == [2, 2]
+    assert [r["any_rank"] for r in ranks] == [[True, False], [True, False]]
     assert ranks[0]["first_digits"] != ranks[1]["first_digits"]  # each rank its own batches
     assert ranks[0]["weights_sum"] == pytest.approx(ranks[1]["weights_sum"], rel=1e-9, abs=1e-9)
     alone = json.loads((one / "rank0.json").read_text())

@@ -6,6 +6,7 @@
 | `plan.py` | `BatchOptions` (the translate options of a run), the input checksum, and the skip rule |
 | `manifest.py` | `ManifestEntry`, one JSON line per input per run in `OUT_DIR/manifest.jsonl` |
 | `worker.py` | `BatchWorker`: engines loaded once, translates one job at a time (a Ray actor) |
+| `split.py` | long inputs in parts cut at VAD pauses (`--split-over`), part files, the join |
 | `ray_pool.py` | starting or joining Ray, the actor pool, retries when a worker is lost |
 | `runner.py` | `run_batch`: plan, skip, run the rest, write the manifest, interrupt safely |
 """

@@ -38,6 +38,7 @@ class ManifestEntry:
     attempts: int = 0  # tries (more than 1 when a worker was lost under it)
     audio_s: float = 0.0  # length of the input (s), when it was translated
     run: str = ""  # start time of the run (UTC, ISO 8601): tells runs apart
+    parts: int = 1  # parts the input was split into (--split-over)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -51,9 +52,14 @@ class ManifestWriter:
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
+        from voxlate.batch.discover import BatchUsageError
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise BatchUsageError(f"Cannot write {self.path}: {e.strerror}.") from e
 
     def write(self, entry: ManifestEntry) -> None:
         os.write(self._fd, (entry.to_json() + "\n").encode("utf-8"))

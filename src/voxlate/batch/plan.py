@@ -32,6 +32,9 @@ class BatchOptions:
     end_silence_s: float = 0.4  # silence that ends an utterance (s)
     max_utterance_s: float = 12.0  # longest utterance (s)
     srt: bool = False  # also write <stem>.<target>.srt
+    split_over_s: float = (
+        0.0  # recordings longer than this (s) go in parts to several workers; 0: never
+    )
 
     def record(self) -> dict[str, Any]:
         """The options as JSON data, as a report records them (a reference voice by checksum)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +48,23 @@ def require_ray(address: str | None) -> ModuleType:
     return ray
 
 
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when HOST:PORT does not accept connections (Ray itself retries for minutes).
+
+    Other forms (``auto``, ``ray://...``) are left to Ray.
+    """
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise BatchUsageError(
+            f"Cannot reach the Ray cluster at {address} ({e.strerror or e}); "
+            "is `ray start --head` running there?"
+        ) from e
+
+
 @contextmanager
 def ray_session(config: PoolConfig) -> Iterator[ModuleType]:
     """Ray, initialised for this run; a local cluster started here is shut down after.
@@ -62,6 +80,7 @@ def ray_session(config: PoolConfig) -> Iterator[ModuleType]:
             "configure_logging": False,
         }
         if config.address:
+            check_reachable(config.address)
             try:
                 ray.init(address=config.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as e:
@@ -101,6 +120,67 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+def _first_line(e: BaseException) -> str:
+    """'Type: first line' of an error; for an error raised inside a Ray worker, of its cause."""
+    cause = getattr(e, "cause", None)
+    if isinstance(cause, BaseException):
+        e = cause
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0][:200]}" if text else type(e).__name__
+
+
+class _ActorPool:
+    """The actors of one run: started with their engines loaded, one job in flight each."""
+
+    def __init__(self, ray: ModuleType, options: BatchOptions, config: PoolConfig, cls: type):
+        self.ray = ray
+        self.options = options
+        self.actor_cls = ray.remote(num_cpus=config.cpus_per_worker, max_restarts=0)(cls)
+        self.infos: dict[Any, WorkerInfo] = {}  # every actor that loaded, dead or alive
+        self.alive: list[Any] = []
+        self.inflight: dict[Any, tuple[Any, Job]] = {}  # result ref -> (actor, job)
+
+    def start(self, count: int) -> list[Any]:
+        """`count` new actors with engines loaded; raises BatchUsageError if they cannot load."""
+        new = [self.actor_cls.remote(self.options) for _ in range(count)]
+        try:
+            loaded = self.ray.get([a.load.remote() for a in new])
+        except Exception as e:  # the worker process could not start or import voxlate
+            for a in new:
+                self.ray.kill(a)
+            raise BatchUsageError(f"The Ray workers could not start ({_first_line(e)}).") from e
+        for a, info in zip(new, loaded):
+            if isinstance(info, str):
+                for b in new:
+                    self.ray.kill(b)
+                raise BatchUsageError(info)
+            self.infos[a] = info
+        self.alive += new
+        return new
+
+    def replace(self, dead: Any) -> Any | None:
+        """A fresh actor in place of a dead one; None when none can start (the slot is dropped)."""
+        self.ray.kill(dead)
+        self.alive.remove(dead)
+        try:
+            return self.start(1)[0]
+        except BatchUsageError:
+            return None
+
+    def submit(self, actor: Any, job: Job) -> None:
+        self.inflight[actor.run.remote(job)] = (actor, job)
+
+    def idle(self) -> list[Any]:
+        """The live actors with no job in flight."""
+        busy = {id(a) for a, _ in self.inflight.values()}
+        return [a for a in self.alive if id(a) not in busy]
+
+    def kill_all(self) -> None:
+        for a in self.alive:
+            self.ray.kill(a)  # stops work in flight at once (interrupt) or frees the worker
+        self.alive = []
+
+
 def run_pool(
     jobs: list[Job],
     options: BatchOptions,
@@ -112,9 +192,10 @@ def run_pool(
     """Run `jobs` on Ray actors; call `on_done(job, outcome, attempts)` as each finishes.
 
     Returns the infos of every worker that ran (with its peak memory). Raises
-    BatchUsageError when the engines cannot load (nothing was translated), and
-    KeyboardInterrupt on SIGINT/SIGTERM after killing the workers: a job in flight
-    then leaves no output (each is written atomically) and the next run redoes it.
+    BatchUsageError when the workers cannot start or load their engines (nothing was
+    translated), and KeyboardInterrupt on SIGINT/SIGTERM after killing the workers: a
+    job in flight then leaves no output (each is written atomically) and the next run
+    redoes it.
     """
     if not jobs:
         return []
@@ -122,65 +203,53 @@ def run_pool(
         from ray.exceptions import ActorUnavailableError, RayActorError
 
         lost = (RayActorError, ActorUnavailableError)
-        n = config.workers or int(ray.cluster_resources().get("CPU", 1) / config.cpus_per_worker)
-        n = max(1, min(n, len(jobs)))
-        actor_cls = ray.remote(num_cpus=config.cpus_per_worker, max_restarts=0)(worker_cls)
-        infos: dict[Any, WorkerInfo] = {}
-        actors: list[Any] = []
-
-        def start(count: int) -> list[Any]:
-            new = [actor_cls.remote(options) for _ in range(count)]
-            loaded = ray.get([a.load.remote() for a in new])
-            for a, info in zip(new, loaded):
-                if isinstance(info, str):
-                    raise BatchUsageError(info)
-                infos[a] = info
-            actors.extend(new)
-            return new
-
+        slots = int(ray.cluster_resources().get("CPU", 1) / config.cpus_per_worker)
+        n = max(1, min(config.workers or slots, slots, len(jobs)))
+        pool = _ActorPool(ray, options, config, worker_cls)
         pending = deque(jobs)
         attempts: dict[Job, int] = {}
-        inflight: dict[Any, tuple[Any, Job]] = {}
 
-        def submit(actor: Any) -> None:
-            if pending:
+        def fill() -> None:
+            """Give a pending job to every idle worker."""
+            for actor in pool.idle():
+                if not pending:
+                    return
                 job = pending.popleft()
                 attempts[job] = attempts.get(job, 0) + 1
-                inflight[actor.run.remote(job)] = (actor, job)
+                pool.submit(actor, job)
 
         try:
-            pool = start(n)
+            started = pool.start(n)
             if on_start is not None:
-                on_start([infos[a] for a in pool])
-            for a in pool:
-                submit(a)
-            while inflight:
-                ready, _ = ray.wait(list(inflight), num_returns=1)
-                actor, job = inflight.pop(ready[0])
+                on_start([pool.infos[a] for a in started])
+            fill()
+            while pool.inflight:
+                ready, _ = ray.wait(list(pool.inflight), num_returns=1)
+                actor, job = pool.inflight.pop(ready[0])
                 try:
                     outcome = ray.get(ready[0])
                     if outcome.worker is not None:
-                        infos[actor] = outcome.worker
+                        pool.infos[actor] = outcome.worker
                 except lost as e:
-                    dead = infos.get(actor)
-                    ray.kill(actor)
-                    actor = start(1)[0]  # a fresh worker takes the dead one's place
-                    if attempts[job] < config.max_attempts:
+                    dead = pool.infos.get(actor)
+                    pool.replace(actor)  # a fresh worker takes the dead one's place
+                    if attempts[job] < config.max_attempts and pool.alive:
                         pending.appendleft(job)
-                        submit(actor)
+                        fill()
                         continue
-                    reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                     outcome = JobOutcome(
                         False,
                         f"The worker was lost {attempts[job]} times while translating this "
-                        f"input ({type(e).__name__}: {reason[:200]}).",
+                        f"input ({_first_line(e)}).",
                         0.0,
                         0.0,
                         dead,
                     )
                 on_done(job, outcome, attempts[job])
-                submit(actor)
+                fill()
+            for job in pending:  # only when every worker was lost and none could restart
+                left = JobOutcome(False, "No Ray worker was left to run it.", 0.0, 0.0, None)
+                on_done(job, left, attempts.get(job, 0))
         finally:
-            for a in actors:
-                ray.kill(a)  # stops work in flight at once (interrupt) or frees the worker
-        return list(infos.values())
+            pool.kill_all()
+        return list(pool.infos.values())

@@ -11,13 +11,14 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from voxlate.audio import write_text_atomic
 from voxlate.batch.discover import BatchItem
 from voxlate.batch.manifest import WorkerInfo
 from voxlate.batch.plan import BatchOptions, batch_record, remove_stale_temps
+from voxlate.batch.split import Part, PartResult, part_bounds, part_path, save_part
 from voxlate.errors import VoxlateError
 
 
@@ -27,6 +28,7 @@ class Job:
 
     item: BatchItem  # the input and its output paths
     sha256: str  # SHA-256 of the input when the run planned it
+    part: Part | None = None  # which part, when a long input is split (batch/split.py)
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,14 @@ class BatchWorker:
         remove_stale_temps(item)
         audio_s = 0.0
         try:
-            rep = translate_file(self.translator, item.input, item.output, None, item.srt)
-            audio_s = float(rep.get("duration_s", 0.0))
-            rep["batch"] = batch_record(job.sha256, self.record)
-            text = json.dumps(rep, ensure_ascii=False, indent=2) + "\n"
-            write_text_atomic(item.report, text)  # last: its presence marks the item done
+            if job.part is not None:
+                audio_s = self._run_part(job, job.part)
+            else:
+                rep = translate_file(self.translator, item.input, item.output, None, item.srt)
+                audio_s = float(rep.get("duration_s", 0.0))
+                rep["batch"] = batch_record(job.sha256, self.record)
+                text = json.dumps(rep, ensure_ascii=False, indent=2) + "\n"
+                write_text_atomic(item.report, text)  # last: its presence marks the item done
             error = None
         except VoxlateError as e:
             error = str(e)
@@ -126,10 +131,24 @@ class BatchWorker:
             error is None, error, time.perf_counter() - t0, audio_s, self.current_info()
         )
 
+    def _run_part(self, job: Job, part: Part) -> float:
+        """Translate one part of a long input and save it; returns its length (s)."""
+        from voxlate.audio import load_audio
+        from voxlate.errors import NoSpeechError
+
+        t = self.translator
+        audio = load_audio(job.item.input)
+        start, end = part_bounds(audio, part, t.engines.vad, t.segmenter)
+        try:
+            r = t.translate(audio.slice(start, end), name=f"{job.item.input} [{start}-{end} s]")
+            result = PartResult(start, end, r.audio, r.segments, r.timings, t.engines.names)
+        except NoSpeechError:  # a long pause or music: the part adds silence only
+            result = PartResult(start, end, None, [], {}, t.engines.names)
+        save_part(part_path(job.item, part), result, job.sha256, self.record)
+        return end - start
+
     def current_info(self) -> WorkerInfo | None:
         """The worker's info with its peak memory now."""
         if self.info is None:
             return None
-        from dataclasses import replace
-
         return replace(self.info, peak_rss_mb=_rss_mb()[1])

@@ -60,6 +60,12 @@ def batch(
     max_utterance: float = typer.Option(
         12.0, "--max-utterance", help="Longest utterance (s); longer speech is cut at a pause."
     ),
+    split_over: float = typer.Option(
+        0.0,
+        "--split-over",
+        help="Translate recordings longer than this many seconds in parts, cut at pauses, "
+        "on several workers, then joined (0: never; see docs/batch.md for when it pays).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Translate many recordings, on several workers or a Ray cluster; resumable.
@@ -72,19 +78,31 @@ def batch(
     from voxlate.batch.plan import BatchOptions
     from voxlate.batch.ray_pool import PoolConfig, require_ray
     from voxlate.batch.runner import run_batch
+    from voxlate.batch.split import SEARCH_S
     from voxlate.pipeline.engines import EngineSpecs
 
     if enhance_mode not in ("auto", "always", "never"):
         raise BatchUsageError("--enhance-mode must be auto, always or never.")
     if end_silence <= 0 or max_utterance <= 1:
         raise BatchUsageError("--end-silence must be > 0 and --max-utterance > 1 second.")
+    if split_over < 0 or 0 < split_over < 2 * SEARCH_S:
+        raise BatchUsageError(f"--split-over must be 0 (never) or at least {2 * SEARCH_S:g} s.")
     if workers < 0:
         raise BatchUsageError("--workers must be 1 or more (0: one per core).")
     if address is not None:
         require_ray(address)  # says what to install before any work
+    if Path(voice).is_file():  # a reference clip: workers elsewhere need its full path
+        voice = str(Path(voice).absolute())
     specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
     options = BatchOptions(
-        source.lower(), target.lower(), specs, enhance_mode, end_silence, max_utterance, srt
+        source.lower(),
+        target.lower(),
+        specs,
+        enhance_mode,
+        end_silence,
+        max_utterance,
+        srt,
+        split_over,
     )
     summary = run_batch(inputs, out_dir, options, PoolConfig(workers, address), progress=not quiet)
     if not quiet:
