@@ -250,3 +250,8 @@ def test_enhance_pipes_stdin_to_stdout_and_flac(librivox_clip, tmp_path):
         )
     assert proc.returncode == 0 and out.read_bytes()[:4] == b"fLaC"
     assert load_audio(out).duration == pytest.approx(load_audio(librivox_clip).duration, abs=0.01)
+
+
+def test_root_help_lists_exit_codes(run_cli):
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech" in out
