@@ -128,6 +128,8 @@ def test_translate_reads_stdin_and_writes_stdout(librivox_clip):
     assert proc.stdout[:4] == b"RIFF" and len(proc.stdout) > 100_000
     err = proc.stderr.decode()
     assert "loading models" in err and "faster-whisper" in err and "-> stdout" in err
+    # one bar per pass, advanced per utterance, counted in seconds of speech
+    assert "recognizing" in err and "speaking" in err and "/6.8 s of speech" in err
 
 
 def test_transcribe_several_inputs_every_format(librivox, tmp_path, run_cli):
