@@ -115,10 +115,12 @@ def test_unknown_extension_is_refused(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
-def test_translate_reads_stdin_and_writes_stdout(librivox_clip):
+def test_translate_reads_stdin_and_writes_stdout(librivox_clip, tmp_path):
     env = dict(os.environ, PYTHONPATH=SRC)
+    rep = tmp_path / "r.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "voxlate", "translate", "-", "--voice", "tts", "--enhance", "none"],
+        [sys.executable, "-m", "voxlate", "translate", "-", "--voice", "tts", "--enhance", "none",
+         "--report", str(rep)],  # fmt: skip
         stdin=open(librivox_clip, "rb"),
         capture_output=True,
         env=env,
@@ -130,6 +132,7 @@ def test_translate_reads_stdin_and_writes_stdout(librivox_clip):
     assert "loading models" in err and "faster-whisper" in err and "-> stdout" in err
     # one bar per pass, advanced per utterance, counted in seconds of speech
     assert "recognizing" in err and "speaking" in err and "/6.8 s of speech" in err
+    assert json.loads(rep.read_text())["input"] == "-"
 
 
 def test_transcribe_several_inputs_every_format(librivox, tmp_path, run_cli):
