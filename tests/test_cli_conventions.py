@@ -118,9 +118,9 @@ def test_unknown_extension_is_refused(tmp_path):
 def test_translate_reads_stdin_and_writes_stdout(librivox_clip, tmp_path):
     env = dict(os.environ, PYTHONPATH=SRC)
     rep = tmp_path / "r.json"
+    args = ["translate", "-", "--voice", "tts", "--enhance", "none", "--report", str(rep)]
     proc = subprocess.run(
-        [sys.executable, "-m", "voxlate", "translate", "-", "--voice", "tts", "--enhance", "none",
-         "--report", str(rep)],  # fmt: skip
+        [sys.executable, "-m", "voxlate", *args],
         stdin=open(librivox_clip, "rb"),
         capture_output=True,
         env=env,
