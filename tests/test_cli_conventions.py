@@ -260,3 +260,10 @@ def test_enhance_pipes_stdin_to_stdout_and_flac(librivox_clip, tmp_path):
 def test_root_help_lists_exit_codes(run_cli):
     code, out, _ = run_cli("--help")
     assert code == 0 and "Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech" in out
+
+
+def test_numba_caches_into_voxlates_cache_not_site_packages(run_cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("VOXLATE_CACHE", str(tmp_path))
+    assert run_cli("--version")[0] == 0
+    assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "numba")
