@@ -115,10 +115,12 @@ def test_unknown_extension_is_refused(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
-def test_translate_reads_stdin_and_writes_stdout(librivox_clip):
+def test_translate_reads_stdin_and_writes_stdout(librivox_clip, tmp_path):
     env = dict(os.environ, PYTHONPATH=SRC)
+    rep = tmp_path / "r.json"
+    args = ["translate", "-", "--voice", "tts", "--enhance", "none", "--report", str(rep)]
     proc = subprocess.run(
-        [sys.executable, "-m", "voxlate", "translate", "-", "--voice", "tts", "--enhance", "none"],
+        [sys.executable, "-m", "voxlate", *args],
         stdin=open(librivox_clip, "rb"),
         capture_output=True,
         env=env,
@@ -128,6 +130,9 @@ def test_translate_reads_stdin_and_writes_stdout(librivox_clip):
     assert proc.stdout[:4] == b"RIFF" and len(proc.stdout) > 100_000
     err = proc.stderr.decode()
     assert "loading models" in err and "faster-whisper" in err and "-> stdout" in err
+    # one bar per pass, advanced per utterance, counted in seconds of speech
+    assert "recognizing" in err and "speaking" in err and "/6.8 s of speech" in err
+    assert json.loads(rep.read_text())["input"] == "-"
 
 
 def test_transcribe_several_inputs_every_format(librivox, tmp_path, run_cli):
@@ -250,3 +255,15 @@ def test_enhance_pipes_stdin_to_stdout_and_flac(librivox_clip, tmp_path):
         )
     assert proc.returncode == 0 and out.read_bytes()[:4] == b"fLaC"
     assert load_audio(out).duration == pytest.approx(load_audio(librivox_clip).duration, abs=0.01)
+
+
+def test_root_help_lists_exit_codes(run_cli):
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech" in out
+
+
+def test_numba_caches_into_voxlates_cache_not_site_packages(run_cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("VOXLATE_CACHE", str(tmp_path))
+    assert run_cli("--version")[0] == 0
+    assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "numba")

@@ -91,7 +91,7 @@ class Output:
     """One file to write: its destination and a function that writes it to a given path."""
 
     path: Path  # destination; `-` for standard output
-    write: Callable[[Path], None]  # writes the whole file at the path it is given
+    write: Callable[[Path], object]  # writes the whole file at the path it is given
 
 
 def write_outputs(outputs: Sequence[Output]) -> None:

@@ -8,6 +8,8 @@ app = typer.Typer(
     name="voxlate",
     help="Offline speech-to-speech translation in the speaker's own voice, "
     "plus diffusion and speech-recognition toolkits for speech.",
+    epilog="Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech found, "
+    "130 interrupted. Run 'voxlate COMMAND -h' for a command's options and their defaults.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -39,11 +41,7 @@ def _root(
         help="Print the version and exit.",
     ),
 ) -> None:
-    """Offline speech-to-speech translation in the speaker's own voice,
-    plus diffusion and speech-recognition toolkits for speech.
-
-    Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech found, 130 interrupted.
-    """
+    """The root: `--version` (the help text is the app's)."""
 
 
 app.add_typer(bench_app, name="bench")

@@ -105,7 +105,7 @@ def translate(
         translator = FileTranslator(
             engines, segmenter=seg, progress=not quiet, enhance_mode=enhance_mode
         )
-        rep = translate_file(translator, path, out, report, srt)
+        rep = translate_file(translator, path, out, report, srt, input_name=str(input))
     if not quiet:
         t = rep["timings_s"]
         rtf = t["total"] / max(rep["duration_s"], 1e-9)

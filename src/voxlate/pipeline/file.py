@@ -194,8 +194,11 @@ def translate_file(
     output_path: str | os.PathLike,
     report_path: str | os.PathLike | None = None,
     srt_path: str | os.PathLike | None = None,
+    input_name: str | None = None,
 ) -> dict:
     """Translate one file and write its outputs as one transaction; returns the report.
+
+    `input_name` is what the report and messages call the input [default: its path].
 
     The outputs are checked before the work (not an input, not each other, writable)
     and nothing is written unless the whole translation succeeds; then all of them
@@ -205,8 +208,9 @@ def translate_file(
     check_outputs(outs, [input_path])
     fmt = audio_format(output_path)
     audio = load_audio(input_path)
-    result = translator.translate(audio, name=str(input_path))
-    rep = report(result, translator.engines, str(input_path), str(output_path))
+    name = input_name or str(input_path)
+    result = translator.translate(audio, name=name)
+    rep = report(result, translator.engines, name, str(output_path))
     srt = to_srt([(s.output_start, s.output_end, s.translation) for s in result.segments])
     sound = encode_audio(result.audio.samples, result.audio.sample_rate, fmt)
     files = [Output(Path(output_path), lambda p: p.write_bytes(sound))]

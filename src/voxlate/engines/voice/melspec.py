@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 
-def hz_to_mel(f: np.ndarray) -> np.ndarray:
+def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     """Slaney's mel scale (Auditory Toolbox): linear below 1 kHz, logarithmic above."""
     f = np.asarray(f, dtype=np.float64)
     f_sp = 200.0 / 3  # Hz per mel below 1 kHz
@@ -25,7 +25,7 @@ def hz_to_mel(f: np.ndarray) -> np.ndarray:
     )
 
 
-def mel_to_hz(m: np.ndarray) -> np.ndarray:
+def mel_to_hz(m: np.ndarray | float) -> np.ndarray:
     """The inverse of `hz_to_mel`."""
     m = np.asarray(m, dtype=np.float64)
     f_sp = 200.0 / 3
