@@ -178,7 +178,10 @@ def test_malformed_headers_and_bodies_never_give_500(pool):
         r = c.get("/v1/health", headers={"X-Odd": b"\xc3\x28\xa0"}, params={"token": "s3cret"})
         assert r.status_code == 200
     with TestClient(make_app(pool), raise_server_exceptions=False) as c:
-        for body in (b"\xff\xfe{", b'{"input": "\\ud800"', b"[1, 2", b'{"input": 5}', b"null"):
+        bodies = (b"\xff\xfe{", b'{"input": "\\ud800"', b"[1, 2", b'{"input": 5}', b"null",
+                  b'{"input": "\\ud800 hi"}', b'{"input": "hi", "language": {"x": 1}}',
+                  b'{"input": "hi", "speed": "fast"}', b'{"input": "hi", "voice": 3}')  # fmt: skip
+        for body in bodies:
             r = c.post(
                 "/v1/audio/speech", content=body, headers={"content-type": "application/json"}
             )

@@ -199,9 +199,11 @@ class GuardMiddleware:
                 await send_error(send, 413, too_big, "invalid_request_error")
                 return
             more = msg.get("more_body", False)
-        await self._run(scope, bytes(body), receive, send)
+        held = [bytes(body)]  # the route pops it, so it owns the only copy
+        body.clear()
+        await self._run(scope, held, receive, send)
 
-    async def _run(self, scope: dict, body: bytes, receive: Any, send: Any) -> None:
+    async def _run(self, scope: dict, held: list[bytes], receive: Any, send: Any) -> None:
         """Run the app on the buffered body, time-boxed and cancelled if the client leaves."""
         deadline = Deadline(self.config.request_timeout_s)
         scope[DEADLINE_KEY] = deadline
@@ -213,7 +215,7 @@ class GuardMiddleware:
             nonlocal sent_body
             if not sent_body:
                 sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                return {"type": "http.request", "body": held.pop(), "more_body": False}
             await left.wait()
             return {"type": "http.disconnect"}
 
