@@ -7,7 +7,8 @@
   `ServerConfig.allow_origins`; clients that send no Origin (not browsers) pass;
 - a request body is read here, counting bytes as they arrive (chunked or not), and
   refused with 413 as soon as it passes the limit, or with 408 when the client stops
-  sending for `body_timeout_s`; only a body within the limit reaches the route;
+  sending for `body_timeout_s` (or takes longer than `request_timeout_s` in all); only
+  a body within the limit reaches the route;
 - each HTTP request's work is time-boxed (`request_timeout_s`): on timeout, or when the
   client disconnects, the route is cancelled and its `Deadline` is set, so worker threads
   stop at their next engine call and release the shared engine locks.
@@ -183,12 +184,15 @@ class GuardMiddleware:
         if length.isdigit() and int(length) > limit:
             await send_error(send, 413, too_big, "invalid_request_error")
             return
-        # Read the body here, counting as it comes, with a timeout between chunks.
+        # Read the body here, counting as it comes, with a timeout between chunks and one
+        # for the whole body (so a slow drip cannot hold a connection either).
         body = bytearray()
         more = True
+        ends = time.monotonic() + self.config.request_timeout_s
         while more:
+            wait = min(self.config.body_timeout_s, ends - time.monotonic())
             try:
-                msg = await asyncio.wait_for(receive(), self.config.body_timeout_s)
+                msg = await asyncio.wait_for(receive(), max(wait, 0.0))
             except asyncio.TimeoutError:
                 await send_error(send, 408, "the request body stalled", "invalid_request_error")
                 return
