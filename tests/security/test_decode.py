@@ -86,3 +86,10 @@ def test_sniffer_knows_only_audio_containers():
     assert sniff_format(b"ID3\x04") == "mp3"
     for text in (b"#EXTM3U", b"ffconcat version 1.0", b"<?xml", b"\x89PNG\r\n", b"GIF89a"):
         assert sniff_format(text) is None
+
+
+def test_cli_translate_refuses_nan_input_before_loading_models(run_cli, nan_wav, tmp_path):
+    out = tmp_path / "out.wav"
+    code, _, err = run_cli("translate", str(nan_wav), "-t", "es", "-o", str(out))
+    assert code != 0 and "NaN or infinite" in err and "Traceback" not in err
+    assert not out.exists()  # before: exit 0 with a silent file

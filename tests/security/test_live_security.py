@@ -10,6 +10,7 @@ import threading
 import time
 import types
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -196,3 +197,24 @@ def test_sessions_never_share_voice_state(pool):
 
     assert asyncio.run(main()) == [voice] and voice.resets == 1
     assert VOICE == "tts"
+
+
+def test_server_start_fits_the_voice_stage_once_before_serving():
+    """The first fit's one-off costs (imports, JIT) hold the GIL ~0.5 s: paid at start-up."""
+    from voxlate.server.app import warm_voice_stage
+
+    calls = []
+
+    class Stage(BusyVoice):
+        def convert(self, speech, source):
+            calls.append((speech.duration, source.sample_rate))
+            return speech
+
+    class Synth:
+        def synthesize(self, text, language):
+            yield Audio.silence(0.0, 22_050)
+            yield Audio(np.full(22_050, 0.1, np.float32), 22_050)
+
+    stage = Stage()
+    warm_voice_stage(stage, types.SimpleNamespace(synthesizer=Synth(), target="es"))
+    assert calls == [(1.0, 16_000)] and stage.resets == 1

@@ -102,6 +102,30 @@ def test_stalled_body_gets_408():
     assert out[0]["status"] == 408
 
 
+def test_slow_drip_body_gets_408():
+    async def never(scope, receive, send):
+        raise AssertionError("reached the route")
+
+    guard = GuardMiddleware(never, ServerConfig(body_timeout_s=0.3, request_timeout_s=0.6))
+    out: list[dict] = []
+
+    async def main():
+        async def receive():  # one byte every 0.1 s, forever
+            await asyncio.sleep(0.1)
+            return {"type": "http.request", "body": b"x", "more_body": True}
+
+        async def send(m):
+            out.append(m)
+
+        scope = {"type": "http", "path": "/v1/x", "method": "POST", "headers": [],
+                 "query_string": b""}  # fmt: skip
+        await asyncio.wait_for(guard(scope, receive, send), 5)
+
+    t0 = time.perf_counter()
+    asyncio.run(main())
+    assert out[0]["status"] == 408 and time.perf_counter() - t0 < 3
+
+
 def test_request_time_box_cancels_the_route():
     state = {}
 
@@ -178,7 +202,10 @@ def test_malformed_headers_and_bodies_never_give_500(pool):
         r = c.get("/v1/health", headers={"X-Odd": b"\xc3\x28\xa0"}, params={"token": "s3cret"})
         assert r.status_code == 200
     with TestClient(make_app(pool), raise_server_exceptions=False) as c:
-        for body in (b"\xff\xfe{", b'{"input": "\\ud800"', b"[1, 2", b'{"input": 5}', b"null"):
+        bodies = (b"\xff\xfe{", b'{"input": "\\ud800"', b"[1, 2", b'{"input": 5}', b"null",
+                  b'{"input": "\\ud800 hi"}', b'{"input": "hi", "language": {"x": 1}}',
+                  b'{"input": "hi", "speed": "fast"}', b'{"input": "hi", "voice": 3}')  # fmt: skip
+        for body in bodies:
             r = c.post(
                 "/v1/audio/speech", content=body, headers={"content-type": "application/json"}
             )

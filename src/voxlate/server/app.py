@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from voxlate.audio import concatenate
 from voxlate.pipeline.stream_events import ErrorEvent
 from voxlate.server.config import ServerConfig
 from voxlate.server.docs_page import render_docs
@@ -24,6 +26,20 @@ from voxlate.server.pool import EnginePool
 from voxlate.server.rest import install_error_handlers, router
 
 STATIC = Path(__file__).parent / "static"
+
+
+def warm_voice_stage(stage: Any, engines: Any) -> None:
+    """Fit `stage` once on synthesized speech, then forget it (server start-up only)."""
+    chunks = [
+        c for c in engines.synthesizer.synthesize(WARM_UP_TEXT, engines.target) if len(c.samples)
+    ]
+    if chunks and stage is not None:
+        speech = concatenate(chunks, chunks[0].sample_rate)
+        stage.convert(speech, speech.resample(16_000))
+        stage.reset()
+
+
+WARM_UP_TEXT = "Uno, dos, tres, cuatro, cinco, seis, siete, ocho."  # any speech does
 
 
 def create_app(config: ServerConfig | None = None, pool: EnginePool | None = None) -> FastAPI:
@@ -39,8 +55,13 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
         for source, target in config.preload:
             await pool.pair(source, target)
         if config.preload and config.voice != "tts":
-            # Load one voice stage now, so the first live session does not wait for it.
-            pool.release_voice(config.voice, await pool.acquire_voice(config.voice))
+            # Load one voice stage now and fit it once, so the first live session does not
+            # wait for it, and the first fit's one-off costs (imports, JIT compilation),
+            # which hold the GIL for about 0.5 s, are paid before any client is served.
+            stage = await pool.acquire_voice(config.voice)
+            pair = await pool.pair(*config.preload[0])
+            await asyncio.to_thread(warm_voice_stage, stage, pair.engines)
+            pool.release_voice(config.voice, stage)
         try:
             yield
         finally:

@@ -7,7 +7,8 @@
   `ServerConfig.allow_origins`; clients that send no Origin (not browsers) pass;
 - a request body is read here, counting bytes as they arrive (chunked or not), and
   refused with 413 as soon as it passes the limit, or with 408 when the client stops
-  sending for `body_timeout_s`; only a body within the limit reaches the route;
+  sending for `body_timeout_s` (or takes longer than `request_timeout_s` in all); only
+  a body within the limit reaches the route;
 - each HTTP request's work is time-boxed (`request_timeout_s`): on timeout, or when the
   client disconnects, the route is cancelled and its `Deadline` is set, so worker threads
   stop at their next engine call and release the shared engine locks.
@@ -188,12 +189,15 @@ class GuardMiddleware:
         if length.isdigit() and int(length) > limit:
             await send_error(send, 413, too_big, "invalid_request_error")
             return
-        # Read the body here, counting as it comes, with a timeout between chunks.
+        # Read the body here, counting as it comes, with a timeout between chunks and one
+        # for the whole body (so a slow drip cannot hold a connection either).
         body = bytearray()
         more = True
+        ends = time.monotonic() + self.config.request_timeout_s
         while more:
+            wait = min(self.config.body_timeout_s, ends - time.monotonic())
             try:
-                msg = await asyncio.wait_for(receive(), self.config.body_timeout_s)
+                msg = await asyncio.wait_for(receive(), max(wait, 0.0))
             except asyncio.TimeoutError:
                 await send_error(send, 408, "the request body stalled", "invalid_request_error")
                 return
@@ -204,9 +208,11 @@ class GuardMiddleware:
                 await send_error(send, 413, too_big, "invalid_request_error")
                 return
             more = msg.get("more_body", False)
-        await self._run(scope, bytes(body), receive, send)
+        held = [bytes(body)]  # the route pops it, so it owns the only copy
+        body.clear()
+        await self._run(scope, held, receive, send)
 
-    async def _run(self, scope: dict, body: bytes, receive: Any, send: Any) -> None:
+    async def _run(self, scope: dict, held: list[bytes], receive: Any, send: Any) -> None:
         """Run the app on the buffered body, time-boxed and cancelled if the client leaves."""
         deadline = Deadline(self.config.request_timeout_s)
         scope[DEADLINE_KEY] = deadline
@@ -218,7 +224,7 @@ class GuardMiddleware:
             nonlocal sent_body
             if not sent_body:
                 sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                return {"type": "http.request", "body": held.pop(), "more_body": False}
             await left.wait()
             return {"type": "http.disconnect"}
 

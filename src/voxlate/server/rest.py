@@ -34,7 +34,7 @@ from voxlate.errors import NoSpeechError, VoxlateError
 from voxlate.pipeline.engines import default_tts
 from voxlate.pipeline.file import report
 from voxlate.server.guard import DEADLINE_KEY, Checked, Deadline, RequestCancelled, error_response
-from voxlate.server.live_ws import VOICE_MODES
+from voxlate.server.live_ws import LANGUAGE, VOICE_MODES
 from voxlate.server.openai_compat import (
     AUDIO_FORMATS,
     SPEECH_RATE,
@@ -109,6 +109,13 @@ def form_str(request: Request, name: str, default: str | None = None) -> str | N
     return str(value).strip() if isinstance(value, str) and value.strip() else default
 
 
+def language_code(value: object, name: str = "language") -> str:
+    """`value` as a lower-case ISO 639 code; HTTP 400 for anything else."""
+    if not isinstance(value, str) or not LANGUAGE.match(value.strip().lower()):
+        raise HTTPError(400, f"'{name}' must be a language code such as 'en'")
+    return value.strip().lower()
+
+
 def form_bool(request: Request, name: str) -> bool:
     value = request.state.form.get(name)
     return False if value is None else parse_bool(value, name)
@@ -153,7 +160,7 @@ async def transcriptions(request: Request) -> Response:
     events; `model`, `prompt`, `temperature` accepted and ignored.
     """
     audio, _ = await read_upload(request)
-    language = (form_str(request, "language") or request.app.state.config.source).lower()
+    language = language_code(form_str(request, "language") or request.app.state.config.source)
     fmt = form_str(request, "response_format", "json") or "json"
     stream = form_bool(request, "stream")
     t = await _transcribe(request, audio, language)
@@ -172,7 +179,7 @@ async def translations(request: Request) -> Response:
     audio, _ = await read_upload(request)
     given = form_str(request, "language")
     fmt = form_str(request, "response_format", "json") or "json"
-    t = await _transcribe(request, audio, given.lower() if given else None)
+    t = await _transcribe(request, audio, language_code(given) if given else None)
     language = (given or t.language or request.app.state.config.source).lower()
     segments = list(t.segments)
     if language != "en" and t.text:
@@ -209,13 +216,17 @@ async def speech(request: Request) -> Response:
         raise HTTPError(400, "'input' is empty")
     if len(text) > 4096:
         raise HTTPError(400, "'input' is longer than 4096 characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise HTTPError(400, "'input' is not valid Unicode (a lone surrogate)") from e
     fmt = body.get("response_format", "mp3")
     if fmt not in AUDIO_FORMATS:
         raise HTTPError(400, f"response_format must be one of: {', '.join(AUDIO_FORMATS)}")
     speed = body.get("speed", 1.0)
     if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4:
         raise HTTPError(400, "'speed' must be a number from 0.25 to 4.0")
-    language = str(body.get("language", "en")).lower()
+    language = language_code(body.get("language", "en"))
     voice = body.get("voice")
     if voice is not None and not isinstance(voice, str):
         raise HTTPError(400, "'voice' must be a string")
@@ -293,8 +304,8 @@ async def translate(request: Request) -> Response:
     """A recording in, translated speech and the JSON report out (the file pipeline)."""
     audio, name = await read_upload(request)
     cfg = request.app.state.config
-    source = (form_str(request, "source") or cfg.source).lower()
-    target = (form_str(request, "target") or cfg.target).lower()
+    source = language_code(form_str(request, "source") or cfg.source, "source")
+    target = language_code(form_str(request, "target") or cfg.target, "target")
     voice = form_str(request, "voice") or cfg.voice
     fmt = form_str(request, "response_format", "json")
     if voice not in ("preserve", "tts", "anonymize"):  # no server-side reference paths
@@ -308,17 +319,26 @@ async def translate(request: Request) -> Response:
     except ImportError as e:
         raise HTTPError(400, f"voice mode '{voice}' is not available on this server") from e
     try:
-        translator = pair.file_translator(pool.new_vad(), stage, voice, progress=False)
+        vad = await asyncio.to_thread(pool.new_vad)  # loads a model: off the event loop
+        translator = pair.file_translator(vad, stage, voice, progress=False)
         translator.engines = checked_engines(translator.engines, deadline_of(request))
+    except BaseException:
+        pool.release_voice(voice, stage)
+        raise
 
-        def run() -> dict:
-            # Each engine call holds only that engine's lock, so live sessions interleave.
+    def run() -> dict:
+        # Each engine call holds only that engine's lock, so live sessions interleave.
+        # The voice stage goes back to the pool from this thread, reset, once it is no
+        # longer used, even when the request was cancelled meanwhile.
+        try:
             result = translator.translate(audio, name=name)
             return {"result": result, "report": report(result, translator.engines, name, "")}
+        finally:
+            if stage is not None:
+                stage.reset()
+            pool.release_voice(voice, stage)
 
-        out = await asyncio.to_thread(run)
-    finally:
-        pool.release_voice(voice, stage)
+    out = await asyncio.to_thread(run)
     result, rep = out["result"], out["report"]
     data = wav_bytes(result.audio)
     if fmt == "wav":
