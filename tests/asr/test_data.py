@@ -6,7 +6,7 @@ import soundfile as sf
 
 from voxlate.data.aihub import normalize_aihub, read_aihub
 from voxlate.data.covost import read_covost_tsv
-from voxlate.data.fillets import DEFAULT_ROOT, read_fillets, split_by_group
+from voxlate.data.fillets import FILLETS_ROOT, read_fillets, split_by_group
 from voxlate.data.librispeech import read_librispeech
 from voxlate.data.manifest import ManifestEntry, read_manifest, write_manifest
 from voxlate.errors import InputError
@@ -84,7 +84,7 @@ def test_covost_reader(tmp_path):
 
 
 def test_fillets_reader_and_level_split():
-    if not list(DEFAULT_ROOT.glob("sound/*/cs/*.ogg")):
+    if not list(FILLETS_ROOT.glob("sound/*/cs/*.ogg")):
         pytest.skip("fillets-ng-data-cs is not installed (apt-get install fillets-ng-data-cs)")
     entries = list(read_fillets())
     assert len(entries) > 1500

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from voxlate.cli.groups import app, eval_app
+from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.errors import InputError
 
 asr_app = typer.Typer(help="Train, evaluate and run CTC speech recognizers.", no_args_is_help=True)
@@ -35,9 +36,7 @@ def _manifest(path: Path):
 @asr_app.command("prepare-fillets")
 def prepare_fillets(
     out_dir: Annotated[Path, typer.Argument(help="Folder for train/dev/test.jsonl.")],
-    root: Annotated[Path, typer.Option(help="Fish Fillets data folder.")] = Path(
-        "/usr/share/games/fillets-ng"
-    ),
+    root: Annotated[Path, typer.Option(help="Fish Fillets data folder.")] = FILLETS_ROOT,
 ) -> None:
     """Manifests of the Czech Fish Fillets dialogs (with English translations), split by level."""
     from voxlate.data.fillets import read_fillets, split_by_group
@@ -145,8 +144,7 @@ def transcribe(
     """Print the transcript of each file (one line per file: path, tab, text)."""
     import numpy as np
 
-    from voxlate.audio import load_audio
-    from voxlate.tasks.ctc.features import SAMPLE_RATE
+    from voxlate.audio import SAMPLE_RATE, load_audio
     from voxlate.tasks.ctc.model import load_ctc
     from voxlate.tasks.ctc.train import recognize_clips
 
@@ -293,8 +291,7 @@ def st_translate(
     """Print transcript and translation of each file (path, tab, transcript, tab, translation)."""
     import numpy as np
 
-    from voxlate.audio import load_audio
-    from voxlate.tasks.ctc.features import SAMPLE_RATE
+    from voxlate.audio import SAMPLE_RATE, load_audio
     from voxlate.tasks.st.evaluate import translate_clips
     from voxlate.tasks.st.train import load_st
 

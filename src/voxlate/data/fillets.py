@@ -17,7 +17,7 @@ from pathlib import Path
 from voxlate.data.manifest import ManifestEntry, audio_duration
 from voxlate.errors import InputError
 
-DEFAULT_ROOT = Path("/usr/share/games/fillets-ng")
+FILLETS_ROOT = Path("/usr/share/games/fillets-ng")  # where Debian installs the game's data
 _STR = r'"((?:[^"\\]|\\.)*)"'
 _DIALOG = re.compile(
     rf"dialogId\(\s*{_STR}\s*,\s*{_STR}\s*,\s*{_STR}\s*\)\s*dialogStr\(\s*{_STR}\s*\)"
@@ -28,7 +28,7 @@ def _unescape(s: str) -> str:
     return re.sub(r"\\(.)", r"\1", s)
 
 
-def read_fillets(root: str | os.PathLike = DEFAULT_ROOT) -> Iterator[ManifestEntry]:
+def read_fillets(root: str | os.PathLike = FILLETS_ROOT) -> Iterator[ManifestEntry]:
     """Every Czech dialog line that has both audio and text, with its English translation.
 
     `group` is the game level, so splitting by group holds whole levels out.

@@ -24,7 +24,8 @@ from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from voxlate.audio import Audio
+from voxlate.audio import SAMPLE_RATE, Audio
+from voxlate.engines.voice.base import VOICE_MODES
 from voxlate.errors import VoxlateError
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
 from voxlate.pipeline.stream_events import AudioOut, ErrorEvent
@@ -32,7 +33,6 @@ from voxlate.server.config import ServerConfig
 from voxlate.server.pool import EnginePool
 
 PROTOCOL_VERSION = 1
-VOICE_MODES = ("preserve", "tts", "anonymize")
 
 
 class LiveSession:
@@ -45,7 +45,7 @@ class LiveSession:
         self.stream: StreamTranslator | None = None
         self.voice_mode = "tts"
         self.voice: Any = None
-        self.sample_rate = 16_000
+        self.sample_rate = SAMPLE_RATE
         self.sender: asyncio.Task | None = None
         self._send_lock = asyncio.Lock()
 
@@ -65,7 +65,7 @@ class LiveSession:
             {
                 "type": "ready",
                 "protocol": PROTOCOL_VERSION,
-                "sample_rate": 16_000,
+                "sample_rate": SAMPLE_RATE,
                 "max_frame_bytes": self.config.max_frame_bytes,
                 "idle_timeout_s": self.config.idle_timeout_s,
             }
@@ -119,7 +119,7 @@ class LiveSession:
         source = str(msg.get("source", self.config.source)).lower()
         target = str(msg.get("target", self.config.target)).lower()
         voice = str(msg.get("voice", self.config.voice))
-        rate = msg.get("sample_rate", 16_000)
+        rate = msg.get("sample_rate", SAMPLE_RATE)
         if not isinstance(rate, int) or not 8_000 <= rate <= 48_000:
             await self.error("sample_rate must be an integer from 8000 to 48000 Hz")
             return

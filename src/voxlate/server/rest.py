@@ -23,7 +23,8 @@ import soundfile as sf
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from voxlate.audio import Audio, concatenate, load_audio
+from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
+from voxlate.engines.voice.base import VOICE_MODES
 from voxlate.errors import NoSpeechError, VoxlateError
 from voxlate.pipeline.file import report
 
@@ -70,7 +71,7 @@ async def read_upload(request: Request, field: str = "file") -> tuple[Audio, str
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        audio = await asyncio.to_thread(load_audio, tmp, 16_000)
+        audio = await asyncio.to_thread(load_audio, tmp, SAMPLE_RATE)
     except VoxlateError as e:
         raise HTTPError(400, f"the uploaded file is not audio voxlate can read ({e})") from e
     finally:
@@ -190,7 +191,7 @@ async def translate(request: Request) -> Response:
     target = (form_str(request, "target") or cfg.target).lower()
     voice = form_str(request, "voice") or cfg.voice
     fmt = form_str(request, "response_format", "json")
-    if voice not in ("preserve", "tts", "anonymize"):  # no server-side reference paths
+    if voice not in VOICE_MODES:  # no server-side reference paths
         raise HTTPError(400, "voice must be preserve, tts or anonymize")
     if fmt not in ("json", "wav"):
         raise HTTPError(400, "response_format must be json or wav")

@@ -8,6 +8,10 @@ import numpy as np
 
 from voxlate.audio import Audio
 
+#: The named ``--voice`` modes (besides the path to a reference clip); the one list that the
+#: CLI, the server and `modes.build_voice_stage` accept.
+VOICE_MODES = ("preserve", "tts", "anonymize")
+
 
 @runtime_checkable
 class SpeakerEncoder(Protocol):

@@ -30,10 +30,10 @@ import numpy as np
 from tqdm import tqdm
 
 from voxlate.audio import SAMPLE_RATE, Audio, load_audio, save_audio, write_text_atomic
+from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.data.mixing import COLOURS, coloured_noise, fit_length, mix_at_snr, rms
 from voxlate.errors import InputError
 
-FILLETS = Path("/usr/share/games/fillets-ng")
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 TRAIN_SPEAKERS = ("m", "v")  # character codes of the training voices
 TEST_MUSIC = ("rybky09", "rybky10", "rybky11", "rybky13", "rybky14", "rybky15", "kufrik")
@@ -44,7 +44,7 @@ _DIALOG_ID = re.compile(r'dialogId\(\s*"([^"]+)"\s*,\s*"([^"]*)"')
 
 
 @functools.cache
-def dialog_fonts(root: Path = FILLETS) -> dict[str, str]:
+def dialog_fonts(root: Path = FILLETS_ROOT) -> dict[str, str]:
     """Dialogue id (the sound file's stem) -> the font its subtitle is shown in, read from
     the game's ``script/*/*dialogs*.lua``; ids with an empty font are left out."""
     fonts: dict[str, str] = {}
@@ -81,7 +81,7 @@ def speaker_of(path: Path, fonts: dict[str, str] | None = None) -> str:
     return code_from_name(path.stem)
 
 
-def speech_split(root: Path = FILLETS) -> tuple[list[Path], list[Path]]:
+def speech_split(root: Path = FILLETS_ROOT) -> tuple[list[Path], list[Path]]:
     """(train, test) clean speech files; InputError if fillets-ng-data-cs is missing."""
     lines = sorted(root.glob("sound/*/cs/*.ogg"))
     if not lines:
@@ -100,7 +100,7 @@ def speech_split(root: Path = FILLETS) -> tuple[list[Path], list[Path]]:
     return train, test
 
 
-def noise_split(root: Path = FILLETS) -> tuple[list[Path], list[Path]]:
+def noise_split(root: Path = FILLETS_ROOT) -> tuple[list[Path], list[Path]]:
     """(train, test) recorded noise files: game music and non-dialogue sound effects."""
     music = sorted((root / "music").glob("*.ogg"))
     levels = sorted(p for p in (root / "sound").iterdir() if p.is_dir())
