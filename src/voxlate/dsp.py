@@ -41,8 +41,8 @@ def time_stretch(audio: Audio, rate: float, frame_ms: float = 40.0) -> Audio:
         norm[out_pos : out_pos + n] += win
         prev = xp[start : start + n + hop]
         out_pos += hop
-    y = y[:out_len] / np.maximum(norm[:out_len], 1e-3)
-    return Audio(y.astype(np.float32), audio.sample_rate)
+    out = y[:out_len] / np.maximum(norm[:out_len], 1e-3)
+    return Audio(out.astype(np.float32), audio.sample_rate)
 
 
 def rms_db(x: np.ndarray) -> float:

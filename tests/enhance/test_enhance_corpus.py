@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.tasks.enhance.corpus import (
-    FILLETS,
     TRAIN_SPEAKERS,
     build_corpus,
     code_from_name,
@@ -18,7 +18,7 @@ from voxlate.tasks.enhance.corpus import (
 )
 
 needs_fillets = pytest.mark.skipif(
-    not any(FILLETS.glob("sound/*/cs/*.ogg")), reason="fillets-ng-data-cs not installed"
+    not any(FILLETS_ROOT.glob("sound/*/cs/*.ogg")), reason="fillets-ng-data-cs not installed"
 )
 
 

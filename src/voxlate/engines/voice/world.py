@@ -402,7 +402,7 @@ class WorldAdapter:
                 v = float(np.clip(base + d, lo, hi))
                 if v == base:
                     continue
-                cand = dataclasses.replace(p, **{name: v})
+                cand = dataclasses.replace(p, **{name: v})  # type: ignore[arg-type]
                 s = self._similarity(an, src, cand, emb)
                 if s > best + 1e-4:
                     best, p = s, cand

@@ -43,6 +43,11 @@ FISH_FONTS = {"font_small": "m", "font_big": "v"}  # dialogue font -> character 
 _DIALOG_ID = re.compile(r'dialogId\(\s*"([^"]+)"\s*,\s*"([^"]*)"')
 
 
+def _shuffled(rng: np.random.Generator, items: list[Path]) -> list[Path]:
+    """`items` in random order (the order `rng.permutation(items)` gives)."""
+    return [items[i] for i in rng.permutation(len(items))]
+
+
 @functools.cache
 def dialog_fonts(root: Path = FILLETS_ROOT) -> dict[str, str]:
     """Dialogue id (the sound file's stem) -> the font its subtitle is shown in, read from
@@ -105,7 +110,8 @@ def noise_split(root: Path = FILLETS_ROOT) -> tuple[list[Path], list[Path]]:
     music = sorted((root / "music").glob("*.ogg"))
     levels = sorted(p for p in (root / "sound").iterdir() if p.is_dir())
     test_levels = set(levels[3::4])
-    train, test = [], []
+    train: list[Path] = []
+    test: list[Path] = []
     for m in music:
         (test if m.stem in TEST_MUSIC else train).append(m)
     for level in levels:
@@ -203,24 +209,24 @@ def build_corpus(
     if n_val > 0:
         unseen = [p for p in train_speech if len(p.stem.split("-")) < 3 or
                   p.stem.split("-")[1] not in TRAIN_SPEAKERS]  # fmt: skip
-        val_picks = list(val_rng.permutation(_long_half(unseen)))[:n_val]
+        val_picks = _shuffled(val_rng, _long_half(unseen))[:n_val]
         train_speech = [p for p in train_speech if p not in set(val_picks)]
     rng = np.random.default_rng(seed)
     _link(train_speech, out / "train" / "clean")
     _link(train_noise, out / "train" / "noise")
     librivox = [p for p in test_speech if p.suffix == ".wav"]
     others = [p for p in test_speech if p.suffix != ".wav"]
-    picks = list(rng.permutation(librivox))[: max(1, n_test // 4)]
-    picks += list(rng.permutation(_long_half(others)))[: n_test - len(picks)]
+    picks = _shuffled(rng, librivox)[: max(1, n_test // 4)]
+    picks += _shuffled(rng, _long_half(others))[: n_test - len(picks)]
     pools = {
-        "babble": [load_audio(p, SAMPLE_RATE).samples for p in rng.permutation(others)[:20]],
+        "babble": [load_audio(p, SAMPLE_RATE).samples for p in _shuffled(rng, others)[:20]],
         "music": [p for p in test_noise if p.parent.name == "music"],
         "effects": [p for p in test_noise if p.parent.name != "music"],
     }
     _write_pairs(out / "test", picks, ["music", "effects", "blue", "babble"], pools, rng,
                  max_seconds)  # fmt: skip
     if val_picks:
-        babble = list(val_rng.permutation(train_speech)[:20])
+        babble = _shuffled(val_rng, train_speech)[:20]
         val_pools = {
             "babble": [load_audio(p, SAMPLE_RATE).samples for p in babble],
             "music": [p for p in train_noise if p.parent.name == "music"],

@@ -75,7 +75,7 @@ def fillets_utterances(
                 continue
             a = load_audio(f, SAMPLE_RATE)
             if a.duration >= min_seconds:
-                out.append(Utterance(a, name, translation=english[f.stem]))
+                out.append(Utterance(a, name, translation=english[f.stem] or ""))
                 got += 1
             if got == per_speaker:
                 break
