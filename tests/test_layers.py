@@ -179,3 +179,20 @@ def test_single_sources():
     assert fillets == [PKG / "data" / "fillets.py"], fillets
     modes = [p for p, t in texts.items() if re.search(r"\(\s*\"preserve\",\s*\"tts\"", t)]
     assert modes == [PKG / "engines" / "voice" / "base.py"], modes
+
+
+def test_no_training_logs_or_markers_in_git():
+    """Training logs and markers live in git-ignored run folders; their figures are in docs/."""
+    import shutil
+    import subprocess
+
+    root = SRC.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        import pytest
+
+        pytest.skip("not a git checkout")
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    bad = [f for f in files if f.endswith((".log", ".log.jsonl", ".done"))]
+    assert not bad, bad

@@ -44,7 +44,7 @@ def prepare_fillets(
 
     splits = split_by_group(list(read_fillets(root)))
     for name, entries in splits.items():
-        n = write_manifest(out_dir / f"{name}.jsonl", entries)
+        n = write_manifest(out_dir / f"{name}.jsonl", entries, root=root)
         minutes = sum(e.duration for e in entries) / 60
         levels = len({e.group for e in entries})
         typer.echo(
