@@ -7,7 +7,7 @@ root, which a first line ``{"root": DIR}`` names (DIR itself absolute, or relati
 manifest's folder); without that line, relative paths are relative to the manifest's folder.
 So a manifest names no machine's absolute paths but its corpus root. Example::
 
-    {"root": "/usr/share/games/fillets-ng"}
+    {"root": "/srv/corpora/fillets-ng"}
     {"id": "bar-v-co", "audio": "sound/bar/cs/bar-v-co.ogg", "text": "Ale co s tím budeme dělat?",
      "duration": 1.9, "translation": "What are we supposed to do with it?", "language": "cs"}
 """
