@@ -99,11 +99,6 @@ class MelTransform:
         db = 20.0 * torch.log10(mel.clamp_min(10 ** (self.cfg.floor_db / 20)))
         return (db / (-self.cfg.floor_db / 2) + 1.0).clamp(-1.0, 1.0)[:, None]
 
-    def encode_audio(self, audio: Audio) -> torch.Tensor:
-        """One `Audio` (any rate) -> (1, n_mels, frames)."""
-        x = self.fit(audio.resample(self.cfg.sample_rate).samples)
-        return self.encode(torch.from_numpy(x)[None])[0]
-
     def mel_magnitude(self, images: torch.Tensor) -> torch.Tensor:
         """Images (B, 1, M, T) in [-1, 1] -> mel magnitudes (B, M, T), linear scale."""
         db = (images[:, 0].clamp(-1.0, 1.0) - 1.0) * (-self.cfg.floor_db / 2)
