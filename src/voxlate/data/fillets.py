@@ -9,6 +9,7 @@ for the level's objects), used here as the speaker.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -79,3 +80,46 @@ def split_by_group(
     for e in entries:
         out[role[e.group]].append(e)
     return out
+
+
+# -- speakers: the font each line's subtitle is shown in ------------------------------
+FISH_FONTS = {"font_small": "m", "font_big": "v"}  # dialogue font -> character code
+_DIALOG_ID = re.compile(r'dialogId\(\s*"([^"]+)"\s*,\s*"([^"]*)"')
+
+
+@functools.cache
+def dialog_fonts(root: Path = FILLETS_ROOT) -> dict[str, str]:
+    """Dialogue id (the sound file's stem) -> the font its subtitle is shown in, read from
+    the game's ``script/*/*dialogs*.lua``; ids with an empty font are left out."""
+    fonts: dict[str, str] = {}
+    for lua in sorted((root / "script").glob("*/*dialogs*.lua")):
+        for name, font in _DIALOG_ID.findall(lua.read_text(encoding="utf-8", errors="replace")):
+            if font:
+                fonts.setdefault(name, font)
+    return fonts
+
+
+def code_from_name(stem: str) -> str:
+    """The character code in a fillets dialogue file name: 'bar-m-barel' -> 'm' (level-
+    code-word), 'm-otazka0' -> 'm' (code-word), 'agenti-m' -> 'm' (word-code, level fdto:
+    the first part is taken when it is a short code of at most 3 characters); '' if none."""
+    parts = stem.split("-")
+    if len(parts) > 2:
+        return parts[1]
+    if len(parts) == 2:
+        return parts[0] if len(parts[0]) <= 3 else parts[1]
+    return ""
+
+
+def speaker_of(path: Path, fonts: dict[str, str] | None = None) -> str:
+    """The speaker of a fillets dialogue file: 'm' / 'v' for the two fish, else the
+    character's font name ('parrot', 'white', ...) or code.
+
+    The font of the line in the game's scripts decides where it is known (`fonts`, default
+    `dialog_fonts()`; 'both' for lines of both fish at once); otherwise the file name's
+    character code (`code_from_name`)."""
+    fonts = dialog_fonts() if fonts is None else fonts
+    font = fonts.get(path.stem)
+    if font:
+        return FISH_FONTS.get(font, font.removeprefix("font_"))
+    return code_from_name(path.stem)

@@ -74,7 +74,7 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestEntry]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"Manifest not found: {p}")
-    out = []
+    out: list[ManifestEntry] = []
     base = p.parent
     for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
