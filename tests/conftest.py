@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.data.pocketsphinx import CARDS, LIBRIVOX, clips
-
-FILLETS = Path("/usr/share/games/fillets-ng")
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +39,7 @@ def cards() -> list[tuple[Path, str]]:
 @pytest.fixture(scope="session")
 def czech_clips() -> list[Path]:
     """Real Czech dialog lines (fillets-ng-data-cs), sorted, a few hundred."""
-    clips = sorted(FILLETS.glob("sound/*/cs/*.ogg"))
+    clips = sorted(FILLETS_ROOT.glob("sound/*/cs/*.ogg"))
     if not clips:
         pytest.skip("fillets-ng-data-cs is not installed (apt-get install fillets-ng-data-cs)")
     return clips

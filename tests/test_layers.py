@@ -170,3 +170,35 @@ def test_the_checks_can_fail():
     assert LAYERS["engines"] < LAYERS["tasks"] < LAYERS["eval"] < LAYERS["cli"]
     src = imports_of(PKG / "pipeline" / "file.py")
     assert "voxlate.pipeline.stream_stages" in src and "voxlate.audio" in src
+
+
+def test_single_sources():
+    """Constants and formulas live in one module each (issue 17, 'single sources')."""
+    import re
+
+    texts = {p: p.read_text(encoding="utf-8") for p in PKG.rglob("*.py")}
+    rate = [p for p, t in texts.items() if re.search(r"^SAMPLE_RATE\s*=\s*16", t, re.M)]
+    assert rate == [PKG / "audio.py"], rate
+    mel = [p for p, t in texts.items() if "2595" in t]
+    assert mel == [PKG / "dsp.py"], mel
+    fillets = [p for p, t in texts.items() if "/usr/share/games/fillets-ng" in t]
+    assert fillets == [PKG / "data" / "fillets.py"], fillets
+    modes = [p for p, t in texts.items() if re.search(r"\(\s*\"preserve\",\s*\"tts\"", t)]
+    assert modes == [PKG / "engines" / "voice" / "base.py"], modes
+
+
+def test_no_training_logs_or_markers_in_git():
+    """Training logs and markers live in git-ignored run folders; their figures are in docs/."""
+    import shutil
+    import subprocess
+
+    root = SRC.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        import pytest
+
+        pytest.skip("not a git checkout")
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    bad = [f for f in files if f.endswith((".log", ".log.jsonl", ".done"))]
+    assert not bad, bad

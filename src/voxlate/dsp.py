@@ -41,8 +41,8 @@ def time_stretch(audio: Audio, rate: float, frame_ms: float = 40.0) -> Audio:
         norm[out_pos : out_pos + n] += win
         prev = xp[start : start + n + hop]
         out_pos += hop
-    y = y[:out_len] / np.maximum(norm[:out_len], 1e-3)
-    return Audio(y.astype(np.float32), audio.sample_rate)
+    out = y[:out_len] / np.maximum(norm[:out_len], 1e-3)
+    return Audio(out.astype(np.float32), audio.sample_rate)
 
 
 def rms_db(x: np.ndarray) -> float:
@@ -63,3 +63,41 @@ def noise_floor_db(x: np.ndarray, speech_prob: np.ndarray, frame_size: int) -> f
         rms_db(x[i * frame_size : (i + 1) * frame_size]) for i in np.flatnonzero(speech_prob < 0.2)
     ]
     return float(np.median(levels)) if len(levels) >= 5 else None
+
+
+def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
+    """Frequency (Hz) on the HTK mel scale: m = 2595 log10(1 + f / 700)."""
+    return 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
+
+
+def mel_to_hz(m: np.ndarray | float) -> np.ndarray:
+    """The inverse of `hz_to_mel`: f = 700 (10^(m / 2595) - 1) Hz."""
+    return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
+
+
+def mel_filterbank(
+    n_mels: int, n_fft: int, sample_rate: int, fmin: float, fmax: float
+) -> np.ndarray:
+    """Triangular filters on the HTK mel scale from `fmin` to `fmax` (Hz), each peaking at 1,
+    over the n_fft // 2 + 1 bins of a real FFT at `sample_rate` (Hz); (n_mels, bins) float32.
+
+    The mel filterbank of the CTC/ST features and the digit images.
+    """
+    freqs = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
+    return mel_triangles(freqs, n_mels, fmin, fmax).astype(np.float32)
+
+
+def mel_triangles(freqs: np.ndarray, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """Weights (n_mels, len(freqs)) of triangular filters, equally spaced on the HTK mel
+    scale from `fmin` to `fmax` (Hz) and peaking at 1, at the frequencies `freqs` (Hz).
+
+    The one mel formula of voxlate (`mel_filterbank`, the voice codebook's features).
+    """
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    fb = np.zeros((n_mels, len(freqs)), dtype=np.float64)
+    for i in range(n_mels):
+        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
+        up = (freqs - lo) / max(mid - lo, 1e-9)
+        down = (hi - freqs) / max(hi - mid, 1e-9)
+        fb[i] = np.clip(np.minimum(up, down), 0.0, None)
+    return fb

@@ -50,6 +50,8 @@ class Registry(Generic[T]):
     def register(self, name: str) -> Callable[[type], type]:
         def deco(cls: type) -> type:
             cls.engine_name = name  # type: ignore[attr-defined]
+            if not isinstance(getattr(cls, "name", None), str):  # the `Engine.name` default
+                cls.name = name  # type: ignore[attr-defined]
             self._classes[name] = cls
             return cls
 

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import soundfile as sf
 
 from voxlate.data.aihub import normalize_aihub, read_aihub
 from voxlate.data.covost import read_covost_tsv
-from voxlate.data.fillets import DEFAULT_ROOT, read_fillets, split_by_group
+from voxlate.data.fillets import FILLETS_ROOT, read_fillets, split_by_group
 from voxlate.data.librispeech import read_librispeech
 from voxlate.data.manifest import ManifestEntry, read_manifest, write_manifest
 from voxlate.errors import InputError
@@ -84,7 +85,7 @@ def test_covost_reader(tmp_path):
 
 
 def test_fillets_reader_and_level_split():
-    if not list(DEFAULT_ROOT.glob("sound/*/cs/*.ogg")):
+    if not list(FILLETS_ROOT.glob("sound/*/cs/*.ogg")):
         pytest.skip("fillets-ng-data-cs is not installed (apt-get install fillets-ng-data-cs)")
     entries = list(read_fillets())
     assert len(entries) > 1500
@@ -96,3 +97,28 @@ def test_fillets_reader_and_level_split():
     levels = {k: {x.group for x in v} for k, v in parts.items()}
     assert not (levels["train"] & levels["test"]) and not (levels["dev"] & levels["test"])
     assert len(parts["test"]) > 50 and len(parts["train"]) > 1000
+
+
+def test_manifest_paths_are_relative_to_the_corpus_root(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "a").mkdir(parents=True)
+    e = ManifestEntry(audio=str(corpus / "a" / "x.wav"), text="ahoj", duration=0.1)
+    out = tmp_path / "manifests" / "m.jsonl"
+    write_manifest(out, [e], root=corpus)
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert lines[0] == {"root": str(corpus)} and lines[1]["audio"] == "a/x.wav"
+    assert read_manifest(out) == [e]
+    # A corpus root relative to the manifest's folder: the pair moves together.
+    (tmp_path / "manifests" / "rel.jsonl").write_text(
+        '{"root": "../corpus"}\n{"audio": "a/x.wav", "text": "ahoj", "duration": 0.1}\n'
+    )
+    [back] = read_manifest(tmp_path / "manifests" / "rel.jsonl")
+    assert Path(back.audio).resolve() == corpus / "a" / "x.wav"
+
+
+def test_shipped_fillets_manifests_name_no_absolute_audio_paths():
+    root = Path(__file__).parents[2] / "models" / "fillets-cs"
+    for name in ("train", "dev", "test"):
+        lines = [json.loads(x) for x in (root / f"{name}.jsonl").read_text().splitlines()]
+        assert lines[0] == {"root": str(FILLETS_ROOT)}
+        assert all(not Path(d["audio"]).is_absolute() for d in lines[1:]), name

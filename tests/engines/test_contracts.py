@@ -112,3 +112,25 @@ def test_synthesizer_contract(name):
         assert 0.2 < c.duration < 5.0
         assert np.abs(c.samples).max() > 0.01
     assert list(s.synthesize("", lang)) == []
+
+
+def test_every_engine_class_has_the_base_contract():
+    """`Engine`: a report name and `from_spec`, on every registered class of every kind;
+    optional capabilities are Protocols an isinstance check can see."""
+    from voxlate.engines import voice
+    from voxlate.engines.asr.base import ShortContextRecognizer
+    from voxlate.engines.base import Engine
+    from voxlate.engines.mt.base import BatchTranslator
+
+    kinds = [vad.REGISTRY, enhance.REGISTRY, asr.REGISTRY, mt.REGISTRY, tts.REGISTRY,
+             voice.ENCODERS, voice.ADAPTERS]  # fmt: skip
+    for registry in kinds:
+        for name in registry.names():
+            cls = registry.get(name)
+            assert isinstance(cls.name, str) and cls.name.startswith(name), (registry.kind, name)
+            assert callable(cls.from_spec), (registry.kind, name)
+    assert issubclass(asr.REGISTRY.get("faster-whisper"), ShortContextRecognizer)
+    assert issubclass(mt.REGISTRY.get("apertium"), BatchTranslator)
+    assert not issubclass(asr.REGISTRY.get("vosk"), ShortContextRecognizer)
+    v = vad.REGISTRY.create("energy")
+    assert isinstance(v, Engine) and v.name == "energy"

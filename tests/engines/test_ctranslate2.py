@@ -2,8 +2,10 @@
 
 Each model is a randomly initialised transformers model (d_model 16, one layer) with a
 tokenizer trained on a few sentences, converted with CTranslate2's TransformersConverter
-exactly as a user converts a real one. Output is random text; these tests check the
-wiring: family detection, language codes, batching, and the error messages.
+exactly as a user converts a real one. The decoder is rigged to score one target word
+highest at every step (`_say_one_word`), so a translation is that word repeated: a known
+answer that checks the wiring (family detection, language codes, the target prefix
+dropped, detokenization, batching with empty texts) and the error messages.
 """
 
 from __future__ import annotations
@@ -50,6 +52,36 @@ def _train_spm(root: Path, name: str, model_type: str) -> Path:
     return root / f"{name}.model"
 
 
+WORDS: dict[str, str] = {}  # family -> the word its rigged model says
+
+
+def _say_one_word(model, pieces: dict[str, int], family: str) -> None:
+    """Make `model` (transformers seq2seq, tied output embedding) score one word piece
+    highest at every decoding step, whatever the input; records that word in WORDS.
+
+    The decoder's last layer norm is set to output a constant vector v, and the piece's
+    output embedding to 20 v: its logit is 20, every other one about 0.
+    """
+    import re
+
+    import torch
+
+    piece = next(p for p in sorted(pieces) if re.fullmatch("\u2581[a-z]{3,}", p))
+    WORDS[family] = piece[1:]
+    dec = model.model.decoder
+    norm = (
+        dec.layer_norm
+        if getattr(dec, "layer_norm", None) is not None
+        else dec.layers[-1].final_layer_norm
+    )
+    v = torch.zeros(TINY["d_model"])
+    v[0] = 1.0
+    with torch.no_grad():
+        norm.weight.zero_()
+        norm.bias.copy_(v)
+        model.get_output_embeddings().weight[pieces[piece]] = 20 * v
+
+
 def _convert(hf: Path, out: Path, copy_files: list[str]) -> Path:
     from ctranslate2.converters import TransformersConverter
 
@@ -93,7 +125,9 @@ def _marian(root: Path) -> Path:
         forced_eos_token_id=0,
         **TINY,
     )
-    transformers.MarianMTModel(config).save_pretrained(hf)
+    model = transformers.MarianMTModel(config)
+    _say_one_word(model, vocab, "marian")
+    model.save_pretrained(hf)
     return _convert(
         hf, root / "opus-mt-en-es", ["source.spm", "target.spm", "tokenizer_config.json"]
     )
@@ -126,7 +160,9 @@ def _m2m100(root: Path) -> Path:
         decoder_start_token_id=2,
         **TINY,
     )
-    transformers.M2M100ForConditionalGeneration(config).save_pretrained(hf)
+    model = transformers.M2M100ForConditionalGeneration(config)
+    _say_one_word(model, vocab, "m2m100")
+    model.save_pretrained(hf)
     return _convert(hf, root / "m2m100_tiny", ["sentencepiece.bpe.model", "tokenizer_config.json"])
 
 
@@ -152,7 +188,9 @@ def _nllb(root: Path) -> Path:
         decoder_start_token_id=2,
         **TINY,
     )
-    transformers.M2M100ForConditionalGeneration(config).save_pretrained(hf)
+    model = transformers.M2M100ForConditionalGeneration(config)
+    _say_one_word(model, tok.get_vocab(), "nllb")
+    model.save_pretrained(hf)
     return _convert(hf, root / "nllb-tiny", ["tokenizer.json", "tokenizer_config.json"])
 
 
@@ -172,15 +210,19 @@ def test_registry_builds_it(models, family: str) -> None:
 
 @pytest.mark.parametrize("family", ["marian", "m2m100", "nllb"])
 def test_translates(translators, family: str) -> None:
+    """The rigged model says one word over and over: the translation must be exactly that
+    word repeated, with no language tag, <unk> or </s> left in, for single texts and for
+    batches (empty texts stay empty, the others keep their places)."""
     t = translators[family]
+    word = WORDS[family]
     out = t.translate("The quick brown fox jumps over the dog.", "en", "es")
-    assert isinstance(out, str)
+    assert out.split() and set(out.split()) == {word}, out[:80]
     batch = t.translate_batch(
         ["Good morning.", "", "   ", "We are going to the market."], "en", "es"
     )
-    assert len(batch) == 4
-    assert batch[1] == batch[2] == ""
-    assert all(isinstance(b, str) for b in batch)
+    assert batch[1] == batch[2] == "" and len(batch) == 4
+    assert set(batch[0].split()) == set(batch[3].split()) == {word}
+    assert t.translate("Good morning.", "en", "es") == batch[0]  # batched as when alone
 
 
 def test_names(translators, models) -> None:

@@ -7,18 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from voxlate.tasks.enhance.corpus import (
-    FILLETS,
-    TRAIN_SPEAKERS,
-    build_corpus,
-    code_from_name,
-    dialog_fonts,
-    speaker_of,
-    speech_split,
-)
+from voxlate.data.fillets import FILLETS_ROOT, code_from_name, dialog_fonts, speaker_of
+from voxlate.tasks.enhance.corpus import TRAIN_SPEAKERS, build_corpus, speech_split
 
 needs_fillets = pytest.mark.skipif(
-    not any(FILLETS.glob("sound/*/cs/*.ogg")), reason="fillets-ng-data-cs not installed"
+    not any(FILLETS_ROOT.glob("sound/*/cs/*.ogg")), reason="fillets-ng-data-cs not installed"
 )
 
 

@@ -69,9 +69,37 @@ def test_anonymize_is_distinct_and_consistent(encoder, synth, librivox):
     source = encoder.embed(src[0])
     assert float(a @ source) < 0.65
     assert float(a @ b) > 0.75  # the same pseudo-speaker for both utterances
-    assert stage.spec in ("anonymize:speakerdiff", "anonymize:world-derived")
-    derived = DerivedPseudoSpeaker(encoder)  # the fallback when no SpeakerDiff model ships
-    assert derived.candidates(stats := _stats(src[0])) == derived.candidates(stats)
+    assert stage.spec == "anonymize:speakerdiff"  # the SpeakerDiff model ships in the package
+
+
+def test_anonymize_falls_back_to_the_derived_grid(encoder, monkeypatch):
+    """Without a SpeakerDiff model, the pseudo-speaker comes from the derived grid."""
+    from voxlate.engines.voice import speakerdiff
+    from voxlate.engines.voice.pseudo import SPEECH_WARPS
+
+    monkeypatch.setattr(speakerdiff, "default_model_path", lambda: None)
+    stage = build_voice_stage("anonymize", encoder, WorldAdapter(encoder))
+    assert stage.spec == "anonymize:world-derived"
+    assert type(stage.pseudo) is DerivedPseudoSpeaker and stage.pseudo.warps == SPEECH_WARPS
+
+
+def test_derived_candidates_are_a_function_of_the_speaker(librivox, cards):
+    """The grid: every warp x F0 at -6, -3, +3, +6 semitones from the speaker's mean x
+    a darker and a brighter tilt; the same for two analyses of the speaker's audio."""
+    from voxlate.engines.voice.pseudo import PSEUDO_F0_STEPS, PSEUDO_TILTS, SPEECH_WARPS
+
+    derived = DerivedPseudoSpeaker(encoder=None)  # type: ignore[arg-type]  # candidates only
+    clip = load_audio(librivox[0][0])
+    stats = _stats(clip)
+    cands = derived.candidates(stats)
+    assert len(cands) == len(SPEECH_WARPS) * len(PSEUDO_F0_STEPS) * len(PSEUDO_TILTS) == 16
+    semitones = sorted({round(12 * (c.f0_mean - stats.f0_mean) / np.log(2), 6) for c in cands})
+    assert semitones == sorted(PSEUDO_F0_STEPS)  # never the speaker's own pitch
+    assert {(c.warp, c.tilt) for c in cands} == {(w, t) for w in SPEECH_WARPS for t in PSEUDO_TILTS}
+    again = derived.candidates(_stats(Audio(clip.samples.copy(), clip.sample_rate)))
+    assert again == cands
+    other = derived.candidates(_stats(load_audio(cards[4][0])))
+    assert other != cands  # another speaker (another mean pitch), another grid
 
 
 def _stats(audio):

@@ -14,6 +14,7 @@ import typer
 
 from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app, eval_app
+from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.errors import InputError
 
 asr_app = typer.Typer(help="Train, evaluate and run CTC speech recognizers.", no_args_is_help=True)
@@ -36,9 +37,7 @@ def _manifest(path: Path):
 @asr_app.command("prepare-fillets")
 def prepare_fillets(
     out_dir: Annotated[Path, typer.Argument(help="Folder for train/dev/test.jsonl.")],
-    root: Annotated[Path, typer.Option(help="Fish Fillets data folder.")] = Path(
-        "/usr/share/games/fillets-ng"
-    ),
+    root: Annotated[Path, typer.Option(help="Fish Fillets data folder.")] = FILLETS_ROOT,
 ) -> None:
     """Manifests of the Czech Fish Fillets dialogs (with English translations), split by level."""
     from voxlate.data.fillets import read_fillets, split_by_group
@@ -46,7 +45,7 @@ def prepare_fillets(
 
     splits = split_by_group(list(read_fillets(root)))
     for name, entries in splits.items():
-        n = write_manifest(out_dir / f"{name}.jsonl", entries)
+        n = write_manifest(out_dir / f"{name}.jsonl", entries, root=root)
         minutes = sum(e.duration for e in entries) / 60
         levels = len({e.group for e in entries})
         typer.echo(
@@ -146,8 +145,7 @@ def transcribe(
     """Print the transcript of each file (one line per file: path, tab, text)."""
     import numpy as np
 
-    from voxlate.audio import load_audio
-    from voxlate.tasks.ctc.features import SAMPLE_RATE
+    from voxlate.audio import SAMPLE_RATE, load_audio
     from voxlate.tasks.ctc.model import load_ctc
     from voxlate.tasks.ctc.train import recognize_clips
 
@@ -294,8 +292,7 @@ def st_translate(
     """Print transcript and translation of each file (path, tab, transcript, tab, translation)."""
     import numpy as np
 
-    from voxlate.audio import load_audio
-    from voxlate.tasks.ctc.features import SAMPLE_RATE
+    from voxlate.audio import SAMPLE_RATE, load_audio
     from voxlate.tasks.st.evaluate import translate_clips
     from voxlate.tasks.st.train import load_st
 

@@ -42,9 +42,10 @@ def serve(
     ),
 ) -> None:
     """Serve the live-translation web page at /, the WebSocket /v1/live and the REST API."""
+    from voxlate.engines.voice.base import VOICE_MODES
     from voxlate.errors import InputError
 
-    if voice not in ("preserve", "tts", "anonymize"):
+    if voice not in VOICE_MODES:
         raise InputError("--voice must be preserve, tts or anonymize for live sessions.")
     if enhance_mode not in ("always", "auto", "never"):
         raise InputError("--enhance-mode must be always, auto or never.")

@@ -9,6 +9,7 @@ for the level's objects), used here as the speaker.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 from voxlate.data.manifest import ManifestEntry, audio_duration
 from voxlate.errors import InputError
 
-DEFAULT_ROOT = Path("/usr/share/games/fillets-ng")
+FILLETS_ROOT = Path("/usr/share/games/fillets-ng")  # where Debian installs the game's data
 _STR = r'"((?:[^"\\]|\\.)*)"'
 _DIALOG = re.compile(
     rf"dialogId\(\s*{_STR}\s*,\s*{_STR}\s*,\s*{_STR}\s*\)\s*dialogStr\(\s*{_STR}\s*\)"
@@ -29,7 +30,7 @@ def _unescape(s: str) -> str:
     return re.sub(r"\\(.)", r"\1", s)
 
 
-def read_fillets(root: str | os.PathLike = DEFAULT_ROOT) -> Iterator[ManifestEntry]:
+def read_fillets(root: str | os.PathLike = FILLETS_ROOT) -> Iterator[ManifestEntry]:
     """Every Czech dialog line that has both audio and text, with its English translation.
 
     `group` is the game level, so splitting by group holds whole levels out.
@@ -87,6 +88,49 @@ def split_by_group(
     return out
 
 
+# -- speakers: the font each line's subtitle is shown in ------------------------------
+FISH_FONTS = {"font_small": "m", "font_big": "v"}  # dialogue font -> character code
+_DIALOG_ID = re.compile(r'dialogId\(\s*"([^"]+)"\s*,\s*"([^"]*)"')
+
+
+@functools.cache
+def dialog_fonts(root: Path = FILLETS_ROOT) -> dict[str, str]:
+    """Dialogue id (the sound file's stem) -> the font its subtitle is shown in, read from
+    the game's ``script/*/*dialogs*.lua``; ids with an empty font are left out."""
+    fonts: dict[str, str] = {}
+    for lua in sorted((root / "script").glob("*/*dialogs*.lua")):
+        for name, font in _DIALOG_ID.findall(lua.read_text(encoding="utf-8", errors="replace")):
+            if font:
+                fonts.setdefault(name, font)
+    return fonts
+
+
+def code_from_name(stem: str) -> str:
+    """The character code in a fillets dialogue file name: 'bar-m-barel' -> 'm' (level-
+    code-word), 'm-otazka0' -> 'm' (code-word), 'agenti-m' -> 'm' (word-code, level fdto:
+    the first part is taken when it is a short code of at most 3 characters); '' if none."""
+    parts = stem.split("-")
+    if len(parts) > 2:
+        return parts[1]
+    if len(parts) == 2:
+        return parts[0] if len(parts[0]) <= 3 else parts[1]
+    return ""
+
+
+def speaker_of(path: Path, fonts: dict[str, str] | None = None) -> str:
+    """The speaker of a fillets dialogue file: 'm' / 'v' for the two fish, else the
+    character's font name ('parrot', 'white', ...) or code.
+
+    The font of the line in the game's scripts decides where it is known (`fonts`, default
+    `dialog_fonts()`; 'both' for lines of both fish at once); otherwise the file name's
+    character code (`code_from_name`)."""
+    fonts = dialog_fonts() if fonts is None else fonts
+    font = fonts.get(path.stem)
+    if font:
+        return FISH_FONTS.get(font, font.removeprefix("font_"))
+    return code_from_name(path.stem)
+
+
 @dataclass(frozen=True)
 class FilletsLine:
     """One dialog line with its English text and a human translation of it."""
@@ -99,7 +143,7 @@ class FilletsLine:
 
 
 def read_fillets_lines(
-    language: str, root: str | os.PathLike = DEFAULT_ROOT
+    language: str, root: str | os.PathLike = FILLETS_ROOT
 ) -> Iterator[FilletsLine]:
     """Every dialog line of the game's `language` scripts (Debian ``fillets-ng-data``), with
     the English line it translates; ids repeated across levels are given once."""

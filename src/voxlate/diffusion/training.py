@@ -107,8 +107,8 @@ class EMA:
         d = min(self.decay, (1 + self.n) / (10 + self.n))
         for e, p in zip(self.model.parameters(), model.parameters(), strict=True):
             e.lerp_(p.detach(), 1 - d)
-        for e, b in zip(self.model.buffers(), model.buffers(), strict=True):
-            e.copy_(b)
+        for eb, b in zip(self.model.buffers(), model.buffers(), strict=True):
+            eb.copy_(b)
 
 
 def to_device(batch: Any, device: torch.device) -> Any:

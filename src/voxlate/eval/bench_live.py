@@ -29,6 +29,7 @@ from voxlate.pipeline.engines import Engines, EngineSpecs
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
 from voxlate.pipeline.stream_events import Latency, Transcript
 from voxlate.pipeline.stream_io import FRAME_S, file_frames
+from voxlate.pipeline.stream_stages import check_enhance_mode
 
 STAGE_ORDER = ("enhance", "asr", "mt", "tts", "voice")
 
@@ -264,7 +265,7 @@ def run_live_bench(
     load_s = time.perf_counter() - t0
     audio = joined(files)
     seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=end_silence)
-    config = StreamConfig(segmenter=seg, enhance=enhance_mode)
+    config = StreamConfig(segmenter=seg, enhance=check_enhance_mode(enhance_mode))
     # `rounds` passes through the clips in one stream: later rounds run with the
     # speaker's voice already fitted (the first utterance fits it in the background).
     long = Audio(np.concatenate([audio.samples] * rounds), SAMPLE_RATE)

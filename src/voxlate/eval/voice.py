@@ -24,13 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlate.audio import Audio, load_audio, save_audio
+from voxlate.audio import SAMPLE_RATE, Audio, load_audio, save_audio
+from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.data.pocketsphinx import POCKETSPHINX, read_transcription
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.engines.voice.modes import build_voice_stage
 from voxlate.engines.voice.world import WorldAdapter
-
-FILLETS = Path("/usr/share/games/fillets-ng/sound")
 
 
 @dataclass
@@ -92,13 +91,13 @@ def czech_sources(
     greedily (cosine to a group's first clip >= `threshold`); the largest groups are
     the speakers. Returns [] when fillets-ng-data-cs is not installed.
     """
-    clips = sorted(FILLETS.glob("*/cs/*.ogg"))
+    clips = sorted(FILLETS_ROOT.glob("sound/*/cs/*.ogg"))
     if not clips:
         return []
     step = max(1, len(clips) // (pool * 3))
     audios: list[Audio] = []
     for p in clips[::step]:
-        a = load_audio(p, 16_000)
+        a = load_audio(p, SAMPLE_RATE)
         if 2.0 <= a.duration <= 8.0:
             audios.append(a)
         if len(audios) >= pool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines import asr, enhance, mt, tts, vad
+from voxlate.engines.base import Engine
+from voxlate.engines.mt.base import ModeTranslator
+from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import UnsupportedLanguageError
 
 
@@ -42,12 +44,9 @@ def default_tts(target: str, live: bool = False) -> str:
     return (LIVE_TTS if live else FILE_TTS).get(target, "espeak-ng")
 
 
-def describe(engine: Any) -> str:
-    """The spec string a report shows for an engine instance."""
-    for attr in ("name", "spec", "engine_name"):
-        if isinstance(getattr(engine, attr, None), str):
-            return str(getattr(engine, attr))
-    return type(engine).__name__
+def describe(engine: Engine | VoiceStage) -> str:
+    """The spec string a report shows for an engine instance or a voice stage."""
+    return engine.name if isinstance(engine, Engine) else engine.spec
 
 
 def summarize_pairs(pairs: set[tuple[str, str]], most: int = 12) -> str:
@@ -64,6 +63,10 @@ class SameLanguage:
     """The translator used when source and target are the same language (re-voicing)."""
 
     name = "none"
+
+    @classmethod
+    def from_spec(cls, arg: str | None) -> SameLanguage:
+        return cls()
 
     def pairs(self) -> set[tuple[str, str]]:
         return set()
@@ -83,7 +86,7 @@ class Engines:
     recognizer: asr.Recognizer
     translator: mt.Translator
     synthesizer: tts.Synthesizer
-    voice: Any  # a voice stage with convert(speech, source) and reset(), or None for 'tts'
+    voice: VoiceStage | None  # whose voice the speech is spoken in; None for 'tts'
     names: dict[str, str]
 
     @classmethod
@@ -115,7 +118,7 @@ class Engines:
         e = enhance.REGISTRY.create(specs.enhance)
         voice = load_voice_stage(specs.voice)
         mt_name = describe(translator)
-        if hasattr(translator, "mode") and source != target:
+        if isinstance(translator, ModeTranslator) and source != target:
             mt_name = f"{mt_name}:{translator.mode(source, target)}"
         tts_name = describe(synthesizer)
         if tts_name == "espeak-ng":
@@ -159,7 +162,7 @@ class Engines:
 _STAGE_NAME = {"recognizer": "asr", "translator": "mt", "synthesizer": "tts"}
 
 
-def load_voice_stage(mode: str) -> Any:
+def load_voice_stage(mode: str) -> VoiceStage | None:
     """The voice stage for a `--voice` mode; None for plain synthesizer voice ('tts')."""
     if mode == "tts":
         return None

@@ -108,7 +108,7 @@ def spans_from_probabilities(
     spans = [s for p in probs if (s := ep.push(float(p))) is not None]
     if (s := ep.flush()) is not None:
         spans.append(s)
-    padded = []
+    padded: list[Span] = []
     for s in spans:
         start = max(0.0, s.start - config.pad_s)
         end = min(duration, s.end + config.pad_s)

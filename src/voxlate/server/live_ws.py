@@ -26,7 +26,8 @@ from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from voxlate.audio import Audio
+from voxlate.audio import SAMPLE_RATE, Audio
+from voxlate.engines.voice.base import VOICE_MODES
 from voxlate.errors import VoxlateError
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
 from voxlate.pipeline.stream_events import AudioOut, ErrorEvent, Latency
@@ -34,7 +35,6 @@ from voxlate.server.config import ServerConfig
 from voxlate.server.pool import EnginePool
 
 PROTOCOL_VERSION = 1
-VOICE_MODES = ("preserve", "tts", "anonymize")
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")  # an ISO 639-1 (or -3) code
 MAX_TEXT_CHARS = 4096  # longest text message accepted (characters)
 _SETTLING: set[asyncio.Task] = set()  # voice stages being reset before they return to the pool
@@ -76,7 +76,7 @@ class LiveSession:
         self.stream: StreamTranslator | None = None
         self.voice_mode = "tts"
         self.voice: Any = None
-        self.sample_rate = 16_000
+        self.sample_rate = SAMPLE_RATE
         self.sender: asyncio.Task | None = None
         self._send_lock = asyncio.Lock()
 
@@ -101,7 +101,7 @@ class LiveSession:
             {
                 "type": "ready",
                 "protocol": PROTOCOL_VERSION,
-                "sample_rate": 16_000,
+                "sample_rate": SAMPLE_RATE,
                 "max_frame_bytes": self.config.max_frame_bytes,
                 "idle_timeout_s": self.config.idle_timeout_s,
             }
@@ -151,7 +151,7 @@ class LiveSession:
         source = msg.get("source", self.config.source)
         target = msg.get("target", self.config.target)
         voice = msg.get("voice", self.config.voice)
-        rate = msg.get("sample_rate", 16_000)
+        rate = msg.get("sample_rate", SAMPLE_RATE)
         partials = parse_flag(msg.get("partials", False))
         for name, value in (("source", source), ("target", target)):
             if not isinstance(value, str) or not LANGUAGE.match(value.lower()):

@@ -27,14 +27,15 @@ from typing import Any
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from voxlate.audio import Audio, concatenate, load_audio
+from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
 from voxlate.dsp import time_stretch
 from voxlate.engines.asr.base import Transcript
+from voxlate.engines.voice.base import VOICE_MODES
 from voxlate.errors import NoSpeechError, VoxlateError
 from voxlate.pipeline.engines import default_tts
 from voxlate.pipeline.file import report
 from voxlate.server.guard import DEADLINE_KEY, Checked, Deadline, RequestCancelled, error_response
-from voxlate.server.live_ws import LANGUAGE, VOICE_MODES
+from voxlate.server.live_ws import LANGUAGE
 from voxlate.server.openai_compat import (
     AUDIO_FORMATS,
     SPEECH_RATE,
@@ -92,7 +93,7 @@ async def read_upload(request: Request, field: str = "file") -> tuple[Audio, str
             f.write(data)
         del data
         audio = await asyncio.to_thread(
-            load_audio, tmp, 16_000, cfg.max_audio_minutes * 60.0, "the uploaded file"
+            load_audio, tmp, SAMPLE_RATE, cfg.max_audio_minutes * 60.0, "the uploaded file"
         )
     except VoxlateError as e:
         raise HTTPError(400, f"the uploaded file is not audio voxlate can read: {e}") from e
@@ -308,7 +309,7 @@ async def translate(request: Request) -> Response:
     target = language_code(form_str(request, "target") or cfg.target, "target")
     voice = form_str(request, "voice") or cfg.voice
     fmt = form_str(request, "response_format", "json")
-    if voice not in ("preserve", "tts", "anonymize"):  # no server-side reference paths
+    if voice not in VOICE_MODES:  # no server-side reference paths
         raise HTTPError(400, "voice must be preserve, tts or anonymize")
     if fmt not in ("json", "wav"):
         raise HTTPError(400, "response_format must be json or wav")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from voxlate.audio import Audio
+from voxlate.engines.base import Engine
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Transcript:
 
 
 @runtime_checkable
-class Recognizer(Protocol):
+class Recognizer(Engine, Protocol):
     #: ISO 639-1 codes this model recognizes; None means any (a multilingual model).
     languages: frozenset[str] | None
 

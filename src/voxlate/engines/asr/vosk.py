@@ -47,7 +47,7 @@ class VoskRecognizer:
         except ImportError as e:
             raise MissingDependencyError("vosk", pip="vosk") from e
         embedded = model_dir is None
-        path = embedded_model_path() if embedded else Path(model_dir)
+        path = Path(model_dir) if model_dir is not None else embedded_model_path()
         if not (path / "am").is_dir() and not (path / "final.mdl").exists():
             raise EngineError(f"No Vosk model in {path} (expected an am/ folder there).")
         vosk.SetLogLevel(-1)

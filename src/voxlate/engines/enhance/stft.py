@@ -46,8 +46,3 @@ def spec_to_wav(spec: torch.Tensor, cfg: STFTConfig, length: int) -> torch.Tenso
     X = mag * torch.exp(1j * c.angle())
     return torch.istft(X, cfg.n_fft, cfg.hop, window=_window(cfg, spec.device), center=True,
                        length=length)  # fmt: skip
-
-
-def frames_for(samples: int, cfg: STFTConfig) -> int:
-    """Number of STFT frames for a waveform of `samples` samples (center=True)."""
-    return samples // cfg.hop + 1

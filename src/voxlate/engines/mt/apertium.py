@@ -40,9 +40,10 @@ def installed_modes() -> dict[tuple[str, str], str]:
 @REGISTRY.register("apertium")
 class ApertiumTranslator:
     def __init__(self) -> None:
-        self._exe = shutil.which("apertium")
-        if self._exe is None:
+        exe = shutil.which("apertium")
+        if exe is None:
             raise MissingDependencyError("Apertium", apt="apertium apertium-eng-spa")
+        self._exe: str = exe
         self._modes = installed_modes()
         self.name = "apertium"
         self._pipes: dict[str, NullFlushPipe | None] = {}  # None: the pipe failed, use one-shot

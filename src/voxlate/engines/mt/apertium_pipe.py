@@ -21,6 +21,7 @@ import shlex
 import subprocess
 import threading
 from pathlib import Path
+from typing import IO
 
 from voxlate.errors import EngineError
 
@@ -123,7 +124,7 @@ class NullFlushPipe:
 
     def _start(self) -> None:
         procs: list[subprocess.Popen] = []
-        prev = subprocess.PIPE
+        prev: int | IO[bytes] | None = subprocess.PIPE
         try:
             for argv in self.commands:
                 p = subprocess.Popen(

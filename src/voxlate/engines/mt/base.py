@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from voxlate.engines.base import Engine
+
 
 @runtime_checkable
-class Translator(Protocol):
+class Translator(Engine, Protocol):
     def pairs(self) -> set[tuple[str, str]]:
         """The (source, target) ISO 639-1 pairs this engine translates."""
         ...
@@ -61,3 +63,12 @@ def translate_document(
     else:
         outs = [translator.translate(t, source, target) if t else "" for t in texts]
     return [Translation(o.strip(), name) for o in outs]
+
+
+@runtime_checkable
+class ModeTranslator(Protocol):
+    """A translator that names the mode (model, pipeline) it uses for a pair, for reports."""
+
+    def mode(self, source: str, target: str) -> str:
+        """The name of what translates `source` -> `target` (e.g. Apertium's 'eng-spa')."""
+        ...

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 from voxlate.audio import Audio
+from voxlate.engines.base import Engine
 
 
 @runtime_checkable
-class Synthesizer(Protocol):
+class Synthesizer(Engine, Protocol):
     def languages(self) -> set[str]:
         """ISO 639-1 codes this synthesizer speaks."""
         ...

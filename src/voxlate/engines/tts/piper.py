@@ -39,7 +39,7 @@ class PiperSynthesizer:
         except ImportError as e:
             raise MissingDependencyError("Piper", pip="piper-tts") from e
         embedded = voice is None
-        path = embedded_voice_path() if embedded else Path(voice)
+        path = Path(voice) if voice is not None else embedded_voice_path()
         config = Path(f"{path}.json")
         if not path.is_file():
             raise EngineError(f"Piper voice not found: {path}")

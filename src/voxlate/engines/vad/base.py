@@ -7,10 +7,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from voxlate.audio import Audio
+from voxlate.engines.base import Engine
 
 
 @runtime_checkable
-class VAD(Protocol):
+class VAD(Engine, Protocol):
     """Frame-by-frame speech probability; stateful across frames of one stream."""
 
     sample_rate: int  # Hz the frames must be at

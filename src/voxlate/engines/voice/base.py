@@ -7,10 +7,15 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from voxlate.audio import Audio
+from voxlate.engines.base import Engine
+
+#: The named ``--voice`` modes (besides the path to a reference clip); the one list that the
+#: CLI, the server and `modes.build_voice_stage` accept.
+VOICE_MODES = ("preserve", "tts", "anonymize")
 
 
 @runtime_checkable
-class SpeakerEncoder(Protocol):
+class SpeakerEncoder(Engine, Protocol):
     dim: int  # embedding size
 
     def embed(self, audio: Audio) -> np.ndarray:
@@ -19,7 +24,7 @@ class SpeakerEncoder(Protocol):
 
 
 @runtime_checkable
-class VoiceAdapter(Protocol):
+class VoiceAdapter(Engine, Protocol):
     """Moves synthesized speech to a target voice: fitted once per speaker, then applied."""
 
     def fit(self, speech: Audio, target: Audio, target_embedding: np.ndarray | None = None) -> Any:

@@ -15,27 +15,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voxlate.dsp import mel_triangles
+
 GRID_HZ = 8000.0  # codebook envelopes cover 0..GRID_HZ (inside any >= 16 kHz clip)
 GRID_BINS = 257  # points of the codebook's frequency grid
 N_MELS = 32  # mel bands of the matching features
 MAX_FRAMES = 4000  # codebook size limit (20 s at 5 ms frames)
 
 
-def _mel(f: np.ndarray) -> np.ndarray:
-    return 2595.0 * np.log10(1.0 + f / 700.0)
-
-
 def _mel_matrix(freqs: np.ndarray) -> np.ndarray:
     """(bins, N_MELS) triangular mel filter weights over `freqs` (Hz), 60..7600 Hz."""
-    edges = 700.0 * (
-        10 ** (np.linspace(_mel(np.array(60.0)), _mel(np.array(7600.0)), N_MELS + 2) / 2595.0) - 1
-    )
-    w = np.zeros((len(freqs), N_MELS))
-    for i in range(N_MELS):
-        lo, c, hi = edges[i], edges[i + 1], edges[i + 2]
-        up = (freqs - lo) / (c - lo)
-        down = (hi - freqs) / (hi - c)
-        w[:, i] = np.clip(np.minimum(up, down), 0.0, None)
+    w = mel_triangles(freqs, N_MELS, 60.0, 7600.0).T
     return w / np.maximum(w.sum(axis=0, keepdims=True), 1e-9)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from voxlate.audio import Audio
-from voxlate.engines.voice.base import SpeakerEncoder, VoiceStage
+from voxlate.engines.voice.base import VOICE_MODES, SpeakerEncoder, VoiceStage
 from voxlate.engines.voice.pseudo import (
     SOURCE_WARPS,
     SPEECH_WARPS,
@@ -38,7 +38,6 @@ from voxlate.engines.voice.pseudo import (
 from voxlate.engines.voice.world import VoiceParams, WorldAdapter, analyze, measure
 from voxlate.errors import InputError
 
-MODES = ("preserve", "tts", "anonymize")
 DEFAULT_MODE = "preserve"
 SAME_SPEAKER = 0.76  # cosine to a cluster centroid above which an utterance joins it
 MAX_SPEAKER_AUDIO_S = 20.0  # seconds of a speaker's source audio kept for fitting
@@ -234,11 +233,11 @@ def build_voice_stage(
     m = mode.strip()
     if m.lower() in ("tts", "none", "off"):
         return PlainVoice()
-    if m.lower() not in MODES and not _looks_like_path(m):
+    if m.lower() not in VOICE_MODES and not _looks_like_path(m):
         raise InputError(
             f"Unknown voice '{mode}'; use preserve, tts, anonymize or the path to a reference clip."
         )
-    if m.lower() not in MODES:
+    if m.lower() not in VOICE_MODES:
         from voxlate.engines.voice.reference import load_reference
 
         reference = load_reference(m)  # checks the clip before any model loads

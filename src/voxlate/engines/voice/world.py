@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from voxlate.audio import Audio
+from voxlate.dsp import hz_to_mel, mel_to_hz
 from voxlate.engines.voice import ADAPTERS
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.engines.voice.codebook import Codebook, replace_envelopes
@@ -167,14 +168,9 @@ def _coarse_aperiodicity(
     return np.ascontiguousarray(ap)
 
 
-def _mel(f: np.ndarray) -> np.ndarray:
-    return 2595.0 * np.log10(1.0 + f / 700.0)
-
-
 def _band_edges() -> np.ndarray:
     """Mel-spaced band edges (Hz), shape (N_BANDS + 1,)."""
-    m = np.linspace(_mel(np.array(EQ_LOW)), _mel(np.array(EQ_HIGH)), N_BANDS + 1)
-    return 700.0 * (10 ** (m / 2595.0) - 1.0)
+    return mel_to_hz(np.linspace(hz_to_mel(EQ_LOW), hz_to_mel(EQ_HIGH), N_BANDS + 1))
 
 
 def _band_centres() -> np.ndarray:
@@ -244,9 +240,9 @@ def _gain_curve(p: VoiceParams, n_bins: int, sample_rate: int) -> np.ndarray:
     freqs = np.linspace(0, sample_rate / 2, n_bins)
     db = np.zeros(n_bins)
     if p.eq and p.eq_strength:
-        centres = _mel(_band_centres())
+        centres = hz_to_mel(_band_centres())
         eq = np.asarray(p.eq) * p.eq_strength
-        db += np.interp(_mel(freqs), centres, eq, left=eq[0], right=0.0)
+        db += np.interp(hz_to_mel(freqs), centres, eq, left=eq[0], right=0.0)
     if p.tilt:
         db += p.tilt * np.log2(np.maximum(freqs, 100.0) / 1000.0)
     return 10 ** (db / 10)
@@ -406,7 +402,7 @@ class WorldAdapter:
                 v = float(np.clip(base + d, lo, hi))
                 if v == base:
                     continue
-                cand = dataclasses.replace(p, **{name: v})
+                cand = dataclasses.replace(p, **{name: v})  # type: ignore[arg-type]
                 s = self._similarity(an, src, cand, emb)
                 if s > best + 1e-4:
                     best, p = s, cand

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voxlate.audio import load_audio
+from voxlate.audio import SAMPLE_RATE, load_audio
 from voxlate.data.manifest import ManifestEntry
 from voxlate.tasks.ctc.augment import AugmentConfig, add_noise, change_speed, spec_augment
-from voxlate.tasks.ctc.features import SAMPLE_RATE, log_mel
+from voxlate.tasks.ctc.features import log_mel
 
 
 def load_clips(

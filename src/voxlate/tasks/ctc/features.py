@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import torch
 
-SAMPLE_RATE = 16_000  # Hz
+from voxlate.audio import SAMPLE_RATE
+from voxlate.dsp import mel_filterbank
+
 N_FFT = 400  # 25 ms window
 HOP_LENGTH = 160  # 10 ms hop
 FRAME_RATE = SAMPLE_RATE / HOP_LENGTH  # 100 feature frames per second
@@ -18,24 +19,9 @@ FRAME_RATE = SAMPLE_RATE / HOP_LENGTH  # 100 feature frames per second
 
 @functools.lru_cache(maxsize=4)
 def mel_filters(n_mels: int, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
-    """HTK-style triangular mel filterbank, shape (n_mels, n_fft // 2 + 1)."""
-
-    def hz_to_mel(f: np.ndarray) -> np.ndarray:
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    def mel_to_hz(m: np.ndarray) -> np.ndarray:
-        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-
-    freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
-    mels = np.linspace(
-        hz_to_mel(np.array(20.0)), hz_to_mel(np.array(sample_rate / 2 - 400)), n_mels + 2
-    )
-    hz = mel_to_hz(mels)
-    fb = np.zeros((n_mels, len(freqs)), dtype=np.float32)
-    for i in range(n_mels):
-        lo, c, hi = hz[i], hz[i + 1], hz[i + 2]
-        fb[i] = np.maximum(0.0, np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)))
-    return torch.from_numpy(fb)
+    """HTK-style triangular mel filterbank from 20 Hz to 400 Hz below Nyquist,
+    shape (n_mels, n_fft // 2 + 1)."""
+    return torch.from_numpy(mel_filterbank(n_mels, n_fft, sample_rate, 20.0, sample_rate / 2 - 400))
 
 
 def log_mel(samples: torch.Tensor, n_mels: int = 80) -> torch.Tensor:

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from voxlate.audio import SAMPLE_RATE
 from voxlate.data.manifest import ManifestEntry
 from voxlate.metrics import cer, wer
 from voxlate.tasks.ctc.dataset import collate, load_clips, make_batches, pad_targets
 from voxlate.tasks.ctc.decode import beam_decode, greedy_decode
 from voxlate.tasks.ctc.epochs import EpochTrainConfig, run_epochs
-from voxlate.tasks.ctc.features import SAMPLE_RATE
 from voxlate.tasks.ctc.model import CTCConfig, CTCModel, load_ctc, save_ctc
 from voxlate.text.normalize import normalize_text
 from voxlate.text.tokenizers import Tokenizer

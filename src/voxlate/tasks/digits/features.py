@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from voxlate import dsp
 from voxlate.audio import Audio
 
 
@@ -45,27 +46,9 @@ class MelConfig:
         return self.frames * self.hop
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    return 2595.0 * np.log10(1.0 + f / 700.0)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-
-
 def mel_filterbank(cfg: MelConfig) -> np.ndarray:
     """Triangular filters on the HTK mel scale, shape (n_mels, n_fft // 2 + 1), peak 1."""
-    freqs = np.linspace(0.0, cfg.sample_rate / 2, cfg.n_fft // 2 + 1)
-    edges = _mel_to_hz(
-        np.linspace(_hz_to_mel(np.array(cfg.fmin)), _hz_to_mel(np.array(cfg.fmax)), cfg.n_mels + 2)
-    )
-    fb = np.zeros((cfg.n_mels, len(freqs)), dtype=np.float64)
-    for i in range(cfg.n_mels):
-        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
-        up = (freqs - lo) / max(mid - lo, 1e-9)
-        down = (hi - freqs) / max(hi - mid, 1e-9)
-        fb[i] = np.clip(np.minimum(up, down), 0.0, None)
-    return fb.astype(np.float32)
+    return dsp.mel_filterbank(cfg.n_mels, cfg.n_fft, cfg.sample_rate, cfg.fmin, cfg.fmax)
 
 
 class MelTransform:
@@ -115,11 +98,6 @@ class MelTransform:
         mel = torch.einsum("mf,bft->bmt", self.fb.to(mag.device), mag)
         db = 20.0 * torch.log10(mel.clamp_min(10 ** (self.cfg.floor_db / 20)))
         return (db / (-self.cfg.floor_db / 2) + 1.0).clamp(-1.0, 1.0)[:, None]
-
-    def encode_audio(self, audio: Audio) -> torch.Tensor:
-        """One `Audio` (any rate) -> (1, n_mels, frames)."""
-        x = self.fit(audio.resample(self.cfg.sample_rate).samples)
-        return self.encode(torch.from_numpy(x)[None])[0]
 
     def mel_magnitude(self, images: torch.Tensor) -> torch.Tensor:
         """Images (B, 1, M, T) in [-1, 1] -> mel magnitudes (B, M, T), linear scale."""

@@ -5,7 +5,8 @@ Split (speakers and noise types held out for the test set):
 - speech, train: fillets-ng-data-cs lines of the two fish (the game's two main voice actors),
   told apart by the font the game's dialogue scripts show the line in (``font_small``: the
   small fish, code ``m``; ``font_big``: the big fish, code ``v``), else by the character
-  code in the file name (``bar-m-barel.ogg``, ``m-otazka0.ogg``, ``agenti-m.ogg``);
+  code in the file name (``bar-m-barel.ogg``, ``m-otazka0.ogg``, ``agenti-m.ogg``): the
+  corpus loader `voxlate.data.fillets.speaker_of`;
 - speech, validation (``val/``, for model choices; never the test set): pairs made of
   training speakers' lines that are left out of ``train/clean``, mixed with training noises;
 - speech, test: every other character's lines (other voice actors: the parrot, crabs, the
@@ -20,68 +21,29 @@ Split (speakers and noise types held out for the test set):
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from voxlate.audio import SAMPLE_RATE, Audio, load_audio, save_audio, write_text_atomic
+from voxlate.data.fillets import FILLETS_ROOT, code_from_name, dialog_fonts, speaker_of
 from voxlate.data.mixing import COLOURS, coloured_noise, fit_length, mix_at_snr, rms
+from voxlate.data.pocketsphinx import LIBRIVOX
 from voxlate.errors import InputError
 
-FILLETS = Path("/usr/share/games/fillets-ng")
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 TRAIN_SPEAKERS = ("m", "v")  # character codes of the training voices
 TEST_MUSIC = ("rybky09", "rybky10", "rybky11", "rybky13", "rybky14", "rybky15", "kufrik")
 
 
-FISH_FONTS = {"font_small": "m", "font_big": "v"}  # dialogue font -> character code
-_DIALOG_ID = re.compile(r'dialogId\(\s*"([^"]+)"\s*,\s*"([^"]*)"')
+def _shuffled(rng: np.random.Generator, items: list[Path]) -> list[Path]:
+    """`items` in random order (the order `rng.permutation(items)` gives)."""
+    return [items[i] for i in rng.permutation(len(items))]
 
 
-@functools.cache
-def dialog_fonts(root: Path = FILLETS) -> dict[str, str]:
-    """Dialogue id (the sound file's stem) -> the font its subtitle is shown in, read from
-    the game's ``script/*/*dialogs*.lua``; ids with an empty font are left out."""
-    fonts: dict[str, str] = {}
-    for lua in sorted((root / "script").glob("*/*dialogs*.lua")):
-        for name, font in _DIALOG_ID.findall(lua.read_text(encoding="utf-8", errors="replace")):
-            if font:
-                fonts.setdefault(name, font)
-    return fonts
-
-
-def code_from_name(stem: str) -> str:
-    """The character code in a fillets dialogue file name: 'bar-m-barel' -> 'm' (level-
-    code-word), 'm-otazka0' -> 'm' (code-word), 'agenti-m' -> 'm' (word-code, level fdto:
-    the first part is taken when it is a short code of at most 3 characters); '' if none."""
-    parts = stem.split("-")
-    if len(parts) > 2:
-        return parts[1]
-    if len(parts) == 2:
-        return parts[0] if len(parts[0]) <= 3 else parts[1]
-    return ""
-
-
-def speaker_of(path: Path, fonts: dict[str, str] | None = None) -> str:
-    """The speaker of a fillets dialogue file: 'm' / 'v' for the two fish, else the
-    character's font name ('parrot', 'white', ...) or code.
-
-    The font of the line in the game's scripts decides where it is known (`fonts`, default
-    `dialog_fonts()`; 'both' for lines of both fish at once); otherwise the file name's
-    character code (`code_from_name`)."""
-    fonts = dialog_fonts() if fonts is None else fonts
-    font = fonts.get(path.stem)
-    if font:
-        return FISH_FONTS.get(font, font.removeprefix("font_"))
-    return code_from_name(path.stem)
-
-
-def speech_split(root: Path = FILLETS) -> tuple[list[Path], list[Path]]:
+def speech_split(root: Path = FILLETS_ROOT) -> tuple[list[Path], list[Path]]:
     """(train, test) clean speech files; InputError if fillets-ng-data-cs is missing."""
     lines = sorted(root.glob("sound/*/cs/*.ogg"))
     if not lines:
@@ -100,12 +62,13 @@ def speech_split(root: Path = FILLETS) -> tuple[list[Path], list[Path]]:
     return train, test
 
 
-def noise_split(root: Path = FILLETS) -> tuple[list[Path], list[Path]]:
+def noise_split(root: Path = FILLETS_ROOT) -> tuple[list[Path], list[Path]]:
     """(train, test) recorded noise files: game music and non-dialogue sound effects."""
     music = sorted((root / "music").glob("*.ogg"))
     levels = sorted(p for p in (root / "sound").iterdir() if p.is_dir())
     test_levels = set(levels[3::4])
-    train, test = [], []
+    train: list[Path] = []
+    test: list[Path] = []
     for m in music:
         (test if m.stem in TEST_MUSIC else train).append(m)
     for level in levels:
@@ -203,24 +166,24 @@ def build_corpus(
     if n_val > 0:
         unseen = [p for p in train_speech if len(p.stem.split("-")) < 3 or
                   p.stem.split("-")[1] not in TRAIN_SPEAKERS]  # fmt: skip
-        val_picks = list(val_rng.permutation(_long_half(unseen)))[:n_val]
+        val_picks = _shuffled(val_rng, _long_half(unseen))[:n_val]
         train_speech = [p for p in train_speech if p not in set(val_picks)]
     rng = np.random.default_rng(seed)
     _link(train_speech, out / "train" / "clean")
     _link(train_noise, out / "train" / "noise")
     librivox = [p for p in test_speech if p.suffix == ".wav"]
     others = [p for p in test_speech if p.suffix != ".wav"]
-    picks = list(rng.permutation(librivox))[: max(1, n_test // 4)]
-    picks += list(rng.permutation(_long_half(others)))[: n_test - len(picks)]
+    picks = _shuffled(rng, librivox)[: max(1, n_test // 4)]
+    picks += _shuffled(rng, _long_half(others))[: n_test - len(picks)]
     pools = {
-        "babble": [load_audio(p, SAMPLE_RATE).samples for p in rng.permutation(others)[:20]],
+        "babble": [load_audio(p, SAMPLE_RATE).samples for p in _shuffled(rng, others)[:20]],
         "music": [p for p in test_noise if p.parent.name == "music"],
         "effects": [p for p in test_noise if p.parent.name != "music"],
     }
     _write_pairs(out / "test", picks, ["music", "effects", "blue", "babble"], pools, rng,
                  max_seconds)  # fmt: skip
     if val_picks:
-        babble = list(val_rng.permutation(train_speech)[:20])
+        babble = _shuffled(val_rng, train_speech)[:20]
         val_pools = {
             "babble": [load_audio(p, SAMPLE_RATE).samples for p in babble],
             "music": [p for p in train_noise if p.parent.name == "music"],

@@ -66,10 +66,11 @@ def load_predictor(model: ScoreModel, checkpoint: str | os.PathLike) -> None:
     (the mask floor may differ: it has no weights).
     """
     ck = load_checkpoint(checkpoint)
-    src = getattr(ck.config, "predictor", None)
-    if model.predictor is None or src is None:
+    src = ck.config.predictor if isinstance(ck.config, EnhanceConfig) else None
+    own = model.config.predictor
+    if model.predictor is None or src is None or own is None:
         raise InputError(f"{checkpoint} has no StoRM predictor to start from.")
-    if replace(src, mask_floor=0.0) != replace(model.config.predictor, mask_floor=0.0):
+    if replace(src, mask_floor=0.0) != replace(own, mask_floor=0.0):
         raise InputError(f"The predictor in {checkpoint} has another architecture ({src}).")
     prefix = "predictor."
     weights = {k[len(prefix) :]: v for k, v in ck.inference_weights.items() if k.startswith(prefix)}

@@ -96,7 +96,8 @@ def verification_scores(
     `exclude_same_index` (enrollment and trials are the same utterances) a trial is left
     out of its own speaker's model.
     """
-    tgt, non = [], []
+    tgt: list[float] = []
+    non: list[float] = []
     spk = np.asarray(enroll_spk)
     for i, (e, s) in enumerate(zip(trials, trial_spk, strict=True)):
         for name in sorted(set(enroll_spk)):

@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from voxlate.audio import Audio, concatenate, load_audio
+from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
+from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.data.pocketsphinx import POCKETSPHINX, read_transcription
 from voxlate.errors import InputError
 from voxlate.tasks.speakers.privacy import PrivacyRow, Utterance, evaluate_system
 
-FILLETS = Path("/usr/share/games/fillets-ng")
 SOURCE_SYSTEMS = ("none", "derived", "speakerdiff")  # WORLD conversion of the source speech
 PRODUCT_SYSTEMS = ("tts", "derived-tts", "speakerdiff-tts")  # text -> Piper -> voice stage
 SYSTEMS = SOURCE_SYSTEMS + PRODUCT_SYSTEMS
@@ -47,7 +47,7 @@ def english_utterances() -> list[Utterance]:
             continue
         for k, text in sorted(read_transcription(d / tfile).items()):
             if (d / f"{k}.wav").is_file():
-                out.append(Utterance(load_audio(d / f"{k}.wav", 16000), name, text))
+                out.append(Utterance(load_audio(d / f"{k}.wav", SAMPLE_RATE), name, text))
     return out
 
 
@@ -59,10 +59,10 @@ def fillets_utterances(
     from voxlate.data.fillets import read_fillets
     from voxlate.tasks.speakers.embed import speaker_of
 
-    files = sorted(FILLETS.glob("sound/*/cs/*.ogg"))
+    files = sorted(FILLETS_ROOT.glob("sound/*/cs/*.ogg"))
     if not files:
         return []
-    english = {Path(e.audio).stem: e.translation for e in read_fillets(FILLETS)}
+    english = {Path(e.audio).stem: e.translation for e in read_fillets(FILLETS_ROOT)}
     by: dict[str, list[Path]] = {}
     for f in files:
         by.setdefault(speaker_of(f), []).append(f)
@@ -73,9 +73,9 @@ def fillets_utterances(
         for f in by[name][:: max(1, len(by[name]) // (3 * per_speaker))]:
             if not english.get(f.stem):
                 continue
-            a = load_audio(f, 16000)
+            a = load_audio(f, SAMPLE_RATE)
             if a.duration >= min_seconds:
-                out.append(Utterance(a, name, translation=english[f.stem]))
+                out.append(Utterance(a, name, translation=english[f.stem] or ""))
                 got += 1
             if got == per_speaker:
                 break

@@ -13,11 +13,11 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from voxlate.audio import SAMPLE_RATE
 from voxlate.data.manifest import ManifestEntry
 from voxlate.metrics import bleu, cer, wer
 from voxlate.tasks.ctc.dataset import collate, load_clips, make_batches, pad_targets
 from voxlate.tasks.ctc.decode import greedy_decode
-from voxlate.tasks.ctc.features import SAMPLE_RATE
 from voxlate.tasks.st.decoding import DecodingOptions, beam_search
 from voxlate.tasks.st.model import STModel, TextTranslator
 from voxlate.tasks.st.train import load_st, load_text_mt, normalized_pairs

@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from voxlate.audio import SAMPLE_RATE
 from voxlate.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from voxlate.data.manifest import ManifestEntry
 from voxlate.errors import InputError
 from voxlate.tasks.ctc.dataset import collate, load_clips, make_batches, pad_targets
 from voxlate.tasks.ctc.epochs import EpochTrainConfig, run_epochs
-from voxlate.tasks.ctc.features import SAMPLE_RATE
 from voxlate.tasks.st.model import (
     DecoderConfig,
     STConfig,
