@@ -56,7 +56,8 @@ def cut_near(audio: Audio, t: float, vad: Any, config: SegmenterConfig) -> float
     spans = segment_audio(window, vad, config)
     edges = [0.0] + [x for s in spans for x in (s.start, s.end)] + [window.duration]
     pauses = [lo + (a + b) / 2 for a, b in zip(edges[::2], edges[1::2]) if b - a >= MIN_PAUSE_S]
-    return round(min(pauses, key=lambda p: abs(p - t)), 3) if pauses else round(t, 3)
+    best = min(pauses, key=lambda p: abs(p - t)) if pauses else t
+    return round(float(best), 3)
 
 
 def part_bounds(audio: Audio, part: Part, vad: Any, config: SegmenterConfig) -> tuple[float, float]:

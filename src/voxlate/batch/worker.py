@@ -81,6 +81,7 @@ class BatchWorker:
         from voxlate.pipeline.engines import Engines
         from voxlate.pipeline.file import FileTranslator
         from voxlate.pipeline.segmenter import SegmenterConfig
+        from voxlate.pipeline.stream_stages import check_enhance_mode
 
         o = self.options
         t0 = time.perf_counter()
@@ -90,7 +91,7 @@ class BatchWorker:
             return str(e)
         seg = SegmenterConfig(end_silence_s=o.end_silence_s, max_utterance_s=o.max_utterance_s)
         self.translator = FileTranslator(
-            engines, segmenter=seg, progress=False, enhance_mode=o.enhance_mode
+            engines, segmenter=seg, progress=False, enhance_mode=check_enhance_mode(o.enhance_mode)
         )
         ip, node_id = _node()
         rss, peak = _rss_mb()

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxlate.data.fillets import _DIALOG, _STR, DEFAULT_ROOT, _unescape, group_roles
+from voxlate.data.fillets import _DIALOG, _STR, FILLETS_ROOT, _unescape, group_roles
 from voxlate.errors import InputError
 
 _DIALOG_ID = re.compile(rf"dialogId\(\s*{_STR}\s*,\s*{_STR}\s*,\s*{_STR}\s*\)")
@@ -36,7 +36,7 @@ def _clean(text: str) -> str:
 
 
 def read_language(
-    language: str, root: str | os.PathLike = DEFAULT_ROOT
+    language: str, root: str | os.PathLike = FILLETS_ROOT
 ) -> dict[str, tuple[str, str]]:
     """Line id -> (level, text) for every dialog line in `language` (ISO 639-1, e.g. 'es')."""
     r = Path(root)
@@ -61,7 +61,7 @@ def read_language(
 
 
 def read_parallel(
-    source: str, target: str, root: str | os.PathLike = DEFAULT_ROOT
+    source: str, target: str, root: str | os.PathLike = FILLETS_ROOT
 ) -> list[ParallelLine]:
     """Every line present in both languages, in level and script order."""
     src, tgt = read_language(source, root), read_language(target, root)
