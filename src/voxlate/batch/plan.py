@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from voxlate.batch.discover import BatchItem
+from voxlate.engines.voice.base import VOICE_MODES
 from voxlate.pipeline.engines import EngineSpecs
 
 CHUNK = 1 << 20  # bytes read at a time when hashing
@@ -40,7 +41,7 @@ class BatchOptions:
         """The options as JSON data, as a report records them (a reference voice by checksum)."""
         d = asdict(self)
         voice = self.specs.voice
-        if voice not in ("preserve", "tts", "anonymize") and Path(voice).is_file():
+        if voice not in VOICE_MODES and Path(voice).is_file():
             d["voice_sha256"] = file_sha256(voice)
         return json.loads(json.dumps(d))  # tuples -> lists, as they come back from a file
 
