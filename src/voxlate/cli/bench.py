@@ -72,3 +72,24 @@ def bench_translate(
         tts=tts,
     )
     typer.echo(table)
+
+
+@bench_app.command("tts")
+def bench_tts(
+    tts: list[str] = typer.Option(
+        ["kokoro", "espeak-ng"], "--tts", help="Synthesizer spec; repeat to compare."
+    ),
+    language: str = typer.Option("es", "--language", "-l"),
+    n: int = typer.Option(20, "-n", help="Sentences (Fish Fillets lines, test split)."),
+    threads: int = typer.Option(
+        0, "--threads", help="Threads for Kokoro (0: its default); 1 for the one-core figure."
+    ),
+    log: Path = typer.Option(
+        Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
+    ),
+    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+) -> None:
+    """Synthesis real-time factor (wall and CPU time) and time to the first chunk."""
+    from voxlate.eval.bench_tts import run_tts_bench
+
+    typer.echo(run_tts_bench(list(tts), language, n, threads, None if no_log else log))
