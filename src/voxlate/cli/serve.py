@@ -48,7 +48,7 @@ def serve(
     from voxlate.server.config import ServerConfig
     from voxlate.server.pool import EnginePool
 
-    specs = EngineSpecs(enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+    specs = EngineSpecs(enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice, live=True)
     pool = EnginePool(specs)
     # Load the default pair before binding, so a bad setup fails with one sentence.
     pool.load_now(source.lower(), target.lower())
