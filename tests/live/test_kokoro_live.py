@@ -19,7 +19,7 @@ def test_live_defaults_differ_from_file_defaults_where_measured():
 
 def test_kokoro_speaks_live(two_clips):
     engines = Engines.load(EngineSpecs(voice=VOICE, tts="kokoro", live=True), "en", "es")
-    assert engines.names["tts"] == "kokoro:jm_kumo"
+    assert engines.names["tts"] == "kokoro:jf_gongitsune"
 
     async def go():
         s = StreamTranslator(engines)
