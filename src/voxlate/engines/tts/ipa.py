@@ -119,6 +119,8 @@ class KokoroPhonemizer:
     def __init__(self, vocab: Mapping[str, int]) -> None:
         self.vocab = dict(vocab)
         self._symbols = {i: s for s, i in self.vocab.items()}
+        # ids that make no sound: space, punctuation, quotes, brackets
+        self._silent = {i for s, i in self.vocab.items() if not s.isalpha() and s not in "̃ːˈˌʰʲ"}
         self.counts: Counter[str] = Counter()
         self._ja_reader = None
 
@@ -152,9 +154,8 @@ class KokoroPhonemizer:
             marks = [_MARKS[c] for c in tail.group() if c in _MARKS]
             mark = marks[-1] if marks else ""
             clause = clause[: tail.start()]
-        if not clause.strip():
-            return ""
-        return (self.ipa(clause, language).strip() + mark).strip()
+        symbols = self.ipa(clause, language).strip() if clause.strip() else ""
+        return symbols + mark if symbols else ""
 
     def _ids(self, symbols: str) -> list[int]:
         """Token ids of `symbols`; an unknown symbol keeps its known parts (ä -> a)."""
@@ -178,7 +179,7 @@ class KokoroPhonemizer:
         for k, sentence in enumerate(s for s in _SENTENCE.split(text) if s.strip()):
             clauses = [self._ids(self.clause_symbols(c, language)) for c in _CLAUSE.split(sentence)]
             clauses = [c for c in clauses if c]
-            speakable = [c for c in clauses if any(i != self.vocab[" "] for i in c)]
+            speakable = [c for c in clauses if any(i not in self._silent for i in c)]
             if not speakable:
                 self.counts["unspeakable_sentences"] += 1
                 continue
