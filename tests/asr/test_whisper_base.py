@@ -73,6 +73,7 @@ def test_transcribe_cli_detects_the_language(run_cli, spanish_wav):
     assert "perro" in out.lower() and "playa" in out.lower()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
 def test_translate_spanish_to_english_with_embedded_defaults(run_cli, spanish_wav, tmp_path):
     out, rep = tmp_path / "charla.en.wav", tmp_path / "charla.en.json"

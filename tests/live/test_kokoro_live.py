@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from voxlate.pipeline.engines import Engines, EngineSpecs, default_tts
 from voxlate.pipeline.stream import StreamTranslator
 from voxlate.pipeline.stream_events import AudioOut, Latency, Translation
@@ -17,6 +19,7 @@ def test_live_defaults_differ_from_file_defaults_where_measured():
     assert default_tts("en") == default_tts("en", live=True) == "piper"
 
 
+@pytest.mark.slow
 def test_kokoro_speaks_live(two_clips):
     engines = Engines.load(EngineSpecs(voice=VOICE, tts="kokoro", live=True), "en", "es")
     assert engines.names["tts"] == "kokoro:jf_gongitsune"
