@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -30,12 +31,15 @@ def make_packages(root: Path, blobs: list[bytes]) -> list[tuple[str, str]]:
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
     blobs = [bytes(range(256)) * 4000, b"second part" * 10_000]
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    make = make_packages(tmp_path / "site", blobs)
+    importlib.invalidate_caches()
+    # not monkeypatch.syspath_prepend: it calls pkg_resources, which other tests may stub
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "site"), *sys.path])
     monkeypatch.setenv("VOXLATE_CACHE", str(tmp_path / "cache"))
     model = PartedModel(
         name="toy",
         filename="model.bin",
-        parts=tuple(make_packages(tmp_path / "site", blobs)),
+        parts=tuple(make),
         sha256=hashlib.sha256(b"".join(blobs)).hexdigest(),
         pip="vxtest-part0 vxtest-part1",
         extra_files=(("vxtest_part0", "data/config.json"),),

@@ -95,6 +95,6 @@ def test_transcribe_cli_errors(librivox, tmp_path, cli):
         from voxlate.cli.transcribe import choose_recognizer_spec
 
         choose_recognizer_spec("xx", None)
-    assert choose_recognizer_spec("ko", None) == "vosk"
+    assert choose_recognizer_spec("ko", None) == "faster-whisper:base"  # beat Vosk (docs/asr.md)
     assert choose_recognizer_spec("de", None) == choose_recognizer_spec(None, None)
     assert choose_recognizer_spec(None, None) == "faster-whisper:base"

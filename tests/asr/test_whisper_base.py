@@ -73,6 +73,7 @@ def test_transcribe_cli_detects_the_language(run_cli, spanish_wav):
     assert "perro" in out.lower() and "playa" in out.lower()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
 def test_translate_spanish_to_english_with_embedded_defaults(run_cli, spanish_wav, tmp_path):
     out, rep = tmp_path / "charla.en.wav", tmp_path / "charla.en.json"
@@ -85,6 +86,6 @@ def test_translate_spanish_to_english_with_embedded_defaults(run_cli, spanish_wa
     assert r["engines"]["asr"] == "faster-whisper:base"
     assert r["engines"]["tts"] == "piper:joe"
     english = " ".join(s["translation"] for s in r["segments"]).lower()
-    assert len(r["segments"]) == 4, r["segments"]
+    assert 4 <= len(r["segments"]) <= 8, r["segments"]  # the VAD may cut at a long pause
     assert "dog" in english and "beach" in english and "house" in english, english
     assert load_audio(out).duration >= 8.0

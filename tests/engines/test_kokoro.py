@@ -55,6 +55,12 @@ def test_each_language_gives_tokens(engine, language):
     assert len(ps) == 1 and len(ps[0].ids) >= 4
 
 
+def test_japanese_kanji_are_read_with_pyopenjtalk(engine):
+    pytest.importorskip("pyopenjtalk")
+    (piece,) = engine.phonemizer.pieces("今日は天気がいいです。", "ja")
+    assert piece.phonemes.startswith("kʲoː") and "teŋkʲi" in piece.phonemes
+
+
 def test_pack_keeps_pieces_under_the_limit():
     space = 16
     clauses = [[1] * 300, [2] * 300, [3] * 100]

@@ -26,7 +26,7 @@ def with_pauses(paths: list[Path], pause_s: float = 1.0, lead_s: float = 0.5) ->
 def engines():
     from voxlate.pipeline.engines import Engines, EngineSpecs
 
-    return Engines.load(EngineSpecs(voice=VOICE), "en", "es")
+    return Engines.load(EngineSpecs(voice=VOICE, live=True), "en", "es")
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +35,7 @@ def pool():
     from voxlate.pipeline.engines import EngineSpecs
     from voxlate.server.pool import EnginePool
 
-    p = EnginePool(EngineSpecs(voice=VOICE))
+    p = EnginePool(EngineSpecs(voice=VOICE, live=True))
     p.load_now("en", "es")
     return p
 

@@ -163,7 +163,7 @@ def test_preserve_voice_converts_in_the_stream(two_clips):
     from voxlate.pipeline.engines import Engines, EngineSpecs
 
     try:
-        engines = Engines.load(EngineSpecs(voice="preserve"), "en", "es")
+        engines = Engines.load(EngineSpecs(voice="preserve", live=True), "en", "es")
     except ImportError as e:  # the voice stage's optional dependencies
         pytest.skip(f"voice stage unavailable: {e}")
     events = run_stream(engines, two_clips, StreamConfig(voice_warmup=False))

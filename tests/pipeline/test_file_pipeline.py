@@ -31,7 +31,7 @@ def test_two_utterances_aligned_to_source(en_es, librivox):
     assert r.audio.duration >= audio.duration - 0.05
     assert set(r.timings) == {"vad", "enhance", "asr", "mt", "tts", "voice", "total"}
     rep = report(r, en_es.engines, "in.wav", "out.wav")
-    assert rep["engines"]["tts"] == "espeak-ng:es"
+    assert rep["engines"]["tts"] == "kokoro:jf_gongitsune"  # the file default for Spanish
     assert rep["engines"]["mt"] == "apertium:eng-spa"
 
 

@@ -109,3 +109,22 @@ def bench_mt(
         parsed.append((src, tgt))
     table = run_mt_bench(engines, parsed, split, limit, None if no_log else append)
     typer.echo(table)
+
+
+@bench_app.command("tts")
+def bench_tts(
+    tts: list[str] = typer.Option(
+        ["kokoro", "espeak-ng"], "--tts", help="Synthesizer spec; repeat to compare."
+    ),
+    language: str = typer.Option("es", "--language", "-l"),
+    n: int = typer.Option(20, "-n", help="Sentences (Fish Fillets lines, test split)."),
+    threads: int = typer.Option(
+        0, "--threads", help="Threads for Kokoro (0: its default); 1 for the one-core figure."
+    ),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
+) -> None:
+    """Synthesis real-time factor (wall and CPU time) and time to the first chunk."""
+    from voxlate.eval.bench_tts import run_tts_bench
+
+    typer.echo(run_tts_bench(list(tts), language, n, threads, None if no_log else append))

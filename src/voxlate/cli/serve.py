@@ -66,7 +66,7 @@ def serve(
     from voxlate.server.pool import EnginePool
     from voxlate.server.protocol import protocol_with_timeout
 
-    specs = EngineSpecs(enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+    specs = EngineSpecs(enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice, live=True)
     pool = EnginePool(specs)
     # Load the default pair before binding, so a bad setup fails with one sentence.
     pool.load_now(source.lower(), target.lower())

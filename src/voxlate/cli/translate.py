@@ -50,7 +50,7 @@ def translate(
     asr: str | None = typer.Option(
         None,
         "--asr",
-        help="Recognizer spec, e.g. faster-whisper:/models/whisper-small [default: embedded for en/ko].",
+        help="Recognizer spec, e.g. faster-whisper:/models/whisper-small [default: tiny.en for en, the embedded Whisper base otherwise].",
     ),
     mt: str | None = typer.Option(
         None,
@@ -61,7 +61,7 @@ def translate(
     tts: str | None = typer.Option(
         None,
         "--tts",
-        help="Synthesizer spec: piper[:VOICE.onnx] | espeak-ng[:VOICE] | xtts:DIR [default: piper for en, espeak-ng otherwise].",
+        help="Synthesizer spec: kokoro[:VOICE] | piper[:VOICE.onnx] | espeak-ng[:VOICE] | xtts:DIR [default: piper for en, kokoro for es fr it pt hi ja, espeak-ng otherwise].",
     ),
     end_silence: float = typer.Option(
         0.4, "--end-silence", help="Silence (s) that ends an utterance."

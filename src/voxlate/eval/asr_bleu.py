@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxlate.audio import Audio, concatenate
+from voxlate.audio import Audio, concatenate, load_audio, save_audio
 from voxlate.data.fillets import FilletsLine, read_fillets_lines
 from voxlate.engines import asr, tts
 from voxlate.engines.asr.base import Recognizer
 from voxlate.engines.tts.base import Synthesizer
+from voxlate.parts import cache_dir
 from voxlate.text.normalize import normalize_text
 
 JUDGE = "faster-whisper:base"  # the recognizer that listens to the output speech
@@ -147,6 +148,20 @@ def oracle_asr_bleu(
 
 
 def input_speech(lines: Sequence[RefLine], source: str) -> list[Audio]:
-    """The source side of `lines`, spoken by `INPUT_VOICES[source]`."""
-    voice = tts.REGISTRY.create(INPUT_VOICES[source])
-    return [synthesize_line(voice, x.source, source) for x in lines]
+    """The source side of `lines`, spoken by `INPUT_VOICES[source]`.
+
+    Both input voices sample noise, so the same text never gives the same audio twice;
+    each line is synthesised once and kept in ``<cache>/asr-bleu/<source>-<voice>/<id>.wav``, so
+    every system compared is given exactly the same input.
+    """
+    folder = cache_dir() / "asr-bleu" / f"{source}-{INPUT_VOICES[source].replace(':', '-')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    voice = None
+    out = []
+    for x in lines:
+        path = folder / f"{x.id}.wav"
+        if not path.is_file():
+            voice = voice or tts.REGISTRY.create(INPUT_VOICES[source])
+            save_audio(path, synthesize_line(voice, x.source, source))
+        out.append(load_audio(path))
+    return out

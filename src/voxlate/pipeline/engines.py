@@ -20,7 +20,7 @@ class EngineSpecs:
 
     vad: str = vad.DEFAULT  # voice activity detector spec
     enhance: str = enhance.DEFAULT  # enhancer spec ("none" to skip)
-    asr: str | None = None  # recognizer; None: asr.default_for(source) (tiny.en, Vosk, base)
+    asr: str | None = None  # recognizer; None: asr.default_for(source) (tiny.en for en, else base)
     mt: str = mt.DEFAULT  # translator spec
     tts: str | None = None  # synthesizer; None: default_tts(target, live)
     voice: str = "preserve"  # preserve | tts | anonymize | path to a reference clip

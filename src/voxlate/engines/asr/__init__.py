@@ -7,9 +7,9 @@ REGISTRY: Registry[Recognizer] = Registry(
 )
 DEFAULT = "faster-whisper"
 MULTILINGUAL = "faster-whisper:base"  # the embedded model for any other Whisper language
-# Embedded recognizer per language where it is not `MULTILINGUAL` (chosen by measurement,
-# docs/benchmarks.md: tiny.en beats base on English; Vosk vs base on Korean in docs/asr.md).
-EMBEDDED = {"en": "faster-whisper", "ko": "vosk"}
+# Embedded recognizer per language where it is not `MULTILINGUAL` (chosen by measurement:
+# docs/benchmarks.md for English; Korean uses base, whose CER beat Vosk's, docs/asr.md).
+EMBEDDED = {"en": "faster-whisper"}
 # ISO 639-1 (and Whisper's own) codes of the languages Whisper was trained on.
 WHISPER_LANGUAGES = frozenset(
     "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha "

