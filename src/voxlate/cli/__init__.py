@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "voxlate.cli.transcribe",
     "voxlate.cli.asr",
     "voxlate.cli.voice",
+    "voxlate.cli.voice_style",  # Kokoro style fitting (issue 13)
     "voxlate.cli.digits",
     "voxlate.cli.speakers",  # spoken digits, SpeakerDiff (issue 6)
 ]

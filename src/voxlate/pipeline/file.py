@@ -19,6 +19,7 @@ from voxlate.pipeline.engines import Engines
 from voxlate.pipeline.frames import STAGES, PlacedSegment, TranslatedUtterance, Utterance
 from voxlate.pipeline.segmenter import SegmenterConfig, spans_from_probabilities
 from voxlate.pipeline.timeline import TimelineConfig, place, render
+from voxlate.pipeline.voicing import synthesize_in_voice  # issue #13: styled voices
 from voxlate.subtitles import to_srt
 
 
@@ -134,7 +135,7 @@ class FileTranslator:
             return None
         e = self.engines
         t0 = time.perf_counter()
-        chunks = list(e.synthesizer.synthesize(text, e.target))
+        chunks = list(synthesize_in_voice(e.synthesizer, e.voice, text, e.target, source))
         t1 = time.perf_counter()
         timings["tts"] += t1 - t0
         if not chunks:

@@ -18,6 +18,7 @@ from voxlate.audio import Audio
 from voxlate.dsp import rms_db as level_db  # noqa: F401  (re-exported for the stream modules)
 from voxlate.engines.asr.base import ShortContextRecognizer
 from voxlate.pipeline.engines import Engines
+from voxlate.pipeline.voicing import synthesize_in_voice
 
 
 @dataclass
@@ -126,7 +127,7 @@ def speak(
     """
     pieces = clauses(text) if split_clauses else [text]
     for piece in pieces:
-        it = engines.synthesizer.synthesize(piece, engines.target)
+        it = synthesize_in_voice(engines.synthesizer, voice, piece, engines.target, source)
         while True:
             t0 = time.perf_counter()
             with locks.tts:
