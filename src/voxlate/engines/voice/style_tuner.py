@@ -139,7 +139,7 @@ def train_tuner(
     pairs: Pairs,
     hidden: int = HIDDEN,
     epochs: int = 3000,
-    weight_decay: float = 1e-3,
+    weight_decay: float = 5.0,  # strong: chosen by 5-fold error on the pairs (0.71 vs 1.71 at 1e-3)
     lr: float = 3e-3,
     seed: int = 0,
     pack_embeddings: np.ndarray | None = None,
@@ -171,10 +171,11 @@ def train_tuner(
 
 
 def pack_embeddings(prober: ProbeSpeaker, names: tuple[str, ...]) -> np.ndarray:
-    """(n, 256): each shipped pack speaking all `PROBES`, embedded (for nearest-pack choice)."""
+    """(n, 256): each shipped pack speaking the first two `PROBES`, embedded (for the
+    nearest-pack choice)."""
     from voxlate.engines.tts.kokoro import load_pack
 
-    return np.stack([prober.hear(load_pack(n), PROBES).embedding for n in names])
+    return np.stack([prober.hear(load_pack(n), PROBES[:2]).embedding for n in names])
 
 
 @functools.cache

@@ -148,7 +148,12 @@ class StyledVoiceStage:
 
     # -- VoiceStage ----------------------------------------------------------------
     def convert(self, speech: Audio, source: Audio) -> Audio:
-        """The speech as synthesized, or through the WORLD post-step."""
+        """The speech as synthesized, or through the WORLD post-step.
+
+        In the background mode this also starts the speaker's fit (the live pipeline's
+        warm-up calls convert on the first utterance, spoken in the stock voice)."""
+        if self.background and self.mode != "anonymize":
+            self.style_for(source)
         return speech if self.post is None else self.post.convert(speech, source)
 
     def reset(self) -> None:
