@@ -207,7 +207,8 @@ def build_styled_stage(
 
         encoder = ENCODERS.create("resemblyzer")
     cfg = config or FitConfig()
-    transcribe = _english_asr() if cfg.wer_penalty > 0 and cfg.evaluations > 0 else None
+    searches = cfg.method in ("search", "tuner+search") and cfg.evaluations > 0
+    transcribe = _english_asr() if cfg.wer_penalty > 0 and searches else None
     prober = ProbeSpeaker(synthesizer, encoder, transcribe)
     fitter = StyleFitter(default_space(), default_tuner(), prober, cfg)
     post = build_voice_stage(m, encoder=encoder) if world else None
