@@ -362,7 +362,7 @@ def plot_similarity(rows: dict[str, Scores], path) -> object:  # type: ignore[no
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
     names = list(rows)[::-1]
-    ax.boxplot([rows[n].similarity for n in names], vert=False, labels=names)
+    ax.boxplot([rows[n].similarity for n in names], vert=False, tick_labels=names)
     ax.set_xlabel("Resemblyzer cosine to the speaker's other lines (held-out speakers)")
     ax.axvline(0.70, color="grey", linestyle=":", linewidth=1)
     fig.tight_layout()
