@@ -25,3 +25,8 @@ def test_mfcc_stats_shape_and_silence() -> None:
 
     x = mfcc_stats(Audio(np.zeros(100, np.float32), 16_000))
     assert x.shape == (80,) and np.all(np.isfinite(x))
+
+
+def test_eval_voice_style_rejects_an_unknown_split(run_cli) -> None:
+    code, _, err = run_cli("eval", "voice-style", "--split", "test", "--no-log")
+    assert code != 0 and "--split is validation or held-out" in err

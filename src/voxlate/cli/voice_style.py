@@ -99,6 +99,8 @@ def eval_voice_style(
         if not quiet:
             typer.echo(f"... {what}", err=True)
 
+    if split not in ("validation", "held-out"):
+        raise InputError(f"--split is validation or held-out, not '{split}'.")
     setup = _setup()
     if split == "validation":
         variants = {
@@ -111,7 +113,7 @@ def eval_voice_style(
         }
         rows = validate(setup, variants, progress)
         title = "Voice style fitting: methods on the validation speakers"
-    elif split == "held-out":
+    else:
         got: dict = {}
         rows = held_out(setup, FitConfig(), progress, world=not no_world, examples=got)
         title = "Voice by Kokoro style: held-out speakers, two judges"
@@ -121,8 +123,6 @@ def eval_voice_style(
                     for i, a in enumerate(outs):
                         slug = cond.replace(" ", "_").replace("+", "plus")
                         save_audio(examples / f"{spk}-{i}-{slug}.wav", a)
-    else:
-        raise InputError(f"--split is validation or held-out, not '{split}'.")
     text = table(rows)
     typer.echo(text)
     if split == "held-out":
