@@ -40,7 +40,7 @@ _BANK = _mel_bank()
 
 def mfcc_stats(audio: Audio) -> np.ndarray:
     """(80,) mean and std over voiced frames of 20 MFCCs and their deltas."""
-    from scipy.fft import dct
+    from scipy.fft import dct  # type: ignore[import-untyped]
 
     x = audio.resample(RATE).samples.astype(np.float64)
     if len(x) < WIN:
@@ -70,7 +70,9 @@ class MfccJudge:
     @classmethod
     def fit(cls, clips: dict[str, list[Audio]]) -> MfccJudge:
         """Train on each speaker's recordings (speaker -> clips, at least 2 each)."""
-        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+        from sklearn.discriminant_analysis import (  # type: ignore[import-untyped]
+            LinearDiscriminantAnalysis,
+        )
 
         speakers = sorted(clips)
         x = np.stack([mfcc_stats(a) for s in speakers for a in clips[s]])

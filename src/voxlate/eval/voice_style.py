@@ -85,7 +85,7 @@ def _fillets_speakers(names: list[str], n_test: int, n_judge: int) -> list[Speak
     by: dict[str, list] = {n: [] for n in names}
     for e in sorted(entries, key=lambda e: e.audio):
         s = speaker_of(Path(e.audio), fonts)
-        words = [w for w in e.translation.split() if any(ch.isalpha() for ch in w)]
+        words = [w for w in (e.translation or "").split() if any(ch.isalpha() for ch in w)]
         if s in by and MIN_LINE_S <= e.duration <= MAX_LINE_S and len(words) >= 3:
             by[s].append(e)
     out = []
@@ -95,7 +95,7 @@ def _fillets_speakers(names: list[str], n_test: int, n_judge: int) -> list[Speak
             e = lines.pop(0)
             fit.append(load_audio(e.audio, 16_000))
             secs += fit[-1].duration
-        test = [(load_audio(e.audio, 16_000), e.translation) for e in lines[:n_test]]
+        test = [(load_audio(e.audio, 16_000), e.translation or "") for e in lines[:n_test]]
         judge = [load_audio(e.audio, 16_000) for e in lines[n_test : n_test + n_judge]]
         if fit and test and len(judge) >= 2:
             out.append(SpeakerLines(n, fit, test, judge))
@@ -281,7 +281,7 @@ def validate(
         packs = {}
         for s in speakers:
             target = setup.encoder.embed(s.reference)
-            packs[s.name] = timed_fit(cond, lambda f=fitter, t=target, m=method: f.fit(t, m).pack)  # type: ignore[attr-defined]
+            packs[s.name] = timed_fit(cond, lambda f=fitter, t=target, m=method: f.fit(t, m).pack)  # type: ignore[attr-defined, misc]
         out = speak_all(setup.synth, speakers, lambda s, a, p=packs: p[s.name])
         cond.outputs = out.outputs
         rows[name] = judges.score(speakers, cond, setup.transcribe)
@@ -324,7 +324,7 @@ def held_out(
     packs = {}
     for s in speakers:
         target = enc.embed(s.reference)
-        packs[s.name] = timed_fit(cond, lambda t=target: fitter.fit(t).pack)  # type: ignore[attr-defined]
+        packs[s.name] = timed_fit(cond, lambda t=target: fitter.fit(t).pack)  # type: ignore[attr-defined, misc]
     cond.outputs = speak_all(setup.synth, speakers, lambda s, a, p=packs: p[s.name]).outputs
     conds["reference"] = cond
     if world:

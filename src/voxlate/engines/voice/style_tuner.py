@@ -128,8 +128,12 @@ class StyleTuner:
         with np.load(path) as d:
             pairs = Pairs(d["z"].astype(np.float32), d["embeddings"].astype(np.float32))
             packs = d["pack_embeddings"].astype(np.float32) if "pack_embeddings" in d else None
+            w1, b1, w2, b2 = (d[k].astype(np.float32) for k in ("w1", "b1", "w2", "b2"))
             return cls(
-                *(d[k].astype(np.float32) for k in ("w1", "b1", "w2", "b2")),
+                w1,
+                b1,
+                w2,
+                b2,
                 pairs=pairs,
                 pack_embeddings=packs if packs is not None and len(packs) else None,
             )
@@ -159,12 +163,12 @@ def train_tuner(
         loss = torch.mean((net(x) - y) ** 2)
         loss.backward()
         opt.step()
-    l1, l2 = net[0], net[2]
+    l1, l2 = net[0], net[2]  # the two Linear layers
     return StyleTuner(
-        l1.weight.detach().numpy().copy(),
-        l1.bias.detach().numpy().copy(),
-        l2.weight.detach().numpy().copy(),
-        l2.bias.detach().numpy().copy(),
+        l1.weight.detach().numpy().copy(),  # type: ignore[operator]
+        l1.bias.detach().numpy().copy(),  # type: ignore[operator]
+        l2.weight.detach().numpy().copy(),  # type: ignore[operator]
+        l2.bias.detach().numpy().copy(),  # type: ignore[operator]
         pairs,
         pack_embeddings,
     )

@@ -95,7 +95,9 @@ class StyledVoiceStage:
     def style_for(self, source: Audio) -> np.ndarray | None:
         """The style for the translation of `source` (see the module docstring)."""
         with self._lock:
+            target: np.ndarray
             if self.mode == "reference":
+                assert self._ref_embedding is not None  # set from the reference clip
                 key, target, heard = -1, self._ref_embedding, float("inf")
             else:
                 if source.duration < 0.1:
