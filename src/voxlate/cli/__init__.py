@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "voxlate.cli.transcribe",
     "voxlate.cli.asr",
     "voxlate.cli.voice",
+    "voxlate.cli.voice_style",  # Kokoro style fitting (issue 13)
     "voxlate.cli.digits",
     "voxlate.cli.speakers",  # spoken digits, SpeakerDiff (issue 6)
     "voxlate.cli.batch",  # many files on Ray workers (issue 14)

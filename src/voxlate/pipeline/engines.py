@@ -116,7 +116,7 @@ class Engines:
             )
         v = vad.REGISTRY.create(specs.vad)
         e = enhance.REGISTRY.create(specs.enhance)
-        voice = load_voice_stage(specs.voice)
+        voice = load_voice_stage(specs.voice, synthesizer, specs.live)
         mt_name = describe(translator)
         if isinstance(translator, ModeTranslator) and source != target:
             mt_name = f"{mt_name}:{translator.mode(source, target)}"
@@ -162,10 +162,21 @@ class Engines:
 _STAGE_NAME = {"recognizer": "asr", "translator": "mt", "synthesizer": "tts"}
 
 
-def load_voice_stage(mode: str) -> VoiceStage | None:
-    """The voice stage for a `--voice` mode; None for plain synthesizer voice ('tts')."""
+def load_voice_stage(
+    mode: str, synthesizer: tts.Synthesizer | None = None, live: bool = False
+) -> VoiceStage | None:
+    """The voice stage for a `--voice` mode; None for plain synthesizer voice ('tts').
+
+    With a synthesizer that takes styles (Kokoro), preserve / anonymize / REF.wav speak
+    through a fitted style (`engines/voice/styled.py`; fitted in the background when
+    `live`), and ``MODE+world`` adds the WORLD adapter after it; otherwise the WORLD stage.
+    """
     if mode == "tts":
         return None
+    from voxlate.engines.tts.base import StyledSynthesizer
     from voxlate.engines.voice.modes import build_voice_stage
+    from voxlate.engines.voice.styled import POST_WORLD, build_styled_stage
 
-    return build_voice_stage(mode)
+    if isinstance(synthesizer, StyledSynthesizer):
+        return build_styled_stage(mode, synthesizer, background=live)
+    return build_voice_stage(mode.removesuffix(POST_WORLD))

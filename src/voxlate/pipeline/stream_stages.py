@@ -23,6 +23,7 @@ from voxlate.engines.mt.base import Translation, translate_document
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import InputError
 from voxlate.pipeline.engines import Engines
+from voxlate.pipeline.voicing import synthesize_in_voice
 
 #: When to run the enhancer on an utterance: always, never, or only when its level is
 #: less than `ENHANCE_BELOW_SNR_DB` above the noise floor ('auto').
@@ -193,7 +194,7 @@ def speak(
         return
     pieces = clauses(text) if split_clauses else [text]
     for piece in pieces:
-        it = engines.synthesizer.synthesize(piece, engines.target)
+        it = synthesize_in_voice(engines.synthesizer, voice, piece, engines.target, source)
         while True:
             t0 = time.perf_counter()
             with locks.tts:

@@ -180,11 +180,15 @@ class KokoroSynthesizer:
             )
         self._style = s
 
-    def style_for(self, n_tokens: int) -> np.ndarray:
-        """The (256,) style vector for a piece of `n_tokens` token ids (1..510)."""
-        if self._style.ndim == 1:
-            return self._style
-        return self._style[min(max(n_tokens, 1), PACK_ROWS) - 1]
+    def style_for(self, n_tokens: int, style: np.ndarray | None = None) -> np.ndarray:
+        """The (256,) style vector for a piece of `n_tokens` token ids (1..510), from
+        `style` ((510, 256) or (256,)) or, when None, the synthesizer's own."""
+        s = self._style if style is None else style
+        if s.ndim == 1:
+            return s
+        return s[min(max(n_tokens, 1), PACK_ROWS) - 1]
+
+    style_dim = STYLE_DIM  # `StyledSynthesizer`: synthesize() takes style=
 
     def languages(self) -> set[str]:
         return set(ESPEAK_VOICES)
@@ -193,24 +197,35 @@ class KokoroSynthesizer:
         """Counts of text lost so far: dropped symbols, unspeakable sentences."""
         return {k: v for k, v in self.phonemizer.counts.items() if v}
 
-    def synthesize(self, text: str, language: str) -> Iterator[Audio]:
+    def synthesize(
+        self, text: str, language: str, style: np.ndarray | None = None
+    ) -> Iterator[Audio]:
         """One chunk per sentence (a long sentence: per run of clauses under 508 tokens).
 
-        A sentence with nothing speakable yields no chunk and is counted in `warnings()`.
+        style: this call's style, (510, 256) or (256,) (voice cloning, issue #13);
+        None: `self.style`. A sentence with nothing speakable yields no chunk and is
+        counted in `warnings()`.
         """
+        if style is not None:
+            style = np.asarray(style, dtype=np.float32)
+            if style.shape not in {(PACK_ROWS, STYLE_DIM), (STYLE_DIM,)}:
+                raise EngineError(
+                    f"A Kokoro style is ({PACK_ROWS}, {STYLE_DIM}) or ({STYLE_DIM},)."
+                )
         if language not in ESPEAK_VOICES:
             raise UnsupportedLanguageError(
                 f"Kokoro speaks {', '.join(sorted(ESPEAK_VOICES))}, not '{language}'."
             )
         for piece in self.phonemizer.pieces(text, language):
-            yield self.speak(piece)
+            yield self.speak(piece, style)
 
-    def speak(self, piece: Piece) -> Audio:
-        """Run the model on one piece; 24 kHz audio with edge silence trimmed."""
+    def speak(self, piece: Piece, style: np.ndarray | None = None) -> Audio:
+        """Run the model on one piece (with `style`, else `self.style`); 24 kHz audio
+        with edge silence trimmed."""
         ids = piece.ids[:MAX_IDS]
         feeds = {
             "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
-            "style": self.style_for(len(ids)).reshape(1, STYLE_DIM),
+            "style": self.style_for(len(ids), style).reshape(1, STYLE_DIM),
             "speed": np.array([self.speed], dtype=np.float32),
         }
         with _run_lock:  # one run at a time: the session's threads are the budget

@@ -1,0 +1,230 @@
+"""Voice stages that speak through the synthesizer's style (Kokoro), not by re-voicing.
+
+With a `StyledSynthesizer`, the pipeline asks the voice stage for a style before
+synthesizing (`StyledVoiceStage.style_for(source)`), and the synthesizer speaks the
+translation in that voice directly:
+
+- ``preserve``: a style fitted to each source speaker (online clusters of the source
+  embeddings, `SpeakerTracker`), once per speaker and again once when a speaker first
+  fitted on under `REFIT_AFTER_S` of speech has been heard that long;
+- ``REF.wav``: a style fitted to the reference clip;
+- ``anonymize``: per speaker, the tuner's training style least like them
+  (`StyleFitter.far_style`), different from those given to other speakers.
+
+`convert` then passes the speech through, or through the WORLD stage given as `post`
+(the optional post-step; ``--voice preserve+world``).
+
+In the background mode (live), `style_for` never waits for a fit: it returns the
+speaker's style when fitted, else the nearest shipped pack (no synthesis), and starts
+the fit on the stage's own worker thread; `reset()` cancels it (between probes).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from voxlate.audio import Audio
+from voxlate.engines.voice.base import SpeakerEncoder
+from voxlate.engines.voice.modes import REFIT_AFTER_S, SpeakerTracker, VoiceStage
+from voxlate.engines.voice.style_fit import FitCancelled, FitResult, StyleFitter
+
+STYLED_MODES = ("preserve", "anonymize", "reference")
+
+
+@runtime_checkable
+class StyledVoice(Protocol):
+    """A voice stage that chooses the synthesizer's style for each utterance."""
+
+    def style_for(self, source: Audio) -> np.ndarray | None:
+        """The style to speak the translation of `source` with (None: the synthesizer's own)."""
+        ...
+
+
+@dataclass
+class _Fitted:
+    """A speaker's style and the fit behind it."""
+
+    pack: np.ndarray  # (510, 256)
+    z: np.ndarray  # coordinates
+    fitted_on_s: float  # source seconds heard when fitted (inf: final)
+    result: FitResult | None = None
+
+
+class StyledVoiceStage:
+    """``preserve`` / ``anonymize`` / reference voice through the synthesizer's style.
+
+    mode: one of `STYLED_MODES`; reference: the clip for ``reference``;
+    background: never fit on the caller's thread (live sessions);
+    post: a WORLD voice stage applied after synthesis (None: none).
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        fitter: StyleFitter,
+        encoder: SpeakerEncoder,
+        reference: Audio | None = None,
+        background: bool = False,
+        post: VoiceStage | None = None,
+        label: str = "",
+    ) -> None:
+        if mode not in STYLED_MODES:
+            raise ValueError(f"styled voice mode is one of {STYLED_MODES}, not {mode!r}")
+        self.mode = mode
+        self.fitter = fitter
+        self.encoder = encoder
+        self.tracker = SpeakerTracker(encoder)
+        self.reference = reference
+        self._ref_embedding = encoder.embed(reference) if reference is not None else None
+        self.background = background
+        self.post = post
+        self.spec = f"{label or mode}:kokoro-style" + ("+world" if post is not None else "")
+        self._styles: dict[int, _Fitted] = {}  # speaker id -> style (reference: id -1)
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[int, Future] = {}
+        self.fits: list[FitResult] = []  # every completed fit, for reports and evaluation
+
+    # -- the capability ----------------------------------------------------------
+    def style_for(self, source: Audio) -> np.ndarray | None:
+        """The style for the translation of `source` (see the module docstring)."""
+        with self._lock:
+            target: np.ndarray
+            if self.mode == "reference":
+                assert self._ref_embedding is not None  # set from the reference clip
+                key, target, heard = -1, self._ref_embedding, float("inf")
+            else:
+                if source.duration < 0.1:
+                    return None
+                spk, _ = self.tracker.assign(source)
+                key, target, heard = spk.id, spk.centroid.copy(), spk.seconds
+            have = self._styles.get(key)
+            if self.mode == "anonymize":
+                if have is None:
+                    avoid = [f.z for f in self._styles.values()]
+                    z = self.fitter.far_style(target, avoid)
+                    have = self._styles[key] = _Fitted(self.fitter.space.pack(z), z, heard)
+                return have.pack
+            stale = have is not None and have.fitted_on_s < REFIT_AFTER_S <= heard
+            if have is not None and not stale:
+                return have.pack
+            if not self.background:
+                self._store(key, self.fitter.fit(target), heard)
+                return self._styles[key].pack
+            if key not in self._pending:
+                self._pending[key] = self._executor().submit(self._fit_later, key, target, heard)
+            if have is not None:
+                return have.pack
+            return self.fitter.fit(target, "pack").pack  # nearest pack meanwhile
+
+    def _store(self, key: int, result: FitResult, heard: float) -> None:
+        self._styles[key] = _Fitted(result.pack, result.z, heard, result)
+        self.fits.append(result)
+
+    def _fit_later(self, key: int, target: np.ndarray, heard: float) -> None:
+        cancel = self._cancel
+        try:
+            result = self.fitter.fit(target, cancel=cancel)
+        except FitCancelled:
+            return
+        with self._lock:
+            if not cancel.is_set():
+                self._store(key, result, heard)
+            self._pending.pop(key, None)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="style-fit")
+        return self._pool
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the background fits started so far are done (tests, evaluation)."""
+        for f in list(self._pending.values()):
+            f.result(timeout)
+
+    # -- VoiceStage ----------------------------------------------------------------
+    def convert(self, speech: Audio, source: Audio) -> Audio:
+        """The speech as synthesized, or through the WORLD post-step.
+
+        In the background mode this also starts the speaker's fit (the live pipeline's
+        warm-up calls convert on the first utterance, spoken in the stock voice)."""
+        if self.background and self.mode != "anonymize":
+            self.style_for(source)
+        return speech if self.post is None else self.post.convert(speech, source)
+
+    def reset(self) -> None:
+        """Forget speakers and cancel running fits (a reference's style is kept)."""
+        with self._lock:
+            self._cancel.set()
+            self._cancel = threading.Event()
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+            self._pending = {}
+            self.tracker.reset()
+            self._styles = {k: v for k, v in self._styles.items() if k == -1}
+        if self.post is not None:
+            self.post.reset()
+
+
+POST_WORLD = "+world"  # mode suffix asking for the WORLD adapter after styled synthesis
+
+
+def build_styled_stage(
+    mode: str,
+    synthesizer,  # type: ignore[no-untyped-def]  # a KokoroSynthesizer
+    encoder: SpeakerEncoder | None = None,
+    background: bool = False,
+    config=None,  # type: ignore[no-untyped-def]  # a FitConfig; None: the default
+) -> StyledVoiceStage:
+    """The styled stage for ``--voice MODE`` (preserve, anonymize or a reference clip
+    path, each optionally followed by ``+world``) speaking through `synthesizer`.
+
+    Raises ReferenceVoiceError for a bad reference clip.
+    """
+    from voxlate.engines.voice.modes import build_voice_stage
+    from voxlate.engines.voice.style_fit import FitConfig
+    from voxlate.engines.voice.style_probe import ProbeSpeaker
+    from voxlate.engines.voice.style_space import default_space
+    from voxlate.engines.voice.style_tuner import default_tuner
+
+    m = mode.strip()
+    world = m.lower().endswith(POST_WORLD)
+    if world:
+        m = m[: -len(POST_WORLD)]
+    reference = None
+    kind = m.lower() if m.lower() in ("preserve", "anonymize") else "reference"
+    if kind == "reference":
+        from voxlate.engines.voice.reference import load_reference
+
+        reference = load_reference(m)
+    if encoder is None:
+        from voxlate.engines.voice import ENCODERS
+
+        encoder = ENCODERS.create("resemblyzer")
+    cfg = config or FitConfig()
+    searches = cfg.method in ("search", "tuner+search") and cfg.evaluations > 0
+    transcribe = _english_asr() if cfg.wer_penalty > 0 and searches else None
+    prober = ProbeSpeaker(synthesizer, encoder, transcribe)
+    fitter = StyleFitter(default_space(), default_tuner(), prober, cfg)
+    post = build_voice_stage(m, encoder=encoder) if world else None
+    label = m if kind != "reference" else f"reference:{m}"
+    return StyledVoiceStage(kind, fitter, encoder, reference, background, post, label)
+
+
+def _english_asr():  # type: ignore[no-untyped-def]
+    """audio -> text with the embedded Whisper tiny.en (the probe's intelligibility)."""
+    from voxlate.engines.asr import REGISTRY, default_for
+
+    asr = REGISTRY.create(default_for("en"))
+
+    def transcribe(audio: Audio) -> str:
+        return asr.transcribe(audio.resample(16_000), "en").text
+
+    return transcribe
