@@ -288,7 +288,7 @@ async def served_languages(request: Request) -> JSONResponse:
 def served_pairs(pool: Any) -> list[tuple[str, str]]:
     """(source, target) pairs the translator has and a recognizer can hear, sorted."""
     from voxlate.engines import mt
-    from voxlate.pipeline.engines import EMBEDDED_ASR
+    from voxlate.engines.asr import EMBEDDED, WHISPER_LANGUAGES
 
     loaded = pool.loaded_pairs()
     try:
@@ -296,7 +296,7 @@ def served_pairs(pool: Any) -> list[tuple[str, str]]:
     except Exception:  # no translator installed here: only what is loaded
         pairs = set()
     if pool.specs.asr is None:
-        pairs = {(s, t) for s, t in pairs if s in EMBEDDED_ASR}
+        pairs = {(s, t) for s, t in pairs if s in EMBEDDED or s in WHISPER_LANGUAGES}
     return sorted(pairs | set(loaded))
 
 
