@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from voxlate.cli.groups import app
@@ -13,7 +15,7 @@ def list_engines() -> None:
     from voxlate.engines import asr, enhance, mt, tts, vad, voice
     from voxlate.engines.mt.apertium import installed_modes
 
-    for kind, reg in [
+    registries: list[tuple[str, Any]] = [
         ("vad", vad.REGISTRY),
         ("enhance", enhance.REGISTRY),
         ("asr", asr.REGISTRY),
@@ -21,7 +23,8 @@ def list_engines() -> None:
         ("tts", tts.REGISTRY),
         ("speaker encoder", voice.ENCODERS),
         ("voice adapter", voice.ADAPTERS),
-    ]:
+    ]
+    for kind, reg in registries:
         typer.echo(f"{kind:16s} {', '.join(reg.names())}")
     pairs = sorted(installed_modes())
     typer.echo("apertium pairs   " + (", ".join(f"{s}->{t}" for s, t in pairs) or "none installed"))

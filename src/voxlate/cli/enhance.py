@@ -21,10 +21,10 @@ from voxlate.errors import InputError
 class _DefaultToRun(TyperGroup):
     """A group whose first argument may be an input file: unknown names go to `run`."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["run", *args]
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, args)  # type: ignore[arg-type]
 
 
 enhance_app = typer.Typer(
@@ -73,7 +73,7 @@ def run(
         enhancer = DiffusionEnhancer(model, steps=steps)
         enhancer.progress = True
     else:
-        enhancer = REGISTRY.create(engine or DEFAULT)
+        enhancer = REGISTRY.create(engine or DEFAULT)  # type: ignore[assignment]
     write_audio(output, enhancer.enhance(audio))
     typer.echo(f"wrote {output} ({audio.duration:.1f} s)", err=True)
 
@@ -187,7 +187,7 @@ def train_cmd(
     noise_files = [f for d in noise or [] for f in audio_files(d)]
     pair_files = [(y, x) for y, x in find_pairs(pairs, "train")] if pairs is not None else None
     path = train_enhancer(cfg, tc, out, clean_files, noise_files, pair_files, mix, batch_size,
-                          resume, stage=stage, predictor_from=predictor_from,
+                          resume, stage=stage, predictor_from=predictor_from,  # type: ignore[arg-type]
                           init_from=init_from)  # fmt: skip
     typer.echo(f"wrote {path}")
 

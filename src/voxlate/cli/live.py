@@ -69,6 +69,7 @@ def live(
         file_frames,
         mic_frames,
     )
+    from voxlate.pipeline.stream_stages import check_enhance_mode
 
     if mic == (input is not None):
         raise InputError("Give exactly one of --mic or --input FILE.")
@@ -91,7 +92,9 @@ def live(
     seg = dataclasses.replace(
         LIVE_SEGMENTER, end_silence_s=end_silence, max_utterance_s=max_utterance
     )
-    config = StreamConfig(segmenter=seg, enhance=enhance_mode, partial_every_s=partials)
+    config = StreamConfig(
+        segmenter=seg, enhance=check_enhance_mode(enhance_mode), partial_every_s=partials
+    )
     sink: TimelineSink | SpeakerSink = TimelineSink() if output else SpeakerSink()
     frames = mic_frames(max_s=seconds) if audio is None else file_frames(audio, realtime)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -153,12 +154,7 @@ def transcribe(
         if not plan:
             typer.echo(files["txt"].rstrip("\n"))
             continue
-        write_outputs(
-            [
-                Output(p, lambda q, t=files[f]: q.write_text(t, encoding="utf-8"))
-                for f, p in plan.items()
-            ]
-        )
+        write_outputs([Output(p, _text_writer(files[f])) for f, p in plan.items()])
     if no_speech:
         raise typer.Exit(NoSpeechError.exit_code)
 
@@ -221,3 +217,8 @@ def _transcribe_one(
         "tsv": to_tsv(segments),
         "json": json.dumps(report, ensure_ascii=False, indent=2) + "\n",
     }
+
+
+def _text_writer(text: str) -> Callable[[Path], object]:
+    """A writer for `Output`: puts `text` into the path it is given (UTF-8)."""
+    return lambda path: path.write_text(text, encoding="utf-8")

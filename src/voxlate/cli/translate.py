@@ -84,6 +84,7 @@ def translate(
     from voxlate.pipeline.engines import EngineSpecs
     from voxlate.pipeline.file import FileTranslator, default_output, translate_file
     from voxlate.pipeline.segmenter import SegmenterConfig
+    from voxlate.pipeline.stream_stages import check_enhance_mode
 
     if enhance_mode not in ("auto", "always", "never"):
         raise InputError("--enhance-mode must be auto, always or never.")
@@ -103,7 +104,10 @@ def translate(
         engines = load_engines(specs, source.lower(), target.lower(), quiet)
         seg = SegmenterConfig(end_silence_s=end_silence, max_utterance_s=max_utterance)
         translator = FileTranslator(
-            engines, segmenter=seg, progress=not quiet, enhance_mode=enhance_mode
+            engines,
+            segmenter=seg,
+            progress=not quiet,
+            enhance_mode=check_enhance_mode(enhance_mode),
         )
         rep = translate_file(translator, path, out, report, srt, input_name=str(input))
     if not quiet:

@@ -15,6 +15,7 @@ from voxlate.eval.report import append_benchmark, markdown_table
 from voxlate.pipeline.engines import Engines, EngineSpecs
 from voxlate.pipeline.file import FileTranslator
 from voxlate.pipeline.frames import STAGES
+from voxlate.pipeline.stream_stages import check_enhance_mode
 
 
 def default_inputs() -> list[Path]:
@@ -52,7 +53,9 @@ def run_translate_bench(
         EngineSpecs(voice=voice, enhance=enhance, asr=asr, mt=mt, tts=tts), source, target
     )
     load_s = time.perf_counter() - t0
-    translator = FileTranslator(engines, progress=False, enhance_mode=enhance_mode)
+    translator = FileTranslator(
+        engines, progress=False, enhance_mode=check_enhance_mode(enhance_mode)
+    )
     audios = [load_audio(f) for f in files]
     sums: dict[str, float] = defaultdict(float)
     audio_s = 0.0

@@ -30,6 +30,7 @@ import numpy as np
 
 from voxlate.audio import Audio, concatenate, load_audio
 from voxlate.engines.voice.base import SpeakerEncoder
+from voxlate.engines.voice.style_fit import FitConfig, StyleFitter
 from voxlate.eval.speaker_judge import MfccJudge
 
 VALIDATION = ("statue", "lightgrey", "white", "viking3")  # choices are made on these
@@ -259,11 +260,11 @@ class Setup:
     encoder: SpeakerEncoder
     synth: object  # a KokoroSynthesizer (style= per call)
     transcribe: Callable[[Audio], str] | None  # English ASR for WER/BLEU (None: skip)
-    fitter_for: Callable[[object], object]  # FitConfig -> StyleFitter
+    fitter_for: Callable[[FitConfig], StyleFitter]  # a fitter for a FitConfig
 
 
 def validate(
-    setup: Setup, variants: dict[str, tuple[str, object]], progress: Callable[[str], None]
+    setup: Setup, variants: dict[str, tuple[str, FitConfig]], progress: Callable[[str], None]
 ) -> dict[str, Scores]:
     """Fitting variants (name -> (method, FitConfig)) on the `VALIDATION` speakers:
     each fits a style to the speaker's fit lines, then speaks the test lines with it."""
@@ -290,7 +291,7 @@ def validate(
 
 def held_out(
     setup: Setup,
-    config: object,
+    config: FitConfig,
     progress: Callable[[str], None],
     world: bool = True,
     examples: dict[str, dict[str, list[Audio]]] | None = None,

@@ -226,9 +226,7 @@ class StreamTranslator:
             n = len(pending) // fsz
             frames = [pending[k * fsz : (k + 1) * fsz] for k in range(n)]
             pending = pending[n * fsz :]
-            probs = await asyncio.to_thread(
-                lambda fr=frames: [self.vad.speech_probability(f) for f in fr]
-            )
+            probs = await asyncio.to_thread(list, map(self.vad.speech_probability, frames))
             for frame, p in zip(frames, probs, strict=True):
                 for ev in cut.push(frame, float(p), wall):
                     if isinstance(ev, Job):
@@ -421,6 +419,7 @@ class StreamTranslator:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         try:
             with self.locks.voice:
+                assert self.voice is not None  # only called with a voice stage
                 self.voice.convert(speech, source)
         finally:
             with contextlib.suppress(AttributeError, OSError):

@@ -31,6 +31,7 @@ from voxlate.engines.voice.base import VOICE_MODES
 from voxlate.errors import VoxlateError
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
 from voxlate.pipeline.stream_events import AudioOut, ErrorEvent, Latency
+from voxlate.pipeline.stream_stages import check_enhance_mode
 from voxlate.server.config import ServerConfig
 from voxlate.server.pool import EnginePool
 
@@ -181,7 +182,7 @@ class LiveSession:
         seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=self.config.end_silence_s)
         cfg = StreamConfig(
             segmenter=seg,
-            enhance=self.config.enhance_mode,
+            enhance=check_enhance_mode(self.config.enhance_mode),
             partial_every_s=self.config.partial_every_s if partials else 0.0,
         )
         # Heavy engines are shared (their locks too); the voice stage is this session's own.

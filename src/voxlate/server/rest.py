@@ -22,14 +22,15 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
 from voxlate.dsp import time_stretch
-from voxlate.engines.asr.base import Transcript
+from voxlate.engines.asr.base import Recognizer, Transcript
 from voxlate.engines.voice.base import VOICE_MODES
 from voxlate.errors import NoSpeechError, VoxlateError
 from voxlate.pipeline.engines import default_tts
@@ -79,7 +80,7 @@ async def read_upload(request: Request, field: str = "file") -> tuple[Audio, str
         raise HTTPError(400, "could not parse the multipart form") from e
     request.state.form = form
     upload = form.get(field)
-    if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
+    if not isinstance(upload, StarletteUpload):  # FastAPI's UploadFile is a subclass
         raise HTTPError(400, f"missing the '{field}' field (an audio file, multipart/form-data)")
     data = await upload.read(limit + 1)
     if len(data) > limit:
@@ -144,7 +145,7 @@ async def _transcribe(request: Request, audio: Audio, language: str | None) -> T
 
     def run() -> Transcript:
         try:
-            t = transcribe_long(guarded, audio, language, cfg)
+            t = transcribe_long(cast(Recognizer, guarded), audio, language, cfg)
         except NoSpeechError:
             t = Transcript("", language or "", ())
         return t if t.language or language is None else dataclasses.replace(t, language=language)
