@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from voxlate.checkpoint import load_checkpoint, save_checkpoint
+from voxlate.distributed import any_rank
 from voxlate.training import TrainingInterrupted, TrainRun, TrainSettings
 
 LossFn = Callable[[nn.Module, Any, torch.Generator], torch.Tensor]
@@ -187,7 +188,7 @@ def train(
             )
 
     net.train()
-    while step < tc.steps and not run.stop:
+    while step < tc.steps and not any_rank(run.stop):  # every rank stops at the same step
         batch = to_device(next(batches), dist.device)
         lr = tc.lr * min(1.0, (step + 1) / max(1, tc.warmup_steps))
         for g in opt.param_groups:
