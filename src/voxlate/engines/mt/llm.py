@@ -42,10 +42,25 @@ class LlmConfig:
     """How the GGUF model is loaded and run (per process, not per call)."""
 
     n_ctx: int = 1024  # context tokens (prompt + reply); a sentence with its context needs < 400
-    n_threads: int | None = None  # decoding threads; None: one per core, at most 4
+    n_threads: int | None = None  # llama.cpp threads; None: `llm_threads()` at load time
     n_batch: int = 256  # prompt tokens evaluated per step
     context: bool = True  # give the previous sentence and its translation as context
     prompt: str = "system"  # prompt style of chat_prompt.messages: "system" | "inline"
+
+
+def llm_threads() -> int:
+    """llama.cpp threads: one per core (at most 4) that other processes leave idle, at least 1.
+
+    llama.cpp's threads spin at every barrier, so on an oversubscribed machine a second
+    thread costs far more than it gives: measured here under a load of ~12 on 2 cores,
+    1 thread took 1.6 s of CPU (4.2 s wall) per sentence and 2 threads 10.3 s (31 s wall).
+    """
+    cores = default_threads()
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, round(cores - busy + 0.5)))
 
 
 def import_llama_cpp() -> Any:
@@ -135,7 +150,7 @@ class LlamaTranslator:
     # ---- worker thread -------------------------------------------------------------------
 
     def _load(self) -> Any:
-        threads = self.config.n_threads or default_threads()
+        threads = self.config.n_threads or llm_threads()
         try:
             return self._llama_cpp.Llama(
                 model_path=str(self.path),
