@@ -84,7 +84,18 @@ ADVERSARIAL_INPUTS = [
     "Bonjour, je voudrais un café, s'il vous plaît.",
     "¿Dónde está la estación de tren?",
 ]
-_CHAT = ("ayud", "help", "asistente", "assistant", "```", "def ", "aquí tienes", "here is", "sure")
+# Chat markers in a Spanish output, each with the source words that make it a fair translation.
+_CHAT = {
+    "ayud": "help",
+    "asistente": "assist",
+    "```": "```",
+    "def ": "def ",
+    "aquí tienes": "here",
+    "claro": "sure",
+    "por supuesto": "course",
+    "how can i": "how can i",
+    "here is": "here",
+}
 
 
 @pytest.mark.slow
@@ -98,7 +109,7 @@ def test_no_chat_or_wrong_language_output_gets_through(llm):
         if t.engine.startswith("llm"):
             assert check(text, t.text, "en", "es").ok
             lowered = t.text.lower()
-            bad = [c for c in _CHAT if c in lowered and c not in text.lower()]
+            bad = [c for c, why in _CHAT.items() if c in lowered and why not in text.lower()]
             assert not bad, f"{text!r} -> {t.text!r}"
         else:
             assert t.rejected, t
