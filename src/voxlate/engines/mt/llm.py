@@ -118,6 +118,7 @@ class LlamaTranslator:
         """``llm`` (the embedded model) or ``llm:PATH.gguf``, wrapped in the guard."""
         from voxlate.engines.mt.guard import GuardedTranslator
 
+        check_llama_cpp()  # before assembling 1.1 GB for nothing
         if arg is None:
             engine = cls(assemble(EMBEDDED) / EMBEDDED.filename, name=f"llm:{EMBEDDED_NAME}")
         else:
