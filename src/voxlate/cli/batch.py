@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxlate.cli.conventions import MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, bench_app
 
 
@@ -66,6 +67,7 @@ def batch(
         help="Translate recordings longer than this many seconds in parts, cut at pauses, "
         "on several workers, then joined (0: never; see docs/batch.md for when it pays).",
     ),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Translate many recordings, on several workers or a Ray cluster; resumable.
@@ -103,6 +105,7 @@ def batch(
         max_utterance,
         srt,
         split_over,
+        max_seconds(max_audio_minutes),
     )
     summary = run_batch(inputs, out_dir, options, PoolConfig(workers, address), progress=not quiet)
     if not quiet:

@@ -6,6 +6,9 @@
   values named in capitals (`-o PATH`), where typer writes `{input}` and `<path>`.
 - Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech found, 130
   interrupted (Ctrl-C, after printing "interrupted").
+- Every command that decodes audio takes `--max-audio-minutes` (`MaxAudioMinutes`),
+  with the same default, passed to `load_audio(..., max_seconds=max_seconds(minutes))`.
+- One meaning per flag: `--steps` is training steps; samplers take `--sampling-steps`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperArgument
@@ -29,6 +32,26 @@ APPEND_HELP = (
     "[default: print the table only]."
 )
 FIGURE_HELP = "Write the figure (PNG) here [default: no figure]."
+
+# Longest input (minutes of audio) a command decodes by default: 4 hours covers a long
+# lecture or meeting, while a small file that would expand without limit (a FLAC of
+# hours of silence) is refused while decoding. `voxlate serve` has its own, 30.
+MAX_AUDIO_MINUTES = 240.0
+MAX_AUDIO_HELP = (
+    "Refuse an input longer than this many minutes of audio, checked while decoding (0: no limit)."
+)
+
+# The `--max-audio-minutes` option, the same on every command that decodes audio:
+# `max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES`.
+MaxAudioMinutes = Annotated[
+    float, typer.Option("--max-audio-minutes", min=0.0, metavar="MINUTES", help=MAX_AUDIO_HELP)
+]
+
+
+def max_seconds(minutes: float) -> float | None:
+    """`--max-audio-minutes` as `load_audio`'s `max_seconds` (s); None for 0, no limit."""
+    return minutes * 60.0 if minutes > 0 else None
+
 
 EXIT_OK = 0  # success
 EXIT_FAILURE = 1  # a runtime failure (bad input file, missing package, unwritable output)

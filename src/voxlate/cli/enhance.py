@@ -13,7 +13,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from voxlate.cli.conventions import APPEND_HELP
+from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -53,6 +53,7 @@ def run(
         help="Reverse-diffusion steps (diffusion only); default the model's (30 for SGMSE+, "
         "10 for StoRM unless set at export); 0 = StoRM's predictor alone.",
     ),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Enhance one file; writes OUT atomically at the input's sample rate."""
     from voxlate.audio import load_audio
@@ -66,7 +67,7 @@ def run(
     check_outputs([output], [input])
     audio_format(output)
     with stdin_as_file(input) as path:
-        audio = load_audio(path)
+        audio = load_audio(path, max_seconds=max_seconds(max_audio_minutes))
     if model is not None:
         from voxlate.engines.enhance.diffusion import DiffusionEnhancer
 
