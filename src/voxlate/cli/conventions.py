@@ -8,7 +8,10 @@
   interrupted (Ctrl-C, after printing "interrupted").
 - Every command that decodes audio takes `--max-audio-minutes` (`MaxAudioMinutes`),
   with the same default, passed to `load_audio(..., max_seconds=max_seconds(minutes))`.
-- One meaning per flag: `--steps` is training steps; samplers take `--sampling-steps`.
+- One meaning per flag: `--steps` is training (optimizer) steps, `--sampling-steps` a
+  sampler's steps; `--model` a checkpoint to read, `-o/--output` what is written; `-d`
+  `--output-dir`. Older spellings with another meaning still work, hidden from the help
+  (`HIDDEN_ALIASES`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperArgument
+from typer.core import TyperArgument, TyperOption
 
 APPEND_HELP = (
     "Append the table, with machine and date, to this markdown file, e.g. docs/benchmarks.md "
@@ -80,6 +83,28 @@ class _UsageArgument(TyperArgument):
         return None  # the help text says what the argument is
 
 
+# Old spellings that still work but are not shown, each under the option it is an alias
+# of: {alias: a spelling of that option}; elsewhere the alias is shown as usual. Shown, each would give a flag two meanings.
+HIDDEN_ALIASES = {
+    "--steps": "--sampling-steps",  # sampling steps; --steps is training steps
+    "--model": "--output",  # a trainer's output; --model is a checkpoint to read
+    "--out": "--output",
+    "-d": "--digit",  # `generate digits`; -d is --output-dir
+}
+
+
+class _AliasOption(TyperOption):
+    """An option whose help line leaves out its hidden old spellings."""
+
+    def get_help_record(self, ctx: Any) -> tuple[str, str] | None:
+        opts = self.opts
+        self.opts = [o for o in opts if HIDDEN_ALIASES.get(o) not in opts]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = opts
+
+
 def _metavar(param: Any) -> str | None:
     """`PATH`, `TEXT`, `FLOAT`... for an option's value; None for flags."""
     if getattr(param, "is_flag", False) or getattr(param, "count", False):
@@ -103,8 +128,13 @@ def build_command(app: typer.Typer) -> Any:
         for p in cmd.params:
             if isinstance(p, TyperArgument):
                 p.__class__ = _UsageArgument
-            elif p.metavar is None and p.param_type_name == "option":
-                p.metavar = _metavar(p)
+            elif p.param_type_name == "option":
+                if p.metavar is None:
+                    p.metavar = _metavar(p)
+                if isinstance(p, TyperOption) and any(
+                    HIDDEN_ALIASES.get(o) in p.opts for o in p.opts
+                ):
+                    p.__class__ = _AliasOption
     return command
 
 

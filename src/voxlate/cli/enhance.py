@@ -50,6 +50,8 @@ def run(
     ),
     steps: int | None = typer.Option(
         None,
+        "--sampling-steps",
+        "--steps",
         help="Reverse-diffusion steps (diffusion only); default the model's (30 for SGMSE+, "
         "10 for StoRM unless set at export); 0 = StoRM's predictor alone.",
     ),
@@ -199,6 +201,8 @@ def export_cmd(
     out: Path = typer.Option(..., "-o", "--output", "--out", help="Inference checkpoint to write."),
     steps: int | None = typer.Option(
         None,
+        "--sampling-steps",
+        "--steps",
         help="Default sampling steps of the exported model (StoRM: 0 = the predictor alone); "
         "default: the checkpoint's (30 SGMSE+, 10 StoRM).",
     ),
@@ -234,7 +238,10 @@ def eval_enhance(
         ..., "--test", help="Folder with clean/ and noisy/ (or VoiceBank-DEMAND test)."
     ),
     steps: int | None = typer.Option(
-        None, help="Reverse-diffusion steps; default the model's (30 SGMSE+, 10 StoRM)."
+        None,
+        "--sampling-steps",
+        "--steps",
+        help="Reverse-diffusion steps; default the model's (30 SGMSE+, 10 StoRM).",
     ),
     limit: int = typer.Option(0, help="Use only the first N pairs; 0 = all."),
     deepfilter: bool = typer.Option(True, help="Include DeepFilterNet3."),
