@@ -11,7 +11,13 @@ from typing import Annotated
 
 import typer
 
-from voxlate.cli.conventions import APPEND_HELP, FIGURE_HELP
+from voxlate.cli.conventions import (
+    APPEND_HELP,
+    FIGURE_HELP,
+    MAX_AUDIO_MINUTES,
+    MaxAudioMinutes,
+    max_seconds,
+)
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -34,6 +40,7 @@ def embed(
     limit: Annotated[int, typer.Option(help="At most this many files per folder (0: all).")] = 0,
     min_seconds: Annotated[float, typer.Option(help="Skip shorter clips.")] = 1.0,
     encoder: Annotated[str, typer.Option(help="Speaker encoder.")] = "resemblyzer",
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Speaker embeddings of every recording under the folders -> .npz (with speaker labels)."""
     from voxlate.tasks.speakers.embed import embed_files, find_audio
@@ -45,7 +52,7 @@ def embed(
             step = len(found) / limit
             found = [found[int(i * step)] for i in range(limit)]
         files += found
-    s = embed_files(files, encoder, min_seconds)
+    s = embed_files(files, encoder, min_seconds, max_seconds=max_seconds(max_audio_minutes))
     s.save(out)
     typer.echo(
         f"{len(s)} embeddings of {len(set(s.speakers))} speakers, dim "
