@@ -104,4 +104,9 @@ def test_help_hides_only_the_aliases(run_cli):
     assert "--digit" in out
     code, out, _ = run_cli("transcribe", "--help")
     assert "-d, --output-dir" in out
-    assert set(HIDDEN_ALIASES) == {"--steps", "--model", "--out", "-d"}
+    code, out, _ = run_cli("batch", "--help")
+    assert "-d, -o, --output-dir PATH" in out
+    code, out, _ = run_cli("bench", "batch", "--help")
+    flat = " ".join(out.split())
+    assert "--append, --log PATH" in flat and "[default: print the table only]" in flat
+    assert set(HIDDEN_ALIASES) == {"--steps", "--model", "--out", "-d", "--output"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from voxlate.cli.conventions import MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
+from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, bench_app
 
 
@@ -16,7 +16,12 @@ def batch(
         ..., help="Recordings and/or folders (searched recursively for audio)."
     ),
     out_dir: Path = typer.Option(
-        ..., "--output-dir", "-o", help="Folder for <stem>.<target>.wav/.json and manifest.jsonl."
+        ...,
+        "--output-dir",
+        "-d",
+        "-o",
+        "--output",
+        help="Folder for <stem>.<target>.wav/.json and manifest.jsonl.",
     ),
     source: str = typer.Option(
         "en", "--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es)."
@@ -132,10 +137,8 @@ def bench_batch(
     voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
     vad: str = typer.Option("silero", "--vad"),
     enhance: str = typer.Option("deepfilter", "--enhance"),
-    log: Path = typer.Option(
-        Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
-    ),
-    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    log: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
 ) -> None:
     """Batch throughput (audio hours per wall hour) for N workers, memory per worker,
     the cost of skipping done work, and whether splitting a long file at pauses pays."""

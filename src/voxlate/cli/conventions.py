@@ -90,6 +90,7 @@ HIDDEN_ALIASES = {
     "--model": "--output",  # a trainer's output; --model is a checkpoint to read
     "--out": "--output",
     "-d": "--digit",  # `generate digits`; -d is --output-dir
+    "--output": "--output-dir",  # `batch`: -o/--output name its output folder too
 }
 
 
