@@ -36,10 +36,14 @@ class BatchOptions:
     split_over_s: float = (
         0.0  # recordings longer than this (s) go in parts to several workers; 0: never
     )
+    # Inputs longer than this (s) fail while decoding; None: no limit. Not in the record:
+    # it changes no output, so raising it does not redo finished inputs.
+    max_audio_s: float | None = None
 
     def record(self) -> dict[str, Any]:
         """The options as JSON data, as a report records them (a reference voice by checksum)."""
         d = asdict(self)
+        del d["max_audio_s"]
         voice = self.specs.voice
         if voice not in VOICE_MODES and Path(voice).is_file():
             d["voice_sha256"] = file_sha256(voice)

@@ -117,7 +117,14 @@ class BatchWorker:
             if job.part is not None:
                 audio_s = self._run_part(job, job.part)
             else:
-                rep = translate_file(self.translator, item.input, item.output, None, item.srt)
+                rep = translate_file(
+                    self.translator,
+                    item.input,
+                    item.output,
+                    None,
+                    item.srt,
+                    max_seconds=self.options.max_audio_s,
+                )
                 audio_s = float(rep.get("duration_s", 0.0))
                 rep["batch"] = batch_record(job.sha256, self.record)
                 text = json.dumps(rep, ensure_ascii=False, indent=2) + "\n"
@@ -138,7 +145,7 @@ class BatchWorker:
         from voxlate.errors import NoSpeechError
 
         t = self.translator
-        audio = load_audio(job.item.input)
+        audio = load_audio(job.item.input, max_seconds=self.options.max_audio_s)
         start, end = part_bounds(audio, part, t.engines.vad, t.segmenter)
         try:
             r = t.translate(audio.slice(start, end), name=f"{job.item.input} [{start}-{end} s]")

@@ -12,7 +12,12 @@ from typing import Annotated
 
 import typer
 
-from voxlate.cli.conventions import APPEND_HELP
+from voxlate.cli.conventions import (
+    APPEND_HELP,
+    MAX_AUDIO_MINUTES,
+    MaxAudioMinutes,
+    max_seconds,
+)
 from voxlate.cli.groups import app, eval_app
 from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.errors import InputError
@@ -141,6 +146,7 @@ def transcribe(
     audio: Annotated[list[Path], typer.Argument(help="Audio files.")],
     model: Annotated[Path, typer.Option("--model", "-m", help="CTC checkpoint.")],
     beam: Annotated[int, typer.Option(help="Beam width (0 or 1: greedy).")] = 0,
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Print the transcript of each file (one line per file: path, tab, text)."""
     import numpy as np
@@ -149,10 +155,14 @@ def transcribe(
     from voxlate.tasks.ctc.model import load_ctc
     from voxlate.tasks.ctc.train import recognize_clips
 
-    net, tok, _ = load_ctc(model)
+    cap = max_seconds(max_audio_minutes)
     clips = [
-        (np.clip(load_audio(p, SAMPLE_RATE).samples, -1, 1) * 32767).astype(np.int16) for p in audio
+        (np.clip(load_audio(p, SAMPLE_RATE, max_seconds=cap).samples, -1, 1) * 32767).astype(
+            np.int16
+        )
+        for p in audio
     ]
+    net, tok, _ = load_ctc(model)
     for p, text in zip(audio, recognize_clips(net, tok, clips, beam), strict=True):
         typer.echo(f"{p}\t{text}")
 
@@ -288,6 +298,7 @@ def st_eval(
 def st_translate(
     audio: Annotated[list[Path], typer.Argument(help="Audio files.")],
     model: Annotated[Path, typer.Option("--model", "-m", help="Speech-translation checkpoint.")],
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Print transcript and translation of each file (path, tab, transcript, tab, translation)."""
     import numpy as np
@@ -296,10 +307,14 @@ def st_translate(
     from voxlate.tasks.st.evaluate import translate_clips
     from voxlate.tasks.st.train import load_st
 
-    net, stok, ttok, _ = load_st(model)
+    cap = max_seconds(max_audio_minutes)
     clips = [
-        (np.clip(load_audio(p, SAMPLE_RATE).samples, -1, 1) * 32767).astype(np.int16) for p in audio
+        (np.clip(load_audio(p, SAMPLE_RATE, max_seconds=cap).samples, -1, 1) * 32767).astype(
+            np.int16
+        )
+        for p in audio
     ]
+    net, stok, ttok, _ = load_st(model)
     out = translate_clips(net, stok, ttok, clips)
     for i, p in enumerate(audio):
         typer.echo(f"{p}\t{out['source'][i]}\t{out['target'][i]}")

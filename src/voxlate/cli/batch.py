@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, bench_app
 
 
@@ -15,7 +16,12 @@ def batch(
         ..., help="Recordings and/or folders (searched recursively for audio)."
     ),
     out_dir: Path = typer.Option(
-        ..., "--output-dir", "-o", help="Folder for <stem>.<target>.wav/.json and manifest.jsonl."
+        ...,
+        "--output-dir",
+        "-d",
+        "-o",
+        "--output",
+        help="Folder for <stem>.<target>.wav/.json and manifest.jsonl.",
     ),
     source: str = typer.Option(
         "en", "--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es)."
@@ -66,6 +72,7 @@ def batch(
         help="Translate recordings longer than this many seconds in parts, cut at pauses, "
         "on several workers, then joined (0: never; see docs/batch.md for when it pays).",
     ),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Translate many recordings, on several workers or a Ray cluster; resumable.
@@ -103,6 +110,7 @@ def batch(
         max_utterance,
         srt,
         split_over,
+        max_seconds(max_audio_minutes),
     )
     summary = run_batch(inputs, out_dir, options, PoolConfig(workers, address), progress=not quiet)
     if not quiet:
@@ -129,10 +137,8 @@ def bench_batch(
     voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
     vad: str = typer.Option("silero", "--vad"),
     enhance: str = typer.Option("deepfilter", "--enhance"),
-    log: Path = typer.Option(
-        Path("docs/benchmarks.md"), "--log", help="Benchmark log to append to."
-    ),
-    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    log: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
 ) -> None:
     """Batch throughput (audio hours per wall hour) for N workers, memory per worker,
     the cost of skipping done work, and whether splitting a long file at pauses pays."""

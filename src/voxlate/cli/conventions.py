@@ -6,6 +6,12 @@
   values named in capitals (`-o PATH`), where typer writes `{input}` and `<path>`.
 - Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech found, 130
   interrupted (Ctrl-C, after printing "interrupted").
+- Every command that decodes audio takes `--max-audio-minutes` (`MaxAudioMinutes`),
+  with the same default, passed to `load_audio(..., max_seconds=max_seconds(minutes))`.
+- One meaning per flag: `--steps` is training (optimizer) steps, `--sampling-steps` a
+  sampler's steps; `--model` a checkpoint to read, `-o/--output` what is written; `-d`
+  `--output-dir`. Older spellings with another meaning still work, hidden from the help
+  (`HIDDEN_ALIASES`).
 """
 
 from __future__ import annotations
@@ -19,16 +25,36 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Annotated, Any
 
 import typer
-from typer.core import TyperArgument
+from typer.core import TyperArgument, TyperOption
 
 APPEND_HELP = (
     "Append the table, with machine and date, to this markdown file, e.g. docs/benchmarks.md "
     "[default: print the table only]."
 )
 FIGURE_HELP = "Write the figure (PNG) here [default: no figure]."
+
+# Longest input (minutes of audio) a command decodes by default: 4 hours covers a long
+# lecture or meeting, while a small file that would expand without limit (a FLAC of
+# hours of silence) is refused while decoding. `voxlate serve` has its own, 30.
+MAX_AUDIO_MINUTES = 240.0
+MAX_AUDIO_HELP = (
+    "Refuse an input longer than this many minutes of audio, checked while decoding (0: no limit)."
+)
+
+# The `--max-audio-minutes` option, the same on every command that decodes audio:
+# `max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES`.
+MaxAudioMinutes = Annotated[
+    float, typer.Option("--max-audio-minutes", min=0.0, metavar="MINUTES", help=MAX_AUDIO_HELP)
+]
+
+
+def max_seconds(minutes: float) -> float | None:
+    """`--max-audio-minutes` as `load_audio`'s `max_seconds` (s); None for 0, no limit."""
+    return minutes * 60.0 if minutes > 0 else None
+
 
 EXIT_OK = 0  # success
 EXIT_FAILURE = 1  # a runtime failure (bad input file, missing package, unwritable output)
@@ -57,6 +83,29 @@ class _UsageArgument(TyperArgument):
         return None  # the help text says what the argument is
 
 
+# Old spellings that still work but are not shown, each under the option it is an alias
+# of: {alias: a spelling of that option}; elsewhere the alias is shown as usual. Shown, each would give a flag two meanings.
+HIDDEN_ALIASES = {
+    "--steps": "--sampling-steps",  # sampling steps; --steps is training steps
+    "--model": "--output",  # a trainer's output; --model is a checkpoint to read
+    "--out": "--output",
+    "-d": "--digit",  # `generate digits`; -d is --output-dir
+    "--output": "--output-dir",  # `batch`: -o/--output name its output folder too
+}
+
+
+class _AliasOption(TyperOption):
+    """An option whose help line leaves out its hidden old spellings."""
+
+    def get_help_record(self, ctx: Any) -> tuple[str, str] | None:
+        opts = self.opts
+        self.opts = [o for o in opts if HIDDEN_ALIASES.get(o) not in opts]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = opts
+
+
 def _metavar(param: Any) -> str | None:
     """`PATH`, `TEXT`, `FLOAT`... for an option's value; None for flags."""
     if getattr(param, "is_flag", False) or getattr(param, "count", False):
@@ -80,8 +129,13 @@ def build_command(app: typer.Typer) -> Any:
         for p in cmd.params:
             if isinstance(p, TyperArgument):
                 p.__class__ = _UsageArgument
-            elif p.metavar is None and p.param_type_name == "option":
-                p.metavar = _metavar(p)
+            elif p.param_type_name == "option":
+                if p.metavar is None:
+                    p.metavar = _metavar(p)
+                if isinstance(p, TyperOption) and any(
+                    HIDDEN_ALIASES.get(o) in p.opts for o in p.opts
+                ):
+                    p.__class__ = _AliasOption
     return command
 
 

@@ -135,9 +135,12 @@ def evaluate(
     layout: Annotated[str, typer.Option(help="auto, audiomnist, fsdd or sc09.")] = "auto",
     per_digit: Annotated[int, typer.Option(help="Samples per digit and cell.")] = 10,
     guidance: Annotated[str, typer.Option(help="Guidance scales, comma-separated.")] = "0,1,3,5",
-    steps: Annotated[str, typer.Option(help="Steps, comma-separated; 'full' = DDPM.")] = (
-        "10,25,50,full"
-    ),
+    steps: Annotated[
+        str,
+        typer.Option(
+            "--sampling-steps", "--steps", help="Sampling steps, comma-separated; 'full' = DDPM."
+        ),
+    ] = ("10,25,50,full"),
     log: Annotated[Path | None, typer.Option("--append", "--log", help=APPEND_HELP)] = None,
     no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,
     eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 1.0,
@@ -178,13 +181,15 @@ def generate_digits(
         int | None, typer.Option("--digit", "-d", help="0-9; all digits if omitted.")
     ] = None,
     n: Annotated[int, typer.Option("-n", help="How many clips.")] = 16,
-    steps: Annotated[int, typer.Option(help="DDIM steps (ignored by ddpm).")] = 50,
+    steps: Annotated[
+        int, typer.Option("--sampling-steps", "--steps", help="DDIM steps (ignored by ddpm).")
+    ] = 50,
     eta: Annotated[float, typer.Option(help="DDIM eta (0 deterministic, 1 DDPM-like).")] = 1.0,
     sampler: Annotated[str, typer.Option(help="ddim or ddpm (ancestral, all T steps).")] = "ddim",
     guidance: Annotated[float, typer.Option(help="Classifier-free guidance scale s.")] = 3.0,
-    out: Annotated[
-        Path, typer.Option("--output", "-o", "--output", "--out", help="Output folder.")
-    ] = Path("out/digits"),
+    out: Annotated[Path, typer.Option("--output", "-o", "--out", help="Output folder.")] = Path(
+        "out/digits"
+    ),
     model: Annotated[Path, typer.Option(help="Diffusion checkpoint.")] = DEFAULT_MODEL,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     griffin_lim_iters: Annotated[int, typer.Option(help="Griffin-Lim iterations.")] = 64,

@@ -13,7 +13,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from voxlate.cli.conventions import APPEND_HELP
+from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -50,9 +50,12 @@ def run(
     ),
     steps: int | None = typer.Option(
         None,
+        "--sampling-steps",
+        "--steps",
         help="Reverse-diffusion steps (diffusion only); default the model's (30 for SGMSE+, "
         "10 for StoRM unless set at export); 0 = StoRM's predictor alone.",
     ),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Enhance one file; writes OUT atomically at the input's sample rate."""
     from voxlate.audio import load_audio
@@ -66,7 +69,7 @@ def run(
     check_outputs([output], [input])
     audio_format(output)
     with stdin_as_file(input) as path:
-        audio = load_audio(path)
+        audio = load_audio(path, max_seconds=max_seconds(max_audio_minutes))
     if model is not None:
         from voxlate.engines.enhance.diffusion import DiffusionEnhancer
 
@@ -198,6 +201,8 @@ def export_cmd(
     out: Path = typer.Option(..., "-o", "--output", "--out", help="Inference checkpoint to write."),
     steps: int | None = typer.Option(
         None,
+        "--sampling-steps",
+        "--steps",
         help="Default sampling steps of the exported model (StoRM: 0 = the predictor alone); "
         "default: the checkpoint's (30 SGMSE+, 10 StoRM).",
     ),
@@ -233,7 +238,10 @@ def eval_enhance(
         ..., "--test", help="Folder with clean/ and noisy/ (or VoiceBank-DEMAND test)."
     ),
     steps: int | None = typer.Option(
-        None, help="Reverse-diffusion steps; default the model's (30 SGMSE+, 10 StoRM)."
+        None,
+        "--sampling-steps",
+        "--steps",
+        help="Reverse-diffusion steps; default the model's (30 SGMSE+, 10 StoRM).",
     ),
     limit: int = typer.Option(0, help="Use only the first N pairs; 0 = all."),
     deepfilter: bool = typer.Option(True, help="Include DeepFilterNet3."),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from voxlate.cli.conventions import APPEND_HELP
+from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, bench_app
 
 
@@ -44,6 +44,7 @@ def live(
     ),
     seconds: float | None = typer.Option(None, "--seconds", help="Stop --mic after this long."),
     json_events: bool = typer.Option(False, "--json", help="Print events as JSON lines."),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Translate speech as it is spoken: from the microphone, or a recording fed as a stream.
 
@@ -77,7 +78,8 @@ def live(
         raise InputError("--end-silence must be > 0 and --max-utterance > 1 second.")
     if enhance_mode not in ("always", "auto", "never"):
         raise InputError("--enhance-mode must be always, auto or never.")
-    audio = load_audio(input) if input is not None else None
+    cap = max_seconds(max_audio_minutes)
+    audio = load_audio(input, max_seconds=cap) if input is not None else None
     # Fail before loading models: no sounddevice, no microphone, no speakers.
     if mic:
         check_sound_device("input")

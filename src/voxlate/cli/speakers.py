@@ -11,7 +11,13 @@ from typing import Annotated
 
 import typer
 
-from voxlate.cli.conventions import APPEND_HELP, FIGURE_HELP
+from voxlate.cli.conventions import (
+    APPEND_HELP,
+    FIGURE_HELP,
+    MAX_AUDIO_MINUTES,
+    MaxAudioMinutes,
+    max_seconds,
+)
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -27,13 +33,14 @@ DEFAULT_MODEL = Path("models/speakers/speakerdiff.pt")
 @speakers_app.command("embed")
 def embed(
     folders: Annotated[list[Path], typer.Argument(help="Folders (or files) of recordings.")],
-    out: Annotated[
-        Path, typer.Option("--output", "-o", "--output", "--out", help=".npz to write.")
-    ] = Path("emb.npz"),
+    out: Annotated[Path, typer.Option("--output", "-o", "--out", help=".npz to write.")] = Path(
+        "emb.npz"
+    ),
     pattern: Annotated[str, typer.Option(help="Glob under each folder.")] = "**/*",
     limit: Annotated[int, typer.Option(help="At most this many files per folder (0: all).")] = 0,
     min_seconds: Annotated[float, typer.Option(help="Skip shorter clips.")] = 1.0,
     encoder: Annotated[str, typer.Option(help="Speaker encoder.")] = "resemblyzer",
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Speaker embeddings of every recording under the folders -> .npz (with speaker labels)."""
     from voxlate.tasks.speakers.embed import embed_files, find_audio
@@ -45,7 +52,7 @@ def embed(
             step = len(found) / limit
             found = [found[int(i * step)] for i in range(limit)]
         files += found
-    s = embed_files(files, encoder, min_seconds)
+    s = embed_files(files, encoder, min_seconds, max_seconds=max_seconds(max_audio_minutes))
     s.save(out)
     typer.echo(
         f"{len(s)} embeddings of {len(set(s.speakers))} speakers, dim "
@@ -127,10 +134,12 @@ def sample(
     model: Annotated[
         Path | None, typer.Option(help="SpeakerDiff checkpoint [default: the shipped model].")
     ] = None,
-    out: Annotated[
-        Path, typer.Option("--output", "-o", "--output", "--out", help=".npz to write.")
-    ] = Path("generated.npz"),
-    steps: Annotated[int, typer.Option(help="DDIM steps.")] = 100,
+    out: Annotated[Path, typer.Option("--output", "-o", "--out", help=".npz to write.")] = Path(
+        "generated.npz"
+    ),
+    steps: Annotated[
+        int, typer.Option("--sampling-steps", "--steps", help="DDIM sampling steps.")
+    ] = 100,
     sampler: Annotated[str, typer.Option(help="ddim or ddpm.")] = "ddim",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
@@ -151,7 +160,9 @@ def sample(
 def evaluate(
     model: Annotated[Path, typer.Option(help="SpeakerDiff checkpoint.")] = DEFAULT_MODEL,
     n: Annotated[int, typer.Option("-n", help="Samples to draw.")] = 300,
-    steps: Annotated[int, typer.Option(help="DDIM steps.")] = 100,
+    steps: Annotated[
+        int, typer.Option("--sampling-steps", "--steps", help="DDIM sampling steps.")
+    ] = 100,
     plot: Annotated[Path | None, typer.Option(help=FIGURE_HELP)] = None,
     log: Annotated[Path | None, typer.Option("--append", "--log", help=APPEND_HELP)] = None,
     no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,

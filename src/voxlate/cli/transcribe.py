@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.conventions import MAX_AUDIO_MINUTES, MaxAudioMinutes
 from voxlate.cli.groups import app
 from voxlate.errors import InputError, NoSpeechError, UnsupportedLanguageError
 
@@ -85,6 +86,7 @@ def transcribe(
         float, typer.Option(help="Longest piece given to the recognizer, seconds.")
     ] = 28.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Transcribe speech; long files are cut at pauses and shown with a progress bar.
 
@@ -94,7 +96,7 @@ def transcribe(
     import time
 
     from voxlate.audio import SAMPLE_RATE, load_audio
-    from voxlate.cli.conventions import stdin_as_file
+    from voxlate.cli.conventions import max_seconds, stdin_as_file
     from voxlate.engines.asr import REGISTRY
     from voxlate.outputs import Output, check_outputs, write_outputs
 
@@ -138,7 +140,7 @@ def transcribe(
     no_speech = 0
     for path, plan in zip(audio, plans):
         with stdin_as_file(path) as real:
-            sound = load_audio(real, SAMPLE_RATE)
+            sound = load_audio(real, SAMPLE_RATE, max_seconds=max_seconds(max_audio_minutes))
         try:
             files = _transcribe_one(
                 recognizer, spec, sound, str(path), language, window, load_s, quiet

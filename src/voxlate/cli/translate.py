@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from voxlate.cli.conventions import MAX_AUDIO_MINUTES, MaxAudioMinutes
 from voxlate.cli.groups import app
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def translate(
     max_utterance: float = typer.Option(
         12.0, "--max-utterance", help="Longest utterance (s); longer speech is cut at a pause."
     ),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Translate speech in a recording into another language, in the speaker's voice.
@@ -78,7 +80,7 @@ def translate(
     """
     from voxlate.audio import load_audio
     from voxlate.audio_encode import audio_format
-    from voxlate.cli.conventions import stdin_as_file
+    from voxlate.cli.conventions import max_seconds, stdin_as_file
     from voxlate.errors import InputError
     from voxlate.outputs import STDIO, check_outputs, is_stdio
     from voxlate.pipeline.engines import EngineSpecs
@@ -97,7 +99,8 @@ def translate(
     from voxlate.engines.mt import file_default
 
     with stdin_as_file(input) as path:
-        load_audio(path)  # fail on a bad input before loading any model
+        cap = max_seconds(max_audio_minutes)
+        load_audio(path, max_seconds=cap)  # fail on a bad input before loading any model
         specs = EngineSpecs(
             vad=vad, enhance=enhance, asr=asr, mt=mt or file_default(), tts=tts, voice=voice
         )
@@ -109,7 +112,9 @@ def translate(
             progress=not quiet,
             enhance_mode=check_enhance_mode(enhance_mode),
         )
-        rep = translate_file(translator, path, out, report, srt, input_name=str(input))
+        rep = translate_file(
+            translator, path, out, report, srt, input_name=str(input), max_seconds=cap
+        )
     if not quiet:
         t = rep["timings_s"]
         rtf = t["total"] / max(rep["duration_s"], 1e-9)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from voxlate.cli.conventions import APPEND_HELP
+from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
 
@@ -24,6 +24,7 @@ def similarity(
     a: Path = typer.Argument(..., help="First clip."),
     b: Path = typer.Argument(..., help="Second clip."),
     encoder: str = typer.Option("resemblyzer", "--encoder", help="Speaker encoder spec."),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Print the cosine similarity (-1..1) of the speakers of two clips."""
     import numpy as np
@@ -31,7 +32,8 @@ def similarity(
     from voxlate.audio import load_audio
     from voxlate.engines.voice import ENCODERS
 
-    clips = [load_audio(a), load_audio(b)]  # errors before the model loads
+    cap = max_seconds(max_audio_minutes)
+    clips = [load_audio(a, max_seconds=cap), load_audio(b, max_seconds=cap)]  # before the model
     enc = ENCODERS.create(encoder)
     ea, eb = (enc.embed(c) for c in clips)
     typer.echo(f"{float(np.dot(ea, eb)):.4f}")
@@ -44,6 +46,7 @@ def embed(
         ..., "--output", "-o", "--out", help="Output .npz: embeddings, paths."
     ),
     encoder: str = typer.Option("resemblyzer", "--encoder", help="Speaker encoder spec."),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Embed every audio clip under FOLDER; writes `embeddings` (n, dim) and `paths` (n,)."""
@@ -63,7 +66,7 @@ def embed(
     enc = ENCODERS.create(encoder)
     embs = np.zeros((len(files), enc.dim), dtype=np.float32)
     for i, p in enumerate(tqdm(files, unit="clip", desc="embedding", disable=quiet)):
-        embs[i] = enc.embed(load_audio(p))
+        embs[i] = enc.embed(load_audio(p, max_seconds=max_seconds(max_audio_minutes)))
     buf = io.BytesIO()
     np.savez(buf, embeddings=embs, paths=np.array([str(p) for p in files]))
     with atomic_path(out) as tmp:
@@ -83,6 +86,7 @@ def anonymize(
         "--out",
         help="Output audio, same length and rate (format from the extension; - stdout).",
     ),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Say a recording again in pseudo-voices: same words and timing, no translation.
@@ -105,7 +109,7 @@ def anonymize(
     check_outputs([out], [audio_in])  # errors before any model loads
     audio_format(out)
     with stdin_as_file(audio_in) as path:
-        audio = load_audio(path)
+        audio = load_audio(path, max_seconds=max_seconds(max_audio_minutes))
     spans = segment_audio(audio.resample(16_000), VADS.create(DEFAULT_VAD), SegmenterConfig())
     if not spans:
         raise NoSpeechError(f"No speech found in {audio_in}.")

@@ -195,10 +195,12 @@ def translate_file(
     report_path: str | os.PathLike | None = None,
     srt_path: str | os.PathLike | None = None,
     input_name: str | None = None,
+    max_seconds: float | None = None,
 ) -> dict:
     """Translate one file and write its outputs as one transaction; returns the report.
 
-    `input_name` is what the report and messages call the input [default: its path].
+    `input_name` is what the report and messages call the input [default: its path];
+    `max_seconds` refuses a longer input while decoding it (None: no limit).
 
     The outputs are checked before the work (not an input, not each other, writable)
     and nothing is written unless the whole translation succeeds; then all of them
@@ -207,7 +209,7 @@ def translate_file(
     outs = [output_path, report_path, srt_path]
     check_outputs(outs, [input_path])
     fmt = audio_format(output_path)
-    audio = load_audio(input_path)
+    audio = load_audio(input_path, max_seconds=max_seconds)
     name = input_name or str(input_path)
     result = translator.translate(audio, name=name)
     rep = report(result, translator.engines, name, str(output_path))

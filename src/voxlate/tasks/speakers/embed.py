@@ -105,14 +105,18 @@ def embed_files(
     encoder_name: str = "resemblyzer",
     min_seconds: float = 1.0,
     progress: bool = True,
+    max_seconds: float | None = None,
 ) -> EmbeddingSet:
-    """Embed each file (skipping clips shorter than `min_seconds`) with a speaker encoder."""
+    """Embed each file (skipping clips shorter than `min_seconds`) with a speaker encoder.
+
+    A file longer than `max_seconds` (None: no limit) raises InputError while decoding.
+    """
     from voxlate.engines.voice import ENCODERS
 
     encoder = ENCODERS.create(encoder_name)
     embs, paths, speakers = [], [], []
     for p in tqdm(files, disable=not progress, unit="file", desc="embedding"):
-        audio = load_audio(p)
+        audio = load_audio(p, max_seconds=max_seconds)
         if audio.duration < min_seconds:
             continue
         embs.append(encoder.embed(audio))
