@@ -146,7 +146,7 @@ def transcribe(
                 recognizer, spec, sound, str(path), language, window, load_s, quiet
             )
             if detect:
-                typer.echo(f"{path}: language {files['language']} (detected)", err=True)
+                typer.echo(f"language: {files['language']} (detected) in {path}", err=True)
         except NoSpeechError as e:
             if len(audio) == 1:
                 raise

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxlate.cli.conventions import APPEND_HELP, FIGURE_HELP
 from voxlate.cli.groups import eval_app
 from voxlate.cli.voice import voice_app
 
@@ -36,7 +37,9 @@ def train_tuner_cmd(
         Path("style_pairs.npz"), "--pairs-file", help="Where the pairs are kept (resumable input)."
     ),
     reuse: bool = typer.Option(False, "--reuse", help="Train on an existing --pairs-file."),
-    out: Path = typer.Option(None, "--out", help="Tuner file (default: the packaged one)."),
+    out: Path | None = typer.Option(
+        None, "--output", "-o", "--out", help="Tuner file to write [default: the packaged one]."
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed of the style draws."),
 ) -> None:
     """Regenerate the style tuner: sample styles, let Kokoro speak a probe with each,
@@ -78,12 +81,10 @@ def eval_voice_style(
     split: str = typer.Option(
         "held-out", "--split", help="validation (compare fitting methods) or held-out (report)."
     ),
-    plot: Path = typer.Option(
-        Path("docs/voice_similarity.png"), "--plot", help="PNG of the similarity distributions."
-    ),
+    plot: Path | None = typer.Option(None, "--plot", help=FIGURE_HELP),
     examples: Path = typer.Option(None, "--examples", help="Folder for the output audio."),
-    log: Path = typer.Option(Path("docs/benchmarks.md"), "--log", help="Benchmark log."),
-    no_log: bool = typer.Option(False, "--no-log", help="Print only; do not append to the log."),
+    log: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
     no_world: bool = typer.Option(False, "--no-world", help="Skip the WORLD post-step rows."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -125,7 +126,7 @@ def eval_voice_style(
                         save_audio(examples / f"{spk}-{i}-{slug}.wav", a)
     text = table(rows)
     typer.echo(text)
-    if split == "held-out":
+    if split == "held-out" and plot is not None:
         typer.echo(f"plot: {plot_similarity(rows, plot)}")
-    if not no_log:
+    if log is not None and not no_log:
         append_benchmark(title, text, log)

@@ -18,8 +18,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from voxlate.data.fillets_text import ParallelLine, read_parallel, split_parallel
-from voxlate.eval.metrics import bleu, chrf
 from voxlate.eval.report import append_benchmark, markdown_table
+from voxlate.metrics import bleu, chrf
 
 HEADER = [
     "engine",

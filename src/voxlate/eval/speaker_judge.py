@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxlate.audio import Audio
+from voxlate.dsp import mel_triangles
 
 RATE = 16_000  # Hz the features are computed at
 WIN = 400  # samples per frame (25 ms)
@@ -26,13 +27,7 @@ N_MFCC = 20  # cepstral coefficients kept
 
 def _mel_bank(n_fft: int = 512, rate: int = RATE, n_mels: int = N_MELS) -> np.ndarray:
     """(n_mels, n_fft//2+1) triangular filters, equally spaced on the HTK mel scale."""
-    mel = np.linspace(0, 2595 * np.log10(1 + (rate / 2) / 700), n_mels + 2)
-    hz = 700 * (10 ** (mel / 2595) - 1)
-    bins = np.fft.rfftfreq(n_fft, 1 / rate)
-    lo, mid, hi = hz[:-2, None], hz[1:-1, None], hz[2:, None]
-    up = (bins - lo) / np.maximum(mid - lo, 1e-9)
-    down = (hi - bins) / np.maximum(hi - mid, 1e-9)
-    return np.clip(np.minimum(up, down), 0, None)
+    return mel_triangles(np.fft.rfftfreq(n_fft, 1 / rate), n_mels, 0.0, rate / 2)
 
 
 _BANK = _mel_bank()

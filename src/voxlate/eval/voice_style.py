@@ -146,7 +146,7 @@ class Judges:
         cond: Condition,
         transcribe: Callable[[Audio], str] | None,
     ) -> Scores:
-        from voxlate.eval.metrics import bleu, wer
+        from voxlate.metrics import bleu, wer
         from voxlate.text.normalize import normalize_text
 
         sim, src, cons, hits1, hits2, refs, hyps = [], [], [], [], [], [], []

@@ -34,7 +34,7 @@ from typing import Any
 
 from voxlate.engines.mt.base import Translation, Translator
 from voxlate.engines.mt.chat_prompt import Turn
-from voxlate.errors import VoxlateError
+from voxlate.errors import EngineError, VoxlateError
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,15 @@ class GuardedTranslator:
         self._fallback: Translator | None = None
         self._fallback_failed = False
         self._previous: dict[tuple[str, str], Turn] = {}
+
+    @classmethod
+    def from_spec(cls, arg: str | None) -> GuardedTranslator:
+        """Guard the translator of spec `arg` (e.g. "llm"), with Apertium as the fallback."""
+        from voxlate.engines.mt import REGISTRY
+
+        if not arg:
+            raise EngineError("A guarded translator needs the spec of the translator it guards.")
+        return cls(REGISTRY.create(arg))
 
     def pairs(self) -> set[tuple[str, str]]:
         return set(self.primary.pairs())

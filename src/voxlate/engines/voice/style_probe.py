@@ -70,7 +70,7 @@ class ProbeSpeaker:
         emb = self.encoder.embed(audio)
         w = None
         if wer and self.transcribe is not None:
-            from voxlate.eval.metrics import wer as word_error_rate
+            from voxlate.metrics import wer as word_error_rate
             from voxlate.text.normalize import normalize_text
 
             ref, hyp = normalize_text(" ".join(texts)), normalize_text(self.transcribe(audio))
