@@ -120,3 +120,32 @@ def clean_reply(reply: str, source_text: str) -> str:
         ):
             text = text[1:-1].strip()
     return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+
+
+class ChatContextTranslator:
+    """What the chat engines share: sentences one at a time, each given the previous one
+    of the same pair (and document) as an earlier turn. Subclasses set ``self._previous =
+    {}`` in ``__init__`` and implement `translate_with`."""
+
+    _previous: dict[tuple[str, str], Turn]
+
+    def translate_with(self, text: str, source: str, target: str, previous: Turn | None) -> str:
+        """Translate `text` given `previous` (None: no context)."""
+        raise NotImplementedError
+
+    def translate(self, text: str, source: str, target: str) -> str:
+        """Translate one sentence, with the previous one given to the model as context."""
+        previous = self._previous.get((source, target))
+        out = self.translate_with(text, source, target, previous)
+        if out:
+            self._previous[(source, target)] = Turn(text, out)
+        return out
+
+    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
+        """Translate the sentences of one document in order, each with the one before."""
+        self.reset()
+        return [self.translate(t, source, target) if t.strip() else "" for t in texts]
+
+    def reset(self) -> None:
+        """Forget the previous sentence (a new document or speaker)."""
+        self._previous.clear()

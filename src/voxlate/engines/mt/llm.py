@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from voxlate.engines.mt import REGISTRY
-from voxlate.engines.mt.chat_prompt import Turn, clean_reply, max_new_tokens, messages, pairs
+from voxlate.engines.mt.chat_prompt import (
+    ChatContextTranslator,
+    Turn,
+    clean_reply,
+    max_new_tokens,
+    messages,
+    pairs,
+)
 from voxlate.engines.threads import default_threads
 from voxlate.errors import EngineError, InputError, MissingDependencyError
 from voxlate.parts import PartedModel, assemble
@@ -87,7 +94,7 @@ def embedded_available() -> bool:
     )
 
 
-class LlamaTranslator:
+class LlamaTranslator(ChatContextTranslator):
     """A GGUF chat model translating sentence by sentence; see the module docstring.
 
     model_path: the .gguf file. The model loads in the worker thread at construction
@@ -130,19 +137,6 @@ class LlamaTranslator:
 
     # ---- translation ---------------------------------------------------------------------
 
-    def translate(self, text: str, source: str, target: str) -> str:
-        """Translate one sentence, with the previous one given to this engine as context."""
-        previous = self._previous.get((source, target))
-        out = self.translate_with(text, source, target, previous)
-        if out:
-            self._previous[(source, target)] = Turn(text, out)
-        return out
-
-    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
-        """Translate the sentences of one document in order, each with the one before."""
-        self.reset()
-        return [self.translate(t, source, target) if t.strip() else "" for t in texts]
-
     def translate_with(self, text: str, source: str, target: str, previous: Turn | None) -> str:
         """Translate `text` given `previous` (None: no context); blocks until done."""
         if not text.strip():
@@ -154,10 +148,6 @@ class LlamaTranslator:
             return str(job.result())
         except BrokenProcessPool as e:
             raise EngineError(f"llama.cpp stopped while translating with {self.path}.") from e
-
-    def reset(self) -> None:
-        """Forget the previous sentence (a new document or speaker)."""
-        self._previous.clear()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

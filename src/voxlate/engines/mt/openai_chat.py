@@ -24,6 +24,7 @@ from typing import Any
 
 from voxlate.engines.mt import REGISTRY
 from voxlate.engines.mt.chat_prompt import (
+    ChatContextTranslator,
     Turn,
     approx_tokens,
     clean_reply,
@@ -46,7 +47,7 @@ class EndpointConfig:
     context: bool = True  # give the previous sentence and its translation as context
 
 
-class OpenAIChatTranslator:
+class OpenAIChatTranslator(ChatContextTranslator):
     """Translation by a chat model behind an OpenAI-compatible HTTP API."""
 
     def __init__(
@@ -86,17 +87,6 @@ class OpenAIChatTranslator:
             self._model = str(models[0])
         return self._model
 
-    def translate(self, text: str, source: str, target: str) -> str:
-        previous = self._previous.get((source, target))
-        out = self.translate_with(text, source, target, previous)
-        if out:
-            self._previous[(source, target)] = Turn(text, out)
-        return out
-
-    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
-        self.reset()
-        return [self.translate(t, source, target) if t.strip() else "" for t in texts]
-
     def translate_with(self, text: str, source: str, target: str, previous: Turn | None) -> str:
         """Translate `text` given `previous` (None: no context)."""
         if not text.strip():
@@ -115,10 +105,6 @@ class OpenAIChatTranslator:
         except (KeyError, IndexError, TypeError, AttributeError) as e:
             raise EngineError(f"The endpoint {self.url} gave an answer without a message.") from e
         return clean_reply(content, text)
-
-    def reset(self) -> None:
-        """Forget the previous sentence."""
-        self._previous.clear()
 
     def _request(self, method: str, path: str, body: dict | None) -> dict:
         """One API call with retries; the decoded JSON answer."""
