@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import typer
 
 from voxlate.cli.groups import app
@@ -89,14 +91,20 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1") and token is None:
         typer.echo("warning: serving on a public address without --token", err=True)
     typer.echo(f"voxlate: open http://{host}:{port}/ (Ctrl+C stops)", err=True)
-    uvicorn.run(
-        create_app(config, pool),
-        host=host,
-        port=port,
-        log_level="warning",
-        ws_max_size=2**20,  # a larger WebSocket frame closes the connection (1009)
-        http=protocol_with_timeout(config.header_timeout_s),  # half-sent heads are closed
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=5,  # Ctrl-C: live sessions get 5 s, then are closed
-    )
+    # uvicorn handles Ctrl-C itself (graceful shutdown) and raises the signal again once it
+    # has stopped; ignored here, so a stopped server says so and exits 0, not "interrupted".
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        uvicorn.run(
+            create_app(config, pool),
+            host=host,
+            port=port,
+            log_level="warning",
+            ws_max_size=2**20,  # a larger WebSocket frame closes the connection (1009)
+            http=protocol_with_timeout(config.header_timeout_s),  # half-sent heads are closed
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=5,  # Ctrl-C: live sessions get 5 s, then are closed
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     typer.echo("voxlate: server stopped", err=True)

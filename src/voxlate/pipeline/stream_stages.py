@@ -181,7 +181,7 @@ def speak(
         one chunk; the file pipeline, which needs no early audio).
     """
     if whole:
-        chunks = list(speak(engines, locks, None, text, source, split_clauses, timings))
+        chunks = list(_synthesized(engines, locks, voice, text, source, split_clauses, timings))
         if not chunks:
             return
         speech = concatenate(chunks, chunks[0].sample_rate)
@@ -192,6 +192,26 @@ def speak(
             timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t0
         yield speech
         return
+    for chunk in _synthesized(engines, locks, voice, text, source, split_clauses, timings):
+        if voice is not None:
+            t0 = time.perf_counter()
+            with locks.voice:
+                chunk = voice.convert(chunk, source)
+            timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t0
+        yield chunk
+
+
+def _synthesized(
+    engines: Engines,
+    locks: EngineLocks,
+    voice: VoiceStage | None,
+    text: str,
+    source: Audio,
+    split_clauses: bool,
+    timings: dict[str, float],
+) -> Iterator[Audio]:
+    """`text` synthesized chunk by chunk, in the style `voice` picks for `source` where it
+    picks one (`synthesize_in_voice`), not yet converted; empty chunks are skipped."""
     pieces = clauses(text) if split_clauses else [text]
     for piece in pieces:
         it = synthesize_in_voice(engines.synthesizer, voice, piece, engines.target, source)
@@ -199,14 +219,8 @@ def speak(
             t0 = time.perf_counter()
             with locks.tts:
                 chunk = next(it, None)
-            t1 = time.perf_counter()
-            timings["tts"] = timings.get("tts", 0.0) + t1 - t0
+            timings["tts"] = timings.get("tts", 0.0) + time.perf_counter() - t0
             if chunk is None:
                 break
-            if len(chunk.samples) == 0:
-                continue
-            if voice is not None:
-                with locks.voice:
-                    chunk = voice.convert(chunk, source)
-                timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t1
-            yield chunk
+            if len(chunk.samples):
+                yield chunk
