@@ -54,7 +54,7 @@ def bench_translate(
             run_asr_bleu_bench(
                 source, target, asr_bleu, split, tts=tts, asr=asr,
                 voice="tts" if voice == "preserve" else voice, oracle=oracle,
-                log=None if no_log else append,
+                log=None if no_log else append, mt=mt,
             )
         )  # fmt: skip
         return

@@ -102,6 +102,7 @@ def run_asr_bleu_bench(
     voice: str = "tts",
     oracle: bool = False,
     log: Path | None = None,
+    mt: str = "apertium",
 ) -> str:
     """ASR-BLEU of the file pipeline on `n` reference lines (see `voxlate.eval.asr_bleu`).
 
@@ -122,7 +123,7 @@ def run_asr_bleu_bench(
     lines = reference_lines(source, target, n, split)
     t0 = time.perf_counter()
     engines = Engines.load(
-        EngineSpecs(voice=voice, enhance="none", asr=asr, tts=tts), source, target
+        EngineSpecs(voice=voice, enhance="none", asr=asr, mt=mt, tts=tts), source, target
     )
     load_s = time.perf_counter() - t0
     judge = load_judge()
