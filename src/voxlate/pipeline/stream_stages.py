@@ -184,21 +184,27 @@ def speak(
         chunks = list(_synthesized(engines, locks, voice, text, source, split_clauses, timings))
         if not chunks:
             return
-        speech = concatenate(chunks, chunks[0].sample_rate)
-        if voice is not None:
-            t0 = time.perf_counter()
-            with locks.voice:
-                speech = voice.convert(speech, source)
-            timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t0
-        yield speech
+        yield _voiced(locks, voice, concatenate(chunks, chunks[0].sample_rate), source, timings)
         return
     for chunk in _synthesized(engines, locks, voice, text, source, split_clauses, timings):
-        if voice is not None:
-            t0 = time.perf_counter()
-            with locks.voice:
-                chunk = voice.convert(chunk, source)
-            timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t0
-        yield chunk
+        yield _voiced(locks, voice, chunk, source, timings)
+
+
+def _voiced(
+    locks: EngineLocks,
+    voice: VoiceStage | None,
+    speech: Audio,
+    source: Audio,
+    timings: dict[str, float],
+) -> Audio:
+    """`speech` converted by the voice stage (unchanged without one); seconds into timings."""
+    if voice is None:
+        return speech
+    t0 = time.perf_counter()
+    with locks.voice:
+        speech = voice.convert(speech, source)
+    timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t0
+    return speech
 
 
 def _synthesized(
