@@ -7,6 +7,17 @@ from pathlib import Path
 import typer
 
 from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
+from voxlate.cli.engine_options import (
+    AsrOption,
+    EndSilenceOption,
+    EnhanceModeOption,
+    EnhanceOption,
+    MaxUtteranceOption,
+    MtOption,
+    TtsOption,
+    VadOption,
+    VoiceOption,
+)
 from voxlate.cli.groups import app, bench_app
 
 
@@ -36,36 +47,15 @@ def batch(
         help="HOST:PORT of a running Ray cluster [default: start a local one for this run].",
     ),
     srt: bool = typer.Option(False, "--srt", help="Also write <stem>.<target>.srt subtitles."),
-    voice: str = typer.Option(
-        "preserve",
-        "--voice",
-        help="Voice of the output: preserve (the speaker's own), tts (stock voice), "
-        "anonymize (a pseudo-speaker), or a reference clip REF.wav.",
-    ),
-    vad: str = typer.Option("silero", "--vad", help="Voice activity detector: silero | energy."),
-    enhance: str = typer.Option(
-        "deepfilter", "--enhance", help="Enhancer: deepfilter | spectral | none | diffusion:CKPT."
-    ),
-    enhance_mode: str = typer.Option(
-        "auto",
-        "--enhance-mode",
-        help="always | never | auto (enhance only utterances under 15 dB above the noise floor).",
-    ),
-    asr: str | None = typer.Option(
-        None, "--asr", help="Recognizer spec [default: embedded for en/ko]."
-    ),
-    mt: str = typer.Option(
-        "apertium", "--mt", help="Translator spec: apertium | ctranslate2:/models/nllb."
-    ),
-    tts: str | None = typer.Option(
-        None, "--tts", help="Synthesizer spec [default: piper for en, espeak-ng otherwise]."
-    ),
-    end_silence: float = typer.Option(
-        0.4, "--end-silence", help="Silence (s) that ends an utterance."
-    ),
-    max_utterance: float = typer.Option(
-        12.0, "--max-utterance", help="Longest utterance (s); longer speech is cut at a pause."
-    ),
+    voice: VoiceOption = "preserve",
+    vad: VadOption = "silero",
+    enhance: EnhanceOption = "deepfilter",
+    enhance_mode: EnhanceModeOption = "auto",
+    asr: AsrOption = None,
+    mt: MtOption = None,
+    tts: TtsOption = None,
+    end_silence: EndSilenceOption = 0.4,
+    max_utterance: MaxUtteranceOption = 12.0,
     split_over: float = typer.Option(
         0.0,
         "--split-over",
@@ -100,7 +90,11 @@ def batch(
         require_ray(address)  # says what to install before any work
     if Path(voice).is_file():  # a reference clip: workers elsewhere need its full path
         voice = str(Path(voice).absolute())
-    specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice)
+    from voxlate.engines.mt import file_default
+
+    specs = EngineSpecs(
+        vad=vad, enhance=enhance, asr=asr, mt=mt or file_default(), tts=tts, voice=voice
+    )
     options = BatchOptions(
         source.lower(),
         target.lower(),

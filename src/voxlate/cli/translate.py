@@ -8,6 +8,17 @@ from typing import TYPE_CHECKING
 import typer
 
 from voxlate.cli.conventions import MAX_AUDIO_MINUTES, MaxAudioMinutes
+from voxlate.cli.engine_options import (
+    AsrOption,
+    EndSilenceOption,
+    EnhanceModeOption,
+    EnhanceOption,
+    MaxUtteranceOption,
+    MtOption,
+    TtsOption,
+    VadOption,
+    VoiceOption,
+)
 from voxlate.cli.groups import app
 
 if TYPE_CHECKING:
@@ -33,43 +44,15 @@ def translate(
     ),
     report: Path | None = typer.Option(None, "--report", help="Write the JSON report here."),
     srt: Path | None = typer.Option(None, "--srt", help="Write subtitles of the translation here."),
-    voice: str = typer.Option(
-        "preserve",
-        "--voice",
-        help="Voice of the output: preserve (the speaker's own), tts (stock voice), "
-        "anonymize (a pseudo-speaker), or a reference clip REF.wav.",
-    ),
-    vad: str = typer.Option("silero", "--vad", help="Voice activity detector: silero | energy."),
-    enhance: str = typer.Option(
-        "deepfilter", "--enhance", help="Enhancer: deepfilter | spectral | none | diffusion:CKPT."
-    ),
-    enhance_mode: str = typer.Option(
-        "auto",
-        "--enhance-mode",
-        help="always | never | auto (enhance only utterances under 15 dB above the noise floor).",
-    ),
-    asr: str | None = typer.Option(
-        None,
-        "--asr",
-        help="Recognizer spec, e.g. faster-whisper:/models/whisper-small [default: tiny.en for en, the embedded Whisper base otherwise].",
-    ),
-    mt: str | None = typer.Option(
-        None,
-        "--mt",
-        help="Translator spec: apertium | llm[:MODEL.gguf] | openai:URL[#MODEL] | "
-        "ctranslate2:/models/nllb [default: llm when the [llm] extra is installed, else apertium].",
-    ),
-    tts: str | None = typer.Option(
-        None,
-        "--tts",
-        help="Synthesizer spec: kokoro[:VOICE] | piper[:VOICE.onnx] | espeak-ng[:VOICE] | xtts:DIR [default: piper for en, kokoro for es fr it pt hi ja, espeak-ng otherwise].",
-    ),
-    end_silence: float = typer.Option(
-        0.4, "--end-silence", help="Silence (s) that ends an utterance."
-    ),
-    max_utterance: float = typer.Option(
-        12.0, "--max-utterance", help="Longest utterance (s); longer speech is cut at a pause."
-    ),
+    voice: VoiceOption = "preserve",
+    vad: VadOption = "silero",
+    enhance: EnhanceOption = "deepfilter",
+    enhance_mode: EnhanceModeOption = "auto",
+    asr: AsrOption = None,
+    mt: MtOption = None,
+    tts: TtsOption = None,
+    end_silence: EndSilenceOption = 0.4,
+    max_utterance: MaxUtteranceOption = 12.0,
     max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
