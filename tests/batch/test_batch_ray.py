@@ -24,7 +24,20 @@ from voxlate.batch.worker import BatchWorker, Job, JobOutcome
 from voxlate.pipeline.engines import EngineSpecs
 
 # The fast engines: energy VAD, no enhancement, the stock eSpeak NG voice.
-FAST = ["--voice", "tts", "--vad", "energy", "--enhance", "none", "--mt", "apertium", "-s", "en", "-t", "es"]
+FAST = [
+    "--voice",
+    "tts",
+    "--vad",
+    "energy",
+    "--enhance",
+    "none",
+    "--mt",
+    "apertium",
+    "-s",
+    "en",
+    "-t",
+    "es",
+]
 
 
 def _by_name(rows: list[dict]) -> dict[str, dict]:
