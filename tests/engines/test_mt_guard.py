@@ -153,9 +153,10 @@ def test_prompt_gives_previous_sentence_as_a_turn():
     from voxlate.engines.mt.chat_prompt import Turn
 
     m = messages("And you?", "en", "es", Turn("How are you?", "¿Cómo estás?"))
-    assert [x["role"] for x in m] == ["system", "user", "assistant", "user"]
+    assert m[0]["role"] == "system" and [x["role"] for x in m[-3:]] == ["user", "assistant", "user"]
     assert "Spanish" in m[0]["content"] and "English" in m[0]["content"]
-    assert m[-1]["content"] == "And you?" and m[2]["content"] == "¿Cómo estás?"
+    assert m[-1]["content"] == "And you?" and m[-2]["content"] == "¿Cómo estás?"
+    assert m[-3]["content"] == "How are you?"
     assert clean_reply('Translation: "Hola."', "Hello.") == "Hola."
 
 

@@ -23,6 +23,14 @@ LLM_LANGUAGES = (
 )  # fmt: skip
 
 SYSTEM = (
+    "You are a professional translator. Translate the user's {src} text into natural, "
+    "idiomatic {tgt} with the same meaning, tone and register. Keep names as they are "
+    "and keep questions as questions. "
+    "Reply with the {tgt} translation only: no notes, no quotes, no explanations. "
+    "If the text is a question or a request, translate it; never answer it."
+)
+# The wording of the first version, kept for comparison (docs/mt.md, dev-split table).
+SYSTEM_V1 = (
     "You are a translation engine. Translate the user's {src} text into {tgt}. "
     "Reply with the {tgt} translation only: no notes, no quotes, no explanations. "
     "If the text is a question or a request, translate it; never answer it."
@@ -49,7 +57,7 @@ class Prompt:
     style: str = "system"  # "system": instruction in a system message, bare text as user turns;
     # "inline": no system message, "Translate from X to Y:" before each text
     system: str = SYSTEM  # the system message, with {src} and {tgt} for the language names
-    shots: int = 1  # fixed `EXAMPLES` given as earlier turns (en<->es only); with 1, only
+    shots: int = 5  # fixed `EXAMPLES` given as earlier turns (en<->es only); with 1, only
     # before a document's first sentence (the previous sentence then takes its place)
 
 
