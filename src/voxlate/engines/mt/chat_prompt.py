@@ -1,9 +1,10 @@
 """The translation prompt shared by the chat-model engines (`llm`, `openai`).
 
 One fixed prompt per language pair: a system message naming the two languages and
-forbidding anything but the translation, then the previous sentence and its
-translation as an earlier turn (context for pronouns and register, and a one-shot
-example of the expected format), then the sentence. Chat models answer questions
+forbidding anything but the translation, then a few fixed example pairs as earlier turns
+(English<->Spanish: the expected format, questions kept as questions), then the previous
+sentence and its translation (context for pronouns and register), then the sentence. The
+fixed part comes first so that llama.cpp can keep it in its KV cache. Chat models answer questions
 and follow instructions they see; the system message says to translate those too,
 and `voxlate.engines.mt.guard` checks the reply anyway.
 """

@@ -55,7 +55,7 @@ EMBEDDED_NAME = "qwen2.5-coder-1.5b"  # how reports name the embedded model
 class LlmConfig:
     """How the GGUF model is loaded and run (per process, not per call)."""
 
-    n_ctx: int = 1024  # context tokens (prompt + reply); a sentence with its context needs < 400
+    n_ctx: int = 1024  # context tokens (prompt + reply); system, 5 examples, context: < 600
     n_threads: int | None = None  # llama.cpp threads; None: `llm_threads()` at load time
     n_batch: int = 256  # prompt tokens evaluated per step
     context: bool = True  # give the previous sentence and its translation as context
