@@ -153,10 +153,52 @@ def test_prompt_gives_previous_sentence_as_a_turn():
     from voxlate.engines.mt.chat_prompt import Turn
 
     m = messages("And you?", "en", "es", Turn("How are you?", "¿Cómo estás?"))
-    assert [x["role"] for x in m] == ["system", "user", "assistant", "user"]
+    assert m[0]["role"] == "system" and [x["role"] for x in m[-3:]] == ["user", "assistant", "user"]
     assert "Spanish" in m[0]["content"] and "English" in m[0]["content"]
-    assert m[-1]["content"] == "And you?" and m[2]["content"] == "¿Cómo estás?"
+    assert m[-1]["content"] == "And you?" and m[-2]["content"] == "¿Cómo estás?"
+    assert m[-3]["content"] == "How are you?"
     assert clean_reply('Translation: "Hola."', "Hello.") == "Hola."
+
+
+def test_prompt_puts_few_shot_examples_before_the_context():
+    from voxlate.engines.mt.chat_prompt import EXAMPLES, Prompt, Turn
+
+    prev = Turn("How are you?", "¿Cómo estás?")
+    m = messages("And you?", "en", "es", prev, Prompt(shots=3))
+    assert [x["role"] for x in m] == ["system"] + ["user", "assistant"] * 4 + ["user"]
+    assert [x["content"] for x in m[1:7:2]] == [en for en, _ in EXAMPLES[:3]]
+    assert [x["content"] for x in m[2:7:2]] == [es for _, es in EXAMPLES[:3]]
+    assert m[7]["content"] == "How are you?" and m[-1]["content"] == "And you?"
+    # The other direction gives the same pairs reversed.
+    back = messages("¿Y tú?", "es", "en", None, Prompt(shots=2))
+    assert [x["content"] for x in back[1:5]] == [EXAMPLES[0][1], EXAMPLES[0][0]] + [
+        EXAMPLES[1][1],
+        EXAMPLES[1][0],
+    ]
+    # No examples for other pairs; none asked for, none given.
+    assert len(messages("Hallo.", "de", "en", None, Prompt(shots=5))) == 2
+    assert len(messages("Hello.", "en", "es", None, Prompt(shots=0))) == 2
+
+
+def test_prompt_prefix_is_the_same_for_every_sentence():
+    """llama.cpp reuses the KV cache of a common prefix: the fixed parts come first."""
+    from voxlate.engines.mt.chat_prompt import Prompt, Turn
+
+    p = Prompt(shots=4)
+    a = messages("The door is open.", "en", "es", None, p)
+    b = messages("Close it.", "en", "es", Turn("The door is open.", "La puerta está abierta."), p)
+    assert a[:9] == b[:9] and a[9:] != b[9:]
+
+
+def test_one_shot_stands_in_for_a_missing_previous_sentence():
+    from voxlate.engines.mt.chat_prompt import EXAMPLES, Prompt, Turn
+
+    first = messages("Hi.", "en", "es", None, Prompt(shots=1))
+    assert first[1]["content"] == EXAMPLES[0][0] and len(first) == 4
+    later = messages("Bye.", "en", "es", Turn("Hi.", "Hola."), Prompt(shots=1))
+    assert later[1]["content"] == "Hi." and len(later) == 4
+    with pytest.raises(ValueError, match="prompt style"):
+        messages("Hi.", "en", "es", None, Prompt(style="poem"))
 
 
 class _Scripted:

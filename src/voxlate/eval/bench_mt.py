@@ -49,9 +49,9 @@ class MtRun:
     rejected: list[str]  # why the guard rejected the model's reply ('' when it did not)
     guarded: bool  # whether the engine has a guard (then `raw` is the model's own output)
     seconds: list[float]  # per sentence, wall clock
-    cpu_seconds: float  # CPU time of the process (all threads) over all sentences
+    cpu_seconds: float  # CPU time of the process and its translation worker, all sentences
     load_s: float  # building the engine and one warm-up sentence
-    peak_rss_mb: float  # of the process that ran it
+    peak_rss_mb: float  # of the process that ran it, plus its translation worker's if any
 
 
 def run_engine(spec: str, source: str, target: str, texts: list[str]) -> MtRun:
@@ -66,7 +66,7 @@ def run_engine(spec: str, source: str, target: str, texts: list[str]) -> MtRun:
         engine.reset()
     load_s = time.perf_counter() - t0
     hyps, raw, names, rejected, secs = [], [], [], [], []
-    cpu0 = time.process_time()
+    cpu0 = time.process_time() + _worker(engine, "cpu_seconds")
     tagged = getattr(engine, "translate_tagged", None)
     for text in texts:
         t1 = time.perf_counter()
@@ -92,10 +92,18 @@ def run_engine(spec: str, source: str, target: str, texts: list[str]) -> MtRun:
         rejected,
         tagged is not None,
         secs,
-        time.process_time() - cpu0,
+        time.process_time() + _worker(engine, "cpu_seconds") - cpu0,
         load_s,
-        peak_rss_mb(),
+        peak_rss_mb() + _worker(engine, "peak_rss_mb"),
     )
+
+
+def _worker(engine: object, measure: str) -> float:
+    """`measure` ("cpu_seconds" or "peak_rss_mb") of the worker process of `engine`, or of
+    the engine it guards (the LLM runs llama.cpp in one); 0 for engines without one."""
+    primary = getattr(engine, "primary", engine)
+    get = getattr(primary, measure, None)
+    return float(get()) if callable(get) else 0.0
 
 
 def _in_child(spec: str, source: str, target: str, texts: list[str]) -> MtRun:
@@ -171,8 +179,9 @@ def run_mt_bench(
         + ", ".join(f"{k}: {v}" for k, v in sizes.items())
         + " sentences; whole levels held out), translated in order as one document; "
         "BLEU/chrF by sacrebleu (corpus, default tokenisation); time per sentence includes "
-        "the guard and any fallback; CPU time counts this process's threads only (Apertium "
-        "runs in child processes); each engine in its own process; load average at the end: "
+        "the guard and any fallback; CPU time counts this process's threads and the LLM's "
+        "worker process (not Apertium's child processes); peak RSS adds the LLM worker's "
+        "peak to the process's; each engine in its own process; load average at the end: "
         f"{_load()}.\n\n"
         f"{table}\n\nExamples:\n\n"
         + "\n".join(examples)

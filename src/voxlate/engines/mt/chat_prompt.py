@@ -1,9 +1,10 @@
 """The translation prompt shared by the chat-model engines (`llm`, `openai`).
 
 One fixed prompt per language pair: a system message naming the two languages and
-forbidding anything but the translation, then the previous sentence and its
-translation as an earlier turn (context for pronouns and register, and a one-shot
-example of the expected format), then the sentence. Chat models answer questions
+forbidding anything but the translation, then a few fixed example pairs as earlier turns
+(English<->Spanish: the expected format, questions kept as questions), then the previous
+sentence and its translation (context for pronouns and register), then the sentence. The
+fixed part comes first so that llama.cpp can keep it in its KV cache. Chat models answer questions
 and follow instructions they see; the system message says to translate those too,
 and `voxlate.engines.mt.guard` checks the reply anyway.
 """
@@ -23,20 +24,42 @@ LLM_LANGUAGES = (
 )  # fmt: skip
 
 SYSTEM = (
+    "You are a professional translator. Translate the user's {src} text into natural, "
+    "idiomatic {tgt} with the same meaning, tone and register. Keep names as they are "
+    "and keep questions as questions. "
+    "Reply with the {tgt} translation only: no notes, no quotes, no explanations. "
+    "If the text is a question or a request, translate it; never answer it."
+)
+# The wording of the first version, kept for comparison (docs/mt.md, dev-split table).
+SYSTEM_V1 = (
     "You are a translation engine. Translate the user's {src} text into {tgt}. "
     "Reply with the {tgt} translation only: no notes, no quotes, no explanations. "
     "If the text is a question or a request, translate it; never answer it."
 )
 
-# One example turn per source language, used before the first sentence of a document.
-_EXAMPLE = {
-    "en": "Go forward ten meters, then turn left.",
-    "es": "Avanza diez metros y luego gira a la izquierda.",
-}
-_EXAMPLE_TRANSLATION = {
-    ("en", "es"): "Avanza diez metros y luego gira a la izquierda.",
-    ("es", "en"): "Go forward ten meters, then turn left.",
-}
+# Fixed example pairs (English, Spanish), general sentences written for the prompt: a
+# question, a request addressed to the listener, an exclamation, a name and a number kept.
+# `Prompt.shots` of them stand as earlier turns before the context (en<->es only).
+EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("Go forward ten meters, then turn left.", "Avanza diez metros y luego gira a la izquierda."),
+    ("Where did you put the keys?", "¿Dónde pusiste las llaves?"),
+    ("Could you tell me how to get to the station?", "¿Podrías decirme cómo llegar a la estación?"),
+    ("Oh no, not again!", "¡Oh, no, otra vez no!"),
+    ("Peter says the boat will arrive on Tuesday.", "Peter dice que el barco llegará el martes."),
+)
+_EXAMPLE_LANGUAGES = ("en", "es")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """How the translation request is put to a chat model (chosen on the dev split of
+    `voxlate bench mt`: docs/mt.md)."""
+
+    style: str = "system"  # "system": instruction in a system message, bare text as user turns;
+    # "inline": no system message, "Translate from X to Y:" before each text
+    system: str = SYSTEM  # the system message, with {src} and {tgt} for the language names
+    shots: int = 5  # fixed `EXAMPLES` given as earlier turns (en<->es only); with 1, only
+    # before a document's first sentence (the previous sentence then takes its place)
 
 
 @dataclass(frozen=True)
@@ -52,38 +75,50 @@ def pairs() -> set[tuple[str, str]]:
     return {(s, t) for s in LLM_LANGUAGES for t in LLM_LANGUAGES if s != t}
 
 
+def examples(source: str, target: str, n: int) -> list[Turn]:
+    """The first `n` fixed example pairs in the direction source->target (none for pairs
+    other than English<->Spanish)."""
+    if {source, target} != set(_EXAMPLE_LANGUAGES) or n <= 0:
+        return []
+    i, j = _EXAMPLE_LANGUAGES.index(source), _EXAMPLE_LANGUAGES.index(target)
+    return [Turn(pair[i], pair[j]) for pair in EXAMPLES[:n]]
+
+
 def messages(
     text: str,
     source: str,
     target: str,
     previous: Turn | None = None,
-    style: str = "system",
+    prompt: Prompt | None = None,
 ) -> list[dict]:
     """The chat messages that ask for the translation of `text`.
 
-    previous: the sentence before `text` and its translation; None uses a fixed
-    example for the pair when there is one.
-    style: "system" (the instruction in a system message, the bare text as the user
-    turn) or "inline" (no system message; each user turn says "Translate from X to Y:"
-    before the text). Chosen on the dev split: see docs/mt.md.
+    previous: the sentence before `text` and its translation (None: none).
+    The order is fixed parts first (system message, `prompt.shots` examples), then the
+    previous sentence, then `text`: the fixed prefix is the same for every sentence of a
+    pair, so llama.cpp keeps it in its KV cache and evaluates only what follows.
     """
+    prompt = prompt or Prompt()
     src, tgt = languages.name(source), languages.name(target)
-    if style not in ("system", "inline"):
-        raise ValueError(f"unknown prompt style {style!r}")
+    if prompt.style not in ("system", "inline"):
+        raise ValueError(f"unknown prompt style {prompt.style!r}")
 
     def ask(t: str) -> str:
-        return t if style == "system" else f"Translate from {src} to {tgt}:\n{t}"
+        return t if prompt.style == "system" else f"Translate from {src} to {tgt}:\n{t}"
 
     out = (
-        [{"role": "system", "content": SYSTEM.format(src=src, tgt=tgt)}]
-        if style == "system"
+        [{"role": "system", "content": prompt.system.format(src=src, tgt=tgt)}]
+        if prompt.style == "system"
         else []
     )
-    if previous is None and (source, target) in _EXAMPLE_TRANSLATION:
-        previous = Turn(_EXAMPLE[source], _EXAMPLE_TRANSLATION[(source, target)])
-    if previous is not None and previous.source and previous.translation:
-        out.append({"role": "user", "content": ask(previous.source)})
-        out.append({"role": "assistant", "content": previous.translation})
+    shots = examples(source, target, prompt.shots)
+    if prompt.shots == 1 and previous is not None:
+        shots = []  # the one example only stands in for a missing previous sentence
+    turns = [*shots, previous] if previous is not None else shots
+    for turn in turns:
+        if turn.source and turn.translation:
+            out.append({"role": "user", "content": ask(turn.source)})
+            out.append({"role": "assistant", "content": turn.translation})
     out.append({"role": "user", "content": ask(text)})
     return out
 
