@@ -12,7 +12,7 @@ from voxlate.cli.groups import app
 
 
 def _figures(figures: dict) -> str:
-    return "; ".join(f"{k} {v}" for k, v in figures.items())
+    return "; ".join(f"{k}: {v}" for k, v in figures.items())
 
 
 @app.command("models")
