@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
             "plots",
             "tables",
             "parts",
+            "shipped",
             "checkpoint",
             "training",
             "metrics",

@@ -183,3 +183,20 @@ def load_checkpoint(
         blob.get("extra") or {},
         blob.get("metadata") or {},
     )
+
+
+def export_inference(src: str | os.PathLike, dst: str | os.PathLike, half: bool = False) -> Path:
+    """Write `src`'s inference weights (EMA if present) with its config, step, training
+    config and `extra` to `dst`, without raw weights and optimizer state.
+
+    half: store floating-point weights as float16 (half the bytes; modules loading them
+    keep their own float32 parameters, `load_state_dict` casts). Used for the checkpoints
+    shipped in the package (`voxlate.shipped`), whose figures are measured on the file.
+    """
+    ck = load_checkpoint(src)
+    weights = {
+        k: (v.half() if half and v.is_floating_point() else v).contiguous()
+        for k, v in ck.inference_weights.items()
+    }
+    return save_checkpoint(dst, config=ck.config, model=weights, step=ck.step,
+                           train_config=ck.train_config, extra=ck.extra)  # fmt: skip

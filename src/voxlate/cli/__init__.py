@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "voxlate.cli.digits",
     "voxlate.cli.speakers",  # spoken digits, SpeakerDiff (issue 6)
     "voxlate.cli.batch",  # many files on Ray workers (issue 14)
+    "voxlate.cli.models",  # shipped checkpoints (issue 16)
 ]
 
 for _name in COMMAND_MODULES:

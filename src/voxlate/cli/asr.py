@@ -30,6 +30,19 @@ app.add_typer(asr_app, name="asr")
 app.add_typer(st_app, name="st")
 
 
+ST_MODEL_HELP = (
+    "Speech-translation checkpoint [default: the shipped Czech-to-English model, "
+    "st-fillets-cs.pt; see `voxlate models`]."
+)
+
+
+def _st_model(path: Path | None) -> Path:
+    """`path`, else the shipped Czech-to-English speech translator (sha256-checked)."""
+    from voxlate.shipped import ST_FILLETS_CS, shipped_path
+
+    return path if path is not None else shipped_path(ST_FILLETS_CS)
+
+
 def _manifest(path: Path):
     from voxlate.data.manifest import read_manifest
 
@@ -259,9 +272,13 @@ def st_train_text(
 @st_app.command("eval")
 def st_eval(
     manifest: Annotated[Path, typer.Argument(help="Test manifest with translations (JSONL).")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Speech-translation checkpoint.")],
+    model: Annotated[Path | None, typer.Option("--model", "-m", help=ST_MODEL_HELP)] = None,
     text_model: Annotated[
-        Path | None, typer.Option(help="Text translator for the cascade baseline.")
+        Path | None,
+        typer.Option(
+            help="Text translator for the cascade baseline [default: none; the shipped one "
+            "is text-mt-fillets-cs.pt, see `voxlate models`]."
+        ),
     ] = None,
     report: Annotated[Path | None, typer.Option(help="JSON file for scores and outputs.")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
@@ -280,7 +297,7 @@ def st_eval(
 
     if beam < 1:
         raise InputError(f"--beam must be at least 1, not {beam}.")
-    r = evaluate_st(model, _manifest(manifest), text_model, beam_size=beam)
+    r = evaluate_st(_st_model(model), _manifest(manifest), text_model, beam_size=beam)
     typer.echo(
         f"{r['n']} utterances  transcript WER {100 * r['wer_source']:.1f} % (CTC head {100 * r['wer_ctc']:.1f} %)"
         f"  CER {100 * r['cer_source']:.1f} % (CTC head {100 * r['cer_ctc']:.1f} %)"
@@ -297,7 +314,7 @@ def st_eval(
 @st_app.command("translate")
 def st_translate(
     audio: Annotated[list[Path], typer.Argument(help="Audio files.")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Speech-translation checkpoint.")],
+    model: Annotated[Path | None, typer.Option("--model", "-m", help=ST_MODEL_HELP)] = None,
     max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Print transcript and translation of each file (path, tab, transcript, tab, translation)."""
@@ -314,7 +331,7 @@ def st_translate(
         )
         for p in audio
     ]
-    net, stok, ttok, _ = load_st(model)
+    net, stok, ttok, _ = load_st(_st_model(model))
     out = translate_clips(net, stok, ttok, clips)
     for i, p in enumerate(audio):
         typer.echo(f"{p}\t{out['source'][i]}\t{out['target'][i]}")

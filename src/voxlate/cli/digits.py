@@ -24,9 +24,17 @@ generate_app = typer.Typer(
 app.add_typer(digits_app, name="digits")
 app.add_typer(generate_app, name="generate")
 
-DEFAULT_MODEL = Path("models/digits/diffusion.pt")
-DEFAULT_CLASSIFIER = Path("models/digits/classifier.pt")
+DEFAULT_MODEL = Path("models/digits/diffusion.pt")  # where `digits train` writes
+DEFAULT_CLASSIFIER = Path("models/digits/classifier.pt")  # where `train-classifier` writes
 DEFAULT_CORPUS = Path("data/digits-synth")
+SHIPPED_HELP = "[default: the shipped {}; see `voxlate models`]"
+
+
+def _model_or_shipped(path: Path | None, name: str) -> Path:
+    """`path` when given, else the shipped checkpoint `name` (sha256-checked)."""
+    from voxlate.shipped import shipped_path
+
+    return path if path is not None else shipped_path(name)
 
 
 def _threads(n: int) -> None:
@@ -125,13 +133,39 @@ def train_classifier_cmd(
     typer.echo(f"classifier -> {out}")
 
 
+@digits_app.command("export")
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (.pt).")] = DEFAULT_MODEL,
+    out: Annotated[
+        Path, typer.Option("--output", "-o", "--out", help="Inference checkpoint to write.")
+    ] = Path("models/digits/diffusion.export.pt"),
+    half: Annotated[bool, typer.Option(help="Store the weights as float16 (half size).")] = False,
+) -> None:
+    """Keep only what sampling needs (EMA weights, config); how the shipped model was made."""
+    from voxlate.checkpoint import export_inference
+
+    p = export_inference(checkpoint, out, half=half)
+    typer.echo(f"{p} ({p.stat().st_size / 1e6:.2f} MB)")
+
+
 @digits_app.command("eval")
 def evaluate(
     corpus: Annotated[Path, typer.Argument(help="Digit corpus (its held-out speakers).")] = (
         DEFAULT_CORPUS
     ),
-    model: Annotated[Path, typer.Option("--model", help="Diffusion checkpoint.")] = DEFAULT_MODEL,
-    classifier: Annotated[Path, typer.Option(help="Classifier checkpoint.")] = DEFAULT_CLASSIFIER,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Diffusion checkpoint " + SHIPPED_HELP.format("model, digits-diffusion.pt"),
+        ),
+    ] = None,
+    classifier: Annotated[
+        Path | None,
+        typer.Option(
+            help="Classifier checkpoint " + SHIPPED_HELP.format("classifier, digits-classifier.pt")
+        ),
+    ] = None,
     layout: Annotated[str, typer.Option(help="auto, audiomnist, fsdd or sc09.")] = "auto",
     per_digit: Annotated[int, typer.Option(help="Samples per digit and cell.")] = 10,
     guidance: Annotated[str, typer.Option(help="Guidance scales, comma-separated.")] = "0,1,3,5",
@@ -148,12 +182,15 @@ def evaluate(
 ) -> None:
     """Accuracy / IS / mIS / FD of generated digits over guidance x steps (SC09 protocol)."""
     from voxlate.eval.report import append_benchmark
+    from voxlate.shipped import DIGITS_CLASSIFIER, DIGITS_DIFFUSION
     from voxlate.tasks.digits.classifier import load_classifier
     from voxlate.tasks.digits.dataset import load_split
     from voxlate.tasks.digits.evaluate import guidance_table, table_markdown
     from voxlate.tasks.digits.model import DigitDiffusion
 
     _threads(threads)
+    model = _model_or_shipped(model, DIGITS_DIFFUSION)
+    classifier = _model_or_shipped(classifier, DIGITS_CLASSIFIER)
     try:
         gs = [float(g) for g in guidance.split(",")]
         ss = [None if s.strip() == "full" else int(s) for s in steps.split(",")]
@@ -190,13 +227,19 @@ def generate_digits(
     out: Annotated[Path, typer.Option("--output", "-o", "--out", help="Output folder.")] = Path(
         "out/digits"
     ),
-    model: Annotated[Path, typer.Option(help="Diffusion checkpoint.")] = DEFAULT_MODEL,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Diffusion checkpoint " + SHIPPED_HELP.format("model, digits-diffusion.pt")
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     griffin_lim_iters: Annotated[int, typer.Option(help="Griffin-Lim iterations.")] = 64,
 ) -> None:
     """Write n wav files of a spoken digit and grid.png of their log-mel spectrograms."""
     import torch
 
+    from voxlate.shipped import DIGITS_DIFFUSION
     from voxlate.tasks.digits.evaluate import write_samples
     from voxlate.tasks.digits.features import MelTransform
     from voxlate.tasks.digits.model import DigitDiffusion
@@ -205,7 +248,7 @@ def generate_digits(
         raise InputError("--digit must be between 0 and 9.")
     if n < 1:
         raise InputError("-n must be at least 1.")
-    m = DigitDiffusion.load(model)
+    m = DigitDiffusion.load(_model_or_shipped(model, DIGITS_DIFFUSION))
     digits = torch.full((n,), digit) if digit is not None else torch.arange(n) % 10
     images = m.sample(digits, steps=steps, sampler=sampler, guidance=guidance, seed=seed, eta=eta)
     paths = write_samples(

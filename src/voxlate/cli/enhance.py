@@ -29,7 +29,8 @@ class _DefaultToRun(TyperGroup):
 
 enhance_app = typer.Typer(
     cls=_DefaultToRun,
-    help="Speech enhancement: `voxlate enhance IN.wav -o OUT.wav [--model CKPT | --engine SPEC]`, "
+    help="Speech enhancement: `voxlate enhance IN.wav -o OUT.wav [--model CKPT | --engine SPEC]` "
+    "(default: the shipped StoRM model), "
     "`voxlate enhance train ...`, `voxlate enhance corpus DIR`.",
     no_args_is_help=True,
 )
@@ -44,9 +45,18 @@ def run(
     output: Path = typer.Option(
         ..., "-o", "--output", help="Enhanced audio to write (format from the extension; - stdout)."
     ),
-    model: Path | None = typer.Option(None, "--model", "-m", help="Diffusion checkpoint (.pt)."),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Diffusion checkpoint (.pt) [default: the shipped StoRM model, "
+        "enhance-storm.pt; see `voxlate models`].",
+    ),
     engine: str | None = typer.Option(
-        None, "--engine", help="Engine spec instead: deepfilter, spectral, diffusion:CKPT."
+        None,
+        "--engine",
+        help="Engine spec instead of the diffusion model: deepfilter, spectral, "
+        "diffusion[:CKPT] (no CKPT: the shipped model).",
     ),
     steps: int | None = typer.Option(
         None,
@@ -57,12 +67,16 @@ def run(
     ),
     max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
-    """Enhance one file; writes OUT atomically at the input's sample rate."""
+    """Enhance one file; writes OUT atomically at the input's sample rate.
+
+    Default: the StoRM model shipped with voxlate (its predictor D(y) alone unless
+    --sampling-steps is given); --engine picks another enhancer."""
     from voxlate.audio import load_audio
     from voxlate.audio_encode import audio_format
     from voxlate.cli.conventions import stdin_as_file
-    from voxlate.engines.enhance import DEFAULT, REGISTRY
+    from voxlate.engines.enhance import REGISTRY
     from voxlate.outputs import check_outputs, write_audio
+    from voxlate.shipped import ENHANCE_STORM, shipped_path
 
     if model is not None and engine is not None:
         raise InputError("Give either --model or --engine, not both.")
@@ -70,13 +84,13 @@ def run(
     audio_format(output)
     with stdin_as_file(input) as path:
         audio = load_audio(path, max_seconds=max_seconds(max_audio_minutes))
-    if model is not None:
+    if engine is None:
         from voxlate.engines.enhance.diffusion import DiffusionEnhancer
 
-        enhancer = DiffusionEnhancer(model, steps=steps)
+        enhancer = DiffusionEnhancer(model or shipped_path(ENHANCE_STORM), steps=steps)
         enhancer.progress = True
     else:
-        enhancer = REGISTRY.create(engine or DEFAULT)  # type: ignore[assignment]
+        enhancer = REGISTRY.create(engine)  # type: ignore[assignment]
     write_audio(output, enhancer.enhance(audio))
     typer.echo(f"wrote {output} ({audio.duration:.1f} s)", err=True)
 

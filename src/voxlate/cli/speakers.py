@@ -121,7 +121,8 @@ def export(
     ] = Path("models/speakers/speakerdiff.export.pt"),
 ) -> None:
     """Keep only config + EMA weights. To replace the model that `--voice anonymize` ships
-    with (a developer's step), give -o src/voxlate/engines/voice/speakerdiff.pt."""
+    with (a developer's step), give -o src/voxlate/checkpoints/speakerdiff.pt and update
+    its sha256 in manifest.json (scripts/update_manifest.py)."""
     from voxlate.tasks.speakers.model import export_for_inference
 
     p = export_for_inference(model, out)

@@ -2,7 +2,8 @@
 or StoRM (Lemercier et al., 2023), whichever the checkpoint holds.
 
 Spec ``diffusion:PATH`` loads a checkpoint written by ``voxlate enhance train``; it holds
-its own config, so nothing else is needed. Runs on CUDA when present, else on CPU.
+its own config, so nothing else is needed. Plain ``diffusion`` loads the StoRM model
+shipped in the package (``voxlate.shipped``). Runs on CUDA when present, else on CPU.
 Input at any rate is resampled to the model's rate (16 kHz) and back.
 """
 
@@ -49,10 +50,11 @@ class DiffusionEnhancer:
 
     @classmethod
     def from_spec(cls, arg: str | None) -> DiffusionEnhancer:
+        """``diffusion:PATH`` loads PATH; plain ``diffusion`` the shipped StoRM model."""
         if not arg:
-            raise EngineError(
-                "The diffusion enhancer needs a checkpoint: --enhance diffusion:PATH.pt"
-            )
+            from voxlate.shipped import ENHANCE_STORM, shipped_path
+
+            return cls(shipped_path(ENHANCE_STORM))
         return cls(arg)
 
     def enhance(self, audio: Audio) -> Audio:

@@ -22,7 +22,7 @@ Sampling: DDPM ancestral (Ho et al., 2020, Algorithm 2) or DDIM (Song et al., 20
 whose cosine distance to the source speaker is below `min_distance` (rejection sampling:
 the accepted sample is distributed as the model restricted to {e : 1 - cos(e, s) >= d}).
 Training is `voxlate.tasks.speakers.model`; the trained model ships here
-(``speakerdiff.pt``).
+(``voxlate/checkpoints/speakerdiff.pt``).
 """
 
 from __future__ import annotations
@@ -113,7 +113,6 @@ class SpeakerDiff:
         return (e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
 
-DEFAULT_MODEL = Path(__file__).with_name("speakerdiff.pt")  # shipped default, when present
 MIN_DISTANCE = 0.3  # default cosine distance (1 - cos) a pseudo-speaker keeps from the source
 
 _MODELS: dict[str, Any] = {}
@@ -121,8 +120,13 @@ _LOCK = threading.Lock()
 
 
 def default_model_path() -> Path | None:
-    """The SpeakerDiff model shipped in the package, or None when it is absent."""
-    return DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None
+    """The SpeakerDiff model shipped in the package (sha256-checked; see voxlate.shipped),
+    or None when it is absent."""
+    from voxlate.shipped import SPEAKERDIFF, checkpoints_dir, shipped_path
+
+    if not (checkpoints_dir() / SPEAKERDIFF).is_file():
+        return None
+    return shipped_path(SPEAKERDIFF)
 
 
 def load_model(path: str | os.PathLike | None = None) -> SpeakerDiff:
