@@ -111,20 +111,30 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     earlier file at `path` untouched.
     """
     dest = Path(path)
+    tmp = temp_beside(dest)
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def temp_beside(dest: Path) -> Path:
+    """An empty hidden temp file in `dest`'s folder (made if missing), for a rename onto
+    `dest` (same file system); it keeps `dest`'s suffix so writers pick the format."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{dest.name}.", suffix=dest.suffix or ".tmp", dir=dest.parent
-    )
+    return new_temp_file(f".{dest.name}.", dest.suffix or ".tmp", dest.parent)
+
+
+def new_temp_file(prefix: str, suffix: str = "", folder: Path | None = None) -> Path:
+    """An empty temp file with the usual permissions (0666 less the umask; mkstemp's are 0600)."""
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-    try:
-        yield Path(tmp)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    os.chmod(name, 0o666 & ~umask)
+    return Path(name)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from voxlate.audio import new_temp_file, temp_beside
 from voxlate.errors import InputError
 
 if TYPE_CHECKING:
@@ -119,19 +119,10 @@ def write_outputs(outputs: Sequence[Output]) -> None:
 
 
 def _temp_beside(dest: Path) -> Path:
-    """An empty temp file in `dest`'s folder (made if missing), with the usual permissions."""
+    """An empty temp file in `dest`'s folder (made if missing), or for stdout in the temp dir."""
     if is_stdio(dest):
-        fd, name = tempfile.mkstemp(prefix=".voxlate-stdout.")
-    else:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(
-            prefix=f".{dest.name}.", suffix=dest.suffix or ".tmp", dir=dest.parent
-        )
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(name, 0o666 & ~umask)  # mkstemp makes 0600
-    return Path(name)
+        return new_temp_file(".voxlate-stdout.")
+    return temp_beside(dest)
 
 
 def _rename_all(moves: list[tuple[Path, Path]]) -> None:

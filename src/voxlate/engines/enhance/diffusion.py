@@ -13,7 +13,7 @@ import os
 
 from voxlate.audio import Audio
 from voxlate.engines.enhance import REGISTRY
-from voxlate.errors import EngineError, InputError
+from voxlate.errors import InputError
 
 
 @REGISTRY.register("diffusion")
@@ -35,9 +35,7 @@ class DiffusionEnhancer:
         from voxlate.diffusion.training import pick_device
         from voxlate.engines.enhance.score_model import EnhanceConfig, ScoreModel, default_sampler
 
-        ck = load_checkpoint(checkpoint)
-        if not isinstance(ck.config, EnhanceConfig):
-            raise EngineError(f"{checkpoint} is not a speech-enhancement checkpoint.")
+        ck = load_checkpoint(checkpoint, expect=EnhanceConfig)
         self.device = pick_device(device)
         self.model = ScoreModel(ck.config).to(self.device).eval()
         self.model.load_state_dict(ck.inference_weights)

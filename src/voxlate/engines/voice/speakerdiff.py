@@ -81,9 +81,7 @@ class SpeakerDiff:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SpeakerDiff:
-        ck = load_checkpoint(path)
-        if not isinstance(ck.config, SpeakerDiffConfig):
-            raise InputError(f"{path} is not a SpeakerDiff model.")
+        ck = load_checkpoint(path, expect=SpeakerDiffConfig)
         net = build_denoiser(ck.config)
         net.load_state_dict(ck.inference_weights)
         return cls(ck.config, net.eval(), DDPM.from_config(ck.config.ddpm))

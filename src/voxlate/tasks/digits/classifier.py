@@ -134,9 +134,7 @@ def train_classifier(
 
 
 def load_classifier(path: str | os.PathLike) -> DigitClassifier:
-    ck = load_checkpoint(path)
-    if not isinstance(ck.config, ClassifierConfig):
-        raise InputError(f"{path} is not a digit classifier.")
+    ck = load_checkpoint(path, expect=ClassifierConfig)
     model = DigitClassifier(ck.config)
     model.load_state_dict(ck.inference_weights)
     return model.eval()

@@ -101,9 +101,7 @@ class DigitDiffusion:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DigitDiffusion:
-        ck = load_checkpoint(path)
-        if not isinstance(ck.config, DigitDiffusionConfig):
-            raise InputError(f"{path} is not a spoken-digit diffusion model.")
+        ck = load_checkpoint(path, expect=DigitDiffusionConfig)
         net = build_denoiser(ck.config)
         net.load_state_dict(ck.inference_weights)
         return cls(ck.config, net.eval(), DDPM.from_config(ck.config.ddpm))

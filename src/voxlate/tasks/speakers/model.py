@@ -64,9 +64,7 @@ def train_speakerdiff(
 def export_for_inference(path: str | os.PathLike, out: str | os.PathLike) -> Path:
     """Copy a SpeakerDiff checkpoint keeping only its config and EMA weights (small enough
     to ship in the package as the default anonymization model)."""
-    ck = load_checkpoint(path)
-    if not isinstance(ck.config, SpeakerDiffConfig):
-        raise InputError(f"{path} is not a SpeakerDiff model.")
+    ck = load_checkpoint(path, expect=SpeakerDiffConfig)
     weights = {k: v.float().contiguous() for k, v in ck.inference_weights.items()}
     return save_checkpoint(
         out, config=ck.config, model=weights, step=ck.step, train_config=ck.train_config
