@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1] / "src" / "voxlate" / "checkpoints"
 sys.path.insert(0, str(ROOT.parents[1]))
 
 from voxlate.audio import write_text_atomic  # noqa: E402
-from voxlate.shipped import MANIFEST, sha256_file  # noqa: E402
+from voxlate.parts import file_sha256  # noqa: E402
+from voxlate.shipped import MANIFEST  # noqa: E402
 
 
 def main() -> int:
@@ -34,7 +35,7 @@ def main() -> int:
             print(f"missing (entry left as it was): {f}", file=sys.stderr)
             missing += 1
             continue
-        e["sha256"], e["bytes"] = sha256_file(f), f.stat().st_size
+        e["sha256"], e["bytes"] = file_sha256(f), f.stat().st_size
         print(f"{e['name']}: {e['bytes']} bytes, sha256 {e['sha256'][:12]}...")
     write_text_atomic(path, json.dumps(blob, indent=1, ensure_ascii=False) + "\n")
     total = sum(e["bytes"] for e in blob["checkpoints"]) / 1e6

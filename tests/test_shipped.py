@@ -11,6 +11,7 @@ import pytest
 from voxlate import shipped
 from voxlate.audio import Audio, load_audio, save_audio
 from voxlate.errors import EngineError
+from voxlate.parts import file_sha256
 
 ENTRIES = shipped.manifest()
 
@@ -22,7 +23,7 @@ def test_manifest_matches_the_files() -> None:
     for name, e in ENTRIES.items():
         path = folder / name
         assert path.stat().st_size == e.bytes, name
-        assert shipped.sha256_file(path) == e.sha256, name
+        assert file_sha256(path) == e.sha256, name
         assert e.command and e.data and e.licence and e.figures and e.date, name
         assert shipped.shipped_path(name) == path
     assert sum(e.bytes for e in ENTRIES.values()) <= 20_000_000  # they live in git

@@ -41,6 +41,15 @@ class PartedModel:
     )  # (package, resource) copied beside
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in `CHUNK` blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
 def cache_dir() -> Path:
     """The root of voxlate's model cache (created on demand)."""
     env = os.environ.get("VOXLATE_CACHE")

@@ -12,7 +12,6 @@ a silently different model. `voxlate models` prints the manifest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from voxlate.errors import EngineError
+from voxlate.parts import file_sha256
 
 MANIFEST = "manifest.json"  # file name of the manifest inside the checkpoints folder
 FORMAT = "voxlate-shipped-1"  # manifest format tag
-CHUNK = 1 << 20  # bytes hashed at a time
 
 # Names of the shipped checkpoints, one constant per role (the manifest is the list).
 DIGITS_DIFFUSION = "digits-diffusion.pt"
@@ -70,15 +69,6 @@ def manifest(folder: Path | None = None) -> dict[str, ShippedCheckpoint]:
     return {e["name"]: ShippedCheckpoint(**e) for e in blob["checkpoints"]}
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 _VERIFIED: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) already checked
 
 
@@ -102,7 +92,7 @@ def shipped_path(name: str, folder: Path | None = None) -> Path:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _VERIFIED:
-        if st.st_size != entry.bytes or sha256_file(path) != entry.sha256:
+        if st.st_size != entry.bytes or file_sha256(path) != entry.sha256:
             raise EngineError(
                 f"The shipped checkpoint {path} does not match the sha256 in its manifest "
                 "(altered or corrupt); reinstall voxlate or pass --model."

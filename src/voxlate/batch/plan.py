@@ -8,18 +8,15 @@ the two leaves a report that is missing or stale, so the item is redone.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from voxlate.batch.discover import BatchItem
 from voxlate.engines.voice.base import VOICE_MODES
+from voxlate.parts import file_sha256
 from voxlate.pipeline.engines import EngineSpecs
-
-CHUNK = 1 << 20  # bytes read at a time when hashing
 
 
 @dataclass(frozen=True)
@@ -48,15 +45,6 @@ class BatchOptions:
         if voice not in VOICE_MODES and Path(voice).is_file():
             d["voice_sha256"] = file_sha256(voice)
         return json.loads(json.dumps(d))  # tuples -> lists, as they come back from a file
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def batch_record(sha256: str, options: dict[str, Any]) -> dict[str, Any]:

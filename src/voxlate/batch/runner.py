@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from voxlate.batch.discover import BatchItem, plan_items
 from voxlate.batch.manifest import ManifestEntry, ManifestWriter, WorkerInfo
-from voxlate.batch.plan import BatchOptions, file_sha256, is_done, remove_stale_temps
+from voxlate.batch.plan import BatchOptions, is_done, remove_stale_temps
 from voxlate.batch.ray_pool import PoolConfig, run_pool
 from voxlate.batch.split import (
     Part,
@@ -26,6 +26,7 @@ from voxlate.batch.split import (
 )
 from voxlate.batch.worker import BatchWorker, Job, JobOutcome
 from voxlate.errors import EngineError, VoxlateError
+from voxlate.parts import file_sha256
 
 MANIFEST = "manifest.jsonl"
 
