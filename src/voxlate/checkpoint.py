@@ -17,6 +17,7 @@ import importlib
 import importlib.metadata
 import os
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,18 +186,27 @@ def load_checkpoint(
     )
 
 
-def export_inference(src: str | os.PathLike, dst: str | os.PathLike, half: bool = False) -> Path:
+def export_inference(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    half: bool = False,
+    expect: type | None = None,
+    edit_config: Callable[[Any], Any] | None = None,
+) -> Path:
     """Write `src`'s inference weights (EMA if present) with its config, step, training
     config and `extra` to `dst`, without raw weights and optimizer state.
 
     half: store floating-point weights as float16 (half the bytes; modules loading them
     keep their own float32 parameters, `load_state_dict` casts). Used for the checkpoints
     shipped in the package (`voxlate.shipped`), whose figures are measured on the file.
+    expect: the config class `src` must hold (`load_checkpoint`).
+    edit_config: maps the config to the one written (e.g. a different default sampler).
     """
-    ck = load_checkpoint(src)
+    ck = load_checkpoint(src, expect=expect)
+    config = ck.config if edit_config is None else edit_config(ck.config)
     weights = {
         k: (v.half() if half and v.is_floating_point() else v).contiguous()
         for k, v in ck.inference_weights.items()
     }
-    return save_checkpoint(dst, config=ck.config, model=weights, step=ck.step,
+    return save_checkpoint(dst, config=config, model=weights, step=ck.step,
                            train_config=ck.train_config, extra=ck.extra)  # fmt: skip

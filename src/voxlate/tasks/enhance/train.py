@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from voxlate.audio import load_audio
-from voxlate.checkpoint import load_checkpoint, save_checkpoint
+from voxlate.checkpoint import export_inference, load_checkpoint
 from voxlate.data.mixing import MixConfig, NoiseSampler, load_many, noisy_pairs
 from voxlate.diffusion.training import TrainConfig, train
 from voxlate.engines.enhance.score_model import EnhanceConfig, ScoreModel
@@ -154,11 +154,12 @@ def export_for_inference(
     sampler_steps: the exported model's default number of sampling steps (`default_sampler`;
     StoRM: 0 = the predictor alone); None keeps the checkpoint's. InputError if < 0, or 0
     for an SGMSE+ model."""
-    ck = load_checkpoint(src)
-    config = ck.config
-    if sampler_steps is not None:
+
+    def with_steps(config: EnhanceConfig) -> EnhanceConfig:
+        if sampler_steps is None:
+            return config
         if sampler_steps < 0 or (sampler_steps == 0 and config.predictor is None):
-            raise InputError("--steps must be >= 1 (0 is allowed only for StoRM models).")
-        config = replace(config, sampler_steps=sampler_steps)
-    return save_checkpoint(dst, config=config, model=ck.inference_weights, step=ck.step,
-                           train_config=ck.train_config, extra=ck.extra)  # fmt: skip
+            raise InputError("--sampling-steps must be >= 1 (0 is allowed only for StoRM models).")
+        return replace(config, sampler_steps=sampler_steps)
+
+    return export_inference(src, dst, expect=EnhanceConfig, edit_config=with_steps)

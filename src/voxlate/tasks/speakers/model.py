@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from voxlate.checkpoint import load_checkpoint, save_checkpoint
+from voxlate.checkpoint import export_inference
 from voxlate.diffusion.ddpm import DDPM
 from voxlate.diffusion.training import TrainConfig, train
 from voxlate.engines.voice.speakerdiff import SpeakerDiffConfig, build_denoiser
@@ -64,8 +64,4 @@ def train_speakerdiff(
 def export_for_inference(path: str | os.PathLike, out: str | os.PathLike) -> Path:
     """Copy a SpeakerDiff checkpoint keeping only its config and EMA weights (small enough
     to ship in the package as the default anonymization model)."""
-    ck = load_checkpoint(path, expect=SpeakerDiffConfig)
-    weights = {k: v.float().contiguous() for k, v in ck.inference_weights.items()}
-    return save_checkpoint(
-        out, config=ck.config, model=weights, step=ck.step, train_config=ck.train_config
-    )
+    return export_inference(path, out, expect=SpeakerDiffConfig)
