@@ -99,3 +99,8 @@ def shipped_path(name: str, folder: Path | None = None) -> Path:
             )
         _VERIFIED.add(key)
     return path
+
+
+def shipped_or(path: Path | None, name: str) -> Path:
+    """`path` when the user gave one, else the shipped checkpoint `name` (sha256-checked)."""
+    return path if path is not None else shipped_path(name)

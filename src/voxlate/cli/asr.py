@@ -36,13 +36,6 @@ ST_MODEL_HELP = (
 )
 
 
-def _st_model(path: Path | None) -> Path:
-    """`path`, else the shipped Czech-to-English speech translator (sha256-checked)."""
-    from voxlate.shipped import ST_FILLETS_CS, shipped_path
-
-    return path if path is not None else shipped_path(ST_FILLETS_CS)
-
-
 def _manifest(path: Path):
     from voxlate.data.manifest import read_manifest
 
@@ -290,6 +283,7 @@ def st_eval(
     import torch
 
     from voxlate.audio import write_text_atomic
+    from voxlate.shipped import ST_FILLETS_CS, shipped_or
     from voxlate.tasks.st import evaluate_st
 
     if threads:
@@ -297,7 +291,9 @@ def st_eval(
 
     if beam < 1:
         raise InputError(f"--beam must be at least 1, not {beam}.")
-    r = evaluate_st(_st_model(model), _manifest(manifest), text_model, beam_size=beam)
+    r = evaluate_st(
+        shipped_or(model, ST_FILLETS_CS), _manifest(manifest), text_model, beam_size=beam
+    )
     typer.echo(
         f"{r['n']} utterances  transcript WER {100 * r['wer_source']:.1f} % (CTC head {100 * r['wer_ctc']:.1f} %)"
         f"  CER {100 * r['cer_source']:.1f} % (CTC head {100 * r['cer_ctc']:.1f} %)"
@@ -321,6 +317,7 @@ def st_translate(
     import numpy as np
 
     from voxlate.audio import SAMPLE_RATE, load_audio
+    from voxlate.shipped import ST_FILLETS_CS, shipped_or
     from voxlate.tasks.st.evaluate import translate_clips
     from voxlate.tasks.st.train import load_st
 
@@ -331,7 +328,7 @@ def st_translate(
         )
         for p in audio
     ]
-    net, stok, ttok, _ = load_st(_st_model(model))
+    net, stok, ttok, _ = load_st(shipped_or(model, ST_FILLETS_CS))
     out = translate_clips(net, stok, ttok, clips)
     for i, p in enumerate(audio):
         typer.echo(f"{p}\t{out['source'][i]}\t{out['target'][i]}")

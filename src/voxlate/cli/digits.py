@@ -30,13 +30,6 @@ DEFAULT_CORPUS = Path("data/digits-synth")
 SHIPPED_HELP = "[default: the shipped {}; see `voxlate models`]"
 
 
-def _model_or_shipped(path: Path | None, name: str) -> Path:
-    """`path` when given, else the shipped checkpoint `name` (sha256-checked)."""
-    from voxlate.shipped import shipped_path
-
-    return path if path is not None else shipped_path(name)
-
-
 def _threads(n: int) -> None:
     import torch
 
@@ -182,15 +175,15 @@ def evaluate(
 ) -> None:
     """Accuracy / IS / mIS / FD of generated digits over guidance x steps (SC09 protocol)."""
     from voxlate.eval.report import append_benchmark
-    from voxlate.shipped import DIGITS_CLASSIFIER, DIGITS_DIFFUSION
+    from voxlate.shipped import DIGITS_CLASSIFIER, DIGITS_DIFFUSION, shipped_or
     from voxlate.tasks.digits.classifier import load_classifier
     from voxlate.tasks.digits.dataset import load_split
     from voxlate.tasks.digits.evaluate import guidance_table, table_markdown
     from voxlate.tasks.digits.model import DigitDiffusion
 
     _threads(threads)
-    model = _model_or_shipped(model, DIGITS_DIFFUSION)
-    classifier = _model_or_shipped(classifier, DIGITS_CLASSIFIER)
+    model = shipped_or(model, DIGITS_DIFFUSION)
+    classifier = shipped_or(classifier, DIGITS_CLASSIFIER)
     try:
         gs = [float(g) for g in guidance.split(",")]
         ss = [None if s.strip() == "full" else int(s) for s in steps.split(",")]
@@ -239,7 +232,7 @@ def generate_digits(
     """Write n wav files of a spoken digit and grid.png of their log-mel spectrograms."""
     import torch
 
-    from voxlate.shipped import DIGITS_DIFFUSION
+    from voxlate.shipped import DIGITS_DIFFUSION, shipped_or
     from voxlate.tasks.digits.evaluate import write_samples
     from voxlate.tasks.digits.features import MelTransform
     from voxlate.tasks.digits.model import DigitDiffusion
@@ -248,7 +241,7 @@ def generate_digits(
         raise InputError("--digit must be between 0 and 9.")
     if n < 1:
         raise InputError("-n must be at least 1.")
-    m = DigitDiffusion.load(_model_or_shipped(model, DIGITS_DIFFUSION))
+    m = DigitDiffusion.load(shipped_or(model, DIGITS_DIFFUSION))
     digits = torch.full((n,), digit) if digit is not None else torch.arange(n) % 10
     images = m.sample(digits, steps=steps, sampler=sampler, guidance=guidance, seed=seed, eta=eta)
     paths = write_samples(

@@ -76,7 +76,7 @@ def run(
     from voxlate.cli.conventions import stdin_as_file
     from voxlate.engines.enhance import REGISTRY
     from voxlate.outputs import check_outputs, write_audio
-    from voxlate.shipped import ENHANCE_STORM, shipped_path
+    from voxlate.shipped import ENHANCE_STORM, shipped_or
 
     if model is not None and engine is not None:
         raise InputError("Give either --model or --engine, not both.")
@@ -87,7 +87,7 @@ def run(
     if engine is None:
         from voxlate.engines.enhance.diffusion import DiffusionEnhancer
 
-        enhancer = DiffusionEnhancer(model or shipped_path(ENHANCE_STORM), steps=steps)
+        enhancer = DiffusionEnhancer(shipped_or(model, ENHANCE_STORM), steps=steps)
         enhancer.progress = True
     else:
         enhancer = REGISTRY.create(engine)  # type: ignore[assignment]
