@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from voxlate.engines.mt.base import translate_document
+from voxlate.engines.mt.base import translate_document, worker_process
 from voxlate.engines.mt.chat_prompt import clean_reply, messages
 from voxlate.engines.mt.guard import GuardedTranslator, check, names, numbers
 
@@ -237,3 +237,28 @@ def test_guarded_translator_falls_back_per_sentence_and_tags_the_engine():
     assert primary.contexts[0] is None
     assert primary.contexts[2].translation == "La casa es grande."
     assert g.translate_batch(["Hello"], "en", "es") == ["Hola"]
+
+
+class _WorkerLlm:
+    """A stand-in for the LLM translator: its model runs in a worker process."""
+
+    name = "worker-llm"
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return {("en", "es")}
+
+    def translate(self, text: str, source: str, target: str) -> str:
+        return text
+
+    def peak_rss_mb(self) -> float:
+        return 1207.0
+
+    def cpu_seconds(self) -> float:
+        return 1.5
+
+
+def test_worker_process_is_found_through_the_guard():
+    llm = _WorkerLlm()
+    assert worker_process(llm) is llm
+    assert worker_process(GuardedTranslator(llm)) is llm
+    assert worker_process(object()) is None

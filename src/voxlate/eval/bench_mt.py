@@ -18,6 +18,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from voxlate.data.fillets_text import ParallelLine, read_parallel, split_parallel
+from voxlate.engines.mt.base import worker_process
 from voxlate.eval.report import append_benchmark, markdown_table
 from voxlate.metrics import bleu, chrf
 
@@ -66,7 +67,7 @@ def run_engine(spec: str, source: str, target: str, texts: list[str]) -> MtRun:
         engine.reset()
     load_s = time.perf_counter() - t0
     hyps, raw, names, rejected, secs = [], [], [], [], []
-    cpu0 = time.process_time() + _worker(engine, "cpu_seconds")
+    cpu0 = time.process_time() + _worker_cpu(engine)
     tagged = getattr(engine, "translate_tagged", None)
     for text in texts:
         t1 = time.perf_counter()
@@ -92,18 +93,22 @@ def run_engine(spec: str, source: str, target: str, texts: list[str]) -> MtRun:
         rejected,
         tagged is not None,
         secs,
-        time.process_time() + _worker(engine, "cpu_seconds") - cpu0,
+        time.process_time() + _worker_cpu(engine) - cpu0,
         load_s,
-        peak_rss_mb() + _worker(engine, "peak_rss_mb"),
+        peak_rss_mb() + _worker_rss(engine),
     )
 
 
-def _worker(engine: object, measure: str) -> float:
-    """`measure` ("cpu_seconds" or "peak_rss_mb") of the worker process of `engine`, or of
-    the engine it guards (the LLM runs llama.cpp in one); 0 for engines without one."""
-    primary = getattr(engine, "primary", engine)
-    get = getattr(primary, measure, None)
-    return float(get()) if callable(get) else 0.0
+def _worker_cpu(engine: object) -> float:
+    """CPU seconds of `engine`'s worker process so far (the LLM's llama.cpp); 0 without one."""
+    worker = worker_process(engine)
+    return worker.cpu_seconds() if worker is not None else 0.0
+
+
+def _worker_rss(engine: object) -> float:
+    """Peak RSS (MiB) of `engine`'s worker process so far; 0 without one."""
+    worker = worker_process(engine)
+    return worker.peak_rss_mb() if worker is not None else 0.0
 
 
 def _in_child(spec: str, source: str, target: str, texts: list[str]) -> MtRun:

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from voxlate.audio import load_audio
 from voxlate.data.pocketsphinx import LIBRIVOX
+from voxlate.engines.mt.base import worker_process
 from voxlate.eval.memory import peak_rss_mb
 from voxlate.eval.report import append_benchmark, markdown_table
 from voxlate.pipeline.engines import Engines, EngineSpecs
@@ -32,11 +33,10 @@ def default_inputs() -> list[Path]:
 
 def _worker_rss(engines: Engines) -> str:
     """The peak RSS of a translator's worker process (the LLM's), if it has one."""
-    primary = getattr(engines.translator, "primary", engines.translator)
-    rss = getattr(primary, "peak_rss_mb", None)
-    if rss is None:
+    process = worker_process(engines.translator)
+    if process is None:
         return ""
-    worker = rss()
+    worker = process.peak_rss_mb()
     return f" (+ {worker:.0f} MiB in the translator's worker process: {peak_rss_mb() + worker:.0f} MiB in all)"
 
 

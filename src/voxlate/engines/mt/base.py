@@ -72,3 +72,24 @@ class ModeTranslator(Protocol):
     def mode(self, source: str, target: str) -> str:
         """The name of what translates `source` -> `target` (e.g. Apertium's 'eng-spa')."""
         ...
+
+
+@runtime_checkable
+class WorkerProcessTranslator(Protocol):
+    """A translator whose model runs in a worker process (the LLM's llama.cpp), so that
+    reports can add that process's cost to their own."""
+
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory of the worker process so far (MiB; 0 if unknown)."""
+        ...
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the worker process so far (s, all threads; 0 if unknown)."""
+        ...
+
+
+def worker_process(translator: object) -> WorkerProcessTranslator | None:
+    """`translator`, or the translator a guard wraps (its `primary`), when it runs its
+    model in a worker process; None otherwise."""
+    inner = getattr(translator, "primary", translator)
+    return inner if isinstance(inner, WorkerProcessTranslator) else None
