@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,3 +65,26 @@ def padded_wav(tmp_path_factory, librivox) -> Path:
     path = tmp_path_factory.mktemp("live") / "sentence.wav"
     save_audio(path, a)
     return path
+
+
+@contextmanager
+def serving(app: Any, start_timeout_s: float = 60) -> Iterator[str]:
+    """Run `app` on a real uvicorn server on 127.0.0.1 (a free port) in a background
+    thread; yields its base URL and stops it afterwards."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -21,36 +19,18 @@ import pytest
 from voxlate.server.app import create_app
 from voxlate.server.config import ServerConfig
 
-from .conftest import VOICE
+from .conftest import VOICE, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def server(pool):
     """A real uvicorn server on 127.0.0.1 (random port) in a background thread."""
-    import uvicorn
-
-    port = free_port()
-    app = create_app(ServerConfig(voice=VOICE, preload=()), pool)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(ServerConfig(voice=VOICE, preload=()), pool), 30) as url:
+        yield url
 
 
 class Page:

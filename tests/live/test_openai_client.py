@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -13,31 +10,19 @@ import soundfile as sf
 
 from voxlate.audio import load_audio
 
-from .conftest import VOICE
+from .conftest import VOICE, serving
 
 openai = pytest.importorskip("openai")
 
 
 @pytest.fixture(scope="module")
 def client(pool):
-    import uvicorn
-
     from voxlate.server.app import create_app
     from voxlate.server.config import ServerConfig
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     app = create_app(ServerConfig(voice=VOICE, preload=(), token="k"), pool)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", max_retries=0)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0)
 
 
 def test_models_list(client):
