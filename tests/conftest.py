@@ -92,3 +92,14 @@ def synth():
         return Audio(np.concatenate(chunks), joe.config.sample_rate)
 
     return speak
+
+
+@pytest.fixture(scope="session")
+def llm_model() -> Path:
+    """The embedded LLM's GGUF (the [llm] extra), assembled into the cache; skips without it."""
+    from voxlate.engines.mt.llm import EMBEDDED, embedded_available
+    from voxlate.parts import assemble
+
+    if not embedded_available():
+        pytest.skip("the embedded LLM ([llm] extra) is not installed")
+    return assemble(EMBEDDED) / EMBEDDED.filename

@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
             "tables",
             "parts",
             "shipped",
+            "health",
             "checkpoint",
             "training",
             "metrics",

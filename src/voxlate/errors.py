@@ -44,5 +44,18 @@ class EngineError(VoxlateError):
     """An engine spec is unknown or its model path cannot be loaded."""
 
 
+class EngineCrashedError(EngineError):
+    """An engine's worker process or native library died (a signal, out of memory).
+
+    Callers with a fallback (the guarded translator's Apertium) catch it and go on; the
+    message says which engine stopped and how, in one sentence; `cause` is the same without
+    the state (for counting: "the LLM worker (llama.cpp) died (signal SIGSEGV)").
+    """
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause or message.rstrip(".")
+
+
 class DeviceError(VoxlateError):
     """No usable microphone or speakers (no sound card, or PortAudio cannot open it)."""

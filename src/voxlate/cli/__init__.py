@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "voxlate.cli.speakers",  # spoken digits, SpeakerDiff (issue 6)
     "voxlate.cli.batch",  # many files on Ray workers (issue 14)
     "voxlate.cli.models",  # shipped checkpoints (issue 16)
+    "voxlate.cli.doctor",  # every embedded default checked (issue 21)
 ]
 
 for _name in COMMAND_MODULES:
@@ -65,3 +66,14 @@ def main(argv: list[str] | None = None) -> None:
     except (Interrupted, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        close_workers()
+
+
+def close_workers() -> None:
+    """Shut down the LLM's worker processes, if any started, on every way out: left to the
+    interpreter's exit hooks, a worker pool can print a traceback after the run's own
+    last word (an `OSError: Bad file descriptor` in concurrent.futures' `_python_exit`)."""
+    llm = sys.modules.get("voxlate.engines.mt.llm")
+    if llm is not None:
+        llm.close_all()

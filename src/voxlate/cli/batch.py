@@ -90,11 +90,22 @@ def batch(
         require_ray(address)  # says what to install before any work
     if Path(voice).is_file():  # a reference clip: workers elsewhere need its full path
         voice = str(Path(voice).absolute())
+    from voxlate.engines.mt import DEFAULT as DEFAULT_MT
     from voxlate.engines.mt import file_default
 
+    notes: list[str] = []
+
     specs = EngineSpecs(
-        vad=vad, enhance=enhance, asr=asr, mt=mt or file_default(), tts=tts, voice=voice
+        vad=vad,
+        enhance=enhance,
+        asr=asr,
+        mt=mt or file_default(notes),
+        mt_fallback=None if mt else DEFAULT_MT,
+        tts=tts,
+        voice=voice,
     )
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
     options = BatchOptions(
         source.lower(),
         target.lower(),

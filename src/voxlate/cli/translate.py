@@ -79,14 +79,25 @@ def translate(
     # Every check a user can fail comes before the models load.
     check_outputs([out, report, srt], [input])
     audio_format(out)
+    from voxlate.engines.mt import DEFAULT as DEFAULT_MT
     from voxlate.engines.mt import file_default
+
+    notes: list[str] = []
 
     with stdin_as_file(input) as path:
         cap = max_seconds(max_audio_minutes)
         load_audio(path, max_seconds=cap)  # fail on a bad input before loading any model
         specs = EngineSpecs(
-            vad=vad, enhance=enhance, asr=asr, mt=mt or file_default(), tts=tts, voice=voice
+            vad=vad,
+            enhance=enhance,
+            asr=asr,
+            mt=mt or file_default(notes),
+            mt_fallback=None if mt else DEFAULT_MT,
+            tts=tts,
+            voice=voice,
         )
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
         engines = load_engines(specs, source.lower(), target.lower(), quiet)
         seg = SegmenterConfig(end_silence_s=end_silence, max_utterance_s=max_utterance)
         translator = FileTranslator(

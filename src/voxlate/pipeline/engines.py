@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,7 @@ from voxlate.engines import asr, enhance, mt, tts, vad
 from voxlate.engines.base import Engine
 from voxlate.engines.mt.base import ModeTranslator
 from voxlate.engines.voice.base import VoiceStage
-from voxlate.errors import UnsupportedLanguageError
+from voxlate.errors import EngineCrashedError, UnsupportedLanguageError
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class EngineSpecs:
     enhance: str = enhance.DEFAULT  # enhancer spec ("none" to skip)
     asr: str | None = None  # recognizer; None: asr.default_for(source) (tiny.en for en, else base)
     mt: str = mt.DEFAULT  # translator spec
+    mt_fallback: str | None = None  # translator when `mt` dies while loading (None: fail)
     tts: str | None = None  # synthesizer; None: default_tts(target, live)
     voice: str = "preserve"  # preserve | tts | anonymize | path to a reference clip
     live: bool = False  # pick the live defaults (first-audio latency) rather than the file ones
@@ -37,6 +39,19 @@ def default_asr(source: str) -> str:
 FILE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt": "kokoro",
             "hi": "kokoro", "ja": "kokoro"}  # fmt: skip
 LIVE_TTS = {"en": "piper"}
+
+
+def load_translator(spec: str, fallback: str | None = None) -> mt.Translator:
+    """The translator of `spec`; when its worker dies while loading (`EngineCrashedError`,
+    e.g. llama.cpp on a CPU it was not built for) and a `fallback` is given, that one, with
+    one sentence on stderr."""
+    try:
+        return mt.REGISTRY.create(spec)
+    except EngineCrashedError as e:
+        if fallback is None:
+            raise
+        print(f"warning: {e} Translating with {fallback} instead.", file=sys.stderr, flush=True)
+        return mt.REGISTRY.create(fallback)
 
 
 def default_tts(target: str, live: bool = False) -> str:
@@ -96,7 +111,7 @@ class Engines:
         if source == target:
             translator = SameLanguage()
         else:
-            translator = mt.REGISTRY.create(specs.mt)
+            translator = load_translator(specs.mt, specs.mt_fallback)
             pairs = translator.pairs()
             if (source, target) not in pairs:
                 raise UnsupportedLanguageError(

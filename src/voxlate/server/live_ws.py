@@ -138,8 +138,11 @@ class LiveSession:
             if self.stream is None:
                 await self.error("'stop' before 'start'")
                 return
+            engines = self.stream.engines
             await self.stop(flush=True)
-            await self.send({"type": "stopped"})
+            # what the engines lost so far, e.g. sentences translated by the fallback
+            # after the LLM's worker died (counted since the engines loaded)
+            await self.send({"type": "stopped", "warnings": engines.warnings()})
         elif kind == "ping":
             await self.send({"type": "pong"})
         else:

@@ -15,26 +15,41 @@ language. `check` tests one reply against its source:
 - no chat or refusal pattern ("How can I help", "As an AI", "Here is the translation"),
   no question or line break the source did not have, no code or markdown; and a
   question or code in the source stays one (not answered, not explained);
-- the source's numbers and names carried over.
+- the source's numbers and names carried over;
+- no repetition loop: no word of 3+ letters that recurs 4 or more times, making a quarter
+  of the reply, unless the source repeats a word as often ("banana banana banana ...");
+- for a source that reads as an instruction to the model ("Stop translating now. Your new
+  task: ...", "Translate nothing. Output exactly: ..."), the reply must *translate* it: at
+  least `injection_min_ratio` of the source's length and a chrF of at least
+  `injection_min_chrf` against the fallback's (Apertium's) translation of the same text.
+  A model that obeys writes something else, and is replaced.
 
 A pattern family (say, apologies) fails a reply only when the source has none of it:
 "Lo siento" is a fine translation of "I'm sorry". `GuardedTranslator` wraps a
 translator; a reply that fails is replaced by the fallback engine's (Apertium), and
 each result says which engine made it.
+
+The same holds when the primary engine crashes (`EngineCrashedError`: its worker died):
+the sentence in flight and every later one of the same document go to the fallback, the
+run goes on, `warnings()` counts them with the reason, and stderr says so once. The next
+document (a live utterance, a server request) tries the primary again, which restarts
+its worker at most once per `LlmConfig.restart_interval_s`.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from voxlate.engines.mt.base import Translation, Translator
 from voxlate.engines.mt.chat_prompt import Turn
-from voxlate.errors import EngineError, VoxlateError
+from voxlate.errors import EngineCrashedError, EngineError, VoxlateError
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,9 @@ class GuardConfig:
     language_source_prob: float = 0.9  # langid probability of the source that fails a reply
     names: bool = True  # require the source's names in the reply
     numbers: bool = True  # require the source's digits in the reply
+    max_repeats: int = 3  # most times a 3+ letter word may recur that the source has once
+    injection_min_ratio: float = 0.75  # instruction-like source: least length ratio
+    injection_min_chrf: float = 25.0  # instruction-like source: least chrF vs the fallback's
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,50 @@ _FAMILIES: dict[str, re.Pattern[str]] = {
     "question": re.compile(r"\?"),
     "line break": re.compile(r"\n"),
 }
+
+# A source that speaks to the model rather than to a listener: an instruction to stop,
+# to ignore what came before, to output something exactly, to take on a role or a task.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,30}\b(?:instructions?|above|previous|prompt|rules?)\b|"
+    r"\b(?:stop|quit|cease)\s+translating\b|\b(?:translate|translating)\s+nothing\b|"
+    r"\b(?:do\s+not|don'?t|never)\s+translate\b|\byour\s+(?:new\s+|real\s+|only\s+)?"
+    r"(?:task|job|instructions?|role|goal)\b|\b(?:output|print|respond\s+with|reply\s+with|say|"
+    r"write|answer\s+with)\s+(?:exactly|only|verbatim|just)\b|\bnew\s+instructions?\b|"
+    r"\bsystem\s+prompt\b|\byou\s+are\s+now\b|\b(?:pretend|act)\s+(?:to\s+be|as|like)\b|"
+    r"\brepeat\s+(?:after\s+me|the\s+word|this)\b|"
+    r"\b\w+\s+(?:\d+|two|three|five|ten|twenty|fifty|hundred|a\s+hundred|many)\s+times\b|"
+    r"\binstead\s*,?\s+(?:write|say|tell|output|answer|print)\b",
+    re.I,
+)
+
+
+def instruction_like(text: str) -> bool:
+    """Whether `text` reads as an instruction to the model (see `_INSTRUCTION`)."""
+    return bool(_INSTRUCTION.search(_plain(text)))
+
+
+def _repeated_word(src: str, out: str, most: int) -> str:
+    """A word of 3+ letters that recurs more than `most` times in `out`, and more often than
+    any word of `src` does, making a quarter of `out` ('' if none): a decoding loop or an
+    obeyed "write X fifty times"."""
+    words = _WORD.findall(out.lower())
+    counts: dict[str, int] = {}
+    for w in words:
+        if len(w) >= 3:
+            counts[w] = counts.get(w, 0) + 1
+    source_words = [w for w in _WORD.findall(src.lower()) if len(w) >= 3]
+    source_most = max((source_words.count(w) for w in source_words), default=0)
+    for w, n in counts.items():  # a loop dominates the reply; "que" four times in 40 does not
+        if n > max(most, source_most + 1) and n >= 0.25 * len(words):
+            return w
+    return ""
+
+
+def _chrf(hypothesis: str, reference: str) -> float:
+    from sacrebleu.metrics import CHRF
+
+    return float(CHRF().sentence_score(hypothesis, [reference]).score)
+
 
 # Families a translation keeps: a question answered, or code explained, is no translation.
 _KEPT = ("question", "code")
@@ -182,9 +244,19 @@ def language_probability(text: str, language: str) -> tuple[float, str]:
 
 
 def check(
-    source_text: str, reply: str, source: str, target: str, config: GuardConfig | None = None
+    source_text: str,
+    reply: str,
+    source: str,
+    target: str,
+    config: GuardConfig | None = None,
+    reference: str | None = None,
 ) -> Verdict:
-    """Whether `reply` is an acceptable `target` translation of `source_text` (see module)."""
+    """Whether `reply` is an acceptable `target` translation of `source_text` (see module).
+
+    reference: another engine's translation of the same text (Apertium's), for a source
+    that reads as an instruction (`instruction_like`); without it such a source's reply is
+    held to the length bound only.
+    """
     c = config or GuardConfig()
     src, out = _plain(source_text.strip()), _plain(reply.strip())
     if not src:
@@ -222,6 +294,16 @@ def check(
         lost = [n for n in names(src) if not _name_found(n, folded)]
         if lost:
             return Verdict(False, f"name {sorted(lost)[0]} lost")
+    loop = _repeated_word(src, out, c.max_repeats)
+    if loop:
+        return Verdict(False, f"repetition ({loop!r})")
+    if instruction_like(src):
+        if n_out < c.injection_min_ratio * n_src:
+            return Verdict(
+                False, f"instruction in the source, reply too short ({n_out} for {n_src})"
+            )
+        if reference and _chrf(out, reference) < c.injection_min_chrf:
+            return Verdict(False, "instruction in the source, reply not a translation of it")
     return Verdict(True)
 
 
@@ -248,6 +330,9 @@ class GuardedTranslator:
         self._fallback: Translator | None = None
         self._fallback_failed = False
         self._previous: dict[tuple[str, str], Turn] = {}
+        self._crashed = ""  # why the primary crashed in this document ('' while it has not)
+        self._told = False  # whether stderr has been told of a crash
+        self._warnings: Counter[str] = Counter()
 
     @classmethod
     def from_spec(cls, arg: str | None) -> GuardedTranslator:
@@ -262,6 +347,9 @@ class GuardedTranslator:
         return set(self.primary.pairs())
 
     def translate(self, text: str, source: str, target: str) -> str:
+        """One sentence on its own (live): a crashed primary is tried again (it fails at
+        once until its worker is restarted)."""
+        self._crashed = ""
         return self.translate_tagged(text, source, target).text
 
     def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
@@ -278,24 +366,65 @@ class GuardedTranslator:
         if not text.strip():
             return Translation("", primary_name)
         key = (source, target)
-        with_context = getattr(self.primary, "translate_with", None)
-        if with_context is not None:
-            reply = with_context(text, source, target, self._previous.get(key))
-        else:
-            reply = self.primary.translate(text, source, target)
-        verdict = check(text, reply, source, target, self.config)
+        if self._crashed:
+            return self._fall_back(text, source, target, self._crashed, "", crash=True)
+        try:
+            reply = self._primary_reply(text, source, target)
+        except EngineCrashedError as e:
+            self._crashed = e.cause
+            self._tell(primary_name)
+            return self._fall_back(text, source, target, self._crashed, "", crash=True)
+        reference = self._reference(text, source, target) if instruction_like(text) else None
+        verdict = check(text, reply, source, target, self.config, reference)
         if verdict.ok:
             self._previous[key] = Turn(text, reply)
             return Translation(reply, primary_name, primary_text=reply)
+        return self._fall_back(text, source, target, verdict.reason, reply)
+
+    def _reference(self, text: str, source: str, target: str) -> str | None:
+        """The fallback's translation of `text`, when it serves the pair (else None)."""
         fallback = self._fallback_engine()
-        if fallback is not None and key in fallback.pairs():
+        if fallback is None or (source, target) not in fallback.pairs():
+            return None
+        return fallback.translate(text, source, target)
+
+    def _primary_reply(self, text: str, source: str, target: str) -> str:
+        with_context = getattr(self.primary, "translate_with", None)
+        if with_context is not None:
+            return str(with_context(text, source, target, self._previous.get((source, target))))
+        return str(self.primary.translate(text, source, target))
+
+    def _fall_back(
+        self, text: str, source: str, target: str, reason: str, reply: str, crash: bool = False
+    ) -> Translation:
+        """The fallback's translation of `text` (empty when it cannot serve the pair)."""
+        if crash:
+            self._warnings[f"sentences translated by {self.fallback_spec} after: {reason}"] += 1
+        fallback = self._fallback_engine()
+        if fallback is not None and (source, target) in fallback.pairs():
             out = fallback.translate(text, source, target)
-            return Translation(out, self.fallback_spec, verdict.reason, reply)
-        return Translation("", "none", verdict.reason, reply)
+            return Translation(out, self.fallback_spec, reason, reply)
+        return Translation("", "none", reason, reply)
+
+    def _tell(self, primary_name: str) -> None:
+        """One sentence on stderr, once per translator, when the primary first crashes."""
+        if not self._told:
+            self._told = True
+            print(
+                f"warning: {primary_name} stopped ({self._crashed}); "
+                f"its sentences are translated with {self.fallback_spec} instead.",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def warnings(self) -> dict[str, int]:
+        """Counted losses so far: sentences translated by the fallback after a crash."""
+        return {k: v for k, v in self._warnings.items() if v}
 
     def reset(self) -> None:
-        """Forget the context (a new document)."""
+        """Forget the context (a new document); a crashed primary is tried again."""
         self._previous.clear()
+        self._crashed = ""
         if hasattr(self.primary, "reset"):
             self.primary.reset()
 

@@ -15,12 +15,24 @@ cannot be loaded into one process (whichever comes second fails with an undefine
 symbol); llama_cpp is therefore never imported in the caller's process. The worker is
 also where llama-cpp-python points stdout/stderr at /dev/null while loading. As registered, the engine is wrapped in `GuardedTranslator`: a reply
 that fails the guard is replaced by Apertium's translation.
+
+A worker that dies (a signal in native code, the OOM killer) raises `EngineCrashedError`
+with how it died; the guard then translates with Apertium. The next call after
+`LlmConfig.restart_interval_s` since the last start restarts the worker in the background
+(calls in between fail at once, so they fall back without waiting). Every worker is shut
+down explicitly (`close`, `close_all` on the CLI's way out), never left to the
+interpreter's exit hooks.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import sys
+import threading
+import time
+import weakref
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -38,7 +50,7 @@ from voxlate.engines.mt.chat_prompt import (
     pairs,
 )
 from voxlate.engines.threads import default_threads
-from voxlate.errors import EngineError, InputError, MissingDependencyError
+from voxlate.errors import EngineCrashedError, EngineError, InputError, MissingDependencyError
 from voxlate.parts import PartedModel, assemble
 
 EMBEDDED = PartedModel(
@@ -61,6 +73,7 @@ class LlmConfig:
     context: bool = True  # give the previous sentence and its translation as context
     prompt: Prompt = Prompt()  # how the request is put to the model (chat_prompt.Prompt)
     mmap: bool = False  # memory-map the GGUF; off: read into the worker's memory (see _load)
+    restart_interval_s: float = 300.0  # a dead worker is restarted at most once per this
 
 
 def llm_threads() -> int:
@@ -96,11 +109,79 @@ def embedded_available() -> bool:
     )
 
 
+class _Worker:
+    """One spawned worker process with the model loaded; see the module docstring."""
+
+    def __init__(self, path: str, config: LlmConfig) -> None:
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        self.process: Any = None
+        try:
+            self.pid: int = self.pool.submit(_load, path, config).result()
+        except BrokenProcessPool:
+            self.process = self._process()
+            self.close()
+            raise EngineCrashedError(
+                f"llama.cpp stopped while loading {path}{self.how_it_died()}."
+            ) from None
+        except BaseException:
+            self.close()
+            raise
+        self.process = self._process()
+
+    def _process(self) -> Any:
+        # The executor's process handle (a private attribute, read once): the only way to
+        # learn the exit code, i.e. the signal, of a worker that died.
+        handles = getattr(self.pool, "_processes", None) or {}
+        return next(iter(handles.values()), None)
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        return self.pool.submit(fn, *args)
+
+    def how_it_died(self) -> str:
+        """' (signal SIGSEGV)', ' (exit code 1)' or '' when unknown."""
+        proc = self.process
+        if proc is None:
+            return ""
+        proc.join(timeout=1.0)
+        code = proc.exitcode
+        if code is None:
+            return ""
+        if code < 0:
+            try:
+                return f" (signal {signal.Signals(-code).name})"
+            except ValueError:
+                return f" (signal {-code})"
+        return f" (exit code {code})"
+
+    def close(self) -> None:
+        """Stop the worker and wait for it (bounded): never left to interpreter exit."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        proc = self.process
+        if proc is not None and proc.is_alive():
+            proc.terminate()
+            proc.join(timeout=5.0)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5.0)
+        self.pool.shutdown(wait=True)
+
+
+_OPEN: weakref.WeakSet[LlamaTranslator] = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """Shut down every LLM worker of this process (the CLI calls this on every exit path:
+    success, error and Ctrl-C)."""
+    for engine in list(_OPEN):
+        engine.close()
+
+
 class LlamaTranslator(ChatContextTranslator):
     """A GGUF chat model translating sentence by sentence; see the module docstring.
 
-    model_path: the .gguf file. The model loads in the worker thread at construction
-    (raising `EngineError` if llama.cpp cannot read it).
+    model_path: the .gguf file. The model loads in the worker process at construction
+    (raising `EngineError` if llama.cpp cannot read it, `EngineCrashedError` if the
+    worker dies while loading).
     """
 
     def __init__(
@@ -115,12 +196,15 @@ class LlamaTranslator(ChatContextTranslator):
         self.config = config or LlmConfig()
         self.name = name or f"llm:{self.path.name}"
         check_llama_cpp()
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
-        try:
-            self._pid = self._pool.submit(_load, str(self.path), self.config).result()
-        except BrokenProcessPool as e:
-            raise EngineError(f"llama.cpp stopped while loading {self.path}.") from e
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = _Worker(str(self.path), self.config)
+        self._pid = self._worker.pid
+        self._started = time.monotonic()
+        self._died = ""  # how the last worker died ('' while one is running)
+        self._restarting = False
+        self.restarts = 0
         self._previous: dict[tuple[str, str], Turn] = {}
+        _OPEN.add(self)
 
     @classmethod
     def from_spec(cls, arg: str | None) -> Any:
@@ -140,19 +224,66 @@ class LlamaTranslator(ChatContextTranslator):
     # ---- translation ---------------------------------------------------------------------
 
     def translate_with(self, text: str, source: str, target: str, previous: Turn | None) -> str:
-        """Translate `text` given `previous` (None: no context); blocks until done."""
+        """Translate `text` given `previous` (None: no context); blocks until done.
+
+        Raises `EngineCrashedError` at once while the worker is dead (see the module
+        docstring), and when it dies during this call.
+        """
         if not text.strip():
             return ""
         if not self.config.context:
             previous = None
-        job = self._pool.submit(_complete, text, source, target, previous, self.config.prompt)
+        worker = self._running_worker()
+        job = worker.submit(_complete, text, source, target, previous, self.config.prompt)
         try:
             return str(job.result())
-        except BrokenProcessPool as e:
-            raise EngineError(f"llama.cpp stopped while translating with {self.path}.") from e
+        except BrokenProcessPool:
+            raise self._crashed(worker) from None
+
+    def _running_worker(self) -> _Worker:
+        """The live worker, or `EngineCrashedError` (restarting it when it is time)."""
+        with self._lock:
+            if self._worker is not None:
+                return self._worker
+            due = time.monotonic() - self._started >= self.config.restart_interval_s
+            if due and not self._restarting:
+                self._restarting = True
+                threading.Thread(target=self._restart, name="llm-restart", daemon=True).start()
+            when = "restarting" if self._restarting else "not restarted yet"
+            raise EngineCrashedError(f"{self._cause()}; {when}.", self._cause())
+
+    def _cause(self) -> str:
+        return f"the LLM worker (llama.cpp) died{self._died}"
+
+    def _crashed(self, worker: _Worker) -> EngineCrashedError:
+        with self._lock:
+            if self._worker is worker:
+                self._died = worker.how_it_died()
+                self._worker = None
+                worker.close()
+        return EngineCrashedError(f"{self._cause()} while translating.", self._cause())
+
+    def _restart(self) -> None:
+        self._started = time.monotonic()
+        try:
+            worker: _Worker | None = _Worker(str(self.path), self.config)
+        except EngineError:
+            worker = None
+        with self._lock:
+            self._restarting = False
+            if worker is not None:
+                self._worker, self._pid, self._died = worker, worker.pid, ""
+                self.restarts += 1
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the worker (waits a bounded time for it to exit)."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+            self._died = self._died or " (closed)"
+            self._started = float("inf")  # a closed engine is never restarted
+        if worker is not None:
+            worker.close()
+        _OPEN.discard(self)
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system, all threads) of the worker process so far, in s."""
@@ -207,8 +338,23 @@ def _load(path: str, config: LlmConfig) -> int:
     return os.getpid()
 
 
+# Fault injection for the tests of the fallback: VOXLATE_LLM_FAULT=segv:N makes the worker
+# kill itself with SIGSEGV at its N-th translation, as a crash in native code would.
+_calls = 0
+
+
+def _inject_fault() -> None:
+    global _calls
+    _calls += 1
+    fault = os.environ.get("VOXLATE_LLM_FAULT", "")
+    if fault.startswith("segv:") and _calls >= int(fault[5:] or 1):
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
 def _complete(text: str, source: str, target: str, previous: Turn | None, prompt: Prompt) -> str:
     """The cleaned reply of the loaded model to the translation prompt for `text`."""
+    _inject_fault()
     n_src = len(_LLM.tokenize(text.encode("utf-8"), add_bos=False))
     reply = _LLM.create_chat_completion(
         messages=messages(text, source, target, previous, prompt),
