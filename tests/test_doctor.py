@@ -95,3 +95,23 @@ def test_a_cpu_without_avx2_never_starts_the_llm(monkeypatch):
 def test_this_machine_fingerprint_is_stable():
     assert health.fingerprint() == health.fingerprint()
     assert Path(health.record_path()).name == "doctor.json"
+
+
+def test_a_broken_default_voice_or_recognizer_is_replaced(tmp_path, monkeypatch, capsys):
+    from voxlate.pipeline import engines
+
+    monkeypatch.setattr(health, "record_path", lambda: tmp_path / "doctor.json")
+    monkeypatch.setattr(engines, "_TOLD", set())
+    assert engines.default_tts("es") == "kokoro"
+    assert engines.default_asr("en") == "faster-whisper"  # tiny.en
+    health.save_findings(
+        [
+            Finding("tts kokoro", "broken", 2.0, "the process died with signal SIGSEGV"),
+            Finding("asr faster-whisper:tiny.en", "broken", 1.0, "model.bin is corrupt"),
+        ]
+    )
+    assert engines.default_tts("es") == "espeak-ng"
+    assert engines.default_tts("es") == "espeak-ng"
+    assert engines.default_asr("en") == "faster-whisper:base"
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "SIGSEGV" in err[0] and "corrupt" in err[1]

@@ -56,7 +56,9 @@ def _speech() -> Audio:
     if found:
         return load_audio(found[0][0])
     t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
-    tone = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((140, 280, 700, 1200), 1))
+    tone = np.zeros(SAMPLE_RATE)
+    for k, f in enumerate((140, 280, 700, 1200), 1):
+        tone += np.sin(2 * np.pi * f * t) / k
     return Audio((0.1 * tone).astype(np.float32), SAMPLE_RATE)
 
 
@@ -102,13 +104,14 @@ def _llm() -> str:
     missing = llama_cpu_missing()
     if missing:
         raise RuntimeError(f"this CPU lacks {', '.join(missing).upper()}")
-    from voxlate.engines.mt import REGISTRY
+    from voxlate.engines.mt.llm import EMBEDDED, LlamaTranslator
+    from voxlate.parts import assemble
 
-    engine = REGISTRY.create("llm")
+    engine = LlamaTranslator(assemble(EMBEDDED) / EMBEDDED.filename)
     try:
-        out = engine.primary.translate_with("The cat sleeps on the table.", "en", "es", None)
+        out = engine.translate_with("The cat sleeps on the table.", "en", "es", None)
     finally:
-        engine.primary.close()
+        engine.close()
     if not out.strip():
         raise RuntimeError("it returned nothing")
     return f'"{out[:48]}"'

@@ -13,6 +13,7 @@ from voxlate.engines.base import Engine
 from voxlate.engines.mt.base import ModeTranslator
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import EngineCrashedError, UnsupportedLanguageError
+from voxlate.health import known_broken
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,33 @@ class EngineSpecs:
     live: bool = False  # pick the live defaults (first-audio latency) rather than the file ones
 
 
+# What replaces an embedded default that `voxlate doctor` found broken on this machine
+# (`health.known_broken`): "kind spec" -> (the doctor's check, the fallback spec).
+FALLBACK_OF = {
+    "asr faster-whisper": ("asr faster-whisper:tiny.en", "faster-whisper:base"),
+    "tts kokoro": ("tts kokoro", "espeak-ng"),
+    "tts piper": ("tts piper", "espeak-ng"),
+}
+
+
+def healthy(kind: str, spec: str) -> str:
+    """`spec`, or its fallback when the doctor found it broken here (said once on stderr)."""
+    check, fallback = FALLBACK_OF.get(f"{kind} {spec}", ("", spec))
+    why = known_broken(check) if check else ""
+    if not why:
+        return spec
+    if check not in _TOLD:
+        _TOLD.add(check)
+        print(f"note: {kind} {fallback}, not {spec}: {why}.", file=sys.stderr, flush=True)
+    return fallback
+
+
+_TOLD: set[str] = set()
+
+
 def default_asr(source: str) -> str:
     """The embedded recognizer for `source` (see `asr.default_for`)."""
-    return asr.default_for(source)
+    return healthy("asr", asr.default_for(source))
 
 
 # Embedded synthesizer per target language and mode, chosen by measurement (docs/tts.md,
@@ -55,8 +80,9 @@ def load_translator(spec: str, fallback: str | None = None) -> mt.Translator:
 
 
 def default_tts(target: str, live: bool = False) -> str:
-    """The embedded synthesizer for `target`: per `LIVE_TTS`/`FILE_TTS`, else eSpeak NG."""
-    return (LIVE_TTS if live else FILE_TTS).get(target, "espeak-ng")
+    """The embedded synthesizer for `target`: per `LIVE_TTS`/`FILE_TTS`, else eSpeak NG
+    (also when the doctor found the chosen one broken here)."""
+    return healthy("tts", (LIVE_TTS if live else FILE_TTS).get(target, "espeak-ng"))
 
 
 def describe(engine: Engine | VoiceStage) -> str:
