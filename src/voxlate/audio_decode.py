@@ -13,11 +13,11 @@ file expand without limit:
   (libsndfile in blocks, ffmpeg through a pipe), and from the header when it states the
   length, so a 2-hour FLAC of silence is refused before it is decoded.
 - **Finite samples only.** NaN or infinite samples are refused with an `InputError`.
-- **Samples near full scale.** Float files may go a little past ±1 (headroom); they are
-  kept as they are. A peak above `MAX_PEAK` (1,000: 60 dB over full scale, e.g. speech
-  scaled by 1e20) is not audio anyone recorded and would overflow the engines' float32
-  arithmetic, so it is refused with an `InputError`, the same for every command and
-  endpoint.
+- **Samples near full scale.** Float files may go past ±1 (headroom); up to a peak of
+  `MAX_PEAK` (16: 24 dB over full scale) they are kept as they are (speech with a peak
+  of 30 is still transcribed word for word). A higher peak (e.g. speech scaled by 1e20,
+  which overflows the engines' float32 arithmetic; at a peak of 300 Whisper already
+  mishears) is refused with an `InputError`, the same for every command and endpoint.
 
 `load_audio` in `voxlate.audio` calls `decode_file`.
 """
@@ -38,7 +38,7 @@ from voxlate.errors import InputError, MissingDependencyError
 DECODE_SAMPLE_RATE = 16_000  # Hz; ffmpeg's output rate when the caller asks for none
 BLOCK_FRAMES = 1 << 16  # frames read from libsndfile at a time
 FFMPEG_TIMEOUT_S = 600.0  # wall seconds after which an ffmpeg decode is stopped
-MAX_PEAK = 1_000.0  # largest |sample| accepted (full scale is 1.0; float files may exceed it)
+MAX_PEAK = 16.0  # largest |sample| accepted (full scale is 1.0; float files may exceed it)
 
 # libsndfile major formats read directly (none of them can refer to another file).
 SNDFILE_FORMATS = frozenset(

@@ -373,10 +373,13 @@ def test_samples_far_beyond_full_scale_refused_alike_by_rest_and_cli(light_pool,
     with pytest.raises(SystemExit) as e:
         main(["transcribe", str(loud_wav), "-l", "en", "-o", str(tmp_path / "t.txt")])
     assert e.value.code != 0 and "far beyond full scale" in capsys.readouterr().err
-    # Headroom a little past ±1 (a float file after processing) is kept as it is.
+    # Headroom past ±1 (a float file after processing) is kept as it is, up to a peak of 16.
     ok = tmp_path / "hot.wav"
     sf.write(ok, np.full(1600, 1.5, np.float32), 16_000, subtype="FLOAT")
     assert load_audio(ok, 16_000).samples.max() == pytest.approx(1.5, abs=0.01)
+    sf.write(ok, np.full(1600, 20.0, np.float32), 16_000, subtype="FLOAT")
+    with pytest.raises(InputError, match="peak 20, at most 16 accepted"):
+        load_audio(ok, 16_000)
 
 
 # -- also noted: a slow drip is closed after about a minute, not 600 s -------------------
