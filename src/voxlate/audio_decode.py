@@ -13,6 +13,11 @@ file expand without limit:
   (libsndfile in blocks, ffmpeg through a pipe), and from the header when it states the
   length, so a 2-hour FLAC of silence is refused before it is decoded.
 - **Finite samples only.** NaN or infinite samples are refused with an `InputError`.
+- **Samples near full scale.** Float files may go past ±1 (headroom); up to a peak of
+  `MAX_PEAK` (16: 24 dB over full scale) they are kept as they are (speech with a peak
+  of 30 is still transcribed word for word). A higher peak (e.g. speech scaled by 1e20,
+  which overflows the engines' float32 arithmetic; at a peak of 300 Whisper already
+  mishears) is refused with an `InputError`, the same for every command and endpoint.
 
 `load_audio` in `voxlate.audio` calls `decode_file`.
 """
@@ -33,6 +38,7 @@ from voxlate.errors import InputError, MissingDependencyError
 DECODE_SAMPLE_RATE = 16_000  # Hz; ffmpeg's output rate when the caller asks for none
 BLOCK_FRAMES = 1 << 16  # frames read from libsndfile at a time
 FFMPEG_TIMEOUT_S = 600.0  # wall seconds after which an ffmpeg decode is stopped
+MAX_PEAK = 16.0  # largest |sample| accepted (full scale is 1.0; float files may exceed it)
 
 # libsndfile major formats read directly (none of them can refer to another file).
 SNDFILE_FORMATS = frozenset(
@@ -110,9 +116,20 @@ def decode_file(
         samples, rate = _decode_sndfile(p, sample_rate, max_seconds, label)
     else:
         samples, rate = _decode_ffmpeg(p, sample_rate, max_seconds, label)
+    check_samples(samples, label)
+    return samples, rate
+
+
+def check_samples(samples: np.ndarray, label: str) -> None:
+    """Refuse non-finite samples, and a peak above `MAX_PEAK` (InputError, one sentence)."""
     if not np.isfinite(samples).all():
         raise InputError(f"{label} holds NaN or infinite samples; it is not valid audio.")
-    return samples, rate
+    peak = float(np.abs(samples).max()) if len(samples) else 0.0
+    if peak > MAX_PEAK:
+        raise InputError(
+            f"{label} has samples far beyond full scale (peak {peak:.3g}, at most "
+            f"{MAX_PEAK:g} accepted); it is not valid audio."
+        )
 
 
 def _too_long(label: str, max_seconds: float) -> InputError:
@@ -152,8 +169,7 @@ def _decode_sndfile(
             if limit is not None and read > limit:
                 raise _too_long(label, max_seconds)  # type: ignore[arg-type]
             mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
-            if not np.isfinite(mono).all():
-                raise InputError(f"{label} holds NaN or infinite samples; it is not valid audio.")
+            check_samples(mono, label)  # before resampling: fail at the first bad block
             if resampler is not None:
                 mono = resampler.resample_chunk(mono, last=last)
             out.append(np.array(mono, dtype=np.float32))

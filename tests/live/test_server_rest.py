@@ -15,6 +15,7 @@ from .conftest import VOICE
 
 
 def client_for(pool, **kw) -> TestClient:
+    kw.setdefault("allow_hosts", ("testserver",))  # TestClient's Host
     return TestClient(create_app(ServerConfig(voice=VOICE, preload=(), **kw), pool))
 
 
@@ -66,7 +67,9 @@ def test_speech(pool):
         x, sr = sf.read(io.BytesIO(r.content))
         assert sr > 8000 and len(x) / sr > 0.5 and abs(x).max() > 0.05
         assert c.post("/v1/audio/speech", json={"input": ""}).status_code == 400
-        assert c.post("/v1/audio/speech", content=b"nope").status_code == 400
+        assert c.post("/v1/audio/speech", content=b"nope").status_code == 415  # no JSON type
+        json_type = {"content-type": "application/json"}
+        assert c.post("/v1/audio/speech", content=b"nope", headers=json_type).status_code == 400
         r = c.post("/v1/audio/speech", json={"input": "hi", "response_format": "ogg"})
         assert r.status_code == 400 and "response_format" in r.json()["error"]["message"]
 

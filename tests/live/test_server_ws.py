@@ -17,6 +17,7 @@ from .conftest import VOICE
 
 
 def make_client(pool, **kw) -> TestClient:
+    kw.setdefault("allow_hosts", ("testserver",))  # TestClient's Host
     return TestClient(create_app(ServerConfig(voice=VOICE, preload=(), **kw), pool))
 
 

@@ -28,6 +28,7 @@ def make_app(pool, **kw):
     from voxlate.server.app import create_app
     from voxlate.server.config import ServerConfig
 
+    kw.setdefault("allow_hosts", ("testserver",))  # TestClient's Host
     return create_app(ServerConfig(voice=VOICE, preload=(), **kw), pool)
 
 

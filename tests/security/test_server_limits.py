@@ -62,7 +62,8 @@ def _asgi_call(app, messages, timeout=5.0, headers=()):
         async def send(m):
             out.append(m)
 
-        scope = {"type": "http", "path": "/v1/x", "method": "POST", "headers": list(headers),
+        scope = {"type": "http", "path": "/v1/x", "method": "POST",
+                 "headers": [(b"host", b"127.0.0.1:8000"), *headers],
                  "query_string": b""}  # fmt: skip
         await asyncio.wait_for(app(scope, receive, send), timeout)
 
@@ -117,8 +118,8 @@ def test_slow_drip_body_gets_408():
         async def send(m):
             out.append(m)
 
-        scope = {"type": "http", "path": "/v1/x", "method": "POST", "headers": [],
-                 "query_string": b""}  # fmt: skip
+        scope = {"type": "http", "path": "/v1/x", "method": "POST",
+                 "headers": [(b"host", b"localhost:8000")], "query_string": b""}  # fmt: skip
         await asyncio.wait_for(guard(scope, receive, send), 5)
 
     t0 = time.perf_counter()
@@ -202,14 +203,15 @@ def test_malformed_headers_and_bodies_never_give_500(pool):
         r = c.get("/v1/health", headers={"X-Odd": b"\xc3\x28\xa0"}, params={"token": "s3cret"})
         assert r.status_code == 200
     with TestClient(make_app(pool), raise_server_exceptions=False) as c:
-        bodies = (b"\xff\xfe{", b'{"input": "\\ud800"', b"[1, 2", b'{"input": 5}', b"null",
-                  b'{"input": "\\ud800 hi"}', b'{"input": "hi", "language": {"x": 1}}',
-                  b'{"input": "hi", "speed": "fast"}', b'{"input": "hi", "voice": 3}')  # fmt: skip
-        for body in bodies:
+        bodies = (b"\xff\xfe{", b'{"input": "\\ud800"', b"[1, 2", b"null",
+                  b'{"input": "\\ud800 hi"}')  # fmt: skip
+        wrong_types = (b'{"input": 5}', b'{"input": "hi", "language": {"x": 1}}',
+                       b'{"input": "hi", "speed": "fast"}', b'{"input": "hi", "voice": 3}')  # fmt: skip
+        for body, status in [*((b, 400) for b in bodies), *((b, 422) for b in wrong_types)]:
             r = c.post(
                 "/v1/audio/speech", content=body, headers={"content-type": "application/json"}
             )
-            assert r.status_code == 400, (body, r.text)
+            assert r.status_code == status, (body, r.text)
         r = c.post("/v1/audio/transcriptions", content=b"--x\r\nbroken", headers={
             "content-type": "multipart/form-data; boundary=x"})  # fmt: skip
         assert r.status_code == 400

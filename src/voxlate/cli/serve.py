@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import typer
@@ -40,13 +41,33 @@ def serve(
     allow_origin: list[str] = typer.Option(
         [],
         "--allow-origin",
-        help="Also accept WebSockets from this Origin (e.g. https://app.example); repeatable.",
+        help="Also accept browser requests (WebSocket, POST) from this Origin, compared by "
+        "scheme, host and port (e.g. https://app.example); repeatable.",
+    ),
+    allow_host: list[str] = typer.Option(
+        [],
+        "--allow-host",
+        help="Also accept requests whose Host header is this name (besides the bound address "
+        "and localhost), e.g. the proxy's or the machine's name; repeatable; '*' any.",
+    ),
+    max_pairs: int | None = typer.Option(
+        None,
+        "--max-pairs",
+        help="Language pairs kept loaded at once, least recently used evicted "
+        "(default: one per 2 GiB of RAM, 2 to 16).",
     ),
 ) -> None:
     """Serve the live-translation web page at /, the WebSocket /v1/live and the REST API."""
     from voxlate.engines.voice.base import VOICE_MODES
     from voxlate.errors import InputError
+    from voxlate.server.config import EMPTY_TOKEN, ServeUsageError
 
+    if token is None:  # click ignores an empty environment variable: it must not mean "no auth"
+        token = os.environ.get("VOXLATE_TOKEN")
+    if token is not None and not token.strip():
+        raise ServeUsageError(EMPTY_TOKEN)
+    if max_pairs is not None and max_pairs < 1:
+        raise ServeUsageError("--max-pairs must be 1 or more.")
     if voice not in VOICE_MODES:
         raise InputError("--voice must be preserve, tts or anonymize for live sessions.")
     if enhance_mode not in ("always", "auto", "never"):
@@ -65,11 +86,11 @@ def serve(
     from voxlate.pipeline.engines import EngineSpecs
     from voxlate.server.app import create_app
     from voxlate.server.config import ServerConfig
-    from voxlate.server.pool import EnginePool
+    from voxlate.server.pool import EnginePool, default_max_pairs
     from voxlate.server.protocol import protocol_with_timeout
 
     specs = EngineSpecs(enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice, live=True)
-    pool = EnginePool(specs)
+    pool = EnginePool(specs, max_pairs=max_pairs or default_max_pairs())
     # Load the default pair before binding, so a bad setup fails with one sentence.
     pool.load_now(source.lower(), target.lower())
     config = ServerConfig(
@@ -87,8 +108,10 @@ def serve(
         max_audio_minutes=max_audio_minutes,
         request_timeout_s=request_timeout,
         allow_origins=tuple(allow_origin),
+        bind_host=host,
+        allow_hosts=tuple(allow_host),
     )
-    if host not in ("127.0.0.1", "localhost", "::1") and token is None:
+    if host not in ("127.0.0.1", "localhost", "::1") and not token:
         typer.echo("warning: serving on a public address without --token", err=True)
     typer.echo(f"voxlate: open http://{host}:{port}/ (Ctrl+C stops)", err=True)
     # uvicorn handles Ctrl-C itself (graceful shutdown) and raises the signal again once it
@@ -103,6 +126,7 @@ def serve(
             ws_max_size=2**20,  # a larger WebSocket frame closes the connection (1009)
             http=protocol_with_timeout(config.header_timeout_s),  # half-sent heads are closed
             timeout_keep_alive=5,
+            limit_concurrency=config.max_connections,  # then 503 at once
             timeout_graceful_shutdown=5,  # Ctrl-C: live sessions get 5 s, then are closed
         )
     finally:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +17,7 @@ from voxlate.engines.mt.base import ModeTranslator
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import EngineCrashedError, UnsupportedLanguageError
 from voxlate.health import known_broken
+from voxlate.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,17 @@ def healthy(kind: str, spec: str) -> str:
 
 
 _TOLD: set[str] = set()
+
+# The engine kinds `Engines.load` builds through its `create` hook (the server shares them
+# between language pairs); the translator and the voice stage are always built per pair.
+REGISTRIES: dict[str, Registry[Any]] = {"vad": vad.REGISTRY, "enhance": enhance.REGISTRY,
+                                         "asr": asr.REGISTRY, "tts": tts.REGISTRY}  # fmt: skip
+Create = Callable[[str, str], Any]  # (kind, spec) -> engine, kind one of REGISTRIES
+
+
+def create_engine(kind: str, spec: str) -> Any:
+    """A new engine of `kind` (a key of `REGISTRIES`) built from `spec`."""
+    return REGISTRIES[kind].create(spec)
 
 
 def default_asr(source: str) -> str:
@@ -131,8 +146,14 @@ class Engines:
     names: dict[str, str]
 
     @classmethod
-    def load(cls, specs: EngineSpecs, source: str, target: str) -> Engines:
-        """Load every engine, checking first that the language pair is served end to end."""
+    def load(
+        cls, specs: EngineSpecs, source: str, target: str, create: Create = create_engine
+    ) -> Engines:
+        """Load every engine, checking first that the language pair is served end to end.
+
+        create: builds the VAD, enhancer, recognizer and synthesizer from their specs
+            (the server passes one that shares them between pairs).
+        """
         translator: mt.Translator
         if source == target:
             translator = SameLanguage()
@@ -144,19 +165,19 @@ class Engines:
                     f"Translation {source}->{target} is not available with {describe(translator)}; "
                     f"available: {summarize_pairs(pairs)}."
                 )
-        recognizer = asr.REGISTRY.create(specs.asr or default_asr(source))
+        recognizer = create("asr", specs.asr or default_asr(source))
         if recognizer.languages is not None and source not in recognizer.languages:
             raise UnsupportedLanguageError(
                 f"The recognizer {describe(recognizer)} only knows {', '.join(sorted(recognizer.languages))}; "
                 f"for '{source}' use the multilingual --asr faster-whisper:base."
             )
-        synthesizer = tts.REGISTRY.create(specs.tts or default_tts(target, specs.live))
+        synthesizer = create("tts", specs.tts or default_tts(target, specs.live))
         if target not in synthesizer.languages():
             raise UnsupportedLanguageError(
                 f"The synthesizer {describe(synthesizer)} does not speak '{target}'."
             )
-        v = vad.REGISTRY.create(specs.vad)
-        e = enhance.REGISTRY.create(specs.enhance)
+        v = create("vad", specs.vad)
+        e = create("enhance", specs.enhance)
         voice = load_voice_stage(specs.voice, synthesizer, specs.live)
         mt_name = describe(translator)
         if isinstance(translator, ModeTranslator) and source != target:
@@ -186,18 +207,27 @@ class Engines:
                 )
         return out
 
-    def warm_up(self) -> None:
+    def warm_up(self, locks: Any = None) -> None:
         """One short call through the recognizer, translator and synthesizer.
 
         The first call of an engine pays one-off costs (Apertium starts its pipeline,
         ~0.4 s; CTranslate2 sets up its first inference); live sessions call this once
         after loading so that their first utterance does not.
+
+        locks: the `EngineLocks` to hold around each call, when the engines are shared.
         """
+
+        def hold(name: str) -> Any:
+            return getattr(locks, name) if locks is not None else contextlib.nullcontext()
+
         silence = Audio(np.zeros(SAMPLE_RATE // 2, dtype=np.float32), SAMPLE_RATE)
-        self.recognizer.transcribe(silence, self.source)
-        text = self.translator.translate("Hello.", self.source, self.target)
-        for _ in self.synthesizer.synthesize(text or "Hello.", self.target):
-            pass
+        with hold("asr"):
+            self.recognizer.transcribe(silence, self.source)
+        with hold("mt"):
+            text = self.translator.translate("Hello.", self.source, self.target)
+        with hold("tts"):
+            for _ in self.synthesizer.synthesize(text or "Hello.", self.target):
+                pass
 
 
 _STAGE_NAME = {"recognizer": "asr", "translator": "mt", "synthesizer": "tts"}

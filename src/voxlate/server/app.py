@@ -102,6 +102,7 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
                 "clients": app.state.clients,
                 "max_clients": config.max_clients,
                 "loaded_pairs": [f"{s}-{t}" for s, t in pool.loaded_pairs()],
+                "max_pairs": pool.max_pairs,
                 "loop_lag_max_s": round(monitor.max_lag(lag_window), 4),
             }
         )

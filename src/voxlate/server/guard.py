@@ -1,14 +1,21 @@
-"""The server's front door: token, body size, body timeout, Origin, and a time box per request.
+"""The server's front door: Host, Origin, token, body size and time, a time box per request.
 
 `GuardMiddleware` is a pure ASGI middleware, so it runs before any route reads a byte:
 
+- the ``Host`` header must name this server (`host_ok`: the bound address, ``localhost``,
+  127.0.0.1, ::1, or a name given with ``--allow-host``), else 400 (HTTP) or a refused
+  WebSocket handshake; a DNS-rebinding page (its own name, resolving to 127.0.0.1) is
+  refused here;
+- a browser's ``Origin`` (WebSocket, and any HTTP request that is not GET/HEAD/OPTIONS)
+  must be the served origin (scheme, host and port of this request) or one of
+  `ServerConfig.allow_origins`, compared exactly (`origin_ok`); clients that send no
+  Origin (not browsers) pass; else 1008 or 403;
 - the bearer token on `/v1`, `/docs` and `/openapi.json` (header, or ``?token=``);
-- the WebSocket ``Origin`` must be the served origin (``Host``) or one of
-  `ServerConfig.allow_origins`; clients that send no Origin (not browsers) pass;
 - a request body is read here, counting bytes as they arrive (chunked or not), and
   refused with 413 as soon as it passes the limit, or with 408 when the client stops
-  sending for `body_timeout_s` (or takes longer than `request_timeout_s` in all); only
-  a body within the limit reaches the route;
+  sending for `body_timeout_s`, or sends slower than `min_body_rate` once past
+  `body_grace_s` (a slow drip is closed after about a minute), or takes longer than
+  `request_timeout_s` in all; only a body within the limit reaches the route;
 - each HTTP request's work is time-boxed (`request_timeout_s`): on timeout, or when the
   client disconnects, the route is cancelled and its `Deadline` is set, so worker threads
   stop at their next engine call and release the shared engine locks.
@@ -21,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import threading
 import time
 import types
@@ -112,21 +120,83 @@ def token_ok(expected: str | None, headers: dict[str, str], query: dict[str, str
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
 
-def origin_ok(headers: dict[str, str], allowed: tuple[str, ...]) -> bool:
-    """Whether a WebSocket's Origin is the served origin (its Host) or in `allowed`.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})  # binding every address
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
-    A missing Origin (a non-browser client) passes; '*' in `allowed` allows any.
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """'name:port', '[::1]:port' or 'name' -> (lower-case name without brackets, port);
+    None when it is not a valid host[:port]."""
+    if not value or any(c in value for c in "/?#@\\ \t"):
+        return None
+    try:
+        parts = urlsplit("//" + value)
+        name, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    return (name, port) if name else None
+
+
+def host_ok(host_header: str | None, config: ServerConfig) -> bool:
+    """Whether the request's Host names this server (see the module docstring).
+
+    Bound to every address (0.0.0.0 or ::), any IP address is accepted as well: a
+    DNS-rebinding page always sends its own name, never an address.
+    """
+    allowed = {h.strip("[]").lower() for h in config.allow_hosts}
+    if "*" in allowed:
+        return True
+    parsed = split_host(host_header or "")
+    if parsed is None:
+        return False
+    name = parsed[0]
+    bind = config.bind_host.strip("[]").lower()
+    if name in LOCAL_HOSTS or name == bind or name in allowed:
+        return True
+    if bind in WILDCARD_BINDS:
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def origin_key(origin: str) -> tuple[str, str, int] | None:
+    """An origin (or URL) -> (scheme, host, port) with the scheme's default port filled in;
+    None when it is not an http(s) origin ('null', 'file://', junk)."""
+    try:
+        parts = urlsplit(origin.strip())
+        scheme, name, port = parts.scheme.lower(), parts.hostname, parts.port
+    except ValueError:
+        return None
+    if scheme not in ("http", "https") or not name:
+        return None
+    return scheme, name, port if port is not None else DEFAULT_PORTS[scheme]
+
+
+def origin_ok(scope: dict, headers: dict[str, str], allowed: tuple[str, ...]) -> bool:
+    """Whether a browser's Origin is the served origin or one of `allowed`, comparing
+    scheme, host and port exactly.
+
+    The served origin is this request's own: its scheme (http for ws, https for wss)
+    and its Host header (checked by `host_ok` first). A missing Origin (a non-browser
+    client) passes; '*' in `allowed` allows any.
     """
     origin = headers.get("origin")
     if origin is None or "*" in allowed:
         return True
-    if origin.rstrip("/").lower() in {a.rstrip("/").lower() for a in allowed}:
-        return True
-    try:
-        netloc = urlsplit(origin).netloc.lower()
-    except ValueError:
+    key = origin_key(origin)
+    if key is None:
         return False
-    return bool(netloc) and netloc == headers.get("host", "").lower()
+    if key in {origin_key(a) for a in allowed}:
+        return True
+    scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+    return key == origin_key(f"{scheme}://{headers.get('host', '')}")
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # methods that change nothing
 
 
 def error_response(status: int, message: str, code: str = "invalid_request_error") -> JSONResponse:
@@ -159,9 +229,16 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = header_map(scope)
+        if not host_ok(headers.get("host"), self.config):
+            if scope["type"] == "websocket":  # refuse the handshake (HTTP 403)
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await send_error(send, 400, "the Host header does not name this server",
+                                 "invalid_request_error")  # fmt: skip
+            return
         if scope["type"] == "websocket":
             reason = None
-            if not origin_ok(headers, self.config.allow_origins):
+            if not origin_ok(scope, headers, self.config.allow_origins):
                 reason = "origin not allowed"
             elif scope["path"].startswith(PROTECTED) and not token_ok(
                 self.config.token, headers, query_map(scope)
@@ -180,6 +257,11 @@ class GuardMiddleware:
         ):
             await send_error(send, 401, "missing or wrong bearer token", "authentication_error")
             return
+        if scope.get("method", "GET") not in SAFE_METHODS and not origin_ok(
+            scope, headers, self.config.allow_origins
+        ):
+            await send_error(send, 403, "origin not allowed", "permission_error")
+            return
         await self._http(scope, receive, send, headers)
 
     async def _http(self, scope: dict, receive: Any, send: Any, headers: dict[str, str]) -> None:
@@ -189,17 +271,22 @@ class GuardMiddleware:
         if length.isdigit() and int(length) > limit:
             await send_error(send, 413, too_big, "invalid_request_error")
             return
-        # Read the body here, counting as it comes, with a timeout between chunks and one
-        # for the whole body (so a slow drip cannot hold a connection either).
+        # Read the body here, counting as it comes, with a timeout between chunks, a least
+        # average rate after a grace period, and a cap for the whole body (so a slow drip
+        # cannot hold a connection either).
+        cfg = self.config
         body = bytearray()
         more = True
-        ends = time.monotonic() + self.config.request_timeout_s
+        start = time.monotonic()
+        ends = start + cfg.request_timeout_s
         while more:
-            wait = min(self.config.body_timeout_s, ends - time.monotonic())
+            rate_ends = start + cfg.body_grace_s + len(body) / cfg.min_body_rate
+            wait = min(cfg.body_timeout_s, min(ends, rate_ends) - time.monotonic())
             try:
                 msg = await asyncio.wait_for(receive(), max(wait, 0.0))
             except asyncio.TimeoutError:
-                await send_error(send, 408, "the request body stalled", "invalid_request_error")
+                await send_error(send, 408, "the request body stalled or came too slowly",
+                                 "invalid_request_error")  # fmt: skip
                 return
             if msg["type"] == "http.disconnect":
                 return

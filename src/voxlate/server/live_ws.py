@@ -33,7 +33,7 @@ from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslat
 from voxlate.pipeline.stream_events import AudioOut, ErrorEvent, Latency
 from voxlate.pipeline.stream_stages import check_enhance_mode
 from voxlate.server.config import ServerConfig
-from voxlate.server.pool import EnginePool
+from voxlate.server.pool import EnginePool, LoadedPair, PoolBusy, SameLanguageError
 
 PROTOCOL_VERSION = 1
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")  # an ISO 639-1 (or -3) code
@@ -79,6 +79,8 @@ class LiveSession:
         self.voice: Any = None
         self.sample_rate = SAMPLE_RATE
         self.sender: asyncio.Task | None = None
+        self.pair: LoadedPair | None = None  # acquired from the pool until the stream stops
+        self.closed = False  # the server closed the socket: stop receiving
         self._send_lock = asyncio.Lock()
 
     async def send(self, message: dict, data: bytes | None = None) -> None:
@@ -121,6 +123,8 @@ class LiveSession:
                     await self.on_audio(msg["bytes"])
                 elif msg.get("text") is not None:
                     await self.on_text(msg["text"])
+                if self.closed:
+                    return
         except WebSocketDisconnect:
             return
         finally:
@@ -172,15 +176,28 @@ class LiveSession:
             return
         source, target = source.lower(), target.lower()
         try:
-            pair = await self.pool.pair(source, target)
-            vad = await asyncio.to_thread(self.pool.new_vad)  # loads a model: off the loop
-            self.voice = await self.pool.acquire_voice(voice)
+            pair = await self.pool.acquire(source, target)
+        except (SameLanguageError, PoolBusy) as e:
+            # A request the server will never serve, or no room: say why, then close.
+            await self.error(str(e))
+            await self.ws.close(code=1013 if isinstance(e, PoolBusy) else 1008)
+            self.closed = True
+            return
         except VoxlateError as e:
             await self.error(str(e))
             return
-        except ImportError:
-            await self.error(f"voice mode '{voice}' is not available on this server")
+        try:
+            vad = await asyncio.to_thread(self.pool.new_vad)  # loads a model: off the loop
+            self.voice = await self.pool.acquire_voice(voice)
+        except (VoxlateError, ImportError) as e:
+            self.pool.release(pair)
+            reason = f"voice mode '{voice}' is not available on this server"
+            await self.error(str(e) if isinstance(e, VoxlateError) else reason)
             return
+        except BaseException:
+            self.pool.release(pair)
+            raise
+        self.pair = pair
         self.voice_mode = voice
         seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=self.config.end_silence_s)
         cfg = StreamConfig(
@@ -258,6 +275,9 @@ class LiveSession:
         if sender is not None and not sender.cancelled():
             sender.exception()  # retrieved: a send to a closed socket is not a bug
         await stream.aclose()
+        pair, self.pair = self.pair, None
+        if pair is not None:  # the engines stay alive for any thread still using them
+            self.pool.release(pair)
         voice, self.voice = self.voice, None
         if voice is not None:
             # Threads of this stream (a voice fit, a chunk's conversion) may still run;

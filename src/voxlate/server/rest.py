@@ -18,6 +18,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import json
 import os
 import re
 import tempfile
@@ -47,6 +48,7 @@ from voxlate.server.openai_compat import (
     voices,
     wav_bytes,
 )
+from voxlate.server.pool import PoolBusy
 from voxlate.transcription import WindowConfig, transcribe_long
 
 router = APIRouter(prefix="/v1")
@@ -185,60 +187,126 @@ async def translations(request: Request) -> Response:
     language = (given or t.language or request.app.state.config.source).lower()
     segments = list(t.segments)
     if language != "en" and t.text:
-        pair = await request.app.state.pool.pair(language, "en")
-        translator = Checked(pair.engines.translator, deadline_of(request), pair.locks.mt)
+        async with request.app.state.pool.using(language, "en") as pair:
+            translator = Checked(pair.engines.translator, deadline_of(request), pair.locks.mt)
 
-        def run() -> list[tuple[float, float, str]]:
-            return [(a, b, translator.translate(x, language, "en").strip()) for a, b, x in segments]
+            def run() -> list[tuple[float, float, str]]:
+                return [
+                    (a, b, translator.translate(x, language, "en").strip()) for a, b, x in segments
+                ]
 
-        segments = await asyncio.to_thread(run)
+            segments = await asyncio.to_thread(run)
     text = " ".join(x for _, _, x in segments if x)
     return text_response(
         text, segments, fmt, "translate", language, audio.duration, form_bool(request, "stream")
     )
 
 
+JSON_TYPES = ("application/json",)  # media types a JSON endpoint takes (and any */*+json)
+SPEECH_INPUT_CHARS = 4096  # OpenAI's limit on `input`; engines on SPEECH_ENGINE_CHARS less
+# Engines that need more compute per character get a lower cap on `input`, so that one
+# request's work stays bounded (Kokoro: ~20 characters a second on the 2-core dev machine).
+SPEECH_ENGINE_CHARS = {"kokoro": 2000, "xtts": 500}
+PIECE_CHARS = 300  # longest text piece synthesised in one engine call (characters)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])\s*")
+_CLAUSE_END = re.compile(r"(?<=[,;:،])\s+|(?<=[、，；：])\s*")
+
+
+def json_object(request: Request, raw: bytes) -> dict:
+    """The body of a JSON endpoint as a dict: 415 for any other media type (so a
+    cross-site form or text/plain POST, which needs no CORS preflight, is refused), 400
+    when it is not a JSON object."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in JSON_TYPES and not media.endswith("+json"):
+        raise HTTPError(
+            415, f"Content-Type must be application/json, not '{media or 'none'}'",
+            "unsupported_media_type",
+        )  # fmt: skip
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as e:
+        raise HTTPError(400, "the body must be a JSON object") from e
+    if not isinstance(body, dict):
+        raise HTTPError(400, "the body must be a JSON object")
+    return body
+
+
+def typed(body: dict, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+    """`body[name]` (or `default` when absent or null) if it has the JSON type `kind`,
+    else HTTP 422 naming the field (a list where a string belongs is a 422, never a 500)."""
+    value = body.get(name)
+    if value is None:
+        return default
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        what = {str: "a string", float: "a number", bool: "true or false"}.get(kinds[-1], "valid")
+        raise HTTPError(422, f"'{name}' must be {what}", "invalid_type")
+    return value
+
+
+def speech_pieces(text: str, most: int = PIECE_CHARS) -> list[str]:
+    """`text` cut at sentence ends, long sentences at clause ends, then between words,
+    into pieces of at most `most` characters (a word longer than that stays whole)."""
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        parts = [sentence] if len(sentence) <= most else _CLAUSE_END.split(sentence)
+        for part in parts:
+            words: list[str] = []
+            for word in part.split():
+                if words and len(" ".join([*words, word])) > most:
+                    pieces.append(" ".join(words))
+                    words = []
+                words.append(word)
+            if words:
+                pieces.append(" ".join(words))
+    return pieces
+
+
 @router.post("/audio/speech")
 async def speech(request: Request) -> Response:
     """Text to speech (OpenAI `audio.speech`).
 
-    JSON: `input`; `voice` (an OpenAI voice name: the language's default voice; or piper,
-    espeak-ng, jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo); `language`
-    (voxlate's addition, default en); `speed` 0.25-4; `response_format` mp3 (default),
-    opus, aac, flac, wav or pcm (16-bit little-endian, 24 kHz); `model` ignored.
+    JSON (``Content-Type: application/json``): `input` (at most 4096 characters; 2000
+    with Kokoro, 500 with XTTS); `voice` (an OpenAI voice name: the language's default
+    voice; or piper, espeak-ng, jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo);
+    `language` (voxlate's addition, default en); `speed` 0.25-4; `response_format` mp3
+    (default), opus, aac, flac, wav or pcm (16-bit little-endian, 24 kHz); `model` ignored.
+    A field of the wrong JSON type gives 422. The text is synthesised a sentence at a
+    time, so a request whose client left or whose time ran out stops at the next sentence.
     """
-    try:
-        body = await request.json()
-    except Exception as e:
-        raise HTTPError(400, "the body must be JSON with an 'input' text") from e
-    if not isinstance(body, dict) or not isinstance(body.get("input"), str):
+    body = json_object(request, await request.body())
+    text = typed(body, "input", str)
+    if text is None:
         raise HTTPError(400, "the body must be JSON with an 'input' text")
-    text = body["input"].strip()
+    text = text.strip()
     if not text:
         raise HTTPError(400, "'input' is empty")
-    if len(text) > 4096:
-        raise HTTPError(400, "'input' is longer than 4096 characters")
+    if len(text) > SPEECH_INPUT_CHARS:
+        raise HTTPError(400, f"'input' is longer than {SPEECH_INPUT_CHARS} characters")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
         raise HTTPError(400, "'input' is not valid Unicode (a lone surrogate)") from e
-    fmt = body.get("response_format", "mp3")
+    fmt = typed(body, "response_format", str, "mp3")
     if fmt not in AUDIO_FORMATS:
         raise HTTPError(400, f"response_format must be one of: {', '.join(AUDIO_FORMATS)}")
-    speed = body.get("speed", 1.0)
-    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4:
+    speed = typed(body, "speed", (int, float), 1.0)
+    if not 0.25 <= speed <= 4:
         raise HTTPError(400, "'speed' must be a number from 0.25 to 4.0")
-    language = language_code(body.get("language", "en"))
-    voice = body.get("voice")
-    if voice is not None and not isinstance(voice, str):
-        raise HTTPError(400, "'voice' must be a string")
+    language = language_code(typed(body, "language", str, "en"))
+    voice = typed(body, "voice", str)
     pool = request.app.state.pool
     spec = tts_spec(voice, pool.specs.tts or default_tts(language))
+    cap = SPEECH_ENGINE_CHARS.get(spec.split(":")[0], SPEECH_INPUT_CHARS)
+    if len(text) > cap:
+        raise HTTPError(400, f"'input' is longer than {cap} characters, the limit with {spec}")
     synthesizer, lock = await pool.engine("tts", spec)
     guarded = Checked(synthesizer, deadline_of(request), lock)
 
     def run() -> tuple[bytes, str]:
-        chunks = list(guarded.synthesize(text, language))
+        # One engine call per piece: each checks the deadline first (so a request whose
+        # client left stops within a sentence) and holds the lock alone (others interleave).
+        chunks = [c for piece in speech_pieces(text) for c in guarded.synthesize(piece, language)]
         if not chunks:
             raise NoSpeechError("nothing to say")
         audio = time_stretch(concatenate(chunks, chunks[0].sample_rate), float(speed))
@@ -315,7 +383,14 @@ async def translate(request: Request) -> Response:
     if fmt not in ("json", "wav"):
         raise HTTPError(400, "response_format must be json or wav")
     pool = request.app.state.pool
-    pair = await pool.pair(source, target)
+    async with pool.using(source, target) as pair:
+        return await _translate(request, pool, pair, audio, name, voice, fmt)
+
+
+async def _translate(
+    request: Request, pool: Any, pair: Any, audio: Audio, name: str, voice: str, fmt: str | None
+) -> Response:
+    """`translate` on an acquired pair."""
     try:
         stage = await pool.acquire_voice(voice)
     except ImportError as e:
@@ -388,6 +463,8 @@ def install_error_handlers(app: object) -> None:
     async def on_voxlate(request: Request, exc: Exception) -> Response:
         if isinstance(exc, RequestCancelled):
             return error_response(503, str(exc), "timeout_error")
+        if isinstance(exc, PoolBusy):
+            return error_response(503, str(exc), "server_busy")
         status = 422 if isinstance(exc, NoSpeechError) else 400
         return error_response(status, redact_paths(str(exc)))
 

@@ -27,6 +27,7 @@ interpreter's exit hooks.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import sys
 import threading
@@ -142,7 +143,7 @@ class _Worker:
         proc = self.process
         if proc is None:
             return ""
-        proc.join(timeout=1.0)
+        proc.join(timeout=10.0)  # a dying process may still be unmapping 1.2 GB
         code = proc.exitcode
         if code is None:
             return ""
@@ -319,6 +320,9 @@ def _load(path: str, config: LlmConfig) -> int:
     (measured with the embedded 1.1 GB model: peak RSS 1,801 MiB mapped, 1,207 MiB read).
     """
     global _LLM
+    _exit_with_parent()
+    # No core file: a crash of this process would write its ~1.2 GB (the model) to disk.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     import llama_cpp
 
     threads = config.n_threads or llm_threads()
@@ -336,6 +340,20 @@ def _load(path: str, config: LlmConfig) -> int:
     except (ValueError, RuntimeError, OSError) as e:
         raise EngineError(f"llama.cpp cannot load {path}: {str(e).splitlines()[0]}") from None
     return os.getpid()
+
+
+def _exit_with_parent(every_s: float = 1.0) -> None:
+    """End this worker when its parent is gone (killed with SIGKILL, say, which runs no
+    clean-up): a daemon thread polls the parent's pid. Not PR_SET_PDEATHSIG: that fires when
+    the *thread* that started the worker ends, and workers are started from worker threads."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 # Fault injection for the tests of the fallback: VOXLATE_LLM_FAULT=segv:N makes the worker
