@@ -99,6 +99,8 @@ def private_folder(folder: Path, root: Path | None = None) -> Path:
             os.mkdir(p, FOLDER_MODE)  # the mode is masked by the umask, never widened
         except FileExistsError:
             pass  # made by a process running beside this one
+        except OSError as e:
+            raise EngineError(f"Cannot make the model cache folder {p}: {e.strerror}.") from e
     chain = [folder, *folder.parents]
     own = chain[: chain.index(top) + 1] if top in chain else [folder]
     for p in own:
