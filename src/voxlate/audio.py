@@ -8,6 +8,7 @@ through libsndfile, mp3/m4a/webm and other allowed containers through `ffmpeg`.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ import numpy as np
 import soxr
 
 from voxlate.audio_decode import decode_file
+from voxlate.errors import InputError
 
 SAMPLE_RATE = 16_000  # Hz; the rate every recognizer, VAD and enhancer here works at
 
@@ -111,13 +113,49 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     earlier file at `path` untouched.
     """
     dest = Path(path)
+    check_replaceable(dest)
     tmp = temp_beside(dest)
     try:
         yield tmp
+        check_replaceable(dest)  # again: the work may have taken minutes
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_replaceable(dest: str | os.PathLike) -> None:
+    """Raise InputError unless `dest` is missing or a regular file (a symbolic link is not).
+
+    Files are written by renaming a temp file onto `dest`, which replaces the name itself:
+    a device node, FIFO, socket or symbolic link there would become a regular file (as
+    root, `-o /dev/null` would replace the system's /dev/null), so those are refused.
+    """
+    try:
+        mode = os.lstat(dest).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise InputError(f"Cannot write {dest}: it is a folder; give a file name.")
+    if stat.S_ISLNK(mode):
+        raise InputError(
+            f"Cannot write {dest}: it is a symbolic link; give the path of a regular file, "
+            "or - for standard output."
+        )
+    kind = next((k for test, k in _SPECIAL_FILES if test(mode)), "not a regular file")
+    raise InputError(
+        f"Cannot write {dest}: it is {kind}, not a regular file; use - for standard output."
+    )
 
 
 def temp_beside(dest: Path) -> Path:

@@ -1,8 +1,10 @@
 """A command's output files: checked before the work, written as one transaction.
 
 `check_outputs` runs before any model loads: it refuses an output that is one of
-the inputs or another output, a folder, or under a parent that is a file or not
-writable. `write_outputs` then writes every file to a temporary name beside its
+the inputs or another output, a folder, anything but a regular file (a device, FIFO,
+socket or symbolic link: the rename would replace it), or under a parent that is a
+file or not writable. `output_path` reads a path as typed: a trailing slash names a
+folder, given the file name the command would choose, or refused. `write_outputs` then writes every file to a temporary name beside its
 destination and renames them all only when every one was written; if a rename
 fails, the files it replaced are put back. Either all new outputs appear, or the
 old ones stay. The path `-` means standard output (written last, after the files).
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxlate.audio import new_temp_file, temp_beside
+from voxlate.audio import check_replaceable, new_temp_file, temp_beside
 from voxlate.errors import InputError
 
 if TYPE_CHECKING:
@@ -29,6 +31,28 @@ STDIO = "-"  # the path that means standard input or output
 def is_stdio(path: str | os.PathLike | None) -> bool:
     """Whether `path` is `-`, standard input or output."""
     return path is not None and str(path) == STDIO
+
+
+def names_folder(path: str | os.PathLike) -> bool:
+    """Whether `path` as typed ends with a slash (`out/` names the folder out)."""
+    text = os.fspath(path)
+    return isinstance(text, str) and text.endswith(("/", os.sep)) and not is_stdio(text)
+
+
+def output_path(given: str | os.PathLike | None, name: str | None = None) -> Path | None:
+    """An output option as the user typed it, as a path; None stays None and `-` stays `-`.
+
+    A trailing slash (`-o out/`) names a folder: the output is `name` inside it when the
+    command names its outputs itself (translate's INPUT.TARGET.wav, transcribe's STEM.txt);
+    with no `name` it raises InputError ("... is a folder; give a file name").
+    """
+    if given is None:
+        return None
+    if names_folder(given):
+        if name is None:
+            raise InputError(f"Cannot write {os.fspath(given)}: it is a folder; give a file name.")
+        return Path(given) / name
+    return Path(given)
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -70,6 +94,8 @@ def check_outputs(
                 raise InputError("Only one output can go to standard output (-).")
             seen.append(Path(STDIO))
             continue
+        if names_folder(o):
+            raise InputError(f"Cannot write {os.fspath(o)}: it is a folder; give a file name.")
         p = Path(o)
         for i in ins:
             if _same(p, i):
@@ -77,8 +103,7 @@ def check_outputs(
         for q in seen:
             if str(q) != STDIO and _same(p, q):
                 raise InputError(f"Two outputs are the same file: {p}.")
-        if p.is_dir():
-            raise InputError(f"Cannot write {p}: it is a folder.")
+        check_replaceable(p)  # a folder, device, FIFO, socket or symbolic link
         if p.exists() and not os.access(p, os.W_OK):
             raise InputError(f"Cannot write {p}: the file is read-only.")
         _writable_parent(p)
@@ -128,6 +153,8 @@ def _temp_beside(dest: Path) -> Path:
 def _rename_all(moves: list[tuple[Path, Path]]) -> None:
     """Rename each temp onto its destination; on failure, restore what was replaced."""
     backups: list[tuple[Path, Path | None]] = []  # (destination, its old file's backup)
+    for _, dest in moves:  # checked again before any rename: the work took a while
+        check_replaceable(dest)
     try:
         for tmp, dest in moves:
             backup = None

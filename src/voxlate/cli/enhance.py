@@ -42,8 +42,12 @@ def run(
     input: Path = typer.Argument(
         ..., help="Noisy audio file (any format ffmpeg reads); - reads stdin."
     ),
-    output: Path = typer.Option(
-        ..., "-o", "--output", help="Enhanced audio to write (format from the extension; - stdout)."
+    output: str = typer.Option(
+        ...,
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="Enhanced audio to write (format from the extension; - stdout).",
     ),
     model: Path | None = typer.Option(
         None,
@@ -80,8 +84,9 @@ def run(
 
     if model is not None and engine is not None:
         raise InputError("Give either --model or --engine, not both.")
-    check_outputs([output], [input])
-    audio_format(output)
+    check_outputs([output], [input])  # as typed: no naming convention, so FOLDER/ is refused
+    out = Path(output)
+    audio_format(out)
     with stdin_as_file(input) as path:
         audio = load_audio(path, max_seconds=max_seconds(max_audio_minutes))
     if engine is None:
@@ -91,8 +96,8 @@ def run(
         enhancer.progress = True
     else:
         enhancer = REGISTRY.create(engine)  # type: ignore[assignment]
-    write_audio(output, enhancer.enhance(audio))
-    typer.echo(f"wrote {output} ({audio.duration:.1f} s)", err=True)
+    write_audio(out, enhancer.enhance(audio))
+    typer.echo(f"wrote {out} ({audio.duration:.1f} s)", err=True)
 
 
 @enhance_app.command("train")

@@ -21,8 +21,12 @@ def live(
     ),
     source: str = typer.Option("en", "--source", "-s", help="Spoken language (ISO 639-1)."),
     target: str = typer.Option("es", "--target", "-t", help="Language to speak (ISO 639-1)."),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write the translated speech to this wav instead of speakers."
+    output: str | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="Write the translated speech to this wav instead of speakers.",
     ),
     voice: str = typer.Option("preserve", "--voice", help="preserve | tts | anonymize | REF.wav."),
     vad: str = typer.Option("silero", "--vad", help="Voice activity detector: silero | energy."),

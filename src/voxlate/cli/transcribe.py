@@ -55,15 +55,28 @@ def transcribe(
         ),
     ] = None,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--output", "-o", help="Write the text here, one input only [default: print it]."
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write the text here, one input only; DIR/ writes DIR/STEM.txt "
+            "[default: print it].",
         ),
     ] = None,
-    srt: Annotated[Path | None, typer.Option(help="Write SRT subtitles here (one input).")] = None,
+    srt: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH", help="Write SRT subtitles here (one input; DIR/: DIR/STEM.srt)."
+        ),
+    ] = None,
     json_out: Annotated[
-        Path | None,
-        typer.Option("--json", help="Write text, segments and timings as JSON (one input)."),
+        str | None,
+        typer.Option(
+            "--json",
+            metavar="PATH",
+            help="Write text, segments and timings as JSON (one input; DIR/: DIR/STEM.json).",
+        ),
     ] = None,
     output_format: Annotated[
         str | None,
@@ -98,14 +111,14 @@ def transcribe(
     from voxlate.audio import SAMPLE_RATE, load_audio
     from voxlate.cli.conventions import max_seconds, stdin_as_file
     from voxlate.engines.asr import REGISTRY
-    from voxlate.outputs import Output, check_outputs, write_outputs
+    from voxlate.outputs import Output, check_outputs, output_path, write_outputs
 
     language = language.strip().lower() if language else None
     detect = language is None
     if sum(str(a) == "-" for a in audio) > 1:
         raise InputError("Standard input (-) can be read only once.")
-    single = {k: v for k, v in {"txt": out, "srt": srt, "json": json_out}.items() if v}
-    if len(audio) > 1 and single:
+    given = {"txt": out, "srt": srt, "json": json_out}
+    if len(audio) > 1 and any(given.values()):
         raise InputError("-o, --srt and --json take one input; use --output-dir for several.")
     plans: list[dict[str, Path]] = [{} for _ in audio]  # per input: {format: path}
     if output_format is not None or output_dir is not None:
@@ -116,7 +129,10 @@ def transcribe(
             )
         formats = list(FORMATS) if "all" in names else list(dict.fromkeys(names))
         plans = output_paths(audio, formats, output_dir or Path("."))
-    plans[0].update(single)  # -o/--srt/--json name their file themselves
+    stem = "stdin" if str(audio[0]) == "-" else audio[0].stem  # FOLDER/ gets STEM.FORMAT
+    for f, typed in given.items():  # -o/--srt/--json name their file themselves
+        if (p := output_path(typed, f"{stem}.{f}")) is not None:
+            plans[0][f] = p
     check_outputs([p for plan in plans for p in plan.values()], audio)
     for a in audio:
         if str(a) != "-" and not a.is_file():

@@ -35,15 +35,27 @@ def translate(
         "en", "--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es)."
     ),
     target: str = typer.Option("es", "--target", "-t", help="Language to speak (ISO 639-1)."),
-    output: Path | None = typer.Option(
+    output: str | None = typer.Option(
         None,
         "--output",
         "-o",
-        help="Output audio; its extension picks the format (wav, flac, ogg, opus, mp3, m4a); "
-        "- writes wav to stdout [default: INPUT.TARGET.wav; stdout when INPUT is -].",
+        metavar="PATH",
+        help="Output audio, or DIR/ for DIR/INPUT.TARGET.wav; the extension picks the format "
+        "(wav, flac, ogg, opus, mp3, m4a); - writes wav to stdout "
+        "[default: INPUT.TARGET.wav; stdout when INPUT is -].",
     ),
-    report: Path | None = typer.Option(None, "--report", help="Write the JSON report here."),
-    srt: Path | None = typer.Option(None, "--srt", help="Write subtitles of the translation here."),
+    report: str | None = typer.Option(
+        None,
+        "--report",
+        metavar="PATH",
+        help="Write the JSON report here (DIR/: DIR/INPUT.TARGET.json).",
+    ),
+    srt: str | None = typer.Option(
+        None,
+        "--srt",
+        metavar="PATH",
+        help="Write subtitles of the translation here (DIR/: DIR/INPUT.TARGET.srt).",
+    ),
     voice: VoiceOption = "preserve",
     vad: VadOption = "silero",
     enhance: EnhanceOption = "deepfilter",
@@ -65,7 +77,7 @@ def translate(
     from voxlate.audio_encode import audio_format
     from voxlate.cli.conventions import max_seconds, stdin_as_file
     from voxlate.errors import InputError
-    from voxlate.outputs import STDIO, check_outputs, is_stdio
+    from voxlate.outputs import STDIO, check_outputs, is_stdio, output_path
     from voxlate.pipeline.engines import EngineSpecs
     from voxlate.pipeline.file import FileTranslator, default_output, translate_file
     from voxlate.pipeline.segmenter import SegmenterConfig
@@ -75,9 +87,13 @@ def translate(
         raise InputError("--enhance-mode must be auto, always or never.")
     if end_silence <= 0 or max_utterance <= 1:
         raise InputError("--end-silence must be > 0 and --max-utterance > 1 second.")
-    out = output or (Path(STDIO) if is_stdio(input) else default_output(input, target))
+    stem = f"{'stdin' if is_stdio(input) else input.stem}.{target}"  # names in a FOLDER/
+    out = output_path(output, f"{stem}.wav") or (
+        Path(STDIO) if is_stdio(input) else default_output(input, target)
+    )
+    report_to, srt_to = output_path(report, f"{stem}.json"), output_path(srt, f"{stem}.srt")
     # Every check a user can fail comes before the models load.
-    check_outputs([out, report, srt], [input])
+    check_outputs([out, report_to, srt_to], [input])
     audio_format(out)
     from voxlate.engines.mt import DEFAULT as DEFAULT_MT
     from voxlate.engines.mt import file_default
@@ -107,7 +123,7 @@ def translate(
             enhance_mode=check_enhance_mode(enhance_mode),
         )
         rep = translate_file(
-            translator, path, out, report, srt, input_name=str(input), max_seconds=cap
+            translator, path, out, report_to, srt_to, input_name=str(input), max_seconds=cap
         )
     if not quiet:
         t = rep["timings_s"]

