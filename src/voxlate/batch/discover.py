@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,18 +36,54 @@ class BatchItem:
         return (self.output, self.report) + ((self.srt,) if self.srt else ())
 
 
+def file_kind(mode: int) -> str | None:
+    """What a file is when it is not a regular file ('a FIFO', ...); None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or under it (both resolved)."""
+    return path == folder or folder in path.parents
+
+
+def _input_path(p: Path) -> Path:
+    """The path an input is known by: resolved for a regular file (so that two names of one
+    file are one input); a link to anything else keeps its own name for the manifest."""
+    resolved = p.resolve()
+    try:
+        regular = stat.S_ISREG(resolved.stat().st_mode)
+    except OSError:
+        regular = False
+    return resolved if regular or not p.is_symlink() else Path(os.path.abspath(p))
+
+
 def find_audio(inputs: list[Path], exclude: Path | None = None) -> list[Path]:
     """The audio files named by `inputs`, folders searched recursively, in a stable order.
 
     Hidden files and folders (names starting with '.') are skipped, and so is anything
-    under `exclude` (the output folder, so that outputs never become inputs).
+    whose real path is under `exclude` (the output folder, so that outputs never become
+    inputs); an input named on the command line that lies there is a usage error. Files
+    that are not regular (FIFOs, devices, sockets, links to them) are returned too: the
+    run skips them with a manifest line instead of reading them.
     """
     found: list[Path] = []
     ex = exclude.resolve() if exclude is not None else None
     for given in inputs:
-        if given.is_file():
-            found.append(given)
-        elif given.is_dir():
+        if ex is not None and given.exists() and inside(given.resolve(), ex):
+            raise BatchUsageError(
+                f"The input {given} is inside the output folder {exclude}, so each run would "
+                "translate the last run's outputs; write them to another folder with -o."
+            )
+        if given.is_dir():
             for root, dirs, files in os.walk(given):
                 r = Path(root)
                 dirs[:] = sorted(
@@ -59,9 +96,12 @@ def find_audio(inputs: list[Path], exclude: Path | None = None) -> list[Path]:
                     for f in sorted(files)
                     if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_SUFFIXES
                 ]
+        elif given.exists():  # a file, or a FIFO or device named on purpose: skipped later
+            found.append(given)
         else:
             raise BatchUsageError(f"No such file or folder: {given}")
-    unique = list(dict.fromkeys(p.resolve() for p in found))
+    paths = (_input_path(p) for p in found)
+    unique = list(dict.fromkeys(p for p in paths if ex is None or not inside(p.resolve(), ex)))
     if not unique:
         raise BatchUsageError(
             f"No audio files found in {', '.join(map(str, inputs))} "

@@ -39,6 +39,7 @@ class ManifestEntry:
     audio_s: float = 0.0  # length of the input (s), when it was translated
     run: str = ""  # start time of the run (UTC, ISO 8601): tells runs apart
     parts: int = 1  # parts the input was split into (--split-over)
+    reason: str | None = None  # why it was skipped: done before, or not a regular file
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

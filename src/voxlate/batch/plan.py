@@ -8,14 +8,16 @@ the two leaves a report that is missing or stale, so the item is redone.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from voxlate.batch.discover import BatchItem
+from voxlate.batch.discover import BatchItem, file_kind
 from voxlate.engines.voice.base import VOICE_MODES
-from voxlate.parts import file_sha256
+from voxlate.parts import CHUNK, file_sha256
 from voxlate.pipeline.engines import EngineSpecs
 
 
@@ -45,6 +47,37 @@ class BatchOptions:
         if voice not in VOICE_MODES and Path(voice).is_file():
             d["voice_sha256"] = file_sha256(voice)
         return json.loads(json.dumps(d))  # tuples -> lists, as they come back from a file
+
+
+class NotRegularInput(Exception):
+    """An input that is a FIFO, a device, a socket or a link to one: skipped, never read."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind  # 'a FIFO', 'a character device', ...
+
+
+def input_sha256(path: str | os.PathLike, chunk: int = CHUNK) -> tuple[str, int]:
+    """(SHA-256 hex, size in bytes) of an input, read only if it is a regular file.
+
+    Its kind is checked before it is opened and again on the open descriptor, and it is
+    opened without blocking (a FIFO with no writer would block the open), so a file
+    swapped for a FIFO or a link to /dev/zero after the check is refused too
+    (NotRegularInput); OSError when it cannot be opened.
+    """
+    kind = file_kind(os.stat(path).st_mode)  # a socket cannot even be opened
+    if kind is not None:
+        raise NotRegularInput(kind)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        kind = file_kind(st.st_mode)
+        if kind is not None:
+            raise NotRegularInput(kind)
+        h = hashlib.sha256()
+        while block := f.read(chunk):
+            h.update(block)
+        return h.hexdigest(), st.st_size
 
 
 def batch_record(sha256: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -9,13 +9,16 @@ job retried, up to `max_attempts` tries, then recorded as failed.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import socket
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -26,6 +29,8 @@ from voxlate.batch.worker import BatchWorker, Job, JobOutcome
 from voxlate.errors import MissingDependencyError
 
 OBJECT_STORE_MB = 128  # object store of a local Ray (MiB): jobs pass paths, not audio
+AUTH_MODE = "RAY_AUTH_MODE"  # Ray's switch for token authentication: token | disabled
+RAY_ADDRESS_FILE = "ray_current_cluster"  # where `ray start` leaves the head's address
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ def require_ray(address: str | None) -> ModuleType:
 def check_reachable(address: str, timeout_s: float = 5.0) -> None:
     """Fail fast when HOST:PORT does not accept connections (Ray itself retries for minutes).
 
-    Other forms (``auto``, ``ray://...``) are left to Ray.
+    Other forms (``ray://...``) are left to Ray.
     """
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit() or "/" in address:
@@ -59,10 +64,244 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except OSError as e:
+        given = " (from RAY_ADDRESS)" if os.environ.get("RAY_ADDRESS") == address else ""
         raise BatchUsageError(
-            f"Cannot reach the Ray cluster at {address} ({e.strerror or e}); "
+            f"Cannot reach the Ray cluster at {address}{given} ({e.strerror or e}); "
             "is `ray start --head` running there?"
         ) from e
+
+
+def _address_from_file(given: str) -> str:
+    """The HOST:PORT that ``--address auto`` means: the last `ray start` on this machine.
+
+    Ray keeps it in ``<temp>/ray/ray_current_cluster`` until `ray stop`; a cluster that
+    died without `ray stop` leaves it behind, naming a dead address.
+    """
+    import tempfile
+
+    file = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / "ray" / RAY_ADDRESS_FILE
+    try:
+        found = file.read_text(encoding="utf-8").strip()
+    except OSError:
+        found = ""
+    if not found:
+        raise BatchUsageError(
+            f"--address {given} found no running Ray cluster on this machine ({file} is "
+            "missing): start one with `ray start --head`, give its HOST:PORT, or leave "
+            "--address out to run on a local Ray."
+        )
+    try:
+        check_reachable(found)
+    except BatchUsageError as e:
+        raise BatchUsageError(
+            f"--address {given} names {found}, read from {file}, which does not answer "
+            "(a cluster that stopped without `ray stop`): start one with `ray start --head`, "
+            "give its HOST:PORT, or leave --address out to run on a local Ray."
+        ) from e
+    return found
+
+
+def _raylet() -> ModuleType | None:
+    """Ray's compiled core (``ray._raylet``), for the two calls that have no public form."""
+    try:
+        return importlib.import_module("ray._raylet")
+    except ImportError:
+        return None
+
+
+def ray_exceptions() -> ModuleType:
+    return importlib.import_module("ray.exceptions")
+
+
+def _token_source() -> str | None:
+    """Where Ray reads this driver's token from, in Ray's documented order; None if nowhere.
+
+    A ``RAY_AUTH_TOKEN_PATH`` that cannot be read or is empty is a usage error here: Ray
+    treats it as a fatal misconfiguration and aborts the process.
+    """
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return "RAY_AUTH_TOKEN"
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    if path:
+        try:
+            empty = not Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise BatchUsageError(
+                f"RAY_AUTH_TOKEN_PATH names {path}, which cannot be read ({e})."
+            ) from e
+        if empty:
+            raise BatchUsageError(f"RAY_AUTH_TOKEN_PATH names {path}, which is empty.")
+        return path
+    default = Path.home() / ".ray" / "auth_token"
+    return str(default) if default.is_file() else None
+
+
+@contextmanager
+def driver_token_auth() -> Iterator[str | None]:
+    """Ray's token authentication for a driver that joins a cluster by address.
+
+    `ray start --head` turns token authentication on when a token exists (Ray 2.59+), and
+    so does a local `ray.init()`; but a driver given an explicit address keeps
+    ``RAY_AUTH_MODE`` unset, i.e. disabled, sends no token and is refused
+    (``Unauthenticated: InvalidAuthToken``). As Ray does for the head: when the user set
+    no ``RAY_AUTH_MODE`` and a token is at hand (``RAY_AUTH_TOKEN``, the file in
+    ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``), this driver runs with
+    ``RAY_AUTH_MODE=token``; a cluster without authentication accepts it too. Yields the
+    token's source (None: no token, or the user's own ``RAY_AUTH_MODE`` stands); the
+    environment is restored afterwards.
+    """
+    if os.environ.get(AUTH_MODE):
+        yield None
+        return
+    source = _token_source()
+    if source is None:
+        yield None
+        return
+    os.environ[AUTH_MODE] = "token"
+    _refresh_ray_config()
+    try:
+        yield source
+    finally:
+        os.environ.pop(AUTH_MODE, None)
+        _refresh_ray_config()
+
+
+def _refresh_ray_config() -> None:
+    """Make Ray re-read ``RAY_*`` settings: its C++ config caches them on first read."""
+    config = getattr(_raylet(), "Config", None)
+    if config is not None:  # else another Ray, which reads them at ray.init()
+        config.initialize("")
+
+
+def _refusal(address: str, source: str | None) -> str:
+    """The one sentence for a cluster that refused this driver's token (or lack of one)."""
+    how = (
+        "the cluster's token (`ray get-auth-token` on the head prints it) in "
+        "~/.ray/auth_token here, or in a file named by RAY_AUTH_TOKEN_PATH"
+    )
+    mode = os.environ.get(AUTH_MODE, "")
+    if mode and mode.lower() != "token":
+        return (
+            f"The Ray cluster at {address} requires token authentication, but "
+            f"{AUTH_MODE}={mode} here: unset it, and put {how}."
+        )
+    if source is None:
+        return (
+            f"The Ray cluster at {address} requires token authentication and this machine "
+            f"has no Ray token: put {how}."
+        )
+    return f"The Ray cluster at {address} refused the token from {source}: put {how}."
+
+
+@contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null: Ray's C++ client logs each failed try there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def check_auth(address: str, source: str | None) -> None:
+    """One quick handshake with the cluster's GCS, to refuse a bad token in one sentence.
+
+    `ray.init` retries a refused driver for ~20 s with a log line per try and then says
+    only "Failed to connect"; one GCS client call answers in under a second. Only an
+    authentication error is acted on; anything else is left for `ray.init` to report.
+    """
+    from ray.exceptions import RayError
+
+    gcs_client = getattr(_raylet(), "GcsClient", None)
+    auth_error = getattr(ray_exceptions(), "AuthenticationError", None)
+    if gcs_client is None or auth_error is None:
+        return
+    try:
+        with _stderr_silenced():
+            gcs_client(address=address)
+    except auth_error as e:
+        raise BatchUsageError(_refusal(address, source)) from e
+    except (RayError, OSError, RuntimeError, ValueError):
+        return
+
+
+def _first_sentence(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0].rstrip(".") if text else type(e).__name__
+
+
+@contextmanager
+def _join(ray: ModuleType, address: str, kwargs: dict[str, Any]) -> Iterator[None]:
+    """Ray, joined to the cluster at `address` (token authentication as Ray documents it)."""
+    auth_errors = tuple(
+        c for c in (getattr(ray_exceptions(), "AuthenticationError", None),) if c is not None
+    )
+    if address == "auto":  # what Ray would read from its address file, checked here
+        address = _address_from_file(address)
+    check_reachable(address)
+    with driver_token_auth() as source:
+        if "//" not in address:
+            check_auth(address, source)
+        try:
+            ray.init(address=address, **kwargs)
+        except auth_errors as e:
+            raise BatchUsageError(_refusal(address, source)) from e
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            if "InvalidAuthToken" in _chain_text(e):
+                raise BatchUsageError(_refusal(address, source)) from e
+            raise BatchUsageError(
+                f"Cannot connect to the Ray cluster at {address} ({_first_sentence(e)})."
+            ) from e
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
+
+def _chain_text(e: BaseException) -> str:
+    """The messages of an exception and of its causes, joined."""
+    parts: list[str] = []
+    seen: BaseException | None = e
+    while seen is not None and len(parts) < 10:
+        parts.append(str(seen))
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(parts)
+
+
+@contextmanager
+def _local(ray: ModuleType, config: PoolConfig, kwargs: dict[str, Any]) -> Iterator[None]:
+    """A local Ray for this run, shut down after it, and killed with it if the driver dies.
+
+    ``address="local"`` starts a new cluster whatever ``RAY_ADDRESS`` or Ray's address
+    file say (a stale file used to make `ray.init` try to join a dead cluster and fail
+    with "num_cpus ... must not be provided"). The `reaper` watchdog kills the agents that
+    Ray's own reaper misses when the driver is killed with SIGKILL.
+    """
+    from voxlate.batch import reaper
+
+    cpus = max(1, config.workers or os.cpu_count() or 1)
+    linux = os.path.isdir("/proc/self")
+    before = reaper.children(os.getpid()) if linux else {}
+    ray.init(
+        address="local",
+        num_cpus=int(cpus * config.cpus_per_worker + 0.999),
+        object_store_memory=OBJECT_STORE_MB * 2**20,
+        **kwargs,
+    )
+    started = {p: s for p, s in reaper.children(os.getpid()).items() if p not in before}
+    watchdog = reaper.start(started) if linux else None
+    try:
+        yield
+    finally:
+        try:
+            ray.shutdown()
+        finally:
+            reaper.stop(watchdog)
 
 
 @contextmanager
@@ -72,34 +311,22 @@ def ray_session(config: PoolConfig) -> Iterator[ModuleType]:
     A Ray already initialised in this process (tests, notebooks) is used as it is.
     """
     ray = require_ray(config.address)
-    started = False
-    if not ray.is_initialized():
-        kwargs: dict[str, Any] = {
-            "include_dashboard": False,
-            "log_to_driver": True,
-            "configure_logging": False,
-        }
-        if config.address:
-            check_reachable(config.address)
-            try:
-                ray.init(address=config.address, **kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as e:
-                raise BatchUsageError(
-                    f"Cannot connect to the Ray cluster at {config.address}: {e}"
-                ) from e
-        else:
-            cpus = max(1, config.workers or os.cpu_count() or 1)
-            ray.init(
-                num_cpus=int(cpus * config.cpus_per_worker + 0.999),
-                object_store_memory=OBJECT_STORE_MB * 2**20,
-                **kwargs,
-            )
-        started = True
-    try:
+    if ray.is_initialized():
         yield ray
-    finally:
-        if started:
-            ray.shutdown()
+        return
+    kwargs: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": True,
+        "configure_logging": False,
+    }
+    address = config.address
+    session = (
+        _join(ray, address, kwargs)
+        if address is not None and address != "local"
+        else _local(ray, config, kwargs)
+    )
+    with session:
+        yield ray
 
 
 @contextmanager

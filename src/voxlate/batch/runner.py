@@ -11,7 +11,13 @@ from tqdm import tqdm
 
 from voxlate.batch.discover import BatchItem, plan_items
 from voxlate.batch.manifest import ManifestEntry, ManifestWriter, WorkerInfo
-from voxlate.batch.plan import BatchOptions, is_done, remove_stale_temps
+from voxlate.batch.plan import (
+    BatchOptions,
+    NotRegularInput,
+    input_sha256,
+    is_done,
+    remove_stale_temps,
+)
 from voxlate.batch.ray_pool import PoolConfig, run_pool
 from voxlate.batch.split import (
     Part,
@@ -26,7 +32,6 @@ from voxlate.batch.split import (
 )
 from voxlate.batch.worker import BatchWorker, Job, JobOutcome
 from voxlate.errors import EngineError, VoxlateError
-from voxlate.parts import file_sha256
 
 MANIFEST = "manifest.jsonl"
 
@@ -131,8 +136,19 @@ def run_batch(
 
         for item in items:
             try:
-                sha = file_sha256(item.input)
-                size = item.input.stat().st_size
+                sha, size = input_sha256(item.input)
+            except NotRegularInput as e:  # a FIFO or /dev/zero would hang the run: never read
+                why = f"Not a regular file ({e.kind}); skipped."
+                manifest.write(
+                    ManifestEntry(
+                        str(item.input), "skipped", None, None, None, 0.0, None, run=run, reason=why
+                    )
+                )
+                summary.skipped += 1
+                if progress:
+                    tqdm.write(f"skipped: {item.input}: {why}")
+                bar.update()
+                continue
             except OSError as e:
                 _record_failed(manifest, item, f"Cannot read {item.input}: {e.strerror}.", run)
                 summary.failed += 1
@@ -149,6 +165,7 @@ def run_batch(
                         0.0,
                         None,
                         run=run,
+                        reason="Done before with the same input and options.",
                     )
                 )
                 summary.skipped += 1

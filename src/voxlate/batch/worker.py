@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from voxlate.audio import write_text_atomic
-from voxlate.batch.discover import BatchItem
+from voxlate.batch.discover import BatchItem, file_kind
 from voxlate.batch.manifest import WorkerInfo
 from voxlate.batch.plan import BatchOptions, batch_record, remove_stale_temps
 from voxlate.batch.split import Part, PartResult, part_bounds, part_path, save_part
-from voxlate.errors import VoxlateError
+from voxlate.errors import InputError, VoxlateError
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,12 @@ class BatchWorker:
         remove_stale_temps(item)
         audio_s = 0.0
         try:
+            try:
+                kind = file_kind(os.stat(item.input).st_mode)
+            except OSError as e:
+                raise InputError(f"Cannot read {item.input}: {e.strerror}.") from e
+            if kind is not None:  # swapped for a FIFO or a device since the driver hashed it
+                raise InputError(f"{item.input} is no longer a regular file ({kind}).")
             if job.part is not None:
                 audio_s = self._run_part(job, job.part)
             else:

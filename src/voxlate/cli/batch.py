@@ -44,7 +44,9 @@ def batch(
     address: str | None = typer.Option(
         None,
         "--address",
-        help="HOST:PORT of a running Ray cluster [default: start a local one for this run].",
+        envvar="RAY_ADDRESS",
+        help="HOST:PORT of a running Ray cluster, or auto: the last `ray start` here "
+        "[default: start a local one for this run]. Token authentication: docs/batch.md.",
     ),
     srt: bool = typer.Option(False, "--srt", help="Also write <stem>.<target>.srt subtitles."),
     voice: VoiceOption = "preserve",
