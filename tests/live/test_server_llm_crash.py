@@ -42,7 +42,9 @@ def test_websocket_session_goes_on_after_a_segfault(crashing_pool, librivox):
     from voxlate.server.config import ServerConfig
 
     audio = with_pauses([librivox[1][0], librivox[4][0]])
-    app = create_app(ServerConfig(voice="tts", preload=(), allow_hosts=("testserver",)), crashing_pool)
+    app = create_app(
+        ServerConfig(voice="tts", preload=(), allow_hosts=("testserver",)), crashing_pool
+    )
     with TestClient(app) as client, client.websocket_connect("/v1/live") as ws:
         assert ws.receive_json()["type"] == "ready"
         ws.send_text(json.dumps({"type": "start", "source": "en", "target": "es", "voice": "tts"}))
@@ -66,7 +68,9 @@ def test_rest_request_goes_on_after_a_segfault(crashing_pool, librivox):
     from voxlate.server.app import create_app
     from voxlate.server.config import ServerConfig
 
-    app = create_app(ServerConfig(voice="tts", preload=(), allow_hosts=("testserver",)), crashing_pool)
+    app = create_app(
+        ServerConfig(voice="tts", preload=(), allow_hosts=("testserver",)), crashing_pool
+    )
     with TestClient(app) as client, open(librivox[1][0], "rb") as f:
         r = client.post(
             "/v1/translate",
