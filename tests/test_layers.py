@@ -1,7 +1,8 @@
 """The layers of docs/ARCHITECTURE.md, checked on the imports of every module under src/.
 
 Bottom up: the base (audio, dsp, text, checkpoint, metrics, ...) -> diffusion -> engines ->
-data -> pipeline -> server | tasks -> eval -> cli. A module may import its own layer and those
+data -> pipeline -> eval (metrics) -> server | tasks | batch -> bench (the runners that time
+the whole product) -> cli. A module may import its own layer and those
 below, never one above (runtime never imports training or evaluation code), and the
 module import graph has no cycle. Imports inside functions count too: they are lazy,
 not exempt. Only `if TYPE_CHECKING:` blocks are skipped.
@@ -45,9 +46,10 @@ LAYERS: dict[str, int] = {
     "engines": 2,
     "data": 3,  # corpora; the synthetic digit corpus is spoken by the TTS engines
     **dict.fromkeys(["pipeline", "transcription"], 4),
-    **dict.fromkeys(["server", "tasks", "batch"], 5),
-    "eval": 6,
-    **dict.fromkeys(["cli", "__main__"], 7),
+    "eval": 5,  # metrics: below tasks, never imports server, batch, tasks, bench or cli
+    **dict.fromkeys(["server", "tasks", "batch"], 6),
+    "bench": 7,  # `voxlate bench ...` runners and the benchmark records
+    **dict.fromkeys(["cli", "__main__"], 8),
 }
 SIBLINGS_APART = {  # same layer, never each other
     (a, b) for a in ("server", "tasks", "batch") for b in ("server", "tasks", "batch") if a != b
@@ -169,7 +171,8 @@ def test_the_checks_can_fail():
     """The cycle finder and the layer table catch what they are meant to."""
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"p": {"p.x"}, "p.x": {"q"}, "q": set()}) is None
-    assert LAYERS["engines"] < LAYERS["tasks"] < LAYERS["eval"] < LAYERS["cli"]
+    assert LAYERS["engines"] < LAYERS["pipeline"] < LAYERS["eval"] < LAYERS["tasks"]
+    assert LAYERS["server"] == LAYERS["batch"] < LAYERS["bench"] < LAYERS["cli"]
     src = imports_of(PKG / "pipeline" / "file.py")
     assert "voxlate.pipeline.stream_stages" in src and "voxlate.audio" in src
 
@@ -204,3 +207,16 @@ def test_no_training_logs_or_markers_in_git():
     ).stdout.split()
     bad = [f for f in files if f.endswith((".log", ".log.jsonl", ".done"))]
     assert not bad, bad
+
+
+def test_eval_holds_metrics_only():
+    """eval/ sits below tasks: it imports none of server, batch, tasks, bench or cli."""
+    above = {"server", "batch", "tasks", "bench", "cli"}
+    wrong = [
+        f"{mod} -> {dep}"
+        for mod, deps in graph().items()
+        if top(mod) == "eval"
+        for dep in deps
+        if top(dep) in above
+    ]
+    assert not wrong, wrong

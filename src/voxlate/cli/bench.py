@@ -43,7 +43,7 @@ def bench_translate(
     With --asr-bleu N: translate N reference lines (input speech synthesised), transcribe the
     output speech with Whisper base and score BLEU/chrF against human translations.
     """
-    from voxlate.eval.bench_translate import (
+    from voxlate.bench.translate import (
         default_inputs,
         run_asr_bleu_bench,
         run_translate_bench,
@@ -98,8 +98,8 @@ def bench_mt(
 ) -> None:
     """Translate Fish Fillets dialog text (human en/es translations); print BLEU, chrF,
     seconds per sentence and peak RSS per engine."""
+    from voxlate.bench.mt import run_mt_bench
     from voxlate.errors import InputError
-    from voxlate.eval.bench_mt import run_mt_bench
 
     parsed = []
     for p in pairs:
@@ -125,6 +125,6 @@ def bench_tts(
     no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
 ) -> None:
     """Synthesis real-time factor (wall and CPU time) and time to the first chunk."""
-    from voxlate.eval.bench_tts import run_tts_bench
+    from voxlate.bench.tts import run_tts_bench
 
     typer.echo(run_tts_bench(list(tts), language, n, threads, None if no_log else append))

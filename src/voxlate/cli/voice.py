@@ -141,8 +141,8 @@ def eval_voice(
     from tqdm import tqdm
 
     from voxlate.audio import Audio
+    from voxlate.bench.report import append_benchmark
     from voxlate.engines.voice import ENCODERS
-    from voxlate.eval.report import append_benchmark
     from voxlate.eval.voice import evaluate_voice, plot_similarities, summary_table
 
     enc = ENCODERS.create("resemblyzer")

@@ -74,9 +74,8 @@ def load_speakers(names: tuple[str, ...], n_test: int = 3, n_judge: int = 8) -> 
 def _fillets_speakers(names: list[str], n_test: int, n_judge: int) -> list[SpeakerLines]:
     from pathlib import Path
 
-    from voxlate.data.fillets import read_fillets
+    from voxlate.data.fillets import dialog_fonts, read_fillets, speaker_of
     from voxlate.errors import InputError
-    from voxlate.tasks.enhance.corpus import dialog_fonts, speaker_of
 
     try:
         entries = list(read_fillets())
@@ -206,7 +205,7 @@ def timed_fit(cond: Condition, fit: Callable[[], np.ndarray]) -> np.ndarray:
 
 def table(rows: dict[str, Scores], stock: str = "stock pack") -> str:
     """A markdown table, one row per condition; BLEU cost is against `stock`."""
-    from voxlate.eval.report import markdown_table
+    from voxlate.tables import markdown_table
 
     base = rows.get(stock)
 
