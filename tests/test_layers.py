@@ -220,3 +220,53 @@ def test_eval_holds_metrics_only():
         if top(dep) in above
     ]
     assert not wrong, wrong
+
+
+RATES = {16000, 22050, 24000}  # Hz, as sample rates
+FRAMES = {400, 160}  # the 25 ms / 10 ms frame at 16 kHz: audio.FRAME_LENGTH, audio.FRAME_HOP
+_NAMED = r"^\s*[A-Za-z_]\w*\s*(:\s*[\w\[\], |]+)?=\s*"  # `NAME = value`: a named home constant
+
+
+def bare_values(path: Path) -> list[str]:
+    """Sample rates and frame sizes written as bare numbers in `path` (outside strings and
+    comments): a rate is allowed only as the value of a named constant (an engine's native
+    rate, a file format's), a frame size only in voxlate/audio.py."""
+    import io
+    import re
+    import tokenize
+
+    if path == PKG / "audio.py":
+        return []
+    src = path.read_text(encoding="utf-8")
+    lines = src.splitlines()
+    name = path.relative_to(SRC) if path.is_relative_to(SRC) else path.name
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+        if tok.type != tokenize.NUMBER:
+            continue
+        try:
+            value = int(tok.string.replace("_", ""))
+        except ValueError:
+            continue
+        line = lines[tok.start[0] - 1]
+        named = re.match(_NAMED + re.escape(tok.string) + r"\b", line) is not None
+        if value in RATES and not named and "opus" not in line:  # opus: the format's rates
+            out.append(f"{name}:{tok.start[0]}: {line.strip()}")
+        framed = re.search(r"n_fft|hop|win|frame", line, re.I)
+        if value in FRAMES and framed:
+            out.append(f"{name}:{tok.start[0]}: {line.strip()}")
+    return out
+
+
+def test_sample_rates_and_frame_sizes_have_one_home():
+    """16 kHz is audio.SAMPLE_RATE, 25 ms / 10 ms frames audio.FRAME_LENGTH / FRAME_HOP;
+    another rate is a named constant where it belongs (issue 23, 'single sources by value')."""
+    found = [s for p in sorted(PKG.rglob("*.py")) for s in bare_values(p)]
+    assert not found, "\n".join(found)
+
+
+def test_the_value_check_can_fail(tmp_path: Path):
+    bad = tmp_path / "probe.py"
+    bad.write_text("x = f(a.resample(16_000))\nRATE = 16_000\nmel(n_fft=400, hop=160)\n")
+    got = bare_values(bad)
+    assert [s.split(":")[1] for s in got] == ["1", "3", "3"], got

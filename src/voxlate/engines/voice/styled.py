@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from voxlate.audio import Audio
+from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.engines.voice.modes import REFIT_AFTER_S, SpeakerTracker, VoiceStage
 from voxlate.engines.voice.style_fit import FitCancelled, FitResult, StyleFitter
@@ -225,6 +225,6 @@ def english_asr():  # type: ignore[no-untyped-def]
     asr = REGISTRY.create(default_for("en"))
 
     def transcribe(audio: Audio) -> str:
-        return asr.transcribe(audio.resample(16_000), "en").text
+        return asr.transcribe(audio.resample(SAMPLE_RATE), "en").text
 
     return transcribe

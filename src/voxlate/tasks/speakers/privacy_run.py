@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
+from voxlate.audio import DEFAULT_OUTPUT_RATE, SAMPLE_RATE, Audio, concatenate, load_audio
 from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.data.pocketsphinx import POCKETSPHINX, read_transcription
 from voxlate.errors import InputError
@@ -94,7 +94,9 @@ def synthesize_all(texts: Sequence[str], synthesizer) -> list[Audio]:
     for t in tqdm(texts, unit="utt", desc="synthesizing", leave=False):
         chunks = list(synthesizer.synthesize(t, "en")) if t.strip() else []
         out.append(
-            concatenate(chunks, chunks[0].sample_rate) if chunks else Audio.silence(0.5, 22050)
+            concatenate(chunks, chunks[0].sample_rate)
+            if chunks
+            else Audio.silence(0.5, DEFAULT_OUTPUT_RATE)
         )
     return out
 
