@@ -50,9 +50,9 @@ import numpy as np
 import psutil
 
 from voxlate.audio import SAMPLE_RATE, Audio
-from voxlate.eval.bench_live import joined, load_line, summary, ws_client
-from voxlate.eval.bench_translate import default_inputs
-from voxlate.eval.report import append_benchmark, markdown_table
+from voxlate.bench.live import joined, load_line, summary, ws_client
+from voxlate.bench.report import append_benchmark, markdown_table
+from voxlate.bench.translate import default_inputs
 
 
 def free_port() -> int:

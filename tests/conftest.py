@@ -1,4 +1,5 @@
-"""Shared fixtures: real speech from Debian packages (see ../shared/DATA.md)."""
+"""Shared fixtures: real speech from Debian packages (pocketsphinx-testdata, fillets-ng-data-cs),
+found where voxlate.data.pocketsphinx and voxlate.data.fillets say."""
 
 from __future__ import annotations
 

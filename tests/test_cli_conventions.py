@@ -184,7 +184,7 @@ def test_no_command_writes_into_docs_or_src_by_default():
             if isinstance(d, (str, Path)) and str(d).split("/")[0] in ("docs", "src"):
                 pytest.fail(f"voxlate {' '.join(path)} {p.opts[-1]} defaults to {d}")
         names = {o for p in cmd.params for o in getattr(p, "opts", [])}
-        if path[0] in ("bench", "eval"):
+        if path[0] in ("bench", "eval") and path != ["bench", "render"]:  # render: a page
             append = [p for p in cmd.params if "--append" in getattr(p, "opts", [])]
             assert append and append[0].default is None, path
             assert "--append" in names
@@ -202,6 +202,9 @@ def test_bench_prints_and_writes_only_where_told(librivox_clip, tmp_path, monkey
     assert code == 0, err
     log = (tmp_path / "log.md").read_text()
     assert "## bench translate" in log and "| " in log
+    assert (
+        "voxlate bench translate" in (tmp_path / "benchmarks" / "bench-translate.jsonl").read_text()
+    )
 
 
 def _no_sound_device() -> bool:

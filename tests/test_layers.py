@@ -1,7 +1,8 @@
 """The layers of docs/ARCHITECTURE.md, checked on the imports of every module under src/.
 
 Bottom up: the base (audio, dsp, text, checkpoint, metrics, ...) -> diffusion -> engines ->
-data -> pipeline -> server | tasks -> eval -> cli. A module may import its own layer and those
+data -> pipeline -> eval (metrics) -> server | tasks | batch -> bench (the runners that time
+the whole product) -> cli. A module may import its own layer and those
 below, never one above (runtime never imports training or evaluation code), and the
 module import graph has no cycle. Imports inside functions count too: they are lazy,
 not exempt. Only `if TYPE_CHECKING:` blocks are skipped.
@@ -45,9 +46,10 @@ LAYERS: dict[str, int] = {
     "engines": 2,
     "data": 3,  # corpora; the synthetic digit corpus is spoken by the TTS engines
     **dict.fromkeys(["pipeline", "transcription"], 4),
-    **dict.fromkeys(["server", "tasks", "batch"], 5),
-    "eval": 6,
-    **dict.fromkeys(["cli", "__main__"], 7),
+    "eval": 5,  # metrics: below tasks, never imports server, batch, tasks, bench or cli
+    **dict.fromkeys(["server", "tasks", "batch"], 6),
+    "bench": 7,  # `voxlate bench ...` runners and the benchmark records
+    **dict.fromkeys(["cli", "__main__"], 8),
 }
 SIBLINGS_APART = {  # same layer, never each other
     (a, b) for a in ("server", "tasks", "batch") for b in ("server", "tasks", "batch") if a != b
@@ -169,7 +171,8 @@ def test_the_checks_can_fail():
     """The cycle finder and the layer table catch what they are meant to."""
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"p": {"p.x"}, "p.x": {"q"}, "q": set()}) is None
-    assert LAYERS["engines"] < LAYERS["tasks"] < LAYERS["eval"] < LAYERS["cli"]
+    assert LAYERS["engines"] < LAYERS["pipeline"] < LAYERS["eval"] < LAYERS["tasks"]
+    assert LAYERS["server"] == LAYERS["batch"] < LAYERS["bench"] < LAYERS["cli"]
     src = imports_of(PKG / "pipeline" / "file.py")
     assert "voxlate.pipeline.stream_stages" in src and "voxlate.audio" in src
 
@@ -204,3 +207,66 @@ def test_no_training_logs_or_markers_in_git():
     ).stdout.split()
     bad = [f for f in files if f.endswith((".log", ".log.jsonl", ".done"))]
     assert not bad, bad
+
+
+def test_eval_holds_metrics_only():
+    """eval/ sits below tasks: it imports none of server, batch, tasks, bench or cli."""
+    above = {"server", "batch", "tasks", "bench", "cli"}
+    wrong = [
+        f"{mod} -> {dep}"
+        for mod, deps in graph().items()
+        if top(mod) == "eval"
+        for dep in deps
+        if top(dep) in above
+    ]
+    assert not wrong, wrong
+
+
+RATES = {16000, 22050, 24000}  # Hz, as sample rates
+FRAMES = {400, 160}  # the 25 ms / 10 ms frame at 16 kHz: audio.FRAME_LENGTH, audio.FRAME_HOP
+_NAMED = r"^\s*[A-Za-z_]\w*\s*(:\s*[\w\[\], |]+)?=\s*"  # `NAME = value`: a named home constant
+
+
+def bare_values(path: Path) -> list[str]:
+    """Sample rates and frame sizes written as bare numbers in `path` (outside strings and
+    comments): a rate is allowed only as the value of a named constant (an engine's native
+    rate, a file format's), a frame size only in voxlate/audio.py."""
+    import io
+    import re
+    import tokenize
+
+    if path == PKG / "audio.py":
+        return []
+    src = path.read_text(encoding="utf-8")
+    lines = src.splitlines()
+    name = path.relative_to(SRC) if path.is_relative_to(SRC) else path.name
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+        if tok.type != tokenize.NUMBER:
+            continue
+        try:
+            value = int(tok.string.replace("_", ""))
+        except ValueError:
+            continue
+        line = lines[tok.start[0] - 1]
+        named = re.match(_NAMED + re.escape(tok.string) + r"\b", line) is not None
+        if value in RATES and not named and "opus" not in line:  # opus: the format's rates
+            out.append(f"{name}:{tok.start[0]}: {line.strip()}")
+        framed = re.search(r"n_fft|hop|win|frame", line, re.I)
+        if value in FRAMES and framed:
+            out.append(f"{name}:{tok.start[0]}: {line.strip()}")
+    return out
+
+
+def test_sample_rates_and_frame_sizes_have_one_home():
+    """16 kHz is audio.SAMPLE_RATE, 25 ms / 10 ms frames audio.FRAME_LENGTH / FRAME_HOP;
+    another rate is a named constant where it belongs (issue 23, 'single sources by value')."""
+    found = [s for p in sorted(PKG.rglob("*.py")) for s in bare_values(p)]
+    assert not found, "\n".join(found)
+
+
+def test_the_value_check_can_fail(tmp_path: Path):
+    bad = tmp_path / "probe.py"
+    bad.write_text("x = f(a.resample(16_000))\nRATE = 16_000\nmel(n_fft=400, hop=160)\n")
+    got = bare_values(bad)
+    assert [s.split(":")[1] for s in got] == ["1", "3", "3"], got

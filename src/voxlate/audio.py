@@ -22,6 +22,9 @@ from voxlate.audio_decode import decode_file
 from voxlate.errors import InputError
 
 SAMPLE_RATE = 16_000  # Hz; the rate every recognizer, VAD and enhancer here works at
+FRAME_LENGTH = 400  # samples: the 25 ms analysis window at SAMPLE_RATE
+FRAME_HOP = 160  # samples: the 10 ms hop at SAMPLE_RATE
+DEFAULT_OUTPUT_RATE = 22_050  # Hz; output speech where no synthesizer has said its rate
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,7 @@ def test_long_input_split_at_pauses_joined_in_order_and_parts_resumed(
     ray_cluster, librivox, tmp_path: Path
 ) -> None:
     from voxlate.audio import save_audio
-    from voxlate.eval.bench_batch import joined_recording
+    from voxlate.bench.batch import joined_recording
 
     ray_cluster.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     folder = tmp_path / "in"

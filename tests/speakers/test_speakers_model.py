@@ -11,7 +11,7 @@ from voxlate.diffusion.ddpm import DDPMConfig
 from voxlate.diffusion.training import TrainConfig
 from voxlate.engines.voice.speakerdiff import SpeakerDiff, SpeakerDiffConfig, sample_pseudo_speaker
 from voxlate.errors import InputError
-from voxlate.tasks.speakers.embed import EmbeddingSet, speaker_of
+from voxlate.tasks.speakers.embed import EmbeddingSet, speaker_label
 from voxlate.tasks.speakers.evaluate import diversity, evaluate_generated, nearest_cosine
 from voxlate.tasks.speakers.model import train_speakerdiff
 from voxlate.tasks.speakers.privacy import equal_error_rate, verification_scores
@@ -103,9 +103,9 @@ def test_embedding_set_round_trip(tmp_path: Path) -> None:
     assert np.array_equal(back.embeddings, x) and back.speakers == spk
     with pytest.raises(InputError):
         EmbeddingSet.load(tmp_path / "missing.npz")
-    assert speaker_of(Path("/x/sound/level/cs/let-m-divna.ogg")) == "fillets-m"
-    assert speaker_of(Path("/c/7_theo_3.wav")) == "theo"
-    assert speaker_of(Path("/c/alice/001.wav")) == "alice"
+    assert speaker_label(Path("/x/sound/level/cs/let-m-divna.ogg")) == "fillets-m"
+    assert speaker_label(Path("/c/7_theo_3.wav")) == "theo"
+    assert speaker_label(Path("/c/alice/001.wav")) == "alice"
 
 
 def test_cli_train_sample_eval(tmp_path: Path) -> None:

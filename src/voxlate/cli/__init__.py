@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shlex
 import sys
 
 import typer
@@ -51,12 +52,18 @@ def main(argv: list[str] | None = None) -> None:
 
     Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no speech, 130 interrupted.
     """
+    from voxlate.bench.records import COMMAND_ENV
     from voxlate.parts import cache_dir
 
     # numba (librosa, via some engines) caches compiled kernels beside their source by
     # default, i.e. in site-packages, which may be read-only: keep them in our cache.
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
     command = build_command(app)
+    # the command line a benchmark record names (voxlate.bench.records.current_command),
+    # also in the worker processes a benchmark runs in
+    words = sys.argv[1:] if argv is None else argv
+    previous = os.environ.get(COMMAND_ENV)
+    os.environ[COMMAND_ENV] = shlex.join(["voxlate", *map(str, words)])
     try:
         with ctrl_c_raises_interrupted():
             command.main(args=argv, prog_name="voxlate")
@@ -68,6 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_INTERRUPTED)
     finally:
         close_workers()
+        if previous is None:
+            os.environ.pop(COMMAND_ENV, None)
+        else:
+            os.environ[COMMAND_ENV] = previous
 
 
 def close_workers() -> None:

@@ -352,9 +352,9 @@ def eval_asr_korean(
     """CER of a Korean recognizer on sentences synthesised by espeak-ng (no real Korean speech
     is available offline; synthetic speech is much harder than real speech for these models)."""
     from voxlate.audio import write_text_atomic
+    from voxlate.bench.report import append_benchmark, markdown_table
     from voxlate.engines.asr import REGISTRY
     from voxlate.eval.asr_korean import KoreanSpeech, evaluate_korean
-    from voxlate.eval.report import append_benchmark, markdown_table
 
     rec = REGISTRY.create(asr)
     results = [

@@ -151,8 +151,8 @@ def bench_batch(
     the cost of skipping done work, and whether splitting a long file at pauses pays."""
     from voxlate.batch.discover import BatchUsageError
     from voxlate.batch.plan import BatchOptions
-    from voxlate.eval.bench_batch import run_batch_bench
-    from voxlate.eval.bench_translate import default_inputs
+    from voxlate.bench.batch import run_batch_bench
+    from voxlate.bench.translate import default_inputs
     from voxlate.pipeline.engines import EngineSpecs
 
     try:

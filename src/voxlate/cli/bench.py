@@ -43,7 +43,7 @@ def bench_translate(
     With --asr-bleu N: translate N reference lines (input speech synthesised), transcribe the
     output speech with Whisper base and score BLEU/chrF against human translations.
     """
-    from voxlate.eval.bench_translate import (
+    from voxlate.bench.translate import (
         default_inputs,
         run_asr_bleu_bench,
         run_translate_bench,
@@ -98,8 +98,8 @@ def bench_mt(
 ) -> None:
     """Translate Fish Fillets dialog text (human en/es translations); print BLEU, chrF,
     seconds per sentence and peak RSS per engine."""
+    from voxlate.bench.mt import run_mt_bench
     from voxlate.errors import InputError
-    from voxlate.eval.bench_mt import run_mt_bench
 
     parsed = []
     for p in pairs:
@@ -125,6 +125,41 @@ def bench_tts(
     no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
 ) -> None:
     """Synthesis real-time factor (wall and CPU time) and time to the first chunk."""
-    from voxlate.eval.bench_tts import run_tts_bench
+    from voxlate.bench.tts import run_tts_bench
 
     typer.echo(run_tts_bench(list(tts), language, n, threads, None if no_log else append))
+
+
+@bench_app.command("render")
+def bench_render(
+    page: Path = typer.Argument(
+        ..., help="The page to regenerate, e.g. docs/benchmarks.md (records: ../benchmarks/)."
+    ),
+    from_log: Path | None = typer.Option(
+        None,
+        "--from-log",
+        help="First import the sections of an old append-only log (## title, *date · machine*) "
+        "as records; sections in another format go to benchmarks-history.md beside PAGE.",
+    ),
+) -> None:
+    """Regenerate a benchmarks page (latest run of each benchmark, with its machine, date and
+    command) and its history plot from the records in benchmarks/*.jsonl."""
+    from voxlate.audio import write_text_atomic
+    from voxlate.bench.records import HISTORY, append_record, parse_log, regenerate, results_dir
+    from voxlate.errors import InputError
+
+    if from_log is not None:
+        if not from_log.is_file():
+            raise InputError(f"No log file at {from_log}.")
+        records, leftover = parse_log(from_log.read_text(encoding="utf-8"))
+        for r in records:
+            append_record(r, results_dir(page))
+        if leftover.strip():
+            history = page.parent / HISTORY
+            old = history.read_text(encoding="utf-8") if history.exists() else (
+                "# voxlate benchmarks: history\n\nSections of the old append-only log that are "
+                "not run records (the runs are in benchmarks/*.jsonl).\n"
+            )  # fmt: skip
+            write_text_atomic(history, old.rstrip("\n") + "\n\n" + leftover.strip() + "\n")
+        typer.echo(f"imported {len(records)} records from {from_log}")
+    typer.echo(f"wrote {regenerate(page)}")

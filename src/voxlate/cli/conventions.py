@@ -31,8 +31,8 @@ import typer
 from typer.core import TyperArgument, TyperOption
 
 APPEND_HELP = (
-    "Append the table, with machine and date, to this markdown file, e.g. docs/benchmarks.md "
-    "[default: print the table only]."
+    "Record the run (figures, machine, date, command) in benchmarks/*.jsonl beside this page's "
+    "docs/ folder and regenerate the page, e.g. docs/benchmarks.md [default: print the table only]."
 )
 FIGURE_HELP = "Write the figure (PNG) here [default: no figure]."
 

@@ -174,7 +174,7 @@ def evaluate(
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
 ) -> None:
     """Accuracy / IS / mIS / FD of generated digits over guidance x steps (SC09 protocol)."""
-    from voxlate.eval.report import append_benchmark
+    from voxlate.bench.report import append_benchmark
     from voxlate.shipped import DIGITS_CLASSIFIER, DIGITS_DIFFUSION, shipped_or
     from voxlate.tasks.digits.classifier import load_classifier
     from voxlate.tasks.digits.dataset import load_split

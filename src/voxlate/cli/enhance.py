@@ -277,11 +277,11 @@ def eval_enhance(
 
     import torch
 
+    from voxlate.bench.report import append_benchmark, markdown_table
     from voxlate.data.voicebank import find_pairs
     from voxlate.engines.enhance import REGISTRY
     from voxlate.engines.enhance.diffusion import DiffusionEnhancer
     from voxlate.eval.enhancement import HEADER, evaluate, spectrogram_png
-    from voxlate.eval.report import append_benchmark, markdown_table
 
     pairs = find_pairs(test, "test")
     if limit > 0:

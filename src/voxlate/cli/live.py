@@ -160,8 +160,8 @@ def bench_live(
     tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: live default]."),
 ) -> None:
     """Latency of live translation: end of speech -> first translated audio, fed in real time."""
-    from voxlate.eval.bench_live import run_live_bench
-    from voxlate.eval.bench_translate import default_inputs
+    from voxlate.bench.live import run_live_bench
+    from voxlate.bench.translate import default_inputs
 
     files = list(inputs) if inputs else default_inputs()
     body = run_live_bench(

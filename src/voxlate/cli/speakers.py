@@ -169,8 +169,8 @@ def evaluate(
     no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,
 ) -> None:
     """FD real vs generated, nearest-neighbour cosine to training speakers, diversity, t-SNE."""
+    from voxlate.bench.report import append_benchmark, markdown_table
     from voxlate.engines.voice.speakerdiff import SpeakerDiff
-    from voxlate.eval.report import append_benchmark, markdown_table
     from voxlate.tasks.speakers.embed import EmbeddingSet
     from voxlate.tasks.speakers.evaluate import evaluate_generated, tsne_plot
 
@@ -241,7 +241,7 @@ def eval_anonymize(
     no_log: Annotated[bool, typer.Option("--no-log", hidden=True, help="Print only.")] = False,
 ) -> None:
     """VoicePrivacy-style: attacker EER (cosine ASV) on original vs anonymized speech, and WER."""
-    from voxlate.eval.report import append_benchmark
+    from voxlate.bench.report import append_benchmark
     from voxlate.tasks.speakers.privacy_run import run_privacy_eval
 
     table = run_privacy_eval(

@@ -111,7 +111,9 @@ def anonymize(
     audio_format(out)
     with stdin_as_file(audio_in) as path:
         audio = load_audio(path, max_seconds=max_seconds(max_audio_minutes))
-    spans = segment_audio(audio.resample(16_000), VADS.create(DEFAULT_VAD), SegmenterConfig())
+    from voxlate.audio import SAMPLE_RATE
+
+    spans = segment_audio(audio.resample(SAMPLE_RATE), VADS.create(DEFAULT_VAD), SegmenterConfig())
     if not spans:
         raise NoSpeechError(f"No speech found in {audio_in}.")
     stage = build_voice_stage("anonymize", revoice_source=True)
@@ -141,8 +143,8 @@ def eval_voice(
     from tqdm import tqdm
 
     from voxlate.audio import Audio
+    from voxlate.bench.report import append_benchmark
     from voxlate.engines.voice import ENCODERS
-    from voxlate.eval.report import append_benchmark
     from voxlate.eval.voice import evaluate_voice, plot_similarities, summary_table
 
     enc = ENCODERS.create("resemblyzer")
@@ -163,7 +165,9 @@ def eval_voice(
         asr = REGISTRY.create("faster-whisper")
 
         def transcribe(audio: Audio) -> str:
-            return asr.transcribe(audio.resample(16_000), "en").text
+            from voxlate.audio import SAMPLE_RATE
+
+            return asr.transcribe(audio.resample(SAMPLE_RATE), "en").text
 
     bar = tqdm(desc="eval voice", unit="step", disable=quiet)
     res = evaluate_voice(

@@ -19,12 +19,12 @@ def _setup(wer_asr: bool = True):  # type: ignore[no-untyped-def]
     from voxlate.engines.voice.style_probe import ProbeSpeaker
     from voxlate.engines.voice.style_space import default_space
     from voxlate.engines.voice.style_tuner import default_tuner
-    from voxlate.engines.voice.styled import _english_asr
+    from voxlate.engines.voice.styled import english_asr
     from voxlate.eval.voice_style import Setup
 
     enc = ENCODERS.create("resemblyzer")
     synth = KokoroSynthesizer(threads=1)
-    transcribe = _english_asr() if wer_asr else None
+    transcribe = english_asr() if wer_asr else None
     prober = ProbeSpeaker(synth, enc, transcribe)
     space, tuner = default_space(), default_tuner()
     return Setup(enc, synth, transcribe, lambda cfg: StyleFitter(space, tuner, prober, cfg))
@@ -91,9 +91,9 @@ def eval_voice_style(
     """Kokoro style voice modes on real speakers, judged by Resemblyzer and by an
     MFCC-statistics classifier that no fit optimizes; see docs/voice.md."""
     from voxlate.audio import save_audio
+    from voxlate.bench.report import append_benchmark
     from voxlate.engines.voice.style_fit import FitConfig
     from voxlate.errors import InputError
-    from voxlate.eval.report import append_benchmark
     from voxlate.eval.voice_style import held_out, plot_similarity, table, validate
 
     def progress(what: str) -> None:

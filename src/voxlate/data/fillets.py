@@ -20,13 +20,13 @@ from voxlate.data.manifest import ManifestEntry, audio_duration
 from voxlate.errors import InputError
 
 FILLETS_ROOT = Path("/usr/share/games/fillets-ng")  # where Debian installs the game's data
-_STR = r'"((?:[^"\\]|\\.)*)"'
-_DIALOG = re.compile(
-    rf"dialogId\(\s*{_STR}\s*,\s*{_STR}\s*,\s*{_STR}\s*\)\s*dialogStr\(\s*{_STR}\s*\)"
+LUA_STRING = r'"((?:[^"\\]|\\.)*)"'
+DIALOG_LINE = re.compile(
+    rf"dialogId\(\s*{LUA_STRING}\s*,\s*{LUA_STRING}\s*,\s*{LUA_STRING}\s*\)\s*dialogStr\(\s*{LUA_STRING}\s*\)"
 )
 
 
-def _unescape(s: str) -> str:
+def unescape_lua(s: str) -> str:
     return re.sub(r"\\(.)", r"\1", s)
 
 
@@ -46,9 +46,9 @@ def read_fillets(root: str | os.PathLike = FILLETS_ROOT) -> Iterator[ManifestEnt
     seen: set[str] = set()
     for lua in scripts:
         level = lua.parent.name
-        for uid, _font, english, czech in _DIALOG.findall(lua.read_text(encoding="utf-8")):
+        for uid, _font, english, czech in DIALOG_LINE.findall(lua.read_text(encoding="utf-8")):
             audio = r / "sound" / level / "cs" / f"{uid}.ogg"
-            czech, english = _unescape(czech).strip(), _unescape(english).strip()
+            czech, english = unescape_lua(czech).strip(), unescape_lua(english).strip()
             if uid in seen or not czech or not audio.exists():
                 continue
             seen.add(uid)
@@ -155,8 +155,8 @@ def read_fillets_lines(
         )
     seen: set[str] = set()
     for lua in scripts:
-        for uid, _font, english, text in _DIALOG.findall(lua.read_text(encoding="utf-8")):
-            english, text = _unescape(english).strip(), _unescape(text).strip()
+        for uid, _font, english, text in DIALOG_LINE.findall(lua.read_text(encoding="utf-8")):
+            english, text = unescape_lua(english).strip(), unescape_lua(text).strip()
             if uid in seen or not english or not text:
                 continue
             seen.add(uid)

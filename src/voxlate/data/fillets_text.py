@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxlate.data.fillets import _DIALOG, _STR, FILLETS_ROOT, _unescape, group_roles
+from voxlate.data.fillets import DIALOG_LINE, FILLETS_ROOT, LUA_STRING, group_roles, unescape_lua
 from voxlate.errors import InputError
 
-_DIALOG_ID = re.compile(rf"dialogId\(\s*{_STR}\s*,\s*{_STR}\s*,\s*{_STR}\s*\)")
+_DIALOG_ID = re.compile(rf"dialogId\(\s*{LUA_STRING}\s*,\s*{LUA_STRING}\s*,\s*{LUA_STRING}\s*\)")
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class ParallelLine:
 
 
 def _clean(text: str) -> str:
-    return " ".join(_unescape(text).split())
+    return " ".join(unescape_lua(text).split())
 
 
 def read_language(
@@ -52,7 +52,7 @@ def read_language(
         if language == "en":
             pairs = [(uid, en) for uid, _font, en in _DIALOG_ID.findall(text)]
         else:
-            pairs = [(uid, tr) for uid, _font, _en, tr in _DIALOG.findall(text)]
+            pairs = [(uid, tr) for uid, _font, _en, tr in DIALOG_LINE.findall(text)]
         for uid, line in pairs:
             line = _clean(line)
             if line and uid not in out:

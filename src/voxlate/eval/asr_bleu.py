@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxlate.audio import Audio, concatenate, load_audio, save_audio
+from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio, save_audio
 from voxlate.data.fillets import FilletsLine, read_fillets_lines
 from voxlate.engines import asr, tts
 from voxlate.engines.asr.base import Recognizer
@@ -78,7 +78,7 @@ def reference_lines(source: str, target: str, n: int, split: str = "test") -> li
 def synthesize_line(synthesizer: Synthesizer, text: str, language: str) -> Audio:
     """`text` spoken by `synthesizer`, padded with `PAD_S` of silence at both ends."""
     chunks = list(synthesizer.synthesize(text, language))
-    rate = chunks[0].sample_rate if chunks else 16_000
+    rate = chunks[0].sample_rate if chunks else SAMPLE_RATE
     pad = Audio(np.zeros(int(PAD_S * rate), np.float32), rate)
     return concatenate([pad, *chunks, pad], rate)
 

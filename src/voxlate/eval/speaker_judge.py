@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxlate.audio import Audio
+from voxlate.audio import FRAME_HOP, FRAME_LENGTH, SAMPLE_RATE, Audio
 from voxlate.dsp import mel_triangles
 
-RATE = 16_000  # Hz the features are computed at
-WIN = 400  # samples per frame (25 ms)
-HOP = 160  # samples between frames (10 ms)
+RATE = SAMPLE_RATE  # Hz the features are computed at
+WIN = FRAME_LENGTH  # samples per frame (25 ms)
+HOP = FRAME_HOP  # samples between frames (10 ms)
 N_MELS = 40  # mel bands
 N_MFCC = 20  # cepstral coefficients kept
 

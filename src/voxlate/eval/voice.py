@@ -229,7 +229,7 @@ def evaluate_voice(
 
 def summary_table(res: VoiceEvalResult) -> str:
     """Markdown table of the figures in `res` (means; WER in percent)."""
-    from voxlate.eval.report import markdown_table
+    from voxlate.tables import markdown_table
 
     def m(xs: list[float]) -> float:
         return float(np.mean(xs)) if xs else float("nan")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voxlate.audio import Audio, concatenate, load_audio
+from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.engines.voice.style_fit import FitConfig, StyleFitter
 from voxlate.eval.speaker_judge import MfccJudge
@@ -50,7 +50,7 @@ class SpeakerLines:
 
     @property
     def reference(self) -> Audio:
-        return concatenate(self.fit, 16_000)
+        return concatenate(self.fit, SAMPLE_RATE)
 
 
 def load_speakers(names: tuple[str, ...], n_test: int = 3, n_judge: int = 8) -> list[SpeakerLines]:
@@ -64,7 +64,7 @@ def load_speakers(names: tuple[str, ...], n_test: int = 3, n_judge: int = 8) -> 
 
         if (LIBRIVOX / "transcription").exists():
             refs = sorted(read_transcription(LIBRIVOX / "transcription").items())
-            audio = [(load_audio(LIBRIVOX / f"{k}.wav", 16_000), v) for k, v in refs]
+            audio = [(load_audio(LIBRIVOX / f"{k}.wav", SAMPLE_RATE), v) for k, v in refs]
             out.append(
                 SpeakerLines("librivox", [audio[0][0]], audio[1:3], [a for a, _ in audio[3:]])
             )
@@ -74,9 +74,8 @@ def load_speakers(names: tuple[str, ...], n_test: int = 3, n_judge: int = 8) -> 
 def _fillets_speakers(names: list[str], n_test: int, n_judge: int) -> list[SpeakerLines]:
     from pathlib import Path
 
-    from voxlate.data.fillets import read_fillets
+    from voxlate.data.fillets import dialog_fonts, read_fillets, speaker_of
     from voxlate.errors import InputError
-    from voxlate.tasks.enhance.corpus import dialog_fonts, speaker_of
 
     try:
         entries = list(read_fillets())
@@ -94,10 +93,10 @@ def _fillets_speakers(names: list[str], n_test: int, n_judge: int) -> list[Speak
         lines, fit, secs = by[n], [], 0.0
         while lines and secs < FIT_SECONDS:
             e = lines.pop(0)
-            fit.append(load_audio(e.audio, 16_000))
+            fit.append(load_audio(e.audio, SAMPLE_RATE))
             secs += fit[-1].duration
-        test = [(load_audio(e.audio, 16_000), e.translation or "") for e in lines[:n_test]]
-        judge = [load_audio(e.audio, 16_000) for e in lines[n_test : n_test + n_judge]]
+        test = [(load_audio(e.audio, SAMPLE_RATE), e.translation or "") for e in lines[:n_test]]
+        judge = [load_audio(e.audio, SAMPLE_RATE) for e in lines[n_test : n_test + n_judge]]
         if fit and test and len(judge) >= 2:
             out.append(SpeakerLines(n, fit, test, judge))
     return out
@@ -206,7 +205,7 @@ def timed_fit(cond: Condition, fit: Callable[[], np.ndarray]) -> np.ndarray:
 
 def table(rows: dict[str, Scores], stock: str = "stock pack") -> str:
     """A markdown table, one row per condition; BLEU cost is against `stock`."""
-    from voxlate.eval.report import markdown_table
+    from voxlate.tables import markdown_table
 
     base = rows.get(stock)
 

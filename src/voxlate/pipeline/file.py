@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from voxlate.audio import SAMPLE_RATE, Audio, load_audio
+from voxlate.audio import DEFAULT_OUTPUT_RATE, SAMPLE_RATE, Audio, load_audio
 from voxlate.audio_encode import audio_format, encode_audio
 from voxlate.dsp import noise_floor_db
 from voxlate.engines.vad import frame_probabilities
@@ -138,7 +138,9 @@ class FileTranslator:
         timings: dict[str, float],
         t_start: float,
     ) -> FileResult:
-        rate = next((d.speech.sample_rate for d in done if d.speech is not None), 22_050)
+        rate = next(
+            (d.speech.sample_rate for d in done if d.speech is not None), DEFAULT_OUTPUT_RATE
+        )
         starts = [d.utterance.start for d in done]
         nexts: list[float | None] = [d.utterance.start for d in done[1:]] + [None]
         placed, clips = place(starts, [d.speech for d in done], nexts, rate, self.timeline)

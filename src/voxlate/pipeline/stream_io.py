@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from voxlate.audio import SAMPLE_RATE, Audio
+from voxlate.audio import DEFAULT_OUTPUT_RATE, SAMPLE_RATE, Audio
 from voxlate.errors import DeviceError, MissingDependencyError
 
 FRAME_S = 0.02  # seconds of audio per frame fed by the file and microphone sources
@@ -101,7 +101,7 @@ class TimelineSink:
     the previous chunk if that is still playing. Output is at `sample_rate` Hz.
     """
 
-    def __init__(self, sample_rate: int = 22_050) -> None:
+    def __init__(self, sample_rate: int = DEFAULT_OUTPUT_RATE) -> None:
         self.sample_rate = sample_rate
         self.t0 = time.perf_counter()
         self._parts: list[tuple[float, np.ndarray]] = []
@@ -125,7 +125,9 @@ class TimelineSink:
 class SpeakerSink:
     """Plays translated chunks on the default output device, one after another."""
 
-    def __init__(self, sample_rate: int = 22_050, device: str | int | None = None) -> None:
+    def __init__(
+        self, sample_rate: int = DEFAULT_OUTPUT_RATE, device: str | int | None = None
+    ) -> None:
         sd = import_sounddevice()
         self.sample_rate = sample_rate
         self._buf = np.zeros(0, dtype=np.float32)

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from voxlate.audio import concatenate
+from voxlate.audio import SAMPLE_RATE, concatenate
 from voxlate.pipeline.stream_events import ErrorEvent
 from voxlate.server.config import ServerConfig
 from voxlate.server.docs_page import render_docs
@@ -35,7 +35,7 @@ def warm_voice_stage(stage: Any, engines: Any) -> None:
     ]
     if chunks and stage is not None:
         speech = concatenate(chunks, chunks[0].sample_rate)
-        stage.convert(speech, speech.resample(16_000))
+        stage.convert(speech, speech.resample(SAMPLE_RATE))
         stage.reset()
 
 

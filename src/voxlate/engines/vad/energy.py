@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from voxlate.audio import SAMPLE_RATE
 from voxlate.engines.vad import REGISTRY
 
 
@@ -14,7 +15,7 @@ class EnergyVAD:
     threshold_db: rise above the floor that counts as certain speech.
     """
 
-    sample_rate = 16_000
+    sample_rate = SAMPLE_RATE
     frame_size = 480  # 30 ms
 
     def __init__(self, threshold_db: float = 12.0) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from voxlate.audio import SAMPLE_RATE
 from voxlate.engines.vad import REGISTRY
 
 
 @REGISTRY.register("silero")
 class SileroVAD:
-    sample_rate = 16_000
+    sample_rate = SAMPLE_RATE
     frame_size = 512  # 32 ms
 
     def __init__(self) -> None:

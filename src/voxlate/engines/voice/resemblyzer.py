@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from voxlate.audio import Audio
+from voxlate.audio import FRAME_HOP, FRAME_LENGTH, SAMPLE_RATE, Audio
 from voxlate.engines.voice import ENCODERS
 from voxlate.engines.voice.melspec import mel_power_spectrogram
 from voxlate.errors import MissingDependencyError
@@ -40,7 +40,7 @@ class ResemblyzerEncoder:
     """GE2E speaker embeddings: `embed(audio)` -> unit vector of shape (256,)."""
 
     dim = 256
-    sample_rate = 16_000  # Hz the model works at
+    sample_rate = SAMPLE_RATE  # Hz the model works at
 
     def __init__(self) -> None:
         self._model = _load_model()
@@ -90,7 +90,7 @@ def _embed_utterance(model, wav: np.ndarray) -> np.ndarray:  # model: resemblyze
     if wav_slices[-1].stop >= len(wav):
         wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)))
     # Resemblyzer's hparams: 25 ms windows every 10 ms, 40 mel bands, 16 kHz.
-    mel = mel_power_spectrogram(wav, 16_000, n_fft=400, hop=160, n_mels=40).T
+    mel = mel_power_spectrogram(wav, SAMPLE_RATE, n_fft=FRAME_LENGTH, hop=FRAME_HOP, n_mels=40).T
     mels = np.array([mel[s] for s in mel_slices])
     with torch.no_grad():
         partials = model(torch.from_numpy(mels)).cpu().numpy()

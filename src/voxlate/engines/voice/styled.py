@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from voxlate.audio import Audio
+from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.engines.voice.modes import REFIT_AFTER_S, SpeakerTracker, VoiceStage
 from voxlate.engines.voice.style_fit import FitCancelled, FitResult, StyleFitter
@@ -210,7 +210,7 @@ def build_styled_stage(
         encoder = ENCODERS.create("resemblyzer")
     cfg = config or FitConfig()
     searches = cfg.method in ("search", "tuner+search") and cfg.evaluations > 0
-    transcribe = _english_asr() if cfg.wer_penalty > 0 and searches else None
+    transcribe = english_asr() if cfg.wer_penalty > 0 and searches else None
     prober = ProbeSpeaker(synthesizer, encoder, transcribe)
     fitter = StyleFitter(default_space(), default_tuner(), prober, cfg)
     post = build_voice_stage(m, encoder=encoder) if world else None
@@ -218,13 +218,13 @@ def build_styled_stage(
     return StyledVoiceStage(kind, fitter, encoder, reference, background, post, label)
 
 
-def _english_asr():  # type: ignore[no-untyped-def]
+def english_asr():  # type: ignore[no-untyped-def]
     """audio -> text with the embedded Whisper tiny.en (the probe's intelligibility)."""
     from voxlate.engines.asr import REGISTRY, default_for
 
     asr = REGISTRY.create(default_for("en"))
 
     def transcribe(audio: Audio) -> str:
-        return asr.transcribe(audio.resample(16_000), "en").text
+        return asr.transcribe(audio.resample(SAMPLE_RATE), "en").text
 
     return transcribe

@@ -9,11 +9,12 @@ import functools
 
 import torch
 
-from voxlate.audio import SAMPLE_RATE
+from voxlate.audio import FRAME_HOP, FRAME_LENGTH, SAMPLE_RATE
 from voxlate.dsp import mel_filterbank
 
-N_FFT = 400  # 25 ms window
-HOP_LENGTH = 160  # 10 ms hop
+N_FFT = FRAME_LENGTH  # 25 ms window
+HOP_LENGTH = FRAME_HOP  # 10 ms hop
+TOP_MARGIN_HZ = 400  # the mel bank's top band ends this far below Nyquist
 FRAME_RATE = SAMPLE_RATE / HOP_LENGTH  # 100 feature frames per second
 
 
@@ -21,7 +22,9 @@ FRAME_RATE = SAMPLE_RATE / HOP_LENGTH  # 100 feature frames per second
 def mel_filters(n_mels: int, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """HTK-style triangular mel filterbank from 20 Hz to 400 Hz below Nyquist,
     shape (n_mels, n_fft // 2 + 1)."""
-    return torch.from_numpy(mel_filterbank(n_mels, n_fft, sample_rate, 20.0, sample_rate / 2 - 400))
+    return torch.from_numpy(
+        mel_filterbank(n_mels, n_fft, sample_rate, 20.0, sample_rate / 2 - TOP_MARGIN_HZ)
+    )
 
 
 def log_mel(samples: torch.Tensor, n_mels: int = 80) -> torch.Tensor:

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from voxlate.audio import atomic_path, load_audio
+from voxlate.data.fillets import code_from_name
 from voxlate.errors import InputError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")
@@ -75,15 +76,17 @@ class EmbeddingSet:
         )
 
 
-def speaker_of(path: Path) -> str:
-    """A speaker label from the file's name or folder (see the module docstring)."""
+def speaker_label(path: Path) -> str:
+    """A speaker label from the file's name or folder (see the module docstring); Fish
+    Fillets files by the code in their name (voxlate.data.fillets.speaker_of reads the
+    game's fonts instead)."""
     stem = path.stem
     m = _FSDD.match(stem)
     if m:
         return m.group(1)
-    parts = stem.split("-")
     if path.parent.name == "cs" and path.parent.parent.parent.name == "sound":  # Fish Fillets
-        return f"fillets-{parts[1]}" if len(parts) > 2 and parts[1] else "fillets-other"
+        code = code_from_name(stem) if stem.count("-") > 1 else ""  # level-code-word only
+        return f"fillets-{code}" if code else "fillets-other"
     return path.parent.name
 
 
@@ -121,7 +124,7 @@ def embed_files(
             continue
         embs.append(encoder.embed(audio))
         paths.append(str(p))
-        speakers.append(speaker_of(p))
+        speakers.append(speaker_label(p))
     if not embs:
         raise InputError(f"No clip of at least {min_seconds} s to embed.")
     return EmbeddingSet(np.stack(embs).astype(np.float32), paths, speakers, encoder_name)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
+from voxlate.audio import DEFAULT_OUTPUT_RATE, SAMPLE_RATE, Audio, concatenate, load_audio
 from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.data.pocketsphinx import POCKETSPHINX, read_transcription
 from voxlate.errors import InputError
@@ -57,7 +57,7 @@ def fillets_utterances(
     """`per_speaker` clips (>= min_seconds) of each of the `speakers` commonest characters,
     each with the English translation the game's script gives for it."""
     from voxlate.data.fillets import read_fillets
-    from voxlate.tasks.speakers.embed import speaker_of
+    from voxlate.tasks.speakers.embed import speaker_label
 
     files = sorted(FILLETS_ROOT.glob("sound/*/cs/*.ogg"))
     if not files:
@@ -65,7 +65,7 @@ def fillets_utterances(
     english = {Path(e.audio).stem: e.translation for e in read_fillets(FILLETS_ROOT)}
     by: dict[str, list[Path]] = {}
     for f in files:
-        by.setdefault(speaker_of(f), []).append(f)
+        by.setdefault(speaker_label(f), []).append(f)
     counts = Counter({k: len(v) for k, v in by.items() if len(v) >= per_speaker})
     out = []
     for name, _ in counts.most_common(speakers):
@@ -94,7 +94,9 @@ def synthesize_all(texts: Sequence[str], synthesizer) -> list[Audio]:
     for t in tqdm(texts, unit="utt", desc="synthesizing", leave=False):
         chunks = list(synthesizer.synthesize(t, "en")) if t.strip() else []
         out.append(
-            concatenate(chunks, chunks[0].sample_rate) if chunks else Audio.silence(0.5, 22050)
+            concatenate(chunks, chunks[0].sample_rate)
+            if chunks
+            else Audio.silence(0.5, DEFAULT_OUTPUT_RATE)
         )
     return out
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from voxlate.audio import load_audio
+from voxlate.bench.report import append_benchmark, markdown_table
 from voxlate.data.pocketsphinx import LIBRIVOX
 from voxlate.engines.mt.base import worker_process
 from voxlate.eval.memory import peak_rss_mb
-from voxlate.eval.report import append_benchmark, markdown_table
 from voxlate.pipeline.engines import Engines, EngineSpecs
 from voxlate.pipeline.file import FileTranslator
 from voxlate.pipeline.frames import STAGES

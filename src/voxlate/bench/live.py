@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from voxlate.audio import SAMPLE_RATE, Audio, load_audio
+from voxlate.bench.report import append_benchmark, markdown_table
 from voxlate.eval.memory import peak_rss_mb
-from voxlate.eval.report import append_benchmark, markdown_table
 from voxlate.pipeline.engines import Engines, EngineSpecs
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
 from voxlate.pipeline.stream_events import Latency, Transcript

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from voxlate.bench.report import append_benchmark, markdown_table
 from voxlate.data.fillets_text import ParallelLine, read_parallel, split_parallel
 from voxlate.engines.mt.base import worker_process
-from voxlate.eval.report import append_benchmark, markdown_table
 from voxlate.metrics import bleu, chrf
 
 HEADER = [

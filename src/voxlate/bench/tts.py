@@ -12,10 +12,10 @@ import resource
 import time
 from dataclasses import dataclass
 
+from voxlate.bench.report import append_benchmark, markdown_table
 from voxlate.engines import tts
 from voxlate.eval.asr_bleu import reference_lines
 from voxlate.eval.memory import peak_rss_mb
-from voxlate.eval.report import append_benchmark, markdown_table
 from voxlate.registry import Spec
 
 

@@ -1,4 +1,5 @@
-"""Markdown tables and the shared benchmark log, docs/benchmarks.md."""
+"""The machine line and `append_benchmark`: a run recorded in benchmarks/*.jsonl, and
+docs/benchmarks.md regenerated from the records (voxlate.bench.records)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import os
 import platform
 from pathlib import Path
 
-from voxlate.audio import write_text_atomic
+from voxlate.bench.records import (
+    append_record,
+    current_command,
+    make_record,
+    regenerate,
+    results_dir,
+)
 from voxlate.tables import markdown_table
 
 __all__ = ["append_benchmark", "machine_description", "markdown_table"]
@@ -34,18 +41,16 @@ def machine_description() -> str:
     return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}"
 
 
-def append_benchmark(title: str, body: str, path: str | os.PathLike | None = None) -> Path:
-    """Append a section (title, machine, date, then `body` markdown) to the benchmark log.
-
-    The file is rewritten atomically, so an interrupted run never truncates it.
+def append_benchmark(
+    title: str, body: str, path: str | os.PathLike | None = None, command: str | None = None
+) -> Path:
+    """Record a run (title, machine, date, command, `body` markdown and its tables) in
+    ``benchmarks/<command>.jsonl`` beside `path`'s docs/ folder, then regenerate `path`
+    (docs/benchmarks.md by default) from all records. Both files are written atomically.
+    `command` defaults to this process's command line (voxlate.bench.records.current_command).
     """
     p = Path(path) if path is not None else DEFAULT_BENCHMARKS
-    old = (
-        p.read_text(encoding="utf-8")
-        if p.exists()
-        else "# voxlate benchmarks\n\nNewest last. Each section says the machine and date it ran on.\n"
-    )
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    section = f"\n## {title}\n\n*{stamp} · {machine_description()}*\n\n{body.rstrip()}\n"
-    write_text_atomic(p, old.rstrip("\n") + "\n" + section)
-    return p
+    record = make_record(title, body, stamp, machine_description(), command or current_command())
+    append_record(record, results_dir(p))
+    return regenerate(p)

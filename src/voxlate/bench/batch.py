@@ -21,7 +21,7 @@ from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio, save_audi
 from voxlate.batch.plan import BatchOptions
 from voxlate.batch.ray_pool import PoolConfig
 from voxlate.batch.runner import BatchSummary, run_batch
-from voxlate.eval.report import append_benchmark, markdown_table
+from voxlate.bench.report import append_benchmark, markdown_table
 
 GAP_S = 0.6  # silence put between inputs when they are joined into one long recording (s)
 
