@@ -147,7 +147,9 @@ def stationary_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     x = coloured_noise(n, float(rng.uniform(0.5, 2.5)), rng).astype(np.float64)
     f0 = float(rng.choice([50.0, 60.0]))
     t = np.arange(n) / SAMPLE_RATE
-    hum = sum(np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 2 * np.pi)) / k for k in range(1, 6))
+    hum = np.zeros(n)
+    for k in range(1, 6):
+        hum += np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 2 * np.pi)) / k
     hum = hum / rms(hum) * 10 ** (-float(rng.uniform(0, 20)) / 20)
     y = x + hum
     return (y / rms(y)).astype(np.float32)
