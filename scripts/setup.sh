@@ -25,6 +25,7 @@ APT_PACKAGES=(
   alsa-utils                  # a few spoken words
   chromium chromium-driver    # browser test of the web page
   qemu-user                   # test: llama.cpp runs on an emulated CPU without AVX-512/AMX
+  asc-music sound-theme-freedesktop bucklespring-data  # music and effects of the enhancer's outside test set
 )
 missing=()
 for p in "${APT_PACKAGES[@]%%#*}"; do

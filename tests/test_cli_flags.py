@@ -46,6 +46,7 @@ SAMPLERS = [
     ("enhance", "run"),
     ("enhance", "export"),
     ("eval", "enhance"),
+    ("bench", "enhance"),
     ("digits", "eval"),
     ("generate", "digits"),
     ("speakers", "sample"),

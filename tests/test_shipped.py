@@ -74,7 +74,7 @@ def test_enhance_with_the_shipped_model(run_cli, tmp_path, librivox_clip) -> Non
     noisy = tmp_path / "noisy.wav"
     save_audio(noisy, Audio(clean.samples + noise, 16_000))
     out = tmp_path / "clean.wav"
-    code, _, err = run_cli("enhance", noisy, "-o", out)
+    code, _, err = run_cli("enhance", noisy, "-o", out, "--engine", "diffusion")
     assert code == 0, err
     enhanced = load_audio(out, 16_000)
     n = min(len(enhanced.samples), len(clean.samples))

@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
-from voxlate.cli.groups import app, eval_app
+from voxlate.cli.groups import app, bench_app, eval_app
 from voxlate.errors import InputError
 
 
@@ -29,8 +29,9 @@ class _DefaultToRun(TyperGroup):
 
 enhance_app = typer.Typer(
     cls=_DefaultToRun,
-    help="Speech enhancement: `voxlate enhance IN.wav -o OUT.wav [--model CKPT | --engine SPEC]` "
-    "(default: the shipped StoRM model), "
+    help="Speech enhancement: `voxlate enhance IN.wav -o OUT.wav [--engine SPEC | --model CKPT]` "
+    "(default: DeepFilterNet3, the winner on the outside set of `voxlate bench enhance`; "
+    "--engine diffusion: the shipped StoRM model), "
     "`voxlate enhance train ...`, `voxlate enhance corpus DIR`.",
     no_args_is_help=True,
 )
@@ -53,49 +54,59 @@ def run(
         None,
         "--model",
         "-m",
-        help="Diffusion checkpoint (.pt) [default: the shipped StoRM model, "
-        "enhance-storm.pt; see `voxlate models`].",
+        help="Diffusion checkpoint (.pt) to run instead of the default engine "
+        "(`--engine diffusion` runs the shipped StoRM model, enhance-storm.pt; see "
+        "`voxlate models`).",
     ),
     engine: str | None = typer.Option(
         None,
         "--engine",
-        help="Engine spec instead of the diffusion model: deepfilter, spectral, "
-        "diffusion[:CKPT] (no CKPT: the shipped model).",
+        help="Engine spec: deepfilter (default), spectral, predictive[:CKPT], "
+        "diffusion[:CKPT] (no CKPT: the shipped StoRM model).",
     ),
     steps: int | None = typer.Option(
         None,
         "--sampling-steps",
         "--steps",
-        help="Reverse-diffusion steps (diffusion only); default the model's (30 for SGMSE+, "
-        "10 for StoRM unless set at export); 0 = StoRM's predictor alone.",
+        help="Reverse-diffusion steps (diffusion only; given alone it picks the shipped "
+        "diffusion model); default the model's (30 for SGMSE+, 10 for StoRM unless set at "
+        "export); 0 = StoRM's predictor alone.",
     ),
     max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Enhance one file; writes OUT atomically at the input's sample rate.
 
-    Default: the StoRM model shipped with voxlate (its predictor D(y) alone unless
-    --sampling-steps is given); --engine picks another enhancer."""
+    Default: DeepFilterNet3 (`voxlate.engines.enhance.DEFAULT`, chosen on the outside set
+    of `voxlate bench enhance`); --engine picks another enhancer, --model (or
+    --sampling-steps) a diffusion model."""
     from voxlate.audio import load_audio
     from voxlate.audio_encode import audio_format
     from voxlate.cli.conventions import stdin_as_file
-    from voxlate.engines.enhance import REGISTRY
+    from voxlate.engines.enhance import DEFAULT, REGISTRY
     from voxlate.outputs import check_outputs, write_audio
+    from voxlate.registry import Spec
     from voxlate.shipped import ENHANCE_STORM, shipped_or
 
     if model is not None and engine is not None:
         raise InputError("Give either --model or --engine, not both.")
+    diffusion_spec = engine is not None and Spec.parse(engine).name == "diffusion"
+    if steps is not None and engine is not None and not diffusion_spec:
+        raise InputError("--sampling-steps applies to the diffusion engine only.")
     check_outputs([output], [input])  # as typed: no naming convention, so FOLDER/ is refused
     out = Path(output)
     audio_format(out)
     with stdin_as_file(input) as path:
         audio = load_audio(path, max_seconds=max_seconds(max_audio_minutes))
-    if engine is None:
+    if model is not None or steps is not None:
         from voxlate.engines.enhance.diffusion import DiffusionEnhancer
 
-        enhancer = DiffusionEnhancer(shipped_or(model, ENHANCE_STORM), steps=steps)
+        ckpt = Spec.parse(engine).arg if engine is not None else None
+        enhancer = DiffusionEnhancer(
+            shipped_or(Path(ckpt) if ckpt else model, ENHANCE_STORM), steps=steps
+        )
         enhancer.progress = True
     else:
-        enhancer = REGISTRY.create(engine)  # type: ignore[assignment]
+        enhancer = REGISTRY.create(engine or DEFAULT)  # type: ignore[assignment]
     write_audio(out, enhancer.enhance(audio))
     typer.echo(f"wrote {out} ({audio.duration:.1f} s)", err=True)
 
@@ -147,6 +158,12 @@ def train_cmd(
     ema_decay: float = typer.Option(0.999, help="EMA decay of the weights."),
     snr_low: float = typer.Option(-2.0, help="Lowest mixing SNR (dB)."),
     snr_high: float = typer.Option(17.0, help="Highest mixing SNR (dB)."),
+    p_eq: float = typer.Option(
+        0.0, help="Augmentation: probability of a random EQ on speech and noise."
+    ),
+    p_reverb: float = typer.Option(
+        0.0, help="Augmentation: probability of a synthetic room on the speech."
+    ),
     precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (CUDA only)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
     threads: int = typer.Option(0, help="CPU threads for torch; 0 = torch's default."),
@@ -204,7 +221,7 @@ def train_cmd(
             cfg = replace(storm_config(cfg, pred), predictor_estoi_weight=estoi_weight)
     tc = TrainConfig(steps=steps, lr=lr, ema_decay=ema_decay, seed=seed, precision=precision,
                      max_minutes=minutes, device=device)  # fmt: skip
-    mix = MixConfig(snr_low_db=snr_low, snr_high_db=snr_high)
+    mix = MixConfig(snr_low_db=snr_low, snr_high_db=snr_high, p_eq=p_eq, p_reverb=p_reverb)
     clean_files = [f for d in clean or [] for f in audio_files(d)]
     noise_files = [f for d in noise or [] for f in audio_files(d)]
     pair_files = [(y, x) for y, x in find_pairs(pairs, "train")] if pairs is not None else None
@@ -317,3 +334,97 @@ def eval_enhance(
     title = "SGMSE+ diffusion" if kind == "sgmse" else "StoRM (predictor + diffusion)"
     path = append_benchmark(f"Speech enhancement ({title} vs. baselines)", body, benchmarks)
     typer.echo(f"appended to {path}")
+
+
+@bench_app.command("enhance")
+def bench_enhance(
+    set_: str = typer.Option(
+        "outside",
+        "--set",
+        help="outside (speech and noise no training saw, built from Debian packages; see "
+        "voxlate.data.outside) or a folder with clean/ and noisy/.",
+    ),
+    part: str = typer.Option("test", help="Outside set: test (report), dev (choose) or all."),
+    engines: str = typer.Option(
+        "spectral,deepfilter,predictive,diffusion",
+        help="Comma-separated enhancer specs; a row each, after the noisy input.",
+    ),
+    steps: str = typer.Option(
+        "10",
+        "--sampling-steps",
+        "--steps",
+        help="Sampling steps of the diffusion rows, comma-separated (a row per value); "
+        "'default' = the model's own.",
+    ),
+    limit: int = typer.Option(0, help="Use only the first N pairs (of each part); 0 = all."),
+    seed: int = typer.Option(0, help="Seed of the outside set."),
+    threads: int = typer.Option(0, help="CPU threads for torch; 0 = torch's default."),
+    benchmarks: Path | None = typer.Option(None, "--append", "--benchmarks", help=APPEND_HELP),
+) -> None:
+    """PESQ-WB, ESTOI, SI-SDR and RTF of every engine on the outside set, overall, per noise
+    type and per SNR (the default of `voxlate enhance` is chosen on this set)."""
+    import torch
+
+    from voxlate.bench.report import append_benchmark, markdown_table
+    from voxlate.engines.enhance import REGISTRY
+    from voxlate.engines.enhance.diffusion import DiffusionEnhancer
+    from voxlate.eval.enhancement import HEADER, evaluate
+    from voxlate.registry import Spec
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    systems: dict[str, object] = {"noisy": None}
+    for spec in [s.strip() for s in engines.split(",") if s.strip()]:
+        if Spec.parse(spec).name != "diffusion":
+            systems[spec] = REGISTRY.create(spec)
+            continue
+        for n in [s.strip() for s in steps.split(",") if s.strip()]:
+            k = None if n == "default" else _int_option(n, "--sampling-steps")
+            engine = DiffusionEnhancer(engine_checkpoint(spec), steps=k)
+            systems[f"{spec} ({engine.options.steps} steps)"] = engine
+    if set_ == "outside":
+        from voxlate.data.outside import PACKAGES, build_outside
+        from voxlate.eval.enhance_outside import evaluate_outside
+
+        pairs = build_outside(part, seed=seed, limit=limit)
+        result = evaluate_outside(pairs, systems)  # type: ignore[arg-type]
+        text = result.tables()
+        what = (
+            f"Outside set, part `{part}` (seed {seed}): {result.pairs} pairs, "
+            f"{result.audio_seconds:.0f} s of 16 kHz audio; speech and noise from "
+            f"{', '.join(PACKAGES)} (none from the training domain, Fish Fillets NG); "
+            "SNR -5..15 dB."
+        )
+    else:
+        from voxlate.data.voicebank import find_pairs
+
+        files = find_pairs(Path(set_), "test")
+        files = files[:limit] if limit > 0 else files
+        scores, _ = evaluate(files, systems)  # type: ignore[arg-type]
+        text = markdown_table(HEADER, [s.row() for s in scores])
+        what = f"Test folder `{set_}`: {len(files)} pairs."
+    typer.echo(text)
+    body = (
+        f"{what} Torch threads: {torch.get_num_threads()}. RTF = processing time / audio "
+        f"duration, one process; diffusion rows name their sampling steps (0 = StoRM's "
+        f"predictor D(y) alone).\n\n{text}\n"
+    )
+    if benchmarks is not None:
+        path = append_benchmark(f"bench enhance --set {set_} --part {part}", body, benchmarks)
+        typer.echo(f"appended to {path}")
+
+
+def engine_checkpoint(spec: str) -> Path:
+    """The checkpoint a diffusion spec names (``diffusion:PATH``), else the shipped one."""
+    from voxlate.registry import Spec
+    from voxlate.shipped import ENHANCE_STORM, shipped_path
+
+    arg = Spec.parse(spec).arg
+    return Path(arg) if arg else shipped_path(ENHANCE_STORM)
+
+
+def _int_option(text: str, option: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{option} takes integers or 'default', not {text!r}.") from None

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from voxlate.audio import load_audio
+from voxlate.audio import SAMPLE_RATE, load_audio
 from voxlate.errors import InputError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -94,6 +94,8 @@ class MixConfig:
     babble_talkers: tuple[int, int] = (3, 6)  # number of talkers in babble, inclusive range
     peak_low: float = 0.1  # random peak level of the noisy mix: uniform in [low, high]
     peak_high: float = 0.9
+    p_eq: float = 0.0  # probability of a random EQ on the speech (and, apart, on the noise)
+    p_reverb: float = 0.0  # probability of a synthetic room on the speech (target included)
 
 
 class NoiseSampler:
@@ -127,19 +129,58 @@ class NoiseSampler:
         return coloured_noise(n, COLOURS[colour], rng), colour
 
 
+def random_eq(
+    x: np.ndarray, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
+    """x through a random EQ: a spectral tilt of -6..+6 dB per octave around 1 kHz (within
+    +-12 dB) and two peaking bands of -9..+9 dB at 150 Hz-6 kHz (half an octave to two
+    octaves wide); the RMS is kept."""
+    spec = np.fft.rfft(x.astype(np.float64))
+    f = np.maximum(np.fft.rfftfreq(len(x), 1 / sample_rate), 20.0)
+    octs = np.log2(f / 1000.0)
+    gain_db = np.clip(rng.uniform(-6, 6) * octs, -12, 12)
+    for _ in range(2):
+        centre = np.log2(rng.uniform(150, 6000) / 1000.0)
+        width = rng.uniform(0.5, 2.0)
+        gain_db += rng.uniform(-9, 9) * np.exp(-0.5 * ((octs - centre) / (width / 2)) ** 2)
+    y = np.fft.irfft(spec * 10 ** (gain_db / 20), len(x))
+    return (y * rms(x) / rms(y)).astype(np.float32)
+
+
+def random_room(
+    x: np.ndarray, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
+    """x in a synthetic room: convolved with an exponentially decaying noise impulse response
+    (RT60 0.15-0.8 s) after a unit direct path; same length, same peak."""
+    rt60 = rng.uniform(0.15, 0.8)
+    n = int(min(rt60, 0.8) * sample_rate)
+    t = np.arange(n) / sample_rate
+    ir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60) * rng.uniform(0.05, 0.3)
+    ir[0] = 1.0
+    y = np.convolve(x.astype(np.float64), ir)[: len(x)]
+    return (y * (np.abs(x).max() / (np.abs(y).max() + 1e-12))).astype(np.float32)
+
+
 def noisy_pairs(
     clean: list[np.ndarray], noise: NoiseSampler, n: int, config: MixConfig, seed: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Endless (noisy, clean) pairs of n samples each, mixed on the fly at random SNRs.
 
     Each pair is scaled together so that the noisy peak is uniform in [peak_low, peak_high].
+    Augmentation (MixConfig.p_reverb, p_eq): the speech in a synthetic room (the target is
+    the reverberant speech: denoising, not dereverberation) and random EQs of speech and
+    noise. With both at 0 (the default) the random stream is as before.
     """
     rng = np.random.default_rng(seed)
     while True:
         x = fit_length(clean[int(rng.integers(len(clean)))], n, rng)
         if rms(x) < 1e-3:  # a silent excerpt teaches nothing
             continue
+        if config.p_reverb > 0 and rng.random() < config.p_reverb:
+            x = random_room(x, rng)
         v, _ = noise.sample(n, rng)
+        if config.p_eq > 0 and rng.random() < config.p_eq:
+            x, v = random_eq(x, rng), random_eq(v, rng)
         y = mix_at_snr(x, v, float(rng.uniform(config.snr_low_db, config.snr_high_db)))
         g = float(rng.uniform(config.peak_low, config.peak_high)) / (np.abs(y).max() + 1e-9)
         yield (g * y).astype(np.float32), (g * x).astype(np.float32)

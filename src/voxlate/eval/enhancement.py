@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from voxlate.audio import load_audio
+from voxlate.audio import Audio, load_audio
 from voxlate.engines.enhance.base import Enhancer
 from voxlate.errors import MissingDependencyError
 from voxlate.plots import pyplot, save_png
@@ -73,12 +73,43 @@ class SystemScores:
         """Real-time factor: processing time / audio duration (< 1 is faster than real time)."""
         return self.seconds / self.audio_seconds if self.audio_seconds else math.nan
 
+    def add(self, pesq: float, estoi: float, si_sdr: float, seconds: float, audio: float) -> None:
+        """One file's scores, processing time (s) and duration (s)."""
+        self.pesq.append(pesq)
+        self.estoi.append(estoi)
+        self.si_sdr.append(si_sdr)
+        self.seconds += seconds
+        self.audio_seconds += audio
+
+    def cell(self) -> str:
+        """'PESQ / ESTOI / SI-SDR' means, for the breakdown tables."""
+        return (f"{np.nanmean(self.pesq):.2f} / {np.mean(self.estoi):.3f} / "
+                f"{np.mean(self.si_sdr):.1f}")  # fmt: skip
+
     def row(self) -> list[object]:
         return [self.name, float(np.nanmean(self.pesq)), float(np.mean(self.estoi)),
                 float(np.mean(self.si_sdr)), self.rtf]  # fmt: skip
 
 
 HEADER = ["system", "PESQ-WB", "ESTOI", "SI-SDR (dB)", "RTF (CPU)"]
+
+
+def score_systems(
+    noisy: Audio, clean: np.ndarray, systems: Mapping[str, Enhancer | None]
+) -> tuple[dict[str, tuple[float, float, float, float]], dict[str, np.ndarray]]:
+    """Run each system (None = the noisy input itself) on one noisy clip and score it
+    against `clean` (16 kHz): {name: (PESQ, ESTOI, SI-SDR, seconds)} and the outputs
+    (16 kHz) keyed by 'noisy' and each system name."""
+    out: dict[str, tuple[float, float, float, float]] = {}
+    waves: dict[str, np.ndarray] = {"noisy": noisy.resample(METRIC_RATE).samples}
+    for name, system in systems.items():
+        start = time.perf_counter()
+        enhanced = noisy if system is None else system.enhance(noisy)
+        seconds = time.perf_counter() - start if system is not None else 0.0
+        est = enhanced.resample(METRIC_RATE).samples
+        out[name] = (pesq_wb(est, clean), estoi(est, clean), si_sdr(est, clean), seconds)
+        waves[name] = est
+    return out, waves
 
 
 def evaluate(
@@ -96,18 +127,9 @@ def evaluate(
     for i, (noisy_path, clean_path) in enumerate(tqdm(pairs, desc="evaluating", unit="file")):
         noisy = load_audio(noisy_path, METRIC_RATE)
         clean = load_audio(clean_path, METRIC_RATE).samples
-        waves: dict[str, np.ndarray] = {"noisy": noisy.samples}
-        for name, system in systems.items():
-            start = time.perf_counter()
-            out = noisy if system is None else system.enhance(noisy)
-            sc = scores[name]
-            sc.seconds += time.perf_counter() - start if system is not None else 0.0
-            sc.audio_seconds += noisy.duration
-            est = out.resample(METRIC_RATE).samples
-            sc.pesq.append(pesq_wb(est, clean))
-            sc.estoi.append(estoi(est, clean))
-            sc.si_sdr.append(si_sdr(est, clean))
-            waves[name] = est
+        result, waves = score_systems(noisy, clean, systems)
+        for name, (p, e, s, seconds) in result.items():
+            scores[name].add(p, e, s, seconds, noisy.duration)
         waves["clean"] = clean
         if i < keep:
             kept.append(waves)

@@ -73,3 +73,22 @@ class DiffusionEnhancer:
         else:
             y = enhance_waveform(self.model, x.samples, self.options).samples
         return Audio(y, self.sample_rate).resample(audio.sample_rate)
+
+
+@REGISTRY.register("predictive")
+class PredictiveEnhancer(DiffusionEnhancer):
+    """StoRM's predictive model D(y) alone, no diffusion (the predictive-only baseline).
+
+    Spec ``predictive:PATH`` loads a StoRM checkpoint; plain ``predictive`` the shipped one.
+    """
+
+    def __init__(self, checkpoint: str | os.PathLike, device: str = "auto") -> None:
+        super().__init__(checkpoint, steps=0, device=device)
+
+    @classmethod
+    def from_spec(cls, arg: str | None) -> PredictiveEnhancer:
+        if not arg:
+            from voxlate.shipped import ENHANCE_STORM, shipped_path
+
+            return cls(shipped_path(ENHANCE_STORM))
+        return cls(arg)
