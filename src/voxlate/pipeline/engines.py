@@ -98,6 +98,7 @@ def default_engine(
 
 
 def _file_mt(notes: list[str] | None) -> str:
+    """A recording's translator (see `default_engine`); why not the LLM goes to `notes`."""
     from voxlate.engines.mt.llm import embedded_available
 
     if not embedded_available():
