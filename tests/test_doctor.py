@@ -65,30 +65,30 @@ def test_unknown_check_is_one_sentence():
 
 
 def test_defaults_avoid_an_engine_the_doctor_found_broken(tmp_path, monkeypatch):
-    from voxlate.engines import mt
+    from voxlate.pipeline import engines
 
     monkeypatch.setattr(health, "record_path", lambda: tmp_path / "doctor.json")
     monkeypatch.setattr("voxlate.engines.mt.llm.embedded_available", lambda: True)
     monkeypatch.setattr(health, "llama_cpu_missing", lambda flags=None: [])
-    assert mt.file_default() == "llm"
+    assert engines.default_engine("mt") == "llm"
     health.save_findings([Finding("mt llm", "broken", 9.5, "the process died with signal SIGILL")])
     notes: list[str] = []
-    assert mt.file_default(notes) == "apertium"
+    assert engines.default_engine("mt", notes=notes) == "apertium"
     assert len(notes) == 1 and "SIGILL" in notes[0] and "apertium" in notes[0]
     # a record made on another machine (or before an upgrade) is ignored
     monkeypatch.setattr(health, "fingerprint", lambda: "elsewhere")
-    assert mt.file_default() == "llm"
+    assert engines.default_engine("mt") == "llm"
 
 
 def test_a_cpu_without_avx2_never_starts_the_llm(monkeypatch):
-    from voxlate.engines import mt
+    from voxlate.pipeline import engines
 
     monkeypatch.setattr("voxlate.engines.mt.llm.embedded_available", lambda: True)
     old_cpu = {"fpu", "sse2", "sse4_2", "avx"}  # e.g. Sandy Bridge: AVX but no AVX2/FMA/F16C
     monkeypatch.setattr(health, "cpu_flags", lambda: old_cpu)
     assert health.llama_cpu_missing() == ["avx2", "fma", "f16c"]
     notes: list[str] = []
-    assert mt.file_default(notes) == "apertium"
+    assert engines.default_engine("mt", notes=notes) == "apertium"
     assert "AVX2" in notes[0]
 
 

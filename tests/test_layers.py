@@ -189,7 +189,7 @@ def test_single_sources():
     fillets = [p for p, t in texts.items() if "/usr/share/games/fillets-ng" in t]
     assert fillets == [PKG / "data" / "fillets.py"], fillets
     modes = [p for p, t in texts.items() if re.search(r"\(\s*\"preserve\",\s*\"tts\"", t)]
-    assert modes == [PKG / "engines" / "voice" / "base.py"], modes
+    assert modes == [PKG / "pipeline" / "voice" / "mode.py"], modes
 
 
 def test_no_training_logs_or_markers_in_git():

@@ -85,7 +85,7 @@ def test_unknown_enhance_mode_is_rejected(en_es):
 
 def test_server_and_cli_build_the_same_voice_stage():
     """The server's voice adapter is configured as the CLI's, so a request sounds the same."""
-    from voxlate.pipeline.engines import load_voice_stage
+    from voxlate.pipeline.voice import build_voice_stage as load_voice_stage
     from voxlate.server.pool import EnginePool
 
     cli = load_voice_stage("preserve")

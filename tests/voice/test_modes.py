@@ -7,15 +7,15 @@ import pytest
 
 from voxlate.audio import Audio, load_audio, save_audio
 from voxlate.engines.voice.base import VoiceStage
-from voxlate.engines.voice.modes import build_voice_stage
 from voxlate.engines.voice.pseudo import DerivedPseudoSpeaker
-from voxlate.engines.voice.reference import (
+from voxlate.engines.voice.world import WorldAdapter
+from voxlate.errors import InputError, VoxlateError
+from voxlate.pipeline.voice.reference import (
     ReferenceVoiceError,
     ShortReferenceError,
     SilentReferenceError,
 )
-from voxlate.engines.voice.world import WorldAdapter
-from voxlate.errors import InputError, VoxlateError
+from voxlate.pipeline.voice.stages import build_world_stage as build_voice_stage
 
 
 def test_tts_mode_is_identity(joe_speech, librivox_clip):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from voxlate.audio import Audio, Span, concatenate, load_audio, save_audio
-from voxlate.engines.voice.revoice import revoice
+from voxlate.pipeline.voice.revoice import revoice
 
 
 class Doubler:
@@ -60,8 +60,8 @@ def test_cli_anonymize_keeps_words_and_changes_voice(run_cli, tmp_path, librivox
 
 def test_revoice_gives_each_speaker_their_own_pseudo_voice(librivox, cards, encoder):
     from voxlate.engines.vad import REGISTRY as VADS
-    from voxlate.engines.voice.modes import build_voice_stage
     from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
+    from voxlate.pipeline.voice.stages import build_world_stage as build_voice_stage
 
     pause = Audio.silence(1.0, 16_000)
     clips = [load_audio(librivox[0][0], 16_000), load_audio(cards[0][0], 16_000)]

@@ -15,8 +15,9 @@ from voxlate.audio import Audio
 from voxlate.engines.voice.style_fit import FitCancelled, FitConfig, StyleFitter
 from voxlate.engines.voice.style_probe import ProbeResult
 from voxlate.engines.voice.style_space import StyleSpace
-from voxlate.engines.voice.style_tuner import Pairs, StyleTuner, train_tuner
-from voxlate.engines.voice.styled import StyledVoice, StyledVoiceStage
+from voxlate.engines.voice.style_tuner import Pairs, StyleTuner
+from voxlate.pipeline.voice.styled import StyledVoice, StyledVoiceStage
+from voxlate.tasks.voice_style.tuner import train_tuner
 
 RNG = np.random.default_rng(0)
 PACKS = {f"p{i}": RNG.normal(size=(510, 256)).astype(np.float32) * 0.1 + i for i in range(5)}

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from voxlate.batch.discover import BatchItem, file_kind
-from voxlate.engines.voice.base import VOICE_MODES
 from voxlate.parts import CHUNK, file_sha256
 from voxlate.pipeline.engines import EngineSpecs
+from voxlate.pipeline.voice.mode import parse_voice
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ class BatchOptions:
         """The options as JSON data, as a report records them (a reference voice by checksum)."""
         d = asdict(self)
         del d["max_audio_s"]
-        voice = self.specs.voice
-        if voice not in VOICE_MODES and Path(voice).is_file():
-            d["voice_sha256"] = file_sha256(voice)
+        ref = parse_voice(self.specs.voice).reference
+        if ref is not None and Path(ref).is_file():
+            d["voice_sha256"] = file_sha256(ref)
         return json.loads(json.dumps(d))  # tuples -> lists, as they come back from a file
 
 

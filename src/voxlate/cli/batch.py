@@ -14,6 +14,8 @@ from voxlate.cli.engine_options import (
     EnhanceOption,
     MaxUtteranceOption,
     MtOption,
+    SourceOption,
+    TargetOption,
     TtsOption,
     VadOption,
     VoiceOption,
@@ -34,10 +36,8 @@ def batch(
         "--output",
         help="Folder for <stem>.<target>.wav/.json and manifest.jsonl.",
     ),
-    source: str = typer.Option(
-        "en", "--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es)."
-    ),
-    target: str = typer.Option("es", "--target", "-t", help="Language to speak (ISO 639-1)."),
+    source: SourceOption = "en",
+    target: TargetOption = "es",
     workers: int = typer.Option(
         0, "--workers", "-w", help="Workers (Ray actors) [default: one per core of the cluster]."
     ),
@@ -73,12 +73,15 @@ def batch(
     input is recorded in OUT_DIR/manifest.jsonl and the others go on. Exit code 0 when
     every input is ok or skipped, 1 when any failed, 2 for usage errors.
     """
+    import dataclasses
+
     from voxlate.batch.discover import BatchUsageError
     from voxlate.batch.plan import BatchOptions
     from voxlate.batch.ray_pool import PoolConfig, require_ray
     from voxlate.batch.runner import run_batch
     from voxlate.batch.split import SEARCH_S
-    from voxlate.pipeline.engines import EngineSpecs
+    from voxlate.pipeline.engines import command_specs
+    from voxlate.pipeline.voice.mode import parse_voice
 
     if enhance_mode not in ("auto", "always", "never"):
         raise BatchUsageError("--enhance-mode must be auto, always or never.")
@@ -90,21 +93,13 @@ def batch(
         raise BatchUsageError("--workers must be 1 or more (0: one per core).")
     if address is not None:
         require_ray(address)  # says what to install before any work
-    if Path(voice).is_file():  # a reference clip: workers elsewhere need its full path
-        voice = str(Path(voice).absolute())
-    from voxlate.engines.mt import DEFAULT as DEFAULT_MT
-    from voxlate.engines.mt import file_default
-
+    mode = parse_voice(voice)
+    if mode.reference is not None and Path(mode.reference).is_file():
+        # a reference clip: workers elsewhere need its full path
+        voice = str(dataclasses.replace(mode, reference=str(Path(mode.reference).absolute())))
     notes: list[str] = []
-
-    specs = EngineSpecs(
-        vad=vad,
-        enhance=enhance,
-        asr=asr,
-        mt=mt or file_default(notes),
-        mt_fallback=None if mt else DEFAULT_MT,
-        tts=tts,
-        voice=voice,
+    specs = command_specs(
+        live=False, voice=voice, vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, notes=notes
     )
     for note in notes:
         typer.echo(f"note: {note}", err=True)
@@ -139,11 +134,11 @@ def bench_batch(
     ),
     workers: str = typer.Option("1,2", "--workers", "-w", help="Worker counts to compare."),
     copies: int = typer.Option(2, "--copies", help="Copies of each input (more audio)."),
-    source: str = typer.Option("en", "--source", "-s"),
-    target: str = typer.Option("es", "--target", "-t"),
-    voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
-    vad: str = typer.Option("silero", "--vad"),
-    enhance: str = typer.Option("deepfilter", "--enhance"),
+    source: SourceOption = "en",
+    target: TargetOption = "es",
+    voice: VoiceOption = "preserve",
+    vad: VadOption = "silero",
+    enhance: EnhanceOption = "deepfilter",
     log: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
     no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
 ) -> None:
@@ -154,6 +149,7 @@ def bench_batch(
     from voxlate.bench.batch import run_batch_bench
     from voxlate.bench.translate import default_inputs
     from voxlate.pipeline.engines import EngineSpecs
+    from voxlate.pipeline.voice.mode import parse_voice
 
     try:
         counts = [int(w) for w in workers.split(",") if w.strip()]
@@ -162,6 +158,6 @@ def bench_batch(
     if not counts or min(counts) < 1 or copies < 1:
         raise BatchUsageError("--workers needs counts of 1 or more, and --copies 1 or more.")
     files = list(inputs) if inputs else default_inputs()
-    specs = EngineSpecs(vad=vad, enhance=enhance, voice=voice)
+    specs = EngineSpecs(vad=vad, enhance=enhance, voice=str(parse_voice(voice)))
     options = BatchOptions(source.lower(), target.lower(), specs)
     typer.echo(run_batch_bench(files, options, counts, copies, None if no_log else log))

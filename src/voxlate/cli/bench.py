@@ -7,6 +7,15 @@ from pathlib import Path
 import typer
 
 from voxlate.cli.conventions import APPEND_HELP
+from voxlate.cli.engine_options import (
+    AsrOption,
+    EnhanceModeOption,
+    EnhanceOption,
+    SourceOption,
+    TargetOption,
+    TtsOption,
+    VoiceOption,
+)
 from voxlate.cli.groups import bench_app
 
 
@@ -15,19 +24,24 @@ def bench_translate(
     inputs: list[Path] = typer.Argument(
         None, help="Recordings [default: the LibriVox clips of pocketsphinx-testdata]."
     ),
-    source: str = typer.Option("en", "--source", "-s"),
-    target: str = typer.Option("es", "--target", "-t"),
-    voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
-    enhance: str = typer.Option("deepfilter", "--enhance"),
-    enhance_mode: str = typer.Option("auto", "--enhance-mode", help="always | never | auto."),
+    source: SourceOption = "en",
+    target: TargetOption = "es",
+    voice: VoiceOption = "preserve",
+    enhance: EnhanceOption = "deepfilter",
+    enhance_mode: EnhanceModeOption = "auto",
     repeat: int = typer.Option(
         1, "--repeat", help="Passes over the inputs (the first warms caches)."
     ),
     append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
     no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
-    mt: str = typer.Option("apertium", "--mt", help="Translator spec, as for translate."),
-    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: per language]."),
-    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: per language]."),
+    mt: str = typer.Option(
+        "apertium",
+        "--mt",
+        help="Translator spec, as for translate [default: apertium, this benchmark's fixed "
+        "baseline, not translate's default].",
+    ),
+    asr: AsrOption = None,
+    tts: TtsOption = None,
     asr_bleu: int = typer.Option(
         0,
         "--asr-bleu",
@@ -48,6 +62,9 @@ def bench_translate(
         run_asr_bleu_bench,
         run_translate_bench,
     )
+    from voxlate.pipeline.voice.mode import parse_voice
+
+    voice = str(parse_voice(voice))
 
     if asr_bleu:
         typer.echo(

@@ -1,7 +1,10 @@
-"""The engine and segmentation options that `translate` and `batch` share, declared once.
+"""The engine, language and segmentation options every command shares, declared once.
 
-Use as ``voice: VoiceOption = "preserve"``: the type carries the flag and its help, the
-default stays in the signature (and shows in --help).
+`translate`, `live`, `serve`, `batch` and the `bench` commands take these; the same option
+has the same help everywhere. Use as ``voice: VoiceOption = "preserve"``: the type carries
+the flag and its help, the default stays in the signature (and shows in --help). An engine
+spec left at None is chosen by `pipeline.engines.default_engine` (file or live), which
+the help of --asr, --mt and --tts describes.
 """
 
 from __future__ import annotations
@@ -10,14 +13,13 @@ from typing import Annotated
 
 import typer
 
-VoiceOption = Annotated[
-    str,
-    typer.Option(
-        "--voice",
-        help="Voice of the output: preserve (the speaker's own), tts (stock voice), "
-        "anonymize (a pseudo-speaker), or a reference clip REF.wav.",
-    ),
+from voxlate.pipeline.voice.mode import VOICE_HELP
+
+SourceOption = Annotated[
+    str, typer.Option("--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es).")
 ]
+TargetOption = Annotated[str, typer.Option("--target", "-t", help="Language to speak (ISO 639-1).")]
+VoiceOption = Annotated[str, typer.Option("--voice", help=VOICE_HELP)]
 VadOption = Annotated[str, typer.Option("--vad", help="Voice activity detector: silero | energy.")]
 EnhanceOption = Annotated[
     str,
@@ -43,7 +45,8 @@ MtOption = Annotated[
     typer.Option(
         "--mt",
         help="Translator spec: apertium | llm[:MODEL.gguf] | openai:URL[#MODEL] | "
-        "ctranslate2:/models/nllb [default: llm when the [llm] extra is installed, else apertium].",
+        "ctranslate2:/models/nllb [default: live, apertium; a recording, llm when the "
+        "[llm] extra is installed, else apertium].",
     ),
 ]
 TtsOption = Annotated[
@@ -51,7 +54,8 @@ TtsOption = Annotated[
     typer.Option(
         "--tts",
         help="Synthesizer spec: kokoro[:VOICE] | piper[:VOICE.onnx] | espeak-ng[:VOICE] | "
-        "xtts:DIR [default: piper for en, kokoro for es fr it pt hi ja, espeak-ng otherwise].",
+        "xtts:DIR [default: piper for en; a recording, kokoro for es fr it pt hi ja; "
+        "espeak-ng otherwise].",
     ),
 ]
 EndSilenceOption = Annotated[

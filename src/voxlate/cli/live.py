@@ -7,6 +7,19 @@ from pathlib import Path
 import typer
 
 from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
+from voxlate.cli.engine_options import (
+    AsrOption,
+    EndSilenceOption,
+    EnhanceModeOption,
+    EnhanceOption,
+    MaxUtteranceOption,
+    MtOption,
+    SourceOption,
+    TargetOption,
+    TtsOption,
+    VadOption,
+    VoiceOption,
+)
 from voxlate.cli.groups import app, bench_app
 
 
@@ -19,8 +32,8 @@ def live(
     realtime: bool = typer.Option(
         False, "--realtime", help="Feed --input at real-time pace (as a microphone would)."
     ),
-    source: str = typer.Option("en", "--source", "-s", help="Spoken language (ISO 639-1)."),
-    target: str = typer.Option("es", "--target", "-t", help="Language to speak (ISO 639-1)."),
+    source: SourceOption = "en",
+    target: TargetOption = "es",
     output: str | None = typer.Option(
         None,
         "--output",
@@ -28,21 +41,15 @@ def live(
         metavar="PATH",
         help="Write the translated speech to this wav instead of speakers.",
     ),
-    voice: str = typer.Option("preserve", "--voice", help="preserve | tts | anonymize | REF.wav."),
-    vad: str = typer.Option("silero", "--vad", help="Voice activity detector: silero | energy."),
-    enhance: str = typer.Option("deepfilter", "--enhance", help="Enhancer spec (none to skip)."),
-    enhance_mode: str = typer.Option(
-        "auto", "--enhance-mode", help="always | auto (only when the input is noisy) | never."
-    ),
-    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec (default: embedded)."),
-    mt: str = typer.Option("apertium", "--mt", help="Translator spec."),
-    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec (default: by language)."),
-    end_silence: float = typer.Option(
-        0.3, "--end-silence", help="Silence (s) that ends an utterance."
-    ),
-    max_utterance: float = typer.Option(
-        8.0, "--max-utterance", help="Longest utterance (s); longer speech is cut at a pause."
-    ),
+    voice: VoiceOption = "preserve",
+    vad: VadOption = "silero",
+    enhance: EnhanceOption = "deepfilter",
+    enhance_mode: EnhanceModeOption = "auto",
+    asr: AsrOption = None,
+    mt: MtOption = None,
+    tts: TtsOption = None,
+    end_silence: EndSilenceOption = 0.3,
+    max_utterance: MaxUtteranceOption = 8.0,
     partials: float = typer.Option(
         0.0, "--partials", help="Partial transcripts every so many seconds while speaking (0: off)."
     ),
@@ -64,7 +71,7 @@ def live(
     from voxlate.cli.translate import load_engines
     from voxlate.errors import InputError
     from voxlate.outputs import check_outputs
-    from voxlate.pipeline.engines import EngineSpecs
+    from voxlate.pipeline.engines import command_specs
     from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
     from voxlate.pipeline.stream_events import AudioOut, Latency
     from voxlate.pipeline.stream_io import (
@@ -92,7 +99,7 @@ def live(
     else:
         check_outputs([output], [input] if input is not None else [])
         audio_format(output)
-    specs = EngineSpecs(vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice, live=True)
+    specs = command_specs(live=True, voice=voice, vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts)
     engines = load_engines(specs, source.lower(), target.lower())
     engines.warm_up()
     seg = dataclasses.replace(
@@ -148,21 +155,23 @@ def bench_live(
     inputs: list[Path] = typer.Argument(
         None, help="Recordings [default: the LibriVox clips of pocketsphinx-testdata]."
     ),
-    source: str = typer.Option("en", "--source", "-s"),
-    target: str = typer.Option("es", "--target", "-t"),
-    voice: str = typer.Option("preserve", "--voice", help="Voice mode, as for translate."),
-    enhance_mode: str = typer.Option("auto", "--enhance-mode", help="always | auto | never."),
-    end_silence: float = typer.Option(0.3, "--end-silence", help="End-of-speech silence (s)."),
+    source: SourceOption = "en",
+    target: TargetOption = "es",
+    voice: VoiceOption = "preserve",
+    enhance_mode: EnhanceModeOption = "auto",
+    end_silence: EndSilenceOption = 0.3,
     clients: int = typer.Option(4, "--clients", help="Concurrent WebSocket clients (0: skip)."),
     append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
     no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
-    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec [default: live default]."),
-    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec [default: live default]."),
+    asr: AsrOption = None,
+    tts: TtsOption = None,
 ) -> None:
     """Latency of live translation: end of speech -> first translated audio, fed in real time."""
     from voxlate.bench.live import run_live_bench
     from voxlate.bench.translate import default_inputs
+    from voxlate.pipeline.voice.mode import parse_voice
 
+    voice = str(parse_voice(voice))
     files = list(inputs) if inputs else default_inputs()
     body = run_live_bench(
         files,

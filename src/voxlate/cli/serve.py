@@ -7,6 +7,17 @@ import signal
 
 import typer
 
+from voxlate.cli.engine_options import (
+    AsrOption,
+    EndSilenceOption,
+    EnhanceModeOption,
+    EnhanceOption,
+    MtOption,
+    SourceOption,
+    TargetOption,
+    TtsOption,
+    VoiceOption,
+)
 from voxlate.cli.groups import app
 
 
@@ -20,15 +31,15 @@ def serve(
         envvar="VOXLATE_TOKEN",
         help="Require 'Authorization: Bearer TOKEN' (or ?token= on the WebSocket).",
     ),
-    source: str = typer.Option("en", "--source", "-s", help="Default spoken language."),
-    target: str = typer.Option("es", "--target", "-t", help="Default target language."),
-    voice: str = typer.Option("preserve", "--voice", help="Default voice mode of live sessions."),
-    enhance: str = typer.Option("deepfilter", "--enhance", help="Enhancer spec."),
-    enhance_mode: str = typer.Option("auto", "--enhance-mode", help="always | auto | never."),
-    asr: str | None = typer.Option(None, "--asr", help="Recognizer spec (default: embedded)."),
-    mt: str = typer.Option("apertium", "--mt", help="Translator spec."),
-    tts: str | None = typer.Option(None, "--tts", help="Synthesizer spec (default: by language)."),
-    end_silence: float = typer.Option(0.3, "--end-silence", help="Live end-of-speech silence (s)."),
+    source: SourceOption = "en",
+    target: TargetOption = "es",
+    voice: VoiceOption = "preserve",
+    enhance: EnhanceOption = "deepfilter",
+    enhance_mode: EnhanceModeOption = "auto",
+    asr: AsrOption = None,
+    mt: MtOption = None,
+    tts: TtsOption = None,
+    end_silence: EndSilenceOption = 0.3,
     max_clients: int = typer.Option(8, "--max-clients", help="Live WebSocket clients at once."),
     max_upload_mb: int = typer.Option(25, "--max-upload-mb", help="Largest REST upload (MiB)."),
     idle_timeout: float = typer.Option(60.0, "--idle-timeout", help="Close idle WebSockets (s)."),
@@ -57,9 +68,12 @@ def serve(
         "(default: one per 2 GiB of RAM, 2 to 16).",
     ),
 ) -> None:
-    """Serve the live-translation web page at /, the WebSocket /v1/live and the REST API."""
-    from voxlate.engines.voice.base import VOICE_MODES
+    """Serve the live-translation web page at /, the WebSocket /v1/live and the REST API.
+
+    --source, --target and --voice are the defaults of requests that name none.
+    """
     from voxlate.errors import InputError
+    from voxlate.pipeline.voice.mode import named_voice
     from voxlate.server.config import EMPTY_TOKEN, ServeUsageError
 
     if token is None:  # click ignores an empty environment variable: it must not mean "no auth"
@@ -68,8 +82,7 @@ def serve(
         raise ServeUsageError(EMPTY_TOKEN)
     if max_pairs is not None and max_pairs < 1:
         raise ServeUsageError("--max-pairs must be 1 or more.")
-    if voice not in VOICE_MODES:
-        raise InputError("--voice must be preserve, tts or anonymize for live sessions.")
+    named_voice(voice, "--voice")  # requests name a mode, never a file on the server
     if enhance_mode not in ("always", "auto", "never"):
         raise InputError("--enhance-mode must be always, auto or never.")
     if (
@@ -83,13 +96,13 @@ def serve(
         )
     import uvicorn
 
-    from voxlate.pipeline.engines import EngineSpecs
+    from voxlate.pipeline.engines import command_specs
     from voxlate.server.app import create_app
     from voxlate.server.config import ServerConfig
     from voxlate.server.pool import EnginePool, default_max_pairs
     from voxlate.server.protocol import protocol_with_timeout
 
-    specs = EngineSpecs(enhance=enhance, asr=asr, mt=mt, tts=tts, voice=voice, live=True)
+    specs = command_specs(live=True, voice=voice, enhance=enhance, asr=asr, mt=mt, tts=tts)
     pool = EnginePool(specs, max_pairs=max_pairs or default_max_pairs())
     # Load the default pair before binding, so a bad setup fails with one sentence.
     pool.load_now(source.lower(), target.lower())

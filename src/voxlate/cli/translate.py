@@ -15,6 +15,8 @@ from voxlate.cli.engine_options import (
     EnhanceOption,
     MaxUtteranceOption,
     MtOption,
+    SourceOption,
+    TargetOption,
     TtsOption,
     VadOption,
     VoiceOption,
@@ -31,10 +33,8 @@ def translate(
         ...,
         help="Recording to translate (wav, flac, ogg, mp3, m4a, webm; any rate); - reads stdin.",
     ),
-    source: str = typer.Option(
-        "en", "--source", "-s", help="Spoken language (ISO 639-1, e.g. en, es)."
-    ),
-    target: str = typer.Option("es", "--target", "-t", help="Language to speak (ISO 639-1)."),
+    source: SourceOption = "en",
+    target: TargetOption = "es",
     output: str | None = typer.Option(
         None,
         "--output",
@@ -78,7 +78,7 @@ def translate(
     from voxlate.cli.conventions import max_seconds, stdin_as_file
     from voxlate.errors import InputError
     from voxlate.outputs import STDIO, check_outputs, is_stdio, output_path
-    from voxlate.pipeline.engines import EngineSpecs
+    from voxlate.pipeline.engines import command_specs
     from voxlate.pipeline.file import FileTranslator, default_output, translate_file
     from voxlate.pipeline.segmenter import SegmenterConfig
     from voxlate.pipeline.stream_stages import check_enhance_mode
@@ -95,22 +95,13 @@ def translate(
     # Every check a user can fail comes before the models load.
     check_outputs([out, report_to, srt_to], [input])
     audio_format(out)
-    from voxlate.engines.mt import DEFAULT as DEFAULT_MT
-    from voxlate.engines.mt import file_default
-
     notes: list[str] = []
 
     with stdin_as_file(input) as path:
         cap = max_seconds(max_audio_minutes)
         load_audio(path, max_seconds=cap)  # fail on a bad input before loading any model
-        specs = EngineSpecs(
-            vad=vad,
-            enhance=enhance,
-            asr=asr,
-            mt=mt or file_default(notes),
-            mt_fallback=None if mt else DEFAULT_MT,
-            tts=tts,
-            voice=voice,
+        specs = command_specs(
+            live=False, voice=voice, vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, notes=notes
         )
         for note in notes:
             typer.echo(f"note: {note}", err=True)

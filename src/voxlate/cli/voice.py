@@ -101,11 +101,11 @@ def anonymize(
     from voxlate.cli.conventions import stdin_as_file
     from voxlate.engines.vad import DEFAULT as DEFAULT_VAD
     from voxlate.engines.vad import REGISTRY as VADS
-    from voxlate.engines.voice.modes import build_voice_stage
-    from voxlate.engines.voice.revoice import revoice
     from voxlate.errors import NoSpeechError
     from voxlate.outputs import check_outputs, write_audio
     from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
+    from voxlate.pipeline.voice.revoice import revoice
+    from voxlate.pipeline.voice.stages import build_world_stage
 
     check_outputs([out], [audio_in])  # errors before any model loads
     audio_format(out)
@@ -116,7 +116,7 @@ def anonymize(
     spans = segment_audio(audio.resample(SAMPLE_RATE), VADS.create(DEFAULT_VAD), SegmenterConfig())
     if not spans:
         raise NoSpeechError(f"No speech found in {audio_in}.")
-    stage = build_voice_stage("anonymize", revoice_source=True)
+    stage = build_world_stage("anonymize", revoice_source=True)
     with tqdm(total=len(spans), unit="utt", desc="anonymizing", disable=quiet) as bar:
         result = revoice(audio, stage, spans, progress=bar.update)
     write_audio(out, result)

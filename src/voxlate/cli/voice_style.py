@@ -19,8 +19,8 @@ def _setup(wer_asr: bool = True):  # type: ignore[no-untyped-def]
     from voxlate.engines.voice.style_probe import ProbeSpeaker
     from voxlate.engines.voice.style_space import default_space
     from voxlate.engines.voice.style_tuner import default_tuner
-    from voxlate.engines.voice.styled import english_asr
     from voxlate.eval.voice_style import Setup
+    from voxlate.pipeline.voice.styled import english_asr
 
     enc = ENCODERS.create("resemblyzer")
     synth = KokoroSynthesizer(threads=1)
@@ -51,13 +51,8 @@ def train_tuner_cmd(
     from voxlate.engines.voice import ENCODERS
     from voxlate.engines.voice.style_probe import ProbeSpeaker
     from voxlate.engines.voice.style_space import default_space
-    from voxlate.engines.voice.style_tuner import (
-        TUNER_FILE,
-        Pairs,
-        collect_pairs,
-        pack_embeddings,
-        train_tuner,
-    )
+    from voxlate.engines.voice.style_tuner import TUNER_FILE, Pairs
+    from voxlate.tasks.voice_style.tuner import collect_pairs, pack_embeddings, train_tuner
 
     space = default_space()
     prober = ProbeSpeaker(KokoroSynthesizer(threads=1), ENCODERS.create("resemblyzer"))

@@ -28,8 +28,8 @@ from voxlate.audio import SAMPLE_RATE, Audio, load_audio, save_audio
 from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.data.pocketsphinx import POCKETSPHINX, read_transcription
 from voxlate.engines.voice.base import SpeakerEncoder
-from voxlate.engines.voice.modes import build_voice_stage
 from voxlate.engines.voice.world import WorldAdapter
+from voxlate.pipeline.voice.stages import build_world_stage
 
 
 @dataclass
@@ -190,7 +190,7 @@ def evaluate_voice(
                 with tempfile.TemporaryDirectory() as tmp:
                     ref = os.path.join(tmp, "ref.wav")
                     save_audio(ref, longest.audio)
-                    stage = build_voice_stage(ref, encoder, WorldAdapter(encoder, search=search))
+                    stage = build_world_stage(ref, encoder, WorldAdapter(encoder, search=search))
                 for u in (x for x in utts if x is not longest):
                     y = stage.convert(speech[id(u)], u.audio)
                     e = encoder.embed(y)
@@ -199,7 +199,7 @@ def evaluate_voice(
                     tick(mode)
         else:
             for gname, utts in groups.items():
-                stage = build_voice_stage(mode, encoder, adapter)
+                stage = build_world_stage(mode, encoder, adapter)
                 stage.reset()
                 for u in utts:
                     fits = adapter.n_fits

@@ -297,9 +297,9 @@ def held_out(
 ) -> dict[str, Scores]:
     """Every mode on the `HELD_OUT` speakers with the chosen fitting `config`, with and
     without the WORLD post-step; `examples` (if given) receives condition -> outputs."""
-    from voxlate.engines.voice.modes import PreserveVoice, ReferenceVoice
-    from voxlate.engines.voice.styled import StyledVoiceStage
     from voxlate.engines.voice.world import WorldAdapter
+    from voxlate.pipeline.voice.stages import PreserveVoice, ReferenceVoice
+    from voxlate.pipeline.voice.styled import StyledVoiceStage
 
     enc = setup.encoder
     speakers = load_speakers(HELD_OUT, n_test=3)

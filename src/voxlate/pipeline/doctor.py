@@ -148,10 +148,10 @@ def _tts(spec: str, text: str, language: str) -> Callable[[], str]:
 def _voice() -> str:
     from voxlate.engines import tts
     from voxlate.engines.voice import ENCODERS
-    from voxlate.pipeline.engines import load_voice_stage
+    from voxlate.pipeline.voice import build_voice_stage
 
     embedding = ENCODERS.create("resemblyzer").embed(_speech())
-    stage = load_voice_stage("preserve", tts.REGISTRY.create("kokoro"))
+    stage = build_voice_stage("preserve", tts.REGISTRY.create("kokoro"))
     return f"speaker embedding of {embedding.shape[0]} values; stage {getattr(stage, 'spec', '?')}"
 
 

@@ -17,6 +17,7 @@ from voxlate.engines.mt.base import ModeTranslator
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import EngineCrashedError, UnsupportedLanguageError
 from voxlate.health import known_broken
+from voxlate.pipeline.voice import build_voice_stage, parse_voice
 from voxlate.registry import Registry
 
 
@@ -27,10 +28,10 @@ class EngineSpecs:
     vad: str = vad.DEFAULT  # voice activity detector spec
     enhance: str = enhance.DEFAULT  # enhancer spec ("none" to skip)
     asr: str | None = None  # recognizer; None: asr.default_for(source) (tiny.en for en, else base)
-    mt: str = mt.DEFAULT  # translator spec
+    mt: str = mt.DEFAULT  # translator spec (commands: `default_engine("mt", live=...)`)
     mt_fallback: str | None = None  # translator when `mt` dies while loading (None: fail)
     tts: str | None = None  # synthesizer; None: default_tts(target, live)
-    voice: str = "preserve"  # preserve | tts | anonymize | path to a reference clip
+    voice: str = "preserve"  # `--voice`, as `pipeline.voice.parse_voice` reads it
     live: bool = False  # pick the live defaults (first-audio latency) rather than the file ones
 
 
@@ -56,6 +57,7 @@ def healthy(kind: str, spec: str) -> str:
 
 
 _TOLD: set[str] = set()
+_MT_DEFAULT = mt.DEFAULT  # `command_specs` has a parameter named mt
 
 # The engine kinds `Engines.load` builds through its `create` hook (the server shares them
 # between language pairs); the translator and the voice stage are always built per pair.
@@ -69,9 +71,79 @@ def create_engine(kind: str, spec: str) -> Any:
     return REGISTRIES[kind].create(spec)
 
 
+def default_engine(
+    kind: str, language: str = "en", live: bool = False, notes: list[str] | None = None
+) -> str:
+    """The embedded default spec of an engine `kind` (vad, enhance, asr, mt, tts) for a
+    recording (`live` False) or a live stream: the one place defaults are chosen.
+
+    language: the source language (asr) or the target language (tts).
+    - asr: `asr.default_for(language)` (tiny.en for en, else Whisper base);
+    - mt: live, Apertium (milliseconds per sentence); a recording, the embedded LLM when
+      the ``[llm]`` extra is installed (it beats Apertium on the held-out Fish Fillets
+      split, docs/mt.md), else Apertium. An LLM known not to run here (a CPU without
+      AVX2, or a failed `voxlate doctor`) gives Apertium and one sentence in `notes`;
+    - tts: `LIVE_TTS` / `FILE_TTS` per target, else eSpeak NG.
+    A default the doctor found broken here is replaced by its fallback (`healthy`).
+    """
+    if kind == "asr":
+        return healthy("asr", asr.default_for(language))
+    if kind == "tts":
+        return healthy("tts", (LIVE_TTS if live else FILE_TTS).get(language, "espeak-ng"))
+    if kind == "mt":
+        return mt.DEFAULT if live else _file_mt(notes)
+    if kind in ("vad", "enhance"):
+        return str(vad.DEFAULT if kind == "vad" else enhance.DEFAULT)
+    raise ValueError(f"no default for engine kind {kind!r}")
+
+
+def _file_mt(notes: list[str] | None) -> str:
+    """A recording's translator (see `default_engine`); why not the LLM goes to `notes`."""
+    from voxlate.engines.mt.llm import embedded_available
+
+    if not embedded_available():
+        return mt.DEFAULT
+    why = known_broken("mt llm")
+    if why:
+        if notes is not None:
+            notes.append(f"translating with {mt.DEFAULT}, not the LLM: {why}.")
+        return mt.DEFAULT
+    return "llm"
+
+
+def command_specs(
+    *,
+    live: bool,
+    voice: str,
+    vad: str = vad.DEFAULT,
+    enhance: str = enhance.DEFAULT,
+    asr: str | None = None,
+    mt: str | None = None,
+    tts: str | None = None,
+    notes: list[str] | None = None,
+) -> EngineSpecs:
+    """The `EngineSpecs` of a command's engine options (None: the default).
+
+    An unnamed translator is `default_engine("mt", live=live)`; for a recording it gets
+    Apertium as the fallback should it die while loading. The voice is checked here
+    (`parse_voice`: one sentence for a bad one) and kept in its canonical spelling.
+    """
+    fallback = None if mt or live else _MT_DEFAULT
+    return EngineSpecs(
+        vad=vad,
+        enhance=enhance,
+        asr=asr,
+        mt=mt or default_engine("mt", live=live, notes=notes),
+        mt_fallback=fallback,
+        tts=tts,
+        voice=str(parse_voice(voice)),
+        live=live,
+    )
+
+
 def default_asr(source: str) -> str:
-    """The embedded recognizer for `source` (see `asr.default_for`)."""
-    return healthy("asr", asr.default_for(source))
+    """`default_engine("asr", source)`."""
+    return default_engine("asr", source)
 
 
 # Embedded synthesizer per target language and mode, chosen by measurement (docs/tts.md,
@@ -95,9 +167,8 @@ def load_translator(spec: str, fallback: str | None = None) -> mt.Translator:
 
 
 def default_tts(target: str, live: bool = False) -> str:
-    """The embedded synthesizer for `target`: per `LIVE_TTS`/`FILE_TTS`, else eSpeak NG
-    (also when the doctor found the chosen one broken here)."""
-    return healthy("tts", (LIVE_TTS if live else FILE_TTS).get(target, "espeak-ng"))
+    """`default_engine("tts", target, live)`."""
+    return default_engine("tts", target, live)
 
 
 def describe(engine: Engine | VoiceStage) -> str:
@@ -178,7 +249,7 @@ class Engines:
             )
         v = create("vad", specs.vad)
         e = create("enhance", specs.enhance)
-        voice = load_voice_stage(specs.voice, synthesizer, specs.live)
+        voice = build_voice_stage(specs.voice, synthesizer, specs.live)
         mt_name = describe(translator)
         if isinstance(translator, ModeTranslator) and source != target:
             mt_name = f"{mt_name}:{translator.mode(source, target)}"
@@ -231,23 +302,3 @@ class Engines:
 
 
 _STAGE_NAME = {"recognizer": "asr", "translator": "mt", "synthesizer": "tts"}
-
-
-def load_voice_stage(
-    mode: str, synthesizer: tts.Synthesizer | None = None, live: bool = False
-) -> VoiceStage | None:
-    """The voice stage for a `--voice` mode; None for plain synthesizer voice ('tts').
-
-    With a synthesizer that takes styles (Kokoro), preserve / anonymize / REF.wav speak
-    through a fitted style (`engines/voice/styled.py`; fitted in the background when
-    `live`), and ``MODE+world`` adds the WORLD adapter after it; otherwise the WORLD stage.
-    """
-    if mode == "tts":
-        return None
-    from voxlate.engines.tts.base import StyledSynthesizer
-    from voxlate.engines.voice.modes import build_voice_stage
-    from voxlate.engines.voice.styled import POST_WORLD, build_styled_stage
-
-    if isinstance(synthesizer, StyledSynthesizer):
-        return build_styled_stage(mode, synthesizer, background=live)
-    return build_voice_stage(mode.removesuffix(POST_WORLD))

@@ -13,7 +13,7 @@ from typing import Any
 
 from voxlate.audio import Audio
 from voxlate.engines.tts.base import StyledSynthesizer, Synthesizer
-from voxlate.engines.voice.styled import StyledVoice
+from voxlate.pipeline.voice.styled import StyledVoice
 
 
 def synthesize_in_voice(

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from voxlate.audio import SAMPLE_RATE, concatenate
 from voxlate.pipeline.stream_events import ErrorEvent
+from voxlate.pipeline.voice.mode import named_voice
 from voxlate.server.config import ServerConfig
 from voxlate.server.docs_page import render_docs
 from voxlate.server.guard import GuardMiddleware, token_ok  # noqa: F401  (token_ok re-exported)
@@ -54,14 +55,15 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
         ticker = asyncio.create_task(monitor.run())
         for source, target in config.preload:
             await pool.pair(source, target)
-        if config.preload and config.voice != "tts":
+        voice = named_voice(config.voice)
+        if config.preload and voice.kind != "tts":
             # Load one voice stage now and fit it once, so the first live session does not
             # wait for it, and the first fit's one-off costs (imports, JIT compilation),
             # which hold the GIL for about 0.5 s, are paid before any client is served.
-            stage = await pool.acquire_voice(config.voice)
+            stage = await pool.acquire_voice(voice)
             pair = await pool.pair(*config.preload[0])
             await asyncio.to_thread(warm_voice_stage, stage, pair.engines)
-            pool.release_voice(config.voice, stage)
+            pool.release_voice(voice, stage)
         try:
             yield
         finally:

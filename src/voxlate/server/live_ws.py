@@ -27,11 +27,11 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect
 
 from voxlate.audio import SAMPLE_RATE, Audio
-from voxlate.engines.voice.base import VOICE_MODES
-from voxlate.errors import VoxlateError
+from voxlate.errors import InputError, VoxlateError
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
 from voxlate.pipeline.stream_events import AudioOut, ErrorEvent, Latency
 from voxlate.pipeline.stream_stages import check_enhance_mode
+from voxlate.pipeline.voice.mode import VoiceMode, named_voice
 from voxlate.server.config import ServerConfig
 from voxlate.server.pool import EnginePool, LoadedPair, PoolBusy, SameLanguageError
 
@@ -75,7 +75,7 @@ class LiveSession:
         self.pool = pool
         self.config = config
         self.stream: StreamTranslator | None = None
-        self.voice_mode = "tts"
+        self.voice_mode = VoiceMode("tts")
         self.voice: Any = None
         self.sample_rate = SAMPLE_RATE
         self.sender: asyncio.Task | None = None
@@ -158,7 +158,7 @@ class LiveSession:
             return
         source = msg.get("source", self.config.source)
         target = msg.get("target", self.config.target)
-        voice = msg.get("voice", self.config.voice)
+        voice_field = msg.get("voice", self.config.voice)
         rate = msg.get("sample_rate", SAMPLE_RATE)
         partials = parse_flag(msg.get("partials", False))
         for name, value in (("source", source), ("target", target)):
@@ -168,8 +168,10 @@ class LiveSession:
         if isinstance(rate, bool) or not isinstance(rate, int) or not 8_000 <= rate <= 48_000:
             await self.error("sample_rate must be an integer from 8000 to 48000 Hz")
             return
-        if voice not in VOICE_MODES:
-            await self.error(f"voice must be one of: {', '.join(VOICE_MODES)}")
+        try:
+            voice = named_voice(voice_field)
+        except InputError as e:
+            await self.error(str(e))
             return
         if partials is None:
             await self.error("partials must be true or false")
@@ -209,13 +211,13 @@ class LiveSession:
         locks = dataclasses.replace(pair.locks, voice=threading.Lock())
         self.stream = StreamTranslator(pair.engines, cfg, locks=locks, vad=vad, voice=self.voice)
         self.sample_rate = rate
-        names = dict(pair.engines.names, voice=voice)
+        names = dict(pair.engines.names, voice=str(voice))
         await self.send(
             {
                 "type": "started",
                 "source": source,
                 "target": target,
-                "voice": voice,
+                "voice": str(voice),
                 "sample_rate": rate,
                 "engines": names,
             }
@@ -287,7 +289,7 @@ class LiveSession:
             _SETTLING.add(task)
             task.add_done_callback(_SETTLING.discard)
 
-    async def _settle(self, stream: StreamTranslator, mode: str, voice: Any) -> None:
+    async def _settle(self, stream: StreamTranslator, mode: VoiceMode, voice: Any) -> None:
         def wait_and_reset() -> None:
             with stream.locks.voice:  # held by this stream's fitting / converting threads
                 voice.reset()

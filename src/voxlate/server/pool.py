@@ -40,6 +40,7 @@ from voxlate.pipeline.engines import (
 )
 from voxlate.pipeline.file import FileTranslator
 from voxlate.pipeline.stream_stages import EngineLocks
+from voxlate.pipeline.voice.mode import VoiceMode
 
 GIB = 2**30
 PAIR_RAM_BYTES = 2 * GIB  # machine RAM set aside per loaded pair when sizing `max_pairs`
@@ -105,7 +106,7 @@ class EnginePool:
     _pairs: OrderedDict[tuple[str, str], LoadedPair] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)  # _pairs and the counts
     _load_lock: threading.Lock = field(default_factory=threading.Lock)  # one pair load at once
-    _voices: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    _voices: dict[VoiceMode, list[Any]] = field(default_factory=lambda: defaultdict(list))
     _voice_lock: threading.Lock = field(default_factory=threading.Lock)
     _encoder: Any = None  # the speaker encoder shared by every voice stage
     _shared: dict[tuple[str, str], tuple[Any, threading.Lock]] = field(default_factory=dict)
@@ -235,28 +236,29 @@ class EnginePool:
         """A fresh VAD (it keeps per-stream state)."""
         return vad.REGISTRY.create(self.specs.vad)
 
-    async def acquire_voice(self, mode: str) -> Any:
+    async def acquire_voice(self, mode: VoiceMode) -> Any:
         """A voice stage for `mode` that no one else uses until `release_voice`; None for 'tts'."""
-        if mode == "tts":
+        if mode.kind == "tts":
             return None
         with self._voice_lock:
             if self._voices[mode]:
                 return self._voices[mode].pop()
         return await asyncio.to_thread(self._new_voice_stage, mode)
 
-    def _new_voice_stage(self, mode: str) -> Any:
+    def _new_voice_stage(self, mode: VoiceMode | str) -> Any:
         """A voice stage with its own speaker state, sharing one speaker encoder."""
         from voxlate.engines.voice import ENCODERS
-        from voxlate.engines.voice.modes import build_voice_stage
+        from voxlate.pipeline.voice import build_voice_stage
 
         with self._voice_lock:
             if self._encoder is None:
                 self._encoder = ENCODERS.create("resemblyzer")
             encoder = self._encoder
-        # The adapter is the CLI's (build_voice_stage's default), so a request sounds the same.
+        # The adapter stage the CLI builds for a synthesizer without styles, so a request
+        # sounds the same.
         return build_voice_stage(mode, encoder=encoder)
 
-    def release_voice(self, mode: str, stage: Any) -> None:
+    def release_voice(self, mode: VoiceMode, stage: Any) -> None:
         if stage is not None:
             with self._voice_lock:
                 self._voices[mode].append(stage)

@@ -32,10 +32,10 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
 from voxlate.dsp import time_stretch
 from voxlate.engines.asr.base import Recognizer, Transcript
-from voxlate.engines.voice.base import VOICE_MODES
-from voxlate.errors import NoSpeechError, VoxlateError
+from voxlate.errors import InputError, NoSpeechError, VoxlateError
 from voxlate.pipeline.engines import default_tts
 from voxlate.pipeline.file import report
+from voxlate.pipeline.voice.mode import NAMED_VOICES, VoiceMode, named_voice
 from voxlate.server.guard import DEADLINE_KEY, Checked, Deadline, RequestCancelled, error_response
 from voxlate.server.live_ws import LANGUAGE
 from voxlate.server.openai_compat import (
@@ -347,7 +347,7 @@ async def served_languages(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "pairs": [{"source": s, "target": t} for s, t in app.state.pairs],
-            "voice_modes": list(VOICE_MODES),
+            "voice_modes": list(NAMED_VOICES),
             "speech_voices": voices(),
             "default": {"source": cfg.source, "target": cfg.target, "voice": cfg.voice},
         }
@@ -376,10 +376,11 @@ async def translate(request: Request) -> Response:
     cfg = request.app.state.config
     source = language_code(form_str(request, "source") or cfg.source, "source")
     target = language_code(form_str(request, "target") or cfg.target, "target")
-    voice = form_str(request, "voice") or cfg.voice
     fmt = form_str(request, "response_format", "json")
-    if voice not in VOICE_MODES:  # no server-side reference paths
-        raise HTTPError(400, "voice must be preserve, tts or anonymize")
+    try:  # the named modes only: no server-side reference paths
+        voice = named_voice(form_str(request, "voice") or cfg.voice)
+    except InputError as e:
+        raise HTTPError(400, str(e)) from e
     if fmt not in ("json", "wav"):
         raise HTTPError(400, "response_format must be json or wav")
     pool = request.app.state.pool
@@ -388,7 +389,13 @@ async def translate(request: Request) -> Response:
 
 
 async def _translate(
-    request: Request, pool: Any, pair: Any, audio: Audio, name: str, voice: str, fmt: str | None
+    request: Request,
+    pool: Any,
+    pair: Any,
+    audio: Audio,
+    name: str,
+    voice: VoiceMode,
+    fmt: str | None,
 ) -> Response:
     """`translate` on an acquired pair."""
     try:
@@ -397,7 +404,7 @@ async def _translate(
         raise HTTPError(400, f"voice mode '{voice}' is not available on this server") from e
     try:
         vad = await asyncio.to_thread(pool.new_vad)  # loads a model: off the event loop
-        translator = pair.file_translator(vad, stage, voice, progress=False)
+        translator = pair.file_translator(vad, stage, str(voice), progress=False)
         translator.engines = checked_engines(translator.engines, deadline_of(request))
     except BaseException:
         pool.release_voice(voice, stage)

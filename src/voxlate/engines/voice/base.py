@@ -9,10 +9,6 @@ import numpy as np
 from voxlate.audio import Audio
 from voxlate.engines.base import Engine
 
-#: The named ``--voice`` modes (besides the path to a reference clip); the one list that the
-#: CLI, the server and `modes.build_voice_stage` accept.
-VOICE_MODES = ("preserve", "tts", "anonymize")
-
 
 @runtime_checkable
 class SpeakerEncoder(Engine, Protocol):
@@ -40,7 +36,7 @@ class VoiceAdapter(Engine, Protocol):
 @runtime_checkable
 class VoiceStage(Protocol):
     """What the pipelines call: whose voice the translated speech is spoken in
-    (`engines/voice/modes.py: build_voice_stage`)."""
+    (`pipeline/voice: build_voice_stage`)."""
 
     spec: str  # what the JSON report records as engines.voice
 

@@ -1,6 +1,7 @@
 """The learned style tuner: speaker embedding -> Kokoro style coordinates.
 
-Training pairs are made offline from the shipped model alone (`make_pairs`): draw
+Training pairs are made offline from the shipped model alone
+(`voxlate.tasks.voice_style.tuner`: `make_pairs`, `train_tuner`): draw
 coordinates ``z`` in the `StyleSpace`, let Kokoro speak a probe sentence with
 ``pack(z)``, embed it with Resemblyzer. A small MLP (`StyleTuner`) learns the inverse,
 embedding -> z. It ships as ``style_tuner.npz`` next to this module (weights, the
@@ -14,19 +15,13 @@ from __future__ import annotations
 
 import functools
 import os
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from voxlate.engines.voice.style_probe import PROBES, ProbeSpeaker
-from voxlate.engines.voice.style_space import StyleSpace
-
 TUNER_FILE = Path(__file__).with_name("style_tuner.npz")
 HIDDEN = 64  # MLP hidden units
-SAMPLE_SCALE = (0.4, 1.8)  # range of the radius multiplier when drawing z ~ s * N(0, I)
 
 
 @dataclass(frozen=True)
@@ -35,48 +30,6 @@ class Pairs:
 
     z: np.ndarray  # (n, dim) style coordinates
     embeddings: np.ndarray  # (n, 256) unit vectors
-
-
-def draw(rng: np.random.Generator, dim: int) -> np.ndarray:
-    """One coordinate draw: z ~ s * N(0, I), s uniform in `SAMPLE_SCALE`."""
-    return rng.uniform(*SAMPLE_SCALE) * rng.standard_normal(dim).astype(np.float32)
-
-
-def make_pairs(
-    space: StyleSpace, prober: ProbeSpeaker, n: int, seed: int = 0
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield `n` (z, embedding) pairs; each probe is one of `PROBES` in turn (~2 s of speech)."""
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        z = draw(rng, space.dim)
-        heard = prober.hear(space.pack(z), [PROBES[i % len(PROBES)]])
-        yield z, heard.embedding
-
-
-def collect_pairs(
-    space: StyleSpace,
-    prober: ProbeSpeaker,
-    n: int,
-    path: str | os.PathLike,
-    seed: int = 0,
-    every: int = 10,
-    progress: Callable[[int], None] | None = None,
-) -> Pairs:
-    """`make_pairs`, saved to `path` (.npz, atomically) every `every` pairs and at the end,
-    so that a long run can be stopped and its pairs still used."""
-    from voxlate.audio import atomic_path
-
-    zs, es = [], []
-    for i, (z, e) in enumerate(make_pairs(space, prober, n, seed), 1):
-        zs.append(z)
-        es.append(e)
-        if i % every == 0 or i == n:
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as f:
-                    np.savez(f, z=np.stack(zs), embeddings=np.stack(es))
-        if progress is not None:
-            progress(i)
-    return Pairs(np.stack(zs), np.stack(es))
 
 
 @dataclass(frozen=True)
@@ -139,57 +92,7 @@ class StyleTuner:
             )
 
 
-def train_tuner(
-    pairs: Pairs,
-    hidden: int = HIDDEN,
-    epochs: int = 3000,
-    weight_decay: float = 5.0,  # strong: chosen by 5-fold error on the pairs (0.71 vs 1.71 at 1e-3)
-    lr: float = 3e-3,
-    seed: int = 0,
-    pack_embeddings: np.ndarray | None = None,
-) -> StyleTuner:
-    """Fit the MLP to `pairs` by full-batch Adam on mean squared error in z (torch, CPU)."""
-    import torch
-
-    torch.manual_seed(seed)
-    x = torch.tensor(pairs.embeddings, dtype=torch.float32)
-    y = torch.tensor(pairs.z, dtype=torch.float32)
-    net = torch.nn.Sequential(
-        torch.nn.Linear(x.shape[1], hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, y.shape[1])
-    )
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
-    for _ in range(epochs):
-        opt.zero_grad()
-        loss = torch.mean((net(x) - y) ** 2)
-        loss.backward()
-        opt.step()
-    l1, l2 = net[0], net[2]  # the two Linear layers
-    return StyleTuner(
-        l1.weight.detach().numpy().copy(),  # type: ignore[operator]
-        l1.bias.detach().numpy().copy(),  # type: ignore[operator]
-        l2.weight.detach().numpy().copy(),  # type: ignore[operator]
-        l2.bias.detach().numpy().copy(),  # type: ignore[operator]
-        pairs,
-        pack_embeddings,
-    )
-
-
-def pack_embeddings(prober: ProbeSpeaker, names: tuple[str, ...]) -> np.ndarray:
-    """(n, 256): each shipped pack speaking the first two `PROBES`, embedded (for the
-    nearest-pack choice)."""
-    from voxlate.engines.tts.kokoro import load_pack
-
-    return np.stack([prober.hear(load_pack(n), PROBES[:2]).embedding for n in names])
-
-
 @functools.cache
 def default_tuner() -> StyleTuner | None:
     """The shipped tuner, or None when the package holds none."""
     return StyleTuner.load(TUNER_FILE) if TUNER_FILE.exists() else None
-
-
-def timed(fn: Callable[[], object]) -> float:
-    """Wall seconds `fn()` takes."""
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0

@@ -323,6 +323,8 @@ class WorldAdapter:
     knn_strength: starting weight of frame-level envelope replacement (0..1).
     """
 
+    name = "world"  # its ADAPTERS name (a --voice post-step: MODE+world)
+
     def __init__(
         self,
         encoder: SpeakerEncoder | None = None,
@@ -341,7 +343,7 @@ class WorldAdapter:
             from voxlate.engines.voice import ENCODERS
 
             return cls(ENCODERS.create("resemblyzer"), search=True)
-        return cls()
+        return cls(search=False)  # no encoder: no search (the voice stages' adapter)
 
     # -- fitting ---------------------------------------------------------------
     def fit(

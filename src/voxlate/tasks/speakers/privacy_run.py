@@ -132,14 +132,14 @@ def system_speech(
     tts_speech: returns the synthesized English speech of every utterance (called only by
         the product-path systems; the caller may cache it).
     """
-    from voxlate.engines.voice.modes import (
+    from voxlate.engines.voice.pseudo import (
         SOURCE_WARPS,
         SPEECH_WARPS,
-        AnonymousVoice,
         DerivedPseudoSpeaker,
+        SpeakerDiffPseudoSpeaker,
     )
-    from voxlate.engines.voice.pseudo import SpeakerDiffPseudoSpeaker
     from voxlate.engines.voice.world import WorldAdapter
+    from voxlate.pipeline.voice.stages import AnonymousVoice
 
     if name == "none":
         return [u.audio for u in utterances]

@@ -1,6 +1,7 @@
-"""The voice stage the pipeline calls: whose voice the translated speech is spoken in.
+"""Voice stages that re-voice synthesized speech with a voice adapter (WORLD).
 
-``build_voice_stage(mode)`` takes the value of ``--voice``:
+``build_world_stage(mode)`` takes a parsed ``--voice`` (`mode.py`; the pipeline's entry
+is `voxlate.pipeline.voice.build_voice_stage`):
 
 - ``preserve`` (default): each utterance in the voice of whoever said it. Source
   utterances are embedded (Resemblyzer) and clustered online by cosine similarity,
@@ -22,12 +23,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from voxlate.audio import Audio
-from voxlate.engines.voice.base import VOICE_MODES, SpeakerEncoder, VoiceStage
+from voxlate.engines.voice.base import SpeakerEncoder, VoiceAdapter, VoiceStage
 from voxlate.engines.voice.pseudo import (
     SOURCE_WARPS,
     SPEECH_WARPS,
@@ -35,10 +35,9 @@ from voxlate.engines.voice.pseudo import (
     PseudoSpeaker,
     SpeakerDiffPseudoSpeaker,
 )
-from voxlate.engines.voice.world import VoiceParams, WorldAdapter, analyze, measure
-from voxlate.errors import InputError
+from voxlate.engines.voice.world import VoiceParams, analyze, measure
+from voxlate.pipeline.voice.mode import DEFAULT_VOICE, VoiceMode, parse_voice
 
-DEFAULT_MODE = "preserve"
 SAME_SPEAKER = 0.76  # cosine to a cluster centroid above which an utterance joins it
 MAX_SPEAKER_AUDIO_S = 20.0  # seconds of a speaker's source audio kept for fitting
 # Similarity search when fitting a speaker: about +0.02-0.03 cosine, but it cost
@@ -137,7 +136,7 @@ class PlainVoice:
 class PreserveVoice:
     """``--voice preserve``: every utterance in the voice of its own source speaker."""
 
-    def __init__(self, encoder: SpeakerEncoder, adapter: WorldAdapter) -> None:
+    def __init__(self, encoder: SpeakerEncoder, adapter: VoiceAdapter) -> None:
         self.encoder = encoder
         self.adapter = adapter
         self.tracker = SpeakerTracker(encoder)
@@ -165,7 +164,7 @@ class ReferenceVoice:
     """``--voice REF.wav``: every utterance in the voice of one reference clip."""
 
     def __init__(
-        self, reference: Audio, path: str, adapter: WorldAdapter, encoder: SpeakerEncoder | None
+        self, reference: Audio, path: str, adapter: VoiceAdapter, encoder: SpeakerEncoder | None
     ) -> None:
         self.reference = reference
         self.adapter = adapter
@@ -193,7 +192,7 @@ class AnonymousVoice:
     spec = "anonymize:world-derived"
 
     def __init__(
-        self, encoder: SpeakerEncoder, adapter: WorldAdapter, pseudo: PseudoSpeaker | None = None
+        self, encoder: SpeakerEncoder, adapter: VoiceAdapter, pseudo: PseudoSpeaker | None = None
     ) -> None:
         self.adapter = adapter
         self.pseudo = pseudo or DerivedPseudoSpeaker(encoder)
@@ -216,40 +215,43 @@ class AnonymousVoice:
             self.tracker.reset()
 
 
-def build_voice_stage(
-    mode: str = DEFAULT_MODE,
+def build_world_stage(
+    mode: VoiceMode | str = DEFAULT_VOICE,
     encoder: SpeakerEncoder | None = None,
-    adapter: WorldAdapter | None = None,
+    adapter: VoiceAdapter | None = None,
     revoice_source: bool = False,
 ) -> VoiceStage:
-    """The voice stage for ``--voice MODE``: preserve, tts, anonymize, or a reference clip path.
+    """The adapter stage for a voice mode (`parse_voice`): preserve, tts, anonymize, or a
+    reference clip; re-voices the synthesized speech once per utterance.
 
-    encoder, adapter: engines to use (default: Resemblyzer and a WORLD adapter,
-        without similarity search, see SEARCH); built once here, reused per utterance.
+    encoder, adapter: engines to use (default: Resemblyzer, and the adapter the mode
+        names, else WORLD, without similarity search, see SEARCH, both from their
+        registries); built once here, reused per utterance.
     revoice_source: the stage will convert the source speech itself rather than
         synthesized speech (`voxlate voice anonymize`); anonymize then uses SOURCE_WARPS.
     Raises InputError for an unknown mode and ReferenceVoiceError for a bad clip.
     """
-    m = mode.strip()
-    if m.lower() in ("tts", "none", "off"):
+    m = parse_voice(mode) if isinstance(mode, str) else mode
+    if m.kind == "tts":
         return PlainVoice()
-    if m.lower() not in VOICE_MODES and not _looks_like_path(m):
-        raise InputError(
-            f"Unknown voice '{mode}'; use preserve, tts, anonymize or the path to a reference clip."
-        )
-    if m.lower() not in VOICE_MODES:
-        from voxlate.engines.voice.reference import load_reference
+    reference = None
+    if m.kind == "reference":
+        assert m.reference is not None  # parse_voice sets it
+        from voxlate.pipeline.voice.reference import load_reference
 
-        reference = load_reference(m)  # checks the clip before any model loads
+        reference = load_reference(m.reference)  # checks the clip before any model loads
     if encoder is None:
         from voxlate.engines.voice import ENCODERS
 
         encoder = ENCODERS.create("resemblyzer")
     if adapter is None:
-        adapter = WorldAdapter(encoder, search=SEARCH)
-    if m.lower() == "preserve":
+        from voxlate.engines.voice import ADAPTERS
+
+        name = m.post or "world"
+        adapter = ADAPTERS.create(f"{name}:search" if SEARCH else name)
+    if m.kind == "preserve":
         return PreserveVoice(encoder, adapter)
-    if m.lower() == "anonymize":
+    if m.kind == "anonymize":
         # The SpeakerDiff model shipped in the package draws the pseudo-speaker when present.
         from voxlate.engines.voice.speakerdiff import default_model_path
 
@@ -260,9 +262,5 @@ def build_voice_stage(
             stage.spec = "anonymize:speakerdiff"
             return stage
         return AnonymousVoice(encoder, adapter, DerivedPseudoSpeaker(encoder, warps))
-    return ReferenceVoice(reference, m, adapter, encoder)
-
-
-def _looks_like_path(text: str) -> bool:
-    p = Path(text)
-    return p.suffix != "" or p.exists() or "/" in text or "\\" in text
+    assert reference is not None and m.reference is not None
+    return ReferenceVoice(reference, m.reference, adapter, encoder)

@@ -3,7 +3,7 @@
 `revoice` cuts a recording into speech spans (the pipeline's VAD segmentation), gives
 each span to a voice stage as both the speech to convert and its source, and writes the
 result back at the same place: same words, timing and pauses, another voice. With the
-``anonymize`` stage built for source speech (``build_voice_stage("anonymize",
+``anonymize`` stage built for source speech (``build_world_stage("anonymize",
 revoice_source=True)``) this is the VoicePrivacy task, what `voxlate eval anonymize`
 measures as source re-voicing, and what `voxlate voice anonymize` runs.
 """

@@ -29,9 +29,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from voxlate.audio import SAMPLE_RATE, Audio
-from voxlate.engines.voice.base import SpeakerEncoder
-from voxlate.engines.voice.modes import REFIT_AFTER_S, SpeakerTracker, VoiceStage
+from voxlate.engines.voice.base import SpeakerEncoder, VoiceStage
 from voxlate.engines.voice.style_fit import FitCancelled, FitResult, StyleFitter
+from voxlate.pipeline.voice.mode import VoiceMode
+from voxlate.pipeline.voice.stages import REFIT_AFTER_S, SpeakerTracker
 
 STYLED_MODES = ("preserve", "anonymize", "reference")
 
@@ -60,7 +61,8 @@ class StyledVoiceStage:
 
     mode: one of `STYLED_MODES`; reference: the clip for ``reference``;
     background: never fit on the caller's thread (live sessions);
-    post: a WORLD voice stage applied after synthesis (None: none).
+    post: an adapter stage (WORLD) applied after synthesis (None: none), `post_name` its
+    adapter's name for the spec.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class StyledVoiceStage:
         background: bool = False,
         post: VoiceStage | None = None,
         label: str = "",
+        post_name: str = "world",
     ) -> None:
         if mode not in STYLED_MODES:
             raise ValueError(f"styled voice mode is one of {STYLED_MODES}, not {mode!r}")
@@ -83,7 +86,7 @@ class StyledVoiceStage:
         self._ref_embedding = encoder.embed(reference) if reference is not None else None
         self.background = background
         self.post = post
-        self.spec = f"{label or mode}:kokoro-style" + ("+world" if post is not None else "")
+        self.spec = f"{label or mode}:kokoro-style" + (f"+{post_name}" if post is not None else "")
         self._styles: dict[int, _Fitted] = {}  # speaker id -> style (reference: id -1)
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -173,37 +176,32 @@ class StyledVoiceStage:
             self.post.reset()
 
 
-POST_WORLD = "+world"  # mode suffix asking for the WORLD adapter after styled synthesis
-
-
 def build_styled_stage(
-    mode: str,
+    mode: VoiceMode,
     synthesizer,  # type: ignore[no-untyped-def]  # a KokoroSynthesizer
     encoder: SpeakerEncoder | None = None,
     background: bool = False,
     config=None,  # type: ignore[no-untyped-def]  # a FitConfig; None: the default
 ) -> StyledVoiceStage:
-    """The styled stage for ``--voice MODE`` (preserve, anonymize or a reference clip
-    path, each optionally followed by ``+world``) speaking through `synthesizer`.
+    """The styled stage for a voice mode (preserve, anonymize or a reference clip, each
+    optionally with a post-step adapter, ``+world``) speaking through `synthesizer`.
 
     Raises ReferenceVoiceError for a bad reference clip.
     """
-    from voxlate.engines.voice.modes import build_voice_stage
     from voxlate.engines.voice.style_fit import FitConfig
     from voxlate.engines.voice.style_probe import ProbeSpeaker
     from voxlate.engines.voice.style_space import default_space
     from voxlate.engines.voice.style_tuner import default_tuner
+    from voxlate.pipeline.voice.stages import build_world_stage
 
-    m = mode.strip()
-    world = m.lower().endswith(POST_WORLD)
-    if world:
-        m = m[: -len(POST_WORLD)]
+    if mode.kind == "tts":
+        raise ValueError("the synthesizer's own voice has no styled stage")
     reference = None
-    kind = m.lower() if m.lower() in ("preserve", "anonymize") else "reference"
-    if kind == "reference":
-        from voxlate.engines.voice.reference import load_reference
+    if mode.kind == "reference":
+        assert mode.reference is not None  # parse_voice sets it
+        from voxlate.pipeline.voice.reference import load_reference
 
-        reference = load_reference(m)
+        reference = load_reference(mode.reference)
     if encoder is None:
         from voxlate.engines.voice import ENCODERS
 
@@ -213,9 +211,13 @@ def build_styled_stage(
     transcribe = english_asr() if cfg.wer_penalty > 0 and searches else None
     prober = ProbeSpeaker(synthesizer, encoder, transcribe)
     fitter = StyleFitter(default_space(), default_tuner(), prober, cfg)
-    post = build_voice_stage(m, encoder=encoder) if world else None
-    label = m if kind != "reference" else f"reference:{m}"
-    return StyledVoiceStage(kind, fitter, encoder, reference, background, post, label)
+    post = None
+    if mode.post is not None:  # the adapter stage of the same mode, after synthesis
+        post = build_world_stage(mode, encoder=encoder)
+    label = mode.kind if mode.kind != "reference" else f"reference:{mode.reference}"
+    return StyledVoiceStage(
+        mode.kind, fitter, encoder, reference, background, post, label, mode.post or "world"
+    )
 
 
 def english_asr():  # type: ignore[no-untyped-def]

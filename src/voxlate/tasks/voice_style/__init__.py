@@ -1,0 +1,1 @@
+"""Training for the styled voice: the style tuner (`tuner.py`)."""
