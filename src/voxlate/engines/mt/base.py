@@ -88,6 +88,16 @@ class WorkerProcessTranslator(Protocol):
         ...
 
 
+@runtime_checkable
+class PreparingTranslator(Protocol):
+    """A translator that can start its per-pair set-up in the background (the LLM's prompt
+    prefix), so that it overlaps the rest of the loading and the recognition."""
+
+    def prepare(self, source: str, target: str) -> None:
+        """Start setting up `source` -> `target`; returns at once, never raises."""
+        ...
+
+
 def worker_process(translator: object) -> WorkerProcessTranslator | None:
     """`translator`, or the translator a guard wraps (its `primary`), when it runs its
     model in a worker process; None otherwise."""

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from voxlate.engines.mt.base import Translation, Translator
+from voxlate.engines.mt.base import PreparingTranslator, Translation, Translator
 from voxlate.engines.mt.chat_prompt import Turn
 from voxlate.errors import EngineCrashedError, EngineError, VoxlateError
 
@@ -345,6 +345,11 @@ class GuardedTranslator:
 
     def pairs(self) -> set[tuple[str, str]]:
         return set(self.primary.pairs())
+
+    def prepare(self, source: str, target: str) -> None:
+        """Let the primary set up the pair in the background, when it can."""
+        if isinstance(self.primary, PreparingTranslator):
+            self.primary.prepare(source, target)
 
     def translate(self, text: str, source: str, target: str) -> str:
         """One sentence on its own (live): a crashed primary is tried again (it fails at
