@@ -283,6 +283,10 @@ class LlamaTranslator(ChatContextTranslator):
             return  # closed or dead: the next translation says so
         self._prepared.append(job)
 
+    def ready(self) -> None:
+        """Wait until the model is loaded (raising as the first translation would)."""
+        self._running_worker()
+
     def load_seconds(self) -> float:
         """Seconds the current worker took to load the model (0 until it has)."""
         worker = self._worker
