@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -63,6 +64,26 @@ def translate_document(
     else:
         outs = [translator.translate(t, source, target) if t else "" for t in texts]
     return [Translation(o.strip(), name) for o in outs]
+
+
+@runtime_checkable
+class IncrementalDocumentTranslator(Protocol):
+    """A `DocumentTranslator` that can yield each sentence as soon as it is translated."""
+
+    def iter_document(self, texts: list[str], source: str, target: str) -> Iterator[Translation]:
+        """The sentences of one document in order, one `Translation` each, as they come."""
+        ...
+
+
+def iter_document(
+    translator: Translator, texts: list[str], source: str, target: str, name: str
+) -> Iterator[Translation]:
+    """`translate_document`, sentence by sentence where the translator can (a guarded LLM),
+    else all at once (batches: one call)."""
+    if isinstance(translator, IncrementalDocumentTranslator):
+        yield from translator.iter_document(texts, source, target)
+    else:
+        yield from translate_document(translator, texts, source, target, name)
 
 
 @runtime_checkable

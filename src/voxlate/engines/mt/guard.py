@@ -43,6 +43,7 @@ import re
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -362,8 +363,13 @@ class GuardedTranslator:
 
     def translate_document(self, texts: list[str], source: str, target: str) -> list[Translation]:
         """The sentences of one document in order, each given the previous accepted one."""
+        return list(self.iter_document(texts, source, target))
+
+    def iter_document(self, texts: list[str], source: str, target: str) -> Iterator[Translation]:
+        """`translate_document`, yielding each sentence as soon as it is translated."""
         self.reset()
-        return [self.translate_tagged(t, source, target) for t in texts]
+        for t in texts:
+            yield self.translate_tagged(t, source, target)
 
     def translate_tagged(self, text: str, source: str, target: str) -> Translation:
         """One sentence, with the engine that made it (and why the primary was rejected)."""

@@ -249,6 +249,7 @@ class LlamaTranslator(ChatContextTranslator):
         self._started = time.monotonic()
         self._died = ""  # how the last worker died ('' while one is running)
         self._restarting = False
+        self._closed = False  # close() called: calls fail with EngineError, never fall back
         self.restarts = 0
         self.prefixes: list[PrefixEvent] = []  # how each pair got its prompt prefix, in order
         self._prepared: list[Future[PrefixEvent]] = []
@@ -292,6 +293,20 @@ class LlamaTranslator(ChatContextTranslator):
         worker = self._worker
         return worker.load_s if worker is not None else 0.0
 
+    def cold_start(self) -> str:
+        """What the start cost, for reports: 'model loaded in 2.9 s (in the background);
+        prompt prefix en->es: from the cache (229 tokens, 0.02 s)'."""
+        self._collect_prepared()
+        words = {"file": "from the cache", "memory": "restored", "evaluated": "evaluated"}
+        parts = [f"model loaded in {self.load_seconds():.1f} s (in the background)"]
+        for e in self.prefixes:
+            how = words.get(e.how, e.how)
+            parts.append(
+                f"prompt prefix {e.source}->{e.target}: {how} ({e.tokens} tokens, {e.seconds:.2f} s)"
+                + (f" [{e.detail}]" if e.detail else "")
+            )
+        return "; ".join(parts)
+
     # ---- translation ---------------------------------------------------------------------
 
     def translate_with(self, text: str, source: str, target: str, previous: Turn | None) -> str:
@@ -332,6 +347,8 @@ class LlamaTranslator(ChatContextTranslator):
         (restarting it when it is time); `EngineError` when the model cannot be loaded."""
         with self._lock:
             worker = self._worker
+            if self._closed:
+                raise EngineError("The LLM translator was closed.")
             if worker is None:
                 due = time.monotonic() - self._started >= self.config.restart_interval_s
                 if due and not self._restarting:
@@ -352,8 +369,10 @@ class LlamaTranslator(ChatContextTranslator):
     def _cause(self) -> str:
         return f"the LLM worker (llama.cpp) died{self._died}"
 
-    def _crashed(self, worker: _Worker) -> EngineCrashedError:
+    def _crashed(self, worker: _Worker) -> EngineError:
         with self._lock:
+            if self._closed:  # closed under a call in flight: no crash to fall back from
+                return EngineError("The LLM translator was closed.")
             if self._worker is worker:
                 self._died = worker.how_it_died()
                 self._worker = None
@@ -370,7 +389,9 @@ class LlamaTranslator(ChatContextTranslator):
             worker = None
         with self._lock:
             self._restarting = False
-            if worker is not None:
+            if worker is not None and self._closed:
+                worker.close()
+            elif worker is not None:
                 self._worker, self._pid, self._died = worker, worker.pid, ""
                 self.restarts += 1
 
@@ -380,6 +401,7 @@ class LlamaTranslator(ChatContextTranslator):
             worker, self._worker = self._worker, None
             self._died = self._died or " (closed)"
             self._started = float("inf")  # a closed engine is never restarted
+            self._closed = True
         if worker is not None:
             worker.close()
         _OPEN.discard(self)
