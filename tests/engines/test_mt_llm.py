@@ -58,7 +58,8 @@ def test_llm_and_silero_vad_share_a_process(llm):
     assert v.frame_size > 0
     assert "llama_cpp" not in sys.modules
     # The model lives in the worker, read once (memory-mapped, the file's pages stayed
-    # resident beside llama.cpp's repacked copy: 1.8 GB).
+    # resident beside llama.cpp's repacked copy: 1.8 GB); it loads in the background.
+    llm.primary.ready()
     assert 500 < llm.primary.peak_rss_mb() < 1400
 
 

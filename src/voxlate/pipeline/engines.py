@@ -13,7 +13,7 @@ import numpy as np
 from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines import asr, enhance, mt, tts, vad
 from voxlate.engines.base import Engine
-from voxlate.engines.mt.base import ModeTranslator
+from voxlate.engines.mt.base import ModeTranslator, PreparingTranslator
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import EngineCrashedError, UnsupportedLanguageError
 from voxlate.health import known_broken
@@ -229,6 +229,9 @@ class Engines:
         if source == target:
             translator = SameLanguage()
         else:
+            # First: a translator with a worker process (the LLM) loads in the background,
+            # overlapping the other models, the VAD and the ASR; the first translation
+            # waits for it only if it is still loading.
             translator = load_translator(specs.mt, specs.mt_fallback)
             pairs = translator.pairs()
             if (source, target) not in pairs:
@@ -236,6 +239,8 @@ class Engines:
                     f"Translation {source}->{target} is not available with {describe(translator)}; "
                     f"available: {summarize_pairs(pairs)}."
                 )
+            if isinstance(translator, PreparingTranslator):
+                translator.prepare(source, target)
         recognizer = create("asr", specs.asr or default_asr(source))
         if recognizer.languages is not None and source not in recognizer.languages:
             raise UnsupportedLanguageError(

@@ -29,9 +29,9 @@ from voxlate.pipeline.stream_stages import (
     needs_enhancement,
     recognize,
     speak,
-    translate_all,
 )
 from voxlate.pipeline.timeline import TimelineConfig, place, render
+from voxlate.pipeline.translate_ahead import TranslationsAhead
 from voxlate.subtitles import to_srt
 
 
@@ -113,21 +113,27 @@ class FileTranslator:
         if not any(texts):
             bar.close()
             raise NoSpeechError(f"No speech found in {name} (nothing was recognised).")
-        # Translate all texts at once: some engines pay a start-up cost per call.
-        translations, mt_s = translate_all(e, locks, texts)
-        timings["mt"] += mt_s
-        # Pass 2: speak each translation in the chosen voice.
+        # Pass 2: translate the texts as one document (some engines pay a start-up cost per
+        # call; an LLM is given the previous sentence) in a thread that runs ahead, and speak
+        # each translation in the chosen voice as it comes (`translate_ahead`: timings['mt']
+        # is the thread's wall time, which overlaps 'tts' and 'voice').
         bar.close()
         bar = audio_seconds_bar("speaking", speech_s, self.progress)
         done: list[TranslatedUtterance] = []
-        for u, rec, tr in zip(utts, recognized, translations):
-            said = list(speak(e, locks, e.voice, tr.text, rec.clean, False, timings, whole=True))
-            done.append(
-                TranslatedUtterance(
-                    u, rec.text, tr.text, said[0] if said else None, mt_engine=tr.engine
+        with TranslationsAhead(e, locks, texts) as ahead:
+            for u, rec in zip(utts, recognized):
+                tr = ahead.get()
+                said = list(
+                    speak(e, locks, e.voice, tr.text, rec.clean, False, timings, whole=True)
                 )
-            )
-            bar.update(u.end - u.start)
+                done.append(
+                    TranslatedUtterance(
+                        u, rec.text, tr.text, said[0] if said else None, mt_engine=tr.engine
+                    )
+                )
+                bar.update(u.end - u.start)
+            ahead.finish()
+        timings["mt"] += ahead.seconds
         bar.close()
         return self._assemble(done, audio.duration, timings, t_start)
 

