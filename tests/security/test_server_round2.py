@@ -50,14 +50,9 @@ def light_pool() -> EnginePool:
 # -- 1. a bounded set of language pairs; no same-language pair; shared heavy engines ------
 
 
-class FakeTranslator:
-    def __init__(self, pair) -> None:
-        self.pair = pair
-
-
 class FakeEngines:
-    """Stands in for `Engines`: builds its shared kinds through `create`, a translator of
-    its own, and counts warm-ups."""
+    """Stands in for `Engines`: builds its shared kinds (the translator too) through
+    `create`, and counts warm-ups."""
 
     loads: list[tuple[str, str]] = []
 
@@ -74,7 +69,7 @@ class FakeEngines:
             "asr": create("asr", f"whisper-{source}"),
             "tts": create("tts", f"tts-{target}"),
         }
-        return cls(source, target, parts, FakeTranslator((source, target)))
+        return cls(source, target, parts, create("mt", "llm"))
 
     def warm_up(self, locks=None) -> None:
         assert locks is not None  # shared engines are warmed up under their locks
@@ -101,22 +96,26 @@ def test_pairs_are_capped_lru_and_a_pair_in_use_is_never_evicted(fake_pool):
     en_es = p.acquire_now("en", "es")
     p.release(en_es)
     en_fr = p.acquire_now("en", "fr")  # held, as by a live session
-    gone = weakref.ref(en_es.engines.translator)
+    gone = weakref.ref(en_es.engines)
     del en_es
     es_en = p.acquire_now("es", "en")  # full: evicts en-es (least recently used, unused)
     assert p.loaded_pairs() == [("en", "fr"), ("es", "en")]
     gc.collect()
-    assert gone() is None  # the evicted pair's own engines are freed
+    assert gone() is None  # the evicted pair's own objects are freed
     with pytest.raises(PoolBusy, match="all 2 loaded language pairs are in use"):
         p.acquire_now("fr", "en")  # both in use: refused, nothing evicted
     assert p.loaded_pairs() == [("en", "fr"), ("es", "en")]
-    assert en_fr.engines.translator.pair == ("en", "fr")  # the holder is unaffected
+    assert (en_fr.engines.source, en_fr.engines.target) == ("en", "fr")  # holder unaffected
     p.release(es_en)
     p.release(p.acquire_now("fr", "en"))  # es-en is free now: evicted instead
     assert p.loaded_pairs() == [("en", "fr"), ("fr", "en")]
     # Heavy target-independent engines are shared by spec, with one lock each.
     assert p.built.count(("asr", "whisper-en")) == 1 and p.built.count(("vad", "silero")) == 1
     assert p.built.count(("enhance", "deepfilter")) == 1
+    # One translator for every pair: with --mt llm, one LLM worker, not one per pair.
+    assert p.built.count(("mt", "llm")) == 1
+    assert en_fr.engines.translator is es_en.engines.translator
+    assert p.shared("mt", "llm")[1] is en_fr.locks.mt is es_en.locks.mt
     again = p.acquire_now("en", "fr")
     assert again is en_fr and FakeEngines.loads.count(("en", "fr")) == 1  # a hit, no reload
     assert p.shared("asr", "whisper-en")[1] is en_fr.locks.asr

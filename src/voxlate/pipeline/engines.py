@@ -60,9 +60,11 @@ _TOLD: set[str] = set()
 _MT_DEFAULT = mt.DEFAULT  # `command_specs` has a parameter named mt
 
 # The engine kinds `Engines.load` builds through its `create` hook (the server shares them
-# between language pairs); the translator and the voice stage are always built per pair.
+# between language pairs: a translator serves every pair it knows, so an LLM worker is started
+# once per spec, not once per pair); the voice stage is always built per pair.
 REGISTRIES: dict[str, Registry[Any]] = {"vad": vad.REGISTRY, "enhance": enhance.REGISTRY,
-                                         "asr": asr.REGISTRY, "tts": tts.REGISTRY}  # fmt: skip
+                                         "asr": asr.REGISTRY, "mt": mt.REGISTRY,
+                                         "tts": tts.REGISTRY}  # fmt: skip
 Create = Callable[[str, str], Any]  # (kind, spec) -> engine, kind one of REGISTRIES
 
 
@@ -153,17 +155,19 @@ FILE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt":
 LIVE_TTS = {"en": "piper"}
 
 
-def load_translator(spec: str, fallback: str | None = None) -> mt.Translator:
+def load_translator(
+    spec: str, fallback: str | None = None, create: Create = create_engine
+) -> mt.Translator:
     """The translator of `spec`; when its worker dies while loading (`EngineCrashedError`,
     e.g. llama.cpp on a CPU it was not built for) and a `fallback` is given, that one, with
     one sentence on stderr."""
     try:
-        return mt.REGISTRY.create(spec)
+        return create("mt", spec)  # type: ignore[no-any-return]
     except EngineCrashedError as e:
         if fallback is None:
             raise
         print(f"warning: {e} Translating with {fallback} instead.", file=sys.stderr, flush=True)
-        return mt.REGISTRY.create(fallback)
+        return create("mt", fallback)  # type: ignore[no-any-return]
 
 
 def default_tts(target: str, live: bool = False) -> str:
@@ -232,7 +236,7 @@ class Engines:
             # First: a translator with a worker process (the LLM) loads in the background,
             # overlapping the other models, the VAD and the ASR; the first translation
             # waits for it only if it is still loading.
-            translator = load_translator(specs.mt, specs.mt_fallback)
+            translator = load_translator(specs.mt, specs.mt_fallback, create)
             pairs = translator.pairs()
             if (source, target) not in pairs:
                 raise UnsupportedLanguageError(

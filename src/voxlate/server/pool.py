@@ -1,9 +1,10 @@
 """Engines shared by every client of the server: loaded once, shared, and bounded.
 
-- **Shared engines.** The VAD, enhancer, recognizer and synthesizer are built once per
-  spec (`shared`) and shared by every language pair that uses that spec and by the REST
-  endpoints, each with one lock (`EngineLocks`, the one lock scheme of both pipelines),
-  since engine calls are not thread-safe in general. Only the translator is built per pair.
+- **Shared engines.** The VAD, enhancer, recognizer, translator and synthesizer are built
+  once per spec (`shared`) and shared by every language pair that uses that spec and by the
+  REST endpoints, each with one lock (`EngineLocks`, the one lock scheme of both pipelines),
+  since engine calls are not thread-safe in general. A translator serves every pair it
+  knows, so `--mt llm` starts one LLM worker, whatever the number of pairs.
 - **A bounded set of pairs.** At most `max_pairs` (source, target) pairs are loaded at
   once, kept in least-recently-used order; loading another evicts the least recently
   used pair that no one is using. A pair in use is counted (`acquire`/`release`, or
@@ -119,7 +120,8 @@ class EnginePool:
     # -- engines shared by spec ------------------------------------------------------
 
     def shared(self, kind: str, spec: str) -> tuple[Any, threading.Lock]:
-        """The one engine of `kind` (vad, enhance, asr, tts) built from `spec`, and its lock."""
+        """The one engine of `kind` (vad, enhance, asr, mt, tts) built from `spec`, and its
+        lock (one LLM worker for every pair, whatever the number of pairs)."""
         key = (kind, spec)
         got = self._shared.get(key)
         if got is None:
@@ -187,7 +189,9 @@ class EnginePool:
 
         specs = dataclasses.replace(self.specs, voice="tts")
         engines = Engines.load(specs, source, target, create=create)
-        pair_locks = EngineLocks(enhance=locks["enhance"], asr=locks["asr"], tts=locks["tts"])
+        pair_locks = EngineLocks(
+            enhance=locks["enhance"], asr=locks["asr"], mt=locks["mt"], tts=locks["tts"]
+        )
         engines.warm_up(pair_locks)  # the engines may be in use by other pairs already
         return LoadedPair(engines, pair_locks)
 

@@ -356,12 +356,11 @@ async def served_languages(request: Request) -> JSONResponse:
 
 def served_pairs(pool: Any) -> list[tuple[str, str]]:
     """(source, target) pairs the translator has and a recognizer can hear, sorted."""
-    from voxlate.engines import mt
     from voxlate.engines.asr import EMBEDDED, WHISPER_LANGUAGES
 
     loaded = pool.loaded_pairs()
-    try:
-        pairs = set(mt.REGISTRY.create(pool.specs.mt).pairs())
+    try:  # the shared translator: an LLM worker is started once, not per call
+        pairs = set(pool.shared("mt", pool.specs.mt)[0].pairs())
     except Exception:  # no translator installed here: only what is loaded
         pairs = set()
     if pool.specs.asr is None:
