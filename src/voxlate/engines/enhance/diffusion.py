@@ -82,6 +82,8 @@ class PredictiveEnhancer(DiffusionEnhancer):
     Spec ``predictive:PATH`` loads a StoRM checkpoint; plain ``predictive`` the shipped one.
     """
 
+    name = "predictive"  # not the parent's "diffusion": reports name what ran
+
     def __init__(self, checkpoint: str | os.PathLike, device: str = "auto") -> None:
         super().__init__(checkpoint, steps=0, device=device)
 
