@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from voxlate.cli.conventions import build_command
-from voxlate.tasks.enhance.options import EnhanceTrainOptions
+from voxlate.tasks.options import CTCTrainOptions, EnhanceTrainOptions, STTrainOptions
 
 TRAINERS = [
     (("enhance", "train"), EnhanceTrainOptions),
+    (("asr", "train"), CTCTrainOptions),
+    (("st", "train"), STTrainOptions),
 ]
 
 

@@ -17,7 +17,7 @@ from voxlate.cli.config_options import config_command
 from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, bench_app, eval_app
 from voxlate.errors import InputError
-from voxlate.tasks.enhance.options import EnhanceTrainOptions
+from voxlate.tasks.options import EnhanceTrainOptions
 
 
 class _DefaultToRun(TyperGroup):
