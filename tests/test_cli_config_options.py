@@ -9,12 +9,20 @@ from pathlib import Path
 import pytest
 
 from voxlate.cli.conventions import build_command
-from voxlate.tasks.options import CTCTrainOptions, EnhanceTrainOptions, STTrainOptions
+from voxlate.tasks.options import (
+    CTCTrainOptions,
+    DigitsTrainOptions,
+    EnhanceTrainOptions,
+    SpeakersTrainOptions,
+    STTrainOptions,
+)
 
 TRAINERS = [
     (("enhance", "train"), EnhanceTrainOptions),
     (("asr", "train"), CTCTrainOptions),
     (("st", "train"), STTrainOptions),
+    (("digits", "train"), DigitsTrainOptions),
+    (("speakers", "train"), SpeakersTrainOptions),
 ]
 
 

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from voxlate.data.mixing import MixConfig
     from voxlate.diffusion.training import TrainConfig
     from voxlate.engines.enhance.score_model import EnhanceConfig
+    from voxlate.engines.voice.speakerdiff import SpeakerDiffConfig
     from voxlate.tasks.ctc import CTCConfig
     from voxlate.tasks.ctc.epochs import EpochTrainConfig
+    from voxlate.tasks.digits.model import DigitDiffusionConfig
     from voxlate.tasks.st import STConfig
 
 
@@ -164,3 +166,62 @@ def _epoch_config(epochs: int, minutes: float, batch_seconds: float, lr: float, 
         epochs=epochs, max_minutes=minutes, batch_seconds=batch_seconds, lr=lr, threads=threads,
         augment=None if no_augment else AugmentConfig(),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DigitsTrainOptions:
+    """What `voxlate digits train` takes besides its corpus, output and --resume."""
+
+    layout: str = setting("auto", "auto, audiomnist, fsdd or sc09.")
+    steps: int = setting(2400, "Optimizer steps.")
+    minutes: float = setting(14.0, "Stop after this wall time (0: none).")
+    lr: float = setting(1e-3, "Learning rate.")
+    base_channels: int = setting(16, "U-Net width.")
+    timesteps: int = setting(400, "Diffusion steps T.")
+    p_uncond: float = setting(0.15, "Condition dropout for CFG.")
+    threads: int = setting(1, "CPU threads (0: torch default).")
+    device: str = setting("auto", "auto, cpu or cuda.")
+
+    def model_config(self) -> DigitDiffusionConfig:
+        """The class-conditional U-Net and its DDPM (cosine schedule)."""
+        from voxlate.diffusion.ddpm import DDPMConfig
+        from voxlate.tasks.digits.model import DigitDiffusionConfig
+
+        ddpm = DDPMConfig(T=self.timesteps, schedule="cosine")
+        cfg = DigitDiffusionConfig(p_uncond=self.p_uncond, ddpm=ddpm)
+        return replace(cfg, unet=replace(cfg.unet, base_channels=self.base_channels))
+
+    def train_config(self) -> TrainConfig:
+        """The optimisation settings."""
+        from voxlate.diffusion.training import TrainConfig
+
+        return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=min(100, self.steps // 10 + 1),
+                           ema_decay=0.995, ckpt_every=200, max_minutes=self.minutes,
+                           device=self.device)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SpeakersTrainOptions:
+    """What `voxlate speakers train` takes besides its embeddings and output."""
+
+    denoiser: str = setting("mlp", "mlp or unet1d.")
+    prediction: str = setting("v", "What the network predicts: eps, x0 or v.")
+    steps: int = setting(1500, "Optimizer steps.")
+    minutes: float = setting(14.0, "Stop after this wall time (0: none).")
+    lr: float = setting(1e-3, "Learning rate.")
+    holdout: float = setting(0.2, "Fraction of rows kept out for evaluation.")
+    threads: int = setting(1, "CPU threads (0: torch default).")
+
+    def model_config(self) -> SpeakerDiffConfig:
+        """SpeakerDiff with a sigmoid-schedule DDPM of 1000 steps."""
+        from voxlate.diffusion.ddpm import DDPMConfig
+        from voxlate.engines.voice.speakerdiff import SpeakerDiffConfig
+
+        return SpeakerDiffConfig(ddpm=DDPMConfig(T=1000, schedule="sigmoid", prediction=self.prediction))  # type: ignore[arg-type]  # fmt: skip
+
+    def train_config(self) -> TrainConfig:
+        """The optimisation settings."""
+        from voxlate.diffusion.training import TrainConfig
+
+        return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=100, ema_decay=0.999,
+                           ckpt_every=500, max_minutes=self.minutes)  # fmt: skip
