@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,6 +27,14 @@ from typing import Any
 from tqdm import tqdm
 
 from voxlate.errors import VoxlateError
+
+
+def setting(default: Any, help: str, *flags: str, **option: Any) -> Any:
+    """A config field that is also a command-line option (`voxlate.cli.config_options`):
+    its default, its help, its flags (default: ``--field-name``) and any other typer.Option
+    keyword (``min=``, ``metavar=``...)."""
+    meta: dict[str, Any] = {"help": help, "flags": flags, "option": option}
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.config_options import config_command
 from voxlate.cli.conventions import (
     APPEND_HELP,
     MAX_AUDIO_MINUTES,
@@ -21,6 +22,7 @@ from voxlate.cli.conventions import (
 from voxlate.cli.groups import app, eval_app
 from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.errors import InputError
+from voxlate.tasks.options import CTCTrainOptions, STTrainOptions
 
 asr_app = typer.Typer(help="Train, evaluate and run CTC speech recognizers.", no_args_is_help=True)
 st_app = typer.Typer(
@@ -65,27 +67,12 @@ def prepare_fillets(
 
 
 @asr_app.command("train")
+@config_command(CTCTrainOptions)
 def train(
     train_manifest: Annotated[Path, typer.Argument(help="Training manifest (JSONL).")],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest for CER after each epoch.")],
     model: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")],
-    tokenizer: Annotated[str, typer.Option(help="char, ko-syllable or ko-jamo.")] = "char",
-    encoder: Annotated[
-        str, typer.Option(help="gru (DeepSpeech 2) or conformer (conformer-lite).")
-    ] = "gru",
-    d_model: Annotated[int, typer.Option(help="GRU size per direction / conformer width.")] = 192,
-    layers: Annotated[int, typer.Option(help="Recurrent layers or conformer blocks.")] = 3,
-    conv_channels: Annotated[
-        int, typer.Option(help="Channels of the convolutional front end.")
-    ] = 32,
-    epochs: Annotated[int, typer.Option(help="Most epochs.")] = 100,
-    minutes: Annotated[float, typer.Option(help="Wall-clock budget in minutes (0: none).")] = 15.0,
-    batch_seconds: Annotated[float, typer.Option(help="Audio per batch, seconds.")] = 120.0,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1.5e-3,
-    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 0,
-    no_augment: Annotated[
-        bool, typer.Option("--no-augment", help="No speed/noise/SpecAugment.")
-    ] = False,
+    config: CTCTrainOptions,
     noise_dir: Annotated[
         Path | None, typer.Option(help="Folder of noise audio (*.ogg, *.wav) to mix in.")
     ] = None,
@@ -95,30 +82,22 @@ def train(
     curve: Annotated[Path | None, typer.Option(help="Learning-curve PNG to write.")] = None,
 ) -> None:
     """Train a CTC recognizer; keeps the checkpoint with the best dev CER."""
-    from voxlate.tasks.ctc import CTCConfig, EncoderConfig, train_ctc
-    from voxlate.tasks.ctc.augment import AugmentConfig
+    from voxlate.tasks.ctc import train_ctc
     from voxlate.tasks.ctc.dataset import load_noises
-    from voxlate.tasks.ctc.epochs import EpochTrainConfig
     from voxlate.tasks.ctc.train import plot_history
     from voxlate.text.tokenizers import KINDS
 
-    if tokenizer not in KINDS:
-        raise InputError(f"Unknown tokenizer '{tokenizer}'; choose one of: {', '.join(KINDS)}.")
-    if encoder not in ("gru", "conformer"):
-        raise InputError(f"Unknown encoder '{encoder}'; choose gru or conformer.")
+    if config.tokenizer not in KINDS:
+        raise InputError(f"Unknown tokenizer '{config.tokenizer}'; choose one of: {', '.join(KINDS)}.")  # fmt: skip
+    if config.encoder not in ("gru", "conformer"):
+        raise InputError(f"Unknown encoder '{config.encoder}'; choose gru or conformer.")
     noises = []
     if noise_dir is not None:
         files = sorted(p for p in noise_dir.rglob("*") if p.suffix in (".ogg", ".wav", ".flac"))
         noises = load_noises(files)
-    cfg = EpochTrainConfig(
-        epochs=epochs, max_minutes=minutes, batch_seconds=batch_seconds, lr=lr, threads=threads,
-        augment=None if no_augment else AugmentConfig(),
-    )  # fmt: skip
-    model_cfg = CTCConfig(
-        EncoderConfig(kind=encoder, d_model=d_model, n_layers=layers, conv_channels=conv_channels)
-    )
     history = train_ctc(
-        _manifest(train_manifest), _manifest(dev_manifest), model, model_cfg, cfg, tokenizer, noises, cache_dir,
+        _manifest(train_manifest), _manifest(dev_manifest), model, config.model_config(),
+        config.train_config(), config.tokenizer, noises, cache_dir,
         log=lambda s: typer.echo(s, err=True),
     )  # fmt: skip
     if curve is not None and history:
@@ -174,33 +153,14 @@ def transcribe(
 
 
 @st_app.command("train")
+@config_command(STTrainOptions)
 def st_train(
     train_manifest: Annotated[
         Path, typer.Argument(help="Training manifest with translations (JSONL).")
     ],
     dev_manifest: Annotated[Path, typer.Argument(help="Dev manifest with translations.")],
     model: Annotated[Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")],
-    decoder: Annotated[
-        str, typer.Option(help="mha (Transformer decoder) or gru (GRU + attention).")
-    ] = "mha",
-    no_source_decoder: Annotated[
-        bool, typer.Option("--no-source-decoder", help="Only CTC for the transcript.")
-    ] = False,
-    d_model: Annotated[int, typer.Option(help="Encoder GRU size per direction.")] = 128,
-    layers: Annotated[int, typer.Option(help="Encoder GRU layers.")] = 2,
-    conv_channels: Annotated[
-        int, typer.Option(help="Channels of the convolutional front end.")
-    ] = 16,
-    dec_d_model: Annotated[int, typer.Option(help="Decoder width.")] = 128,
-    dec_layers: Annotated[int, typer.Option(help="Decoder layers.")] = 2,
-    epochs: Annotated[int, typer.Option(help="Most epochs.")] = 100,
-    minutes: Annotated[float, typer.Option(help="Wall-clock budget in minutes (0: none).")] = 15.0,
-    batch_seconds: Annotated[float, typer.Option(help="Audio per batch, seconds.")] = 60.0,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1.5e-3,
-    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 0,
-    no_augment: Annotated[
-        bool, typer.Option("--no-augment", help="No speed/noise/SpecAugment.")
-    ] = False,
+    config: STTrainOptions,
     cache_dir: Annotated[
         Path | None, typer.Option(help="Folder to cache decoded audio in.")
     ] = None,
@@ -211,26 +171,15 @@ def st_train(
     curve: Annotated[Path | None, typer.Option(help="Learning-curve PNG to write.")] = None,
 ) -> None:
     """Train the speech translator: shared encoder, transcript CTC + decoder, translation decoder."""
-    from voxlate.tasks.ctc import EncoderConfig
-    from voxlate.tasks.ctc.augment import AugmentConfig
-    from voxlate.tasks.ctc.epochs import EpochTrainConfig
-    from voxlate.tasks.st import DecoderConfig, STConfig, train_st
+    from voxlate.tasks.st import train_st
     from voxlate.tasks.st.train import plot_st_history
 
-    if decoder not in ("mha", "gru"):
-        raise InputError(f"Unknown decoder '{decoder}'; choose mha or gru.")
-    cfg = EpochTrainConfig(
-        epochs=epochs, max_minutes=minutes, batch_seconds=batch_seconds, lr=lr, threads=threads,
-        augment=None if no_augment else AugmentConfig(),
-    )  # fmt: skip
-    model_cfg = STConfig(
-        EncoderConfig(d_model=d_model, n_layers=layers, conv_channels=conv_channels),
-        DecoderConfig(kind=decoder, d_model=dec_d_model, n_layers=dec_layers),
-        source_decoder=not no_source_decoder,
-    )
+    if config.decoder not in ("mha", "gru"):
+        raise InputError(f"Unknown decoder '{config.decoder}'; choose mha or gru.")
     history = train_st(
-        _manifest(train_manifest), _manifest(dev_manifest), model, model_cfg, cfg, cache_dir=cache_dir,
-        log=lambda s: typer.echo(s, err=True), init_encoder=init_encoder,
+        _manifest(train_manifest), _manifest(dev_manifest), model, config.model_config(),
+        config.train_config(), cache_dir=cache_dir, log=lambda s: typer.echo(s, err=True),
+        init_encoder=init_encoder,
     )  # fmt: skip
     if curve is not None and history:
         plot_st_history(history, curve)

@@ -11,9 +11,11 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.config_options import config_command
 from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app
 from voxlate.errors import InputError
+from voxlate.tasks.options import DigitsTrainOptions
 
 digits_app = typer.Typer(
     help="Spoken-digit generation: build a corpus, train, evaluate.", no_args_is_help=True
@@ -57,6 +59,7 @@ def build_corpus(
 
 
 @digits_app.command("train")
+@config_command(DigitsTrainOptions)
 def train(
     corpus: Annotated[Path, typer.Argument(help="Digit corpus (AudioMNIST, FSDD or SC09).")] = (
         DEFAULT_CORPUS
@@ -64,39 +67,17 @@ def train(
     model: Annotated[
         Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")
     ] = (DEFAULT_MODEL),
-    layout: Annotated[str, typer.Option(help="auto, audiomnist, fsdd or sc09.")] = "auto",
-    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 2400,
-    minutes: Annotated[float, typer.Option(help="Stop after this wall time (0: none).")] = 14.0,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
-    base_channels: Annotated[int, typer.Option(help="U-Net width.")] = 16,
-    timesteps: Annotated[int, typer.Option(help="Diffusion steps T.")] = 400,
-    p_uncond: Annotated[float, typer.Option(help="Condition dropout for CFG.")] = 0.15,
+    config: DigitsTrainOptions = DigitsTrainOptions(),
     resume: Annotated[Path | None, typer.Option(help="Checkpoint to continue.")] = None,
-    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
 ) -> None:
     """Train the class-conditional U-Net (condition dropout) on log-mels of the corpus."""
-    from dataclasses import replace
-
-    from voxlate.diffusion.ddpm import DDPMConfig
-    from voxlate.diffusion.training import TrainConfig
     from voxlate.tasks.digits.dataset import load_split
-    from voxlate.tasks.digits.model import DigitDiffusionConfig, train_digit_diffusion
+    from voxlate.tasks.digits.model import train_digit_diffusion
 
-    _threads(threads)
-    cfg = DigitDiffusionConfig(p_uncond=p_uncond, ddpm=DDPMConfig(T=timesteps, schedule="cosine"))
-    cfg = replace(cfg, unet=replace(cfg.unet, base_channels=base_channels))
-    tr, _ = load_split(corpus, cfg.mel, layout)
-    tc = TrainConfig(
-        steps=steps,
-        lr=lr,
-        warmup_steps=min(100, steps // 10 + 1),
-        ema_decay=0.995,
-        ckpt_every=200,
-        max_minutes=minutes,
-        device=device,
-    )
-    out = train_digit_diffusion(tr, model, cfg, tc, resume)
+    _threads(config.threads)
+    cfg = config.model_config()
+    tr, _ = load_split(corpus, cfg.mel, config.layout)
+    out = train_digit_diffusion(tr, model, cfg, config.train_config(), resume)
     typer.echo(f"model -> {out}")
 
 

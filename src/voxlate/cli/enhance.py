@@ -13,9 +13,11 @@ import click
 import typer
 from typer.core import TyperGroup
 
+from voxlate.cli.config_options import config_command
 from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, bench_app, eval_app
 from voxlate.errors import InputError
+from voxlate.tasks.options import EnhanceTrainOptions
 
 
 class _DefaultToRun(TyperGroup):
@@ -112,6 +114,7 @@ def run(
 
 
 @enhance_app.command("train")
+@config_command(EnhanceTrainOptions)
 def train_cmd(
     clean: list[Path] = typer.Option(None, "--clean", help="Folder of clean speech (repeatable)."),
     noise: list[Path] = typer.Option(
@@ -123,51 +126,7 @@ def train_cmd(
     out: Path = typer.Option(
         Path("models/enhance.pt"), "-o", "--output", "--out", help="Checkpoint to write."
     ),
-    kind: str = typer.Option(
-        "sgmse", help="sgmse (score model on y) or storm (predictor D(y) + score model)."
-    ),
-    stage: str = typer.Option(
-        "joint", help="StoRM: joint, predictor (D only) or score (D frozen; see --predictor-from)."
-    ),
-    predictor_from: Path | None = typer.Option(
-        None, help="StoRM: start from the predictor of this checkpoint."
-    ),
-    predictor_hidden: int = typer.Option(128, help="StoRM: GRU width of the predictor."),
-    mask_floor: float | None = typer.Option(
-        None,
-        help="StoRM: lower bound of the predictor's mask (limits the attenuation); default "
-        "that of --predictor-from, else 0.",
-    ),
-    estoi_weight: float = typer.Option(
-        0.0, help="StoRM: weight of the ESTOI-like term in the predictor's loss."
-    ),
-    init_from: Path | None = typer.Option(
-        None, help="Start all weights from this checkpoint (same architecture; new optimizer)."
-    ),
-    sigma_max: float = typer.Option(0.5, help="OUVE sigma_max (SGMSE+ and StoRM: 0.5)."),
-    steps: int = typer.Option(100_000, help="Optimizer steps."),
-    minutes: float = typer.Option(
-        10.0, help="Stop (and save) after this many minutes; 0 = no limit."
-    ),
-    batch_size: int = typer.Option(8, help="Excerpts per batch."),
-    lr: float = typer.Option(1e-4, help="Learning rate."),
-    base_channels: int = typer.Option(32, help="U-Net width at the first level."),
-    chunk_frames: int = typer.Option(
-        128, help="Training excerpt length in STFT frames (8 ms each)."
-    ),
-    ema_decay: float = typer.Option(0.999, help="EMA decay of the weights."),
-    snr_low: float = typer.Option(-2.0, help="Lowest mixing SNR (dB)."),
-    snr_high: float = typer.Option(17.0, help="Highest mixing SNR (dB)."),
-    p_eq: float = typer.Option(
-        0.0, help="Augmentation: probability of a random EQ on speech and noise."
-    ),
-    p_reverb: float = typer.Option(
-        0.0, help="Augmentation: probability of a synthetic room on the speech."
-    ),
-    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (CUDA only)."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda[:N]."),
-    threads: int = typer.Option(0, help="CPU threads for torch; 0 = torch's default."),
-    seed: int = typer.Option(0, help="Random seed."),
+    config: EnhanceTrainOptions = EnhanceTrainOptions(),
     resume: Path | None = typer.Option(
         None, help="Checkpoint to continue from (its config is used)."
     ),
@@ -180,54 +139,32 @@ def train_cmd(
     the score stage only; train the predictor in one process).
     """
     import os
-    from dataclasses import replace
 
     import torch
 
     from voxlate.checkpoint import load_checkpoint
-    from voxlate.data.mixing import MixConfig, audio_files
+    from voxlate.data.mixing import audio_files
     from voxlate.data.voicebank import find_pairs
-    from voxlate.diffusion.training import TrainConfig
-    from voxlate.engines.enhance.predictor import PredictorConfig
-    from voxlate.engines.enhance.score_model import EnhanceConfig, storm_config
     from voxlate.tasks.enhance.train import train_enhancer
 
-    if threads > 0:
-        torch.set_num_threads(threads)
+    o = config
+    if o.threads > 0:
+        torch.set_num_threads(o.threads)
     if not clean and pairs is None:
         raise InputError("Give --clean DIR (with --noise DIR) or --pairs DIR.")
-    if kind not in ("sgmse", "storm"):
-        raise InputError(f"Unknown --kind {kind!r}: use sgmse or storm.")
-    if stage not in ("joint", "predictor", "score"):
-        raise InputError(f"Unknown --stage {stage!r}: use joint, predictor or score.")
-    if stage != "score" and int(os.environ.get("WORLD_SIZE", "1")) > 1 and kind == "storm":
+    if o.kind not in ("sgmse", "storm"):
+        raise InputError(f"Unknown --kind {o.kind!r}: use sgmse or storm.")
+    if o.stage not in ("joint", "predictor", "score"):
+        raise InputError(f"Unknown --stage {o.stage!r}: use joint, predictor or score.")
+    if o.stage != "score" and int(os.environ.get("WORLD_SIZE", "1")) > 1 and o.kind == "storm":
         raise InputError("Under torchrun, StoRM trains only --stage score; train the predictor in one process.")  # fmt: skip
-    if resume is not None:
-        cfg = load_checkpoint(resume).config
-    else:
-        base = EnhanceConfig()
-        cfg = replace(
-            base,
-            chunk_frames=chunk_frames,
-            net=replace(base.net, base_channels=base_channels),
-            sde=replace(base.sde, sigma_max=sigma_max),
-        )
-        if kind == "storm":
-            pred = PredictorConfig(bins=cfg.stft.bins, hidden=predictor_hidden)
-            if predictor_from is not None:
-                pred = getattr(load_checkpoint(predictor_from).config, "predictor", None) or pred
-            if mask_floor is not None:
-                pred = replace(pred, mask_floor=mask_floor)
-            cfg = replace(storm_config(cfg, pred), predictor_estoi_weight=estoi_weight)
-    tc = TrainConfig(steps=steps, lr=lr, ema_decay=ema_decay, seed=seed, precision=precision,
-                     max_minutes=minutes, device=device)  # fmt: skip
-    mix = MixConfig(snr_low_db=snr_low, snr_high_db=snr_high, p_eq=p_eq, p_reverb=p_reverb)
+    cfg = load_checkpoint(resume).config if resume is not None else o.model_config()
     clean_files = [f for d in clean or [] for f in audio_files(d)]
     noise_files = [f for d in noise or [] for f in audio_files(d)]
     pair_files = [(y, x) for y, x in find_pairs(pairs, "train")] if pairs is not None else None
-    path = train_enhancer(cfg, tc, out, clean_files, noise_files, pair_files, mix, batch_size,
-                          resume, stage=stage, predictor_from=predictor_from,  # type: ignore[arg-type]
-                          init_from=init_from)  # fmt: skip
+    path = train_enhancer(cfg, o.train_config(), out, clean_files, noise_files, pair_files,
+                          o.mix_config(), o.batch_size, resume, stage=o.stage,  # type: ignore[arg-type]
+                          predictor_from=o.predictor_from, init_from=o.init_from)  # fmt: skip
     typer.echo(f"wrote {path}")
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from voxlate.cli.config_options import config_command
 from voxlate.cli.conventions import (
     APPEND_HELP,
     FIGURE_HELP,
@@ -20,6 +21,7 @@ from voxlate.cli.conventions import (
 )
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
+from voxlate.tasks.options import SpeakersTrainOptions
 
 speakers_app = typer.Typer(
     help="SpeakerDiff: embed speakers, train a diffusion model over embeddings, sample new ones.",
@@ -61,36 +63,28 @@ def embed(
 
 
 @speakers_app.command("train")
+@config_command(SpeakersTrainOptions)
 def train(
     embeddings: Annotated[list[Path], typer.Argument(help="Embedding .npz files.")],
     model: Annotated[
         Path, typer.Option("--output", "-o", "--model", help="Checkpoint to write.")
     ] = (DEFAULT_MODEL),
-    denoiser: Annotated[str, typer.Option(help="mlp or unet1d.")] = "mlp",
-    prediction: Annotated[str, typer.Option(help="What the network predicts: eps, x0 or v.")] = "v",
-    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 1500,
-    minutes: Annotated[float, typer.Option(help="Stop after this wall time (0: none).")] = 14.0,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
-    holdout: Annotated[float, typer.Option(help="Fraction of rows kept out for evaluation.")] = 0.2,
-    threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
+    config: SpeakersTrainOptions = SpeakersTrainOptions(),
 ) -> None:
     """Train SpeakerDiff (DDPM, sigmoid schedule) on embeddings; rows held out are saved
     beside the model (``<model>.heldout.npz``) for `voxlate speakers eval`."""
     import numpy as np
     import torch
 
-    from voxlate.diffusion.ddpm import DDPMConfig
-    from voxlate.diffusion.training import TrainConfig
-    from voxlate.engines.voice.speakerdiff import SpeakerDiffConfig
     from voxlate.tasks.speakers.embed import EmbeddingSet
     from voxlate.tasks.speakers.model import train_speakerdiff
 
-    if threads > 0:
-        torch.set_num_threads(threads)
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
     data = EmbeddingSet.concat([EmbeddingSet.load(p) for p in embeddings])
     rng = np.random.default_rng(0)
     idx = rng.permutation(len(data))
-    n_hold = int(round(holdout * len(data)))
+    n_hold = int(round(config.holdout * len(data)))
     hold, keep = idx[:n_hold], idx[n_hold:]
     sub = lambda ii: EmbeddingSet(  # noqa: E731
         data.embeddings[ii],
@@ -102,13 +96,10 @@ def train(
     sub(keep).save(model.with_suffix(".train.npz"))
     if n_hold:
         sub(hold).save(model.with_suffix(".heldout.npz"))
-    tc = TrainConfig(
-        steps=steps, lr=lr, warmup_steps=100, ema_decay=0.999, ckpt_every=500, max_minutes=minutes
-    )
-    if prediction not in ("eps", "x0", "v"):
+    if config.prediction not in ("eps", "x0", "v"):
         raise InputError("--prediction must be eps, x0 or v.")
-    cfg = SpeakerDiffConfig(ddpm=DDPMConfig(T=1000, schedule="sigmoid", prediction=prediction))
-    out = train_speakerdiff(data.embeddings[keep], model, denoiser, tc, cfg, encoder=data.encoder)
+    out = train_speakerdiff(data.embeddings[keep], model, config.denoiser, config.train_config(),
+                            config.model_config(), encoder=data.encoder)  # fmt: skip
     typer.echo(f"model -> {out} ({len(keep)} training embeddings, {n_hold} held out)")
 
 
