@@ -186,8 +186,15 @@ class _Worker:
         proc = self.process
         if proc is None:
             return ""
-        proc.join(timeout=10.0)  # a dying process may still be unmapping 1.2 GB
+        # A dying process may still be unmapping 1.2 GB; and the executor's own thread may
+        # reap it first (our waitpid then sees ECHILD and the exit code appears on the shared
+        # handle a moment later), so poll the handle rather than trust one join.
+        deadline = time.monotonic() + 10.0
+        proc.join(timeout=10.0)
         code = proc.exitcode
+        while code is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            code = proc.exitcode
         if code is None:
             return ""
         if code < 0:
