@@ -15,6 +15,7 @@ import json
 import os
 import platform
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -38,16 +39,26 @@ class Finding:
     fix: str = ""  # the apt-get / pip line or the flag that helps
 
 
-def cpu_flags() -> set[str]:
-    """This CPU's feature flags as the kernel reports them (/proc/cpuinfo); empty if unknown."""
+@lru_cache(maxsize=1)
+def _cpuinfo() -> tuple[str, frozenset[str]]:
+    """(model name line, feature flags) of /proc/cpuinfo, read once per process."""
+    model, flags = "", frozenset[str]()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                if line.startswith("model name") and not model:
+                    model = line
+                elif line.startswith("flags"):
+                    flags = frozenset(line.split(":", 1)[1].split())
+                    break
     except OSError:
         pass
-    return set()
+    return model, flags
+
+
+def cpu_flags() -> set[str]:
+    """This CPU's feature flags as the kernel reports them (/proc/cpuinfo); empty if unknown."""
+    return set(_cpuinfo()[1])
 
 
 def llama_cpu_missing(flags: set[str] | None = None) -> list[str]:
@@ -65,14 +76,11 @@ def _version(dist: str) -> str:
         return "-"
 
 
+@lru_cache(maxsize=1)
 def fingerprint() -> str:
-    """A short hash of what a finding depends on: CPU, kernel, voxlate and llama.cpp."""
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((ln for ln in f if ln.startswith("model name")), "")
-    except OSError:
-        pass
+    """A short hash of what a finding depends on: CPU, kernel, voxlate and llama.cpp
+    (computed once per process: the defaults of every command consult it)."""
+    model = _cpuinfo()[0]
     parts = [
         model,
         " ".join(sorted(cpu_flags())),

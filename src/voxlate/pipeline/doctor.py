@@ -124,11 +124,8 @@ def _apertium() -> str:
     pairs = sorted(engine.pairs())
     if not pairs:
         raise RuntimeError("no language pair is installed")
-    out = (
-        engine.translate("The cat sleeps.", *pairs[0])
-        if ("en", "es") not in pairs
-        else (engine.translate("The cat sleeps.", "en", "es"))
-    )
+    pair = ("en", "es") if ("en", "es") in pairs else pairs[0]
+    out = engine.translate("The cat sleeps.", *pair)
     return f'{len(pairs)} pairs; "{out[:32]}"'
 
 

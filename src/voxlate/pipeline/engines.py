@@ -15,7 +15,7 @@ from voxlate.engines import asr, enhance, mt, tts, vad
 from voxlate.engines.base import Engine
 from voxlate.engines.mt.base import ModeTranslator, PreparingTranslator
 from voxlate.engines.voice.base import VoiceStage
-from voxlate.errors import EngineCrashedError, UnsupportedLanguageError
+from voxlate.errors import UnsupportedLanguageError
 from voxlate.health import known_broken
 from voxlate.pipeline.voice import build_voice_stage, parse_voice
 from voxlate.registry import Registry
@@ -29,7 +29,6 @@ class EngineSpecs:
     enhance: str = enhance.DEFAULT  # enhancer spec ("none" to skip)
     asr: str | None = None  # recognizer; None: asr.default_for(source) (tiny.en for en, else base)
     mt: str = mt.DEFAULT  # translator spec (commands: `default_engine("mt", live=...)`)
-    mt_fallback: str | None = None  # translator when `mt` dies while loading (None: fail)
     tts: str | None = None  # synthesizer; None: default_tts(target, live)
     voice: str = "preserve"  # `--voice`, as `pipeline.voice.parse_voice` reads it
     live: bool = False  # pick the live defaults (first-audio latency) rather than the file ones
@@ -57,7 +56,6 @@ def healthy(kind: str, spec: str) -> str:
 
 
 _TOLD: set[str] = set()
-_MT_DEFAULT = mt.DEFAULT  # `command_specs` has a parameter named mt
 
 # The engine kinds `Engines.load` builds through its `create` hook (the server shares them
 # between language pairs: a translator serves every pair it knows, so an LLM worker is started
@@ -126,17 +124,15 @@ def command_specs(
 ) -> EngineSpecs:
     """The `EngineSpecs` of a command's engine options (None: the default).
 
-    An unnamed translator is `default_engine("mt", live=live)`; for a recording it gets
-    Apertium as the fallback should it die while loading. The voice is checked here
-    (`parse_voice`: one sentence for a bad one) and kept in its canonical spelling.
+    An unnamed translator is `default_engine("mt", live=live)` (a worker that dies while
+    loading or translating falls back to Apertium inside the guard). The voice is checked
+    here (`parse_voice`: one sentence for a bad one) and kept in its canonical spelling.
     """
-    fallback = None if mt or live else _MT_DEFAULT
     return EngineSpecs(
         vad=vad,
         enhance=enhance,
         asr=asr,
         mt=mt or default_engine("mt", live=live, notes=notes),
-        mt_fallback=fallback,
         tts=tts,
         voice=str(parse_voice(voice)),
         live=live,
@@ -153,21 +149,6 @@ def default_asr(source: str) -> str:
 FILE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt": "kokoro",
             "hi": "kokoro", "ja": "kokoro"}  # fmt: skip
 LIVE_TTS = {"en": "piper"}
-
-
-def load_translator(
-    spec: str, fallback: str | None = None, create: Create = create_engine
-) -> mt.Translator:
-    """The translator of `spec`; when its worker dies while loading (`EngineCrashedError`,
-    e.g. llama.cpp on a CPU it was not built for) and a `fallback` is given, that one, with
-    one sentence on stderr."""
-    try:
-        return create("mt", spec)  # type: ignore[no-any-return]
-    except EngineCrashedError as e:
-        if fallback is None:
-            raise
-        print(f"warning: {e} Translating with {fallback} instead.", file=sys.stderr, flush=True)
-        return create("mt", fallback)  # type: ignore[no-any-return]
 
 
 def default_tts(target: str, live: bool = False) -> str:
@@ -226,8 +207,8 @@ class Engines:
     ) -> Engines:
         """Load every engine, checking first that the language pair is served end to end.
 
-        create: builds the VAD, enhancer, recognizer and synthesizer from their specs
-            (the server passes one that shares them between pairs).
+        create: builds the VAD, enhancer, recognizer, translator and synthesizer from their
+            specs (the server passes one that shares them between pairs).
         """
         translator: mt.Translator
         if source == target:
@@ -235,8 +216,9 @@ class Engines:
         else:
             # First: a translator with a worker process (the LLM) loads in the background,
             # overlapping the other models, the VAD and the ASR; the first translation
-            # waits for it only if it is still loading.
-            translator = load_translator(specs.mt, specs.mt_fallback, create)
+            # waits for it only if it is still loading (and a worker that dies meanwhile
+            # is the guard's to fall back from, `EngineCrashedError`).
+            translator = create("mt", specs.mt)
             pairs = translator.pairs()
             if (source, target) not in pairs:
                 raise UnsupportedLanguageError(
