@@ -385,14 +385,14 @@ class GuardedTranslator:
             self._crashed = e.cause
             self._tell(primary_name)
             return self._fall_back(text, source, target, self._crashed, "", crash=True)
-        reference = self._reference(text, source, target) if instruction_like(text) else None
+        reference = self._fallback_text(text, source, target) if instruction_like(text) else None
         verdict = check(text, reply, source, target, self.config, reference)
         if verdict.ok:
             self._previous[key] = Turn(text, reply)
             return Translation(reply, primary_name, primary_text=reply)
-        return self._fall_back(text, source, target, verdict.reason, reply)
+        return self._fall_back(text, source, target, verdict.reason, reply, done=reference)
 
-    def _reference(self, text: str, source: str, target: str) -> str | None:
+    def _fallback_text(self, text: str, source: str, target: str) -> str | None:
         """The fallback's translation of `text`, when it serves the pair (else None)."""
         fallback = self._fallback_engine()
         if fallback is None or (source, target) not in fallback.pairs():
@@ -406,16 +406,24 @@ class GuardedTranslator:
         return str(self.primary.translate(text, source, target))
 
     def _fall_back(
-        self, text: str, source: str, target: str, reason: str, reply: str, crash: bool = False
+        self,
+        text: str,
+        source: str,
+        target: str,
+        reason: str,
+        reply: str,
+        crash: bool = False,
+        done: str | None = None,
     ) -> Translation:
-        """The fallback's translation of `text` (empty when it cannot serve the pair)."""
+        """The fallback's translation of `text` (empty when it cannot serve the pair).
+
+        done: the fallback's translation when the guard already made it (as a reference)."""
         if crash:
             self._warnings[f"sentences translated by {self.fallback_spec} after: {reason}"] += 1
-        fallback = self._fallback_engine()
-        if fallback is not None and (source, target) in fallback.pairs():
-            out = fallback.translate(text, source, target)
-            return Translation(out, self.fallback_spec, reason, reply)
-        return Translation("", "none", reason, reply)
+        out = done if done is not None else self._fallback_text(text, source, target)
+        if out is None:
+            return Translation("", "none", reason, reply)
+        return Translation(out, self.fallback_spec, reason, reply)
 
     def _tell(self, primary_name: str) -> None:
         """One sentence on stderr, once per translator, when the primary first crashes."""
@@ -430,7 +438,7 @@ class GuardedTranslator:
 
     def warnings(self) -> dict[str, int]:
         """Counted losses so far: sentences translated by the fallback after a crash."""
-        return {k: v for k, v in self._warnings.items() if v}
+        return dict(self._warnings)
 
     def reset(self) -> None:
         """Forget the context (a new document); a crashed primary is tried again."""
