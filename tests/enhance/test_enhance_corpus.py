@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from voxlate.data.fillets import FILLETS_ROOT, code_from_name, dialog_fonts, speaker_of
-from voxlate.tasks.enhance.corpus import TRAIN_SPEAKERS, build_corpus, speech_split
+from voxlate.tasks.enhance.corpus import (
+    TRAIN_SPEAKERS,
+    build_corpus,
+    is_dialogue,
+    noise_split,
+    speech_split,
+)
 
 needs_fillets = pytest.mark.skipif(
     not any(FILLETS_ROOT.glob("sound/*/cs/*.ogg")), reason="fillets-ng-data-cs not installed"
@@ -75,3 +81,14 @@ def test_build_corpus_writes_disjoint_val_and_test(tmp_path: Path) -> None:
     assert not any(speaker_of(Path(m["source"])) in TRAIN_SPEAKERS for m in test)
     assert "blue" not in {m["noise"] for m in val}
     assert len(list((out / "val" / "noisy").iterdir())) == 3
+
+
+@needs_fillets
+def test_noise_split_holds_no_dialogue_line() -> None:
+    """The effects pool is the game's sound effects only: no spoken line of any language
+    folder (the English ``en/`` lines were once 192 of its 204 files)."""
+    train, test = noise_split()
+    effects = [p for p in train + test if p.parent.name != "music"]
+    assert effects and not [p for p in effects if is_dialogue(p)]
+    assert not [p for p in effects if p.parent.name in ("cs", "en", "nl")]
+    assert set(train).isdisjoint(test) and [p for p in test if p.parent.name != "music"]

@@ -13,10 +13,15 @@ Split (speakers and noise types held out for the test set):
   computer, ...; speakers approximated by font / character code; lines of the code ``x``
   (minor characters of unknown voice) and lines of both fish at once are left out) and the
   five LibriVox clips (an English speaker, unseen language);
-- noise, train: music tracks rybky01-07 and menu, sound effects of 3 in 4 levels,
-  white/pink/brown noise, babble from training utterances;
-- noise, test: music rybky09-15 and kufrik, effects of every 4th level (sorted), blue noise
+- noise, train: music tracks rybky01-07 and menu, 3 in 4 of the game's non-dialogue sound
+  effects (sorted), white/pink/brown noise, babble from training utterances;
+- noise, test: music rybky09-15 and kufrik, every 4th sound effect, blue noise
   (a colour not seen in training) and babble from held-out speakers.
+
+Sound effects are the ``.ogg`` files outside language folders (`is_dialogue`). Until
+2026-12 the pool took every file outside ``cs/``, so the game's 192 English dialogue lines
+(``en/``) were 192 of its 204 "effects"; the shipped enhancers were trained that way
+(docs/enhance.md).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from voxlate.data.fillets import FILLETS_ROOT, code_from_name, dialog_fonts, spe
 from voxlate.data.mixing import COLOURS, coloured_noise, fit_length, mix_at_snr, rms
 from voxlate.data.pocketsphinx import LIBRIVOX
 from voxlate.errors import InputError
+from voxlate.languages import LANGUAGES
 
 TRAIN_SPEAKERS = ("m", "v")  # character codes of the training voices
 TEST_MUSIC = ("rybky09", "rybky10", "rybky11", "rybky13", "rybky14", "rybky15", "kufrik")
@@ -65,16 +71,20 @@ def speech_split(root: Path = FILLETS_ROOT) -> tuple[list[Path], list[Path]]:
 def noise_split(root: Path = FILLETS_ROOT) -> tuple[list[Path], list[Path]]:
     """(train, test) recorded noise files: game music and non-dialogue sound effects."""
     music = sorted((root / "music").glob("*.ogg"))
-    levels = sorted(p for p in (root / "sound").iterdir() if p.is_dir())
-    test_levels = set(levels[3::4])
     train: list[Path] = []
     test: list[Path] = []
     for m in music:
         (test if m.stem in TEST_MUSIC else train).append(m)
-    for level in levels:
-        effects = [p for p in sorted(level.rglob("*.ogg")) if "cs" not in p.parts]
-        (test if level in test_levels else train).extend(effects)
+    effects = sorted(p for p in (root / "sound").rglob("*.ogg") if not is_dialogue(p))
+    test += effects[3::4]
+    train += [p for i, p in enumerate(effects) if i % 4 != 3]
     return train, test
+
+
+def is_dialogue(path: Path) -> bool:
+    """Whether a game sound file is a spoken line: it sits in a language folder (``cs/``,
+    ``en/``, ``nl/``, ...)."""
+    return path.parent.name in LANGUAGES
 
 
 def _link(files: list[Path], folder: Path) -> None:
@@ -98,7 +108,7 @@ def _noise_for(kind: str, n: int, pools: dict, rng: np.random.Generator) -> np.n
     noise = np.zeros(n, dtype=np.float32)
     if kind == "effects":
         effects = pools["effects"]
-        for j in rng.choice(len(effects), size=4, replace=False):
+        for j in rng.choice(len(effects), size=4, replace=len(effects) < 4):
             e = load_audio(effects[int(j)], SAMPLE_RATE).samples
             noise += fit_length(e / (rms(e) + 1e-9), n, rng)
         return noise
