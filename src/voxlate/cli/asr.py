@@ -22,6 +22,7 @@ from voxlate.cli.conventions import (
 from voxlate.cli.groups import app, eval_app
 from voxlate.data.fillets import FILLETS_ROOT
 from voxlate.errors import InputError
+from voxlate.outputs import check_outputs
 from voxlate.tasks.options import CTCTrainOptions, STTrainOptions
 
 asr_app = typer.Typer(help="Train, evaluate and run CTC speech recognizers.", no_args_is_help=True)
@@ -82,6 +83,7 @@ def train(
     curve: Annotated[Path | None, typer.Option(help="Learning-curve PNG to write.")] = None,
 ) -> None:
     """Train a CTC recognizer; keeps the checkpoint with the best dev CER."""
+    check_outputs([model, curve], [train_manifest, dev_manifest])  # before any work
     from voxlate.tasks.ctc import train_ctc
     from voxlate.tasks.ctc.dataset import load_noises
     from voxlate.tasks.ctc.train import plot_history
@@ -171,6 +173,7 @@ def st_train(
     curve: Annotated[Path | None, typer.Option(help="Learning-curve PNG to write.")] = None,
 ) -> None:
     """Train the speech translator: shared encoder, transcript CTC + decoder, translation decoder."""
+    check_outputs([model, curve], [train_manifest, dev_manifest])  # before any work
     from voxlate.tasks.st import train_st
     from voxlate.tasks.st.train import plot_st_history
 
@@ -199,6 +202,7 @@ def st_train_text(
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 0,
 ) -> None:
     """Train the cascade's text translator on the manifests' transcript/translation pairs."""
+    check_outputs([model], [train_manifest, dev_manifest])  # before any work
     from voxlate.tasks.ctc.epochs import EpochTrainConfig
     from voxlate.tasks.st import DecoderConfig, train_text_mt
 

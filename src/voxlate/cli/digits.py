@@ -15,6 +15,7 @@ from voxlate.cli.config_options import config_command
 from voxlate.cli.conventions import APPEND_HELP
 from voxlate.cli.groups import app
 from voxlate.errors import InputError
+from voxlate.outputs import check_outputs
 from voxlate.tasks.options import DigitsTrainOptions
 
 digits_app = typer.Typer(
@@ -71,6 +72,7 @@ def train(
     resume: Annotated[Path | None, typer.Option(help="Checkpoint to continue.")] = None,
 ) -> None:
     """Train the class-conditional U-Net (condition dropout) on log-mels of the corpus."""
+    check_outputs([model])  # before any work
     from voxlate.tasks.digits.dataset import load_split
     from voxlate.tasks.digits.model import train_digit_diffusion
 
@@ -93,6 +95,7 @@ def train_classifier_cmd(
     threads: Annotated[int, typer.Option(help="CPU threads (0: torch default).")] = 1,
 ) -> None:
     """Train the evaluation classifier (small CNN) and print its held-out-speaker accuracy."""
+    check_outputs([out])  # before any work
     from voxlate.tasks.digits.classifier import classify, load_classifier, train_classifier
     from voxlate.tasks.digits.dataset import load_split
     from voxlate.tasks.digits.features import MelConfig
@@ -116,6 +119,7 @@ def export(
     half: Annotated[bool, typer.Option(help="Store the weights as float16 (half size).")] = False,
 ) -> None:
     """Keep only what sampling needs (EMA weights, config); how the shipped model was made."""
+    check_outputs([out], [checkpoint])  # before any work
     from voxlate.checkpoint import export_inference
 
     p = export_inference(checkpoint, out, half=half)

@@ -17,6 +17,7 @@ from voxlate.cli.config_options import config_command
 from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, bench_app, eval_app
 from voxlate.errors import InputError
+from voxlate.outputs import check_outputs
 from voxlate.tasks.options import EnhanceTrainOptions
 
 
@@ -85,7 +86,7 @@ def run(
     from voxlate.audio_encode import audio_format
     from voxlate.cli.conventions import stdin_as_file
     from voxlate.engines.enhance import DEFAULT, REGISTRY
-    from voxlate.outputs import check_outputs, write_audio
+    from voxlate.outputs import write_audio
     from voxlate.registry import Spec
     from voxlate.shipped import ENHANCE_STORM, shipped_or
 
@@ -138,6 +139,7 @@ def train_cmd(
     folders. Multi-GPU: `torchrun --nproc_per_node=N -m voxlate enhance train ...` (StoRM:
     the score stage only; train the predictor in one process).
     """
+    check_outputs([out])  # before any work
     import os
 
     import torch
@@ -181,6 +183,7 @@ def export_cmd(
     ),
 ) -> None:
     """Keep only what inference needs (EMA weights and config): about 1/4 of the size."""
+    check_outputs([out], [checkpoint])  # before any work
     from voxlate.tasks.enhance.train import export_for_inference
 
     path = export_for_inference(checkpoint, out, sampler_steps=steps)

@@ -21,6 +21,7 @@ from voxlate.cli.conventions import (
 )
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
+from voxlate.outputs import check_outputs
 from voxlate.tasks.options import SpeakersTrainOptions
 
 speakers_app = typer.Typer(
@@ -45,6 +46,7 @@ def embed(
     max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
 ) -> None:
     """Speaker embeddings of every recording under the folders -> .npz (with speaker labels)."""
+    check_outputs([out])  # before any work
     from voxlate.tasks.speakers.embed import embed_files, find_audio
 
     files = []
@@ -73,6 +75,7 @@ def train(
 ) -> None:
     """Train SpeakerDiff (DDPM, sigmoid schedule) on embeddings; rows held out are saved
     beside the model (``<model>.heldout.npz``) for `voxlate speakers eval`."""
+    check_outputs([model])  # before any work
     import numpy as np
     import torch
 
@@ -114,6 +117,7 @@ def export(
     """Keep only config + EMA weights. To replace the model that `--voice anonymize` ships
     with (a developer's step), give -o src/voxlate/checkpoints/speakerdiff.pt and update
     its sha256 in manifest.json (scripts/update_manifest.py)."""
+    check_outputs([out], [model])  # before any work
     from voxlate.tasks.speakers.model import export_for_inference
 
     p = export_for_inference(model, out)
@@ -136,6 +140,7 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Draw n new speaker embeddings from SpeakerDiff -> .npz."""
+    check_outputs([out])  # before any work
     from voxlate.engines.voice.speakerdiff import SpeakerDiff, default_model_path
     from voxlate.tasks.speakers.embed import EmbeddingSet
 

@@ -9,6 +9,7 @@ import typer
 from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
+from voxlate.outputs import check_outputs
 
 voice_app = typer.Typer(
     help="Speaker embeddings: compare two voices, embed a folder of clips; anonymize a recording.",
@@ -50,6 +51,7 @@ def embed(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Embed every audio clip under FOLDER; writes `embeddings` (n, dim) and `paths` (n,)."""
+    check_outputs([out])  # before any work
     import io
 
     import numpy as np
@@ -102,7 +104,7 @@ def anonymize(
     from voxlate.engines.vad import DEFAULT as DEFAULT_VAD
     from voxlate.engines.vad import REGISTRY as VADS
     from voxlate.errors import NoSpeechError
-    from voxlate.outputs import check_outputs, write_audio
+    from voxlate.outputs import write_audio
     from voxlate.pipeline.segmenter import SegmenterConfig, segment_audio
     from voxlate.pipeline.voice.revoice import revoice
     from voxlate.pipeline.voice.stages import build_world_stage

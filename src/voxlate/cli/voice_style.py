@@ -9,6 +9,7 @@ import typer
 from voxlate.cli.conventions import APPEND_HELP, FIGURE_HELP
 from voxlate.cli.groups import eval_app
 from voxlate.cli.voice import voice_app
+from voxlate.outputs import check_outputs
 
 
 def _setup(wer_asr: bool = True):  # type: ignore[no-untyped-def]
@@ -44,6 +45,7 @@ def train_tuner_cmd(
 ) -> None:
     """Regenerate the style tuner: sample styles, let Kokoro speak a probe with each,
     embed it, train the MLP embedding -> style coordinates."""
+    check_outputs([out])  # before any work
     import numpy as np
     from tqdm import tqdm
 
