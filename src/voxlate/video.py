@@ -252,7 +252,8 @@ def mux_video(
     tagged = [*tracks, *([original_audio] if original_audio is not None else [])]
     for i, t in enumerate(tagged):
         cmd += [f"-metadata:s:a:{i}", f"language={to_639_3(t.language)}"]
-        cmd += [f"-metadata:s:a:{i}", f"title={t.title}"]
+        cmd += [f"-metadata:s:a:{i}", f"title={t.title}"]  # matroska, webm
+        cmd += [f"-metadata:s:a:{i}", f"handler_name={t.title}"]  # mp4 (its track name)
         cmd += [f"-disposition:a:{i}", "default" if i == 0 else "0"]
     if sub_input is not None:
         cmd += ["-c:s", vf.subtitle_codec]

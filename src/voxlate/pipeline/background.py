@@ -52,10 +52,12 @@ def speech_mask(spans: list[tuple[float, float]], n: int, rate: int) -> np.ndarr
 
 
 def smooth(x: np.ndarray, width: int) -> np.ndarray:
-    """A centred moving average of `width` samples (linear ramps at a step)."""
+    """A centred moving average of `width` samples (linear ramps at a step; the ends are
+    held, not faded)."""
     if width <= 1 or len(x) == 0:
         return x
-    c = np.concatenate([[0.0], np.cumsum(np.pad(x, (width // 2, width - width // 2 - 1)))])
+    padded = np.pad(x.astype(np.float64), (width // 2, width - width // 2 - 1), mode="edge")
+    c = np.concatenate([[0.0], np.cumsum(padded)])
     return (c[width:] - c[:-width]).astype(np.float32) / width
 
 
