@@ -129,3 +129,16 @@ def test_mux_copies_the_picture_and_tags_tracks(talk_video, tmp_path):
         assert "spa" in audio[0] and "dubbed" in audio[0]
         assert "eng" in audio[1] and "original" in audio[1]
         assert any(s.startswith(vf.subtitle_codec) and "spa" in s for s in found), found
+
+
+@pytest.mark.parametrize("ext,codecs", [("avi", ("mpeg4", "mp3")), ("ts", ("mpeg4", "aac")),
+                                        ("flv", ("flv", "aac"))])  # fmt: skip
+def test_other_video_containers_are_read(ext, codecs, talk_video, tmp_path):
+    from voxlate.audio import load_audio
+
+    p = tmp_path / f"talk.{ext}"
+    ffmpeg("-i", talk_video, "-c:v", codecs[0], "-c:a", codecs[1], "-ar", "44100", p)
+    info = probe(p)
+    assert info.has_video and info.audio_streams == 1
+    assert load_audio(p).duration == pytest.approx(3.0, abs=0.2)
+    assert check_dub_io(info, p.name, tmp_path / "o.mkv") is VIDEO_FORMATS["mkv"]

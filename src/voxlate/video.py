@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxlate.audio_decode import FFMPEG_FORMATS, sniff_format
+from voxlate.audio_decode import FFMPEG_FORMATS, SNIFF_BYTES, sniff_format
 from voxlate.errors import EngineError, InputError, MissingDependencyError
 from voxlate.languages import to_639_3
 
@@ -114,11 +114,11 @@ def _demuxer(path: Path, label: str) -> str:
     if not path.is_file() or path.stat().st_size == 0:
         raise InputError(f"Input is not a media file (a folder or empty): {label}")
     with open(path, "rb") as fh:
-        fmt = sniff_format(fh.read(64))
+        fmt = sniff_format(fh.read(SNIFF_BYTES))
     if fmt is None:
         raise InputError(
             f"Cannot read {label} (not a supported container: "
-            "mp4, mov, m4a, mkv, webm, ogg, wav, flac, mp3, aac)."
+            "mp4, mov, m4a, mkv, webm, avi, ts, flv, ogg, wav, flac, mp3, aac)."
         )
     return fmt
 
