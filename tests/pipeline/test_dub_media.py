@@ -44,17 +44,24 @@ def track(path: Path, index: int) -> np.ndarray:
     return np.frombuffer(raw, dtype="<f4")
 
 
+def shifted(out: np.ndarray, music: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    n = min(len(out), len(music))
+    a, b = out[:n], music[:n]
+    return (a[lag:], b[: n - lag]) if lag >= 0 else (a[: n + lag], b[-lag:])
+
+
 def music_gain(out: np.ndarray, music: np.ndarray) -> float:
     """How much of `music` is in `out`: the least-squares gain <out, music> / <music, music>
     at the best lag within +-50 ms (1: the music at its level; 0: none). The dubbed speech
     does not correlate with the music, so it does not count."""
-    n = min(len(out), len(music))
-    a, b = out[:n], music[:n]
-    best = 0.0
-    for lag in range(-800, 801, 10):
-        x, y = (a[lag:], b[: n - lag]) if lag >= 0 else (a[: n + lag], b[-lag:])
-        best = max(best, float(np.dot(x, y) / (np.dot(y, y) + 1e-9)))
-    return best
+    return max(
+        float(np.dot(x, y) / (np.dot(y, y) + 1e-9))
+        for x, y in (shifted(out, music, lag) for lag in range(-800, 801, 10))
+    )
+
+
+def best_lag(out: np.ndarray, music: np.ndarray) -> int:
+    return max(range(-800, 801, 10), key=lambda lag: float(np.dot(*shifted(out, music, lag))))
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +154,38 @@ def test_burn_reencodes_into_mkv_with_bilingual_ass(run_cli, talk, tmp_path):
     assert kinds == ["video", "audio"]  # burnt in: no subtitle track
     text = subs.read_text(encoding="utf-8")
     assert "Dialogue:" in text and "\\N" in text and "Dashwood" in text
+
+
+def test_write_result_needs_no_engines(talk, tmp_path):
+    """`voxlate render`'s path: a FileResult built by hand (no model loaded) is written as a
+    video with the background ducked, speaker-labelled bilingual subtitles and the report."""
+    from voxlate.audio import Audio
+    from voxlate.pipeline.dub_output import DubOptions, write_result
+    from voxlate.pipeline.file import FileResult
+    from voxlate.pipeline.frames import PlacedSegment
+
+    video, music, _ = talk
+    rate = 24_000
+    t = np.arange(int(len(music) / RATE * rate)) / rate
+    dub = Audio((0.02 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), rate)  # quiet: no bias
+    segs = [PlacedSegment(0.5, 3.0, "Hello there.", "Hola.", 0.5, 3.0, "apertium"),
+            PlacedSegment(3.5, 6.0, "Bye now.", "Adiós.", 3.6, 6.0, "apertium")]  # fmt: skip
+    for s, who in zip(segs, ("anna", "ben")):
+        object.__setattr__(s, "speaker", who)  # as diarization adds it
+    result = FileResult(dub, segs, {"total": 1.0}, len(music) / RATE, Audio(music, RATE))
+    rep = {"source_language": "en", "target_language": "es", "segments": []}
+    out, report = tmp_path / "talk.es.mkv", tmp_path / "talk.es.json"
+    opts = DubOptions(background="duck", subtitle_text="both")
+    written = write_result(result, rep, video, out, report, options=opts)
+    assert written["background"] == "duck" and written["video"]["subtitle_codec"] == "ass"
+    assert picture_md5(out) == picture_md5(video)
+    subs = run("ffmpeg", "-v", "error", "-i", out, "-map", "0:s:0", "-f", "ass", "-").decode()
+    assert "anna: Hola.\\NHello there." in subs and "ben: Adiós.\\NBye now." in subs
+    x, y = shifted(track(out, 0), music, best_lag(track(out, 0), music))
+
+    def gain(a: float, b: float) -> float:  # the music's gain in the output from a to b s
+        i, j = int(a * RATE), int(b * RATE)
+        return float(np.dot(x[i:j], y[i:j]) / np.dot(y[i:j], y[i:j]))
+
+    assert gain(0.0, 0.4) == pytest.approx(1.0, abs=0.15)  # before the speech: kept
+    assert gain(1.0, 2.5) == pytest.approx(10 ** (-12 / 20), abs=0.08)  # under it: -12 dB
