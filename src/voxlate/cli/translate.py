@@ -165,6 +165,8 @@ def translate(
         specs = command_specs(
             live=False, voice=voice, vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, notes=notes
         )
+        if background != "drop" and specs.enhance == "none":
+            notes.append("--enhance none separates nothing, so no background is kept.")
         for note in notes:
             typer.echo(f"note: {note}", err=True)
         engines = load_engines(specs, source.lower(), target.lower(), quiet)
@@ -174,7 +176,7 @@ def translate(
             segmenter=seg,
             progress=not quiet,
             enhance_mode=check_enhance_mode(enhance_mode),
-            keep_background=background != "drop",
+            keep_background=background != "drop" and specs.enhance != "none",
         )
         rep = translate_file(
             translator,
