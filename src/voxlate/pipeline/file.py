@@ -250,7 +250,7 @@ def translate_file(
     check_outputs(outs, [input_path])
     name = input_name or str(input_path)
     media = check_dub_output(input_path, output_path, opts, name, subtitles_path)
-    rate = BACKGROUND_RATE if translator.keep_background else None
+    rate = BACKGROUND_RATE if getattr(translator, "keep_background", False) else None
     audio = load_audio(input_path, sample_rate=rate, max_seconds=max_seconds)
     result = translator.translate(audio, name=name)
     rep = report(result, translator.engines, name, str(output_path))
