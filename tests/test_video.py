@@ -142,3 +142,22 @@ def test_other_video_containers_are_read(ext, codecs, talk_video, tmp_path):
     assert info.has_video and info.audio_streams == 1
     assert load_audio(p).duration == pytest.approx(3.0, abs=0.2)
     assert check_dub_io(info, p.name, tmp_path / "o.mkv") is VIDEO_FORMATS["mkv"]
+
+
+def test_webm_from_a_vp9_input_keeps_the_picture_and_carries_webvtt(talk_video, tmp_path):
+    src = tmp_path / "talk.webm"
+    ffmpeg("-i", talk_video, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
+           "-b:v", "200k", "-c:a", "libopus", src)  # fmt: skip
+    dub = tmp_path / "dub.wav"
+    sf.write(dub, np.zeros(3 * 24_000, np.float32), 24_000)
+    subs = tmp_path / "s.vtt"
+    subs.write_text("WEBVTT\n\n00:00:00.500 --> 00:00:02.000\nHola mundo\n", encoding="utf-8")
+    info = probe(src)
+    vf = check_dub_io(info, "talk.webm", tmp_path / "o.webm")
+    assert vf is VIDEO_FORMATS["webm"] and info.video_codec == "vp9"
+    out = tmp_path / "o.webm"
+    mux_video(src, info, [Track(dub, "es", "Spanish (dubbed)")], out, vf, subtitles=subs,
+              subtitle_language="es")  # fmt: skip
+    assert picture_md5(out) == picture_md5(src)
+    found = streams(out)
+    assert found[1].startswith("opus,audio,spa") and found[2].startswith("webvtt,subtitle,spa")
