@@ -108,7 +108,6 @@ def test_dubbed_mp4_keeps_picture_music_and_has_subtitles(run_cli, talk, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.es.json", "talk.es.mp4"]
 
 
-@pytest.mark.slow
 def test_drop_has_no_music_and_video_to_wav_works(run_cli, talk, tmp_path):
     video, music, _ = talk
     out = tmp_path / "talk.es.wav"
