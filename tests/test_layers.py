@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
             "audio_decode",
             "audio_encode",
             "outputs",
+            "video",
             "distributed",
         ],
         0,

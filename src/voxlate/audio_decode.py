@@ -46,17 +46,29 @@ SNDFILE_FORMATS = frozenset(
 )
 
 # ffmpeg demuxers allowed, each with a test on the file's first bytes.
-FFMPEG_FORMATS = ("mp3", "aac", "mov", "matroska", "ogg", "wav", "flac", "aiff", "amr", "caf")
+FFMPEG_FORMATS = (
+    *("mp3", "aac", "mov", "matroska", "ogg", "wav", "flac", "aiff", "amr", "caf"),
+    *("avi", "mpegts", "flv"),  # video containers; none of them refers to another file
+)
+SNIFF_BYTES = 512  # bytes read to recognise a container
+TS_PACKET = 188  # bytes in an MPEG transport stream packet (each starts with 0x47)
 
 
 def sniff_format(head: bytes) -> str | None:
-    """The ffmpeg demuxer for a file starting with `head` (its first 64+ bytes), or None.
+    """The ffmpeg demuxer for a file starting with `head` (its first 64+ bytes; an MPEG
+    transport stream is recognised from 3 packets, 377+ bytes), or None.
 
     Only containers of audio on `FFMPEG_FORMATS` are recognised; text formats
     (playlists, concat lists, SDP) and image or video-only formats never are.
     """
     if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
         return "wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head[:3] == b"FLV" and len(head) > 3 and head[3] == 1:
+        return "flv"
+    if len(head) > 2 * TS_PACKET and all(head[i * TS_PACKET] == 0x47 for i in range(3)):
+        return "mpegts"
     if head[:4] == b"fLaC":
         return "flac"
     if head[:4] == b"OggS":
@@ -184,12 +196,12 @@ def _decode_ffmpeg(
 ) -> tuple[np.ndarray, int]:
     """Decode with ffmpeg, restricted to the sniffed demuxer, reading its output as it comes."""
     with open(p, "rb") as fh:
-        head = fh.read(64)
+        head = fh.read(SNIFF_BYTES)
     fmt = sniff_format(head)
     if fmt is None:
         raise InputError(
             f"Cannot read {label} as audio (not a supported audio format: "
-            "wav, flac, ogg/opus, mp3, aac, m4a, webm, aiff)."
+            "wav, flac, ogg/opus, mp3, aac, m4a, mp4, mov, webm, mkv, avi, ts, flv, aiff)."
         )
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:

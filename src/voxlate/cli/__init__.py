@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "voxlate.cli.translate",
     "voxlate.cli.engines",
     "voxlate.cli.bench",
+    "voxlate.cli.bench_dub",  # dubbing: background, video RTF (issue 25)
     "voxlate.cli.enhance",
     "voxlate.cli.live",
     "voxlate.cli.serve",

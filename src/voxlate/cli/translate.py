@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 def translate(
     input: Path = typer.Argument(
         ...,
-        help="Recording to translate (wav, flac, ogg, mp3, m4a, webm; any rate); - reads stdin.",
+        help="Recording or video to translate (wav, flac, ogg, mp3, m4a, mp4, mov, mkv, webm; "
+        "any rate); - reads stdin.",
     ),
     source: SourceOption = "en",
     target: TargetOption = "es",
@@ -40,8 +41,9 @@ def translate(
         "--output",
         "-o",
         metavar="PATH",
-        help="Output audio, or DIR/ for DIR/INPUT.TARGET.wav; the extension picks the format "
-        "(wav, flac, ogg, opus, mp3, m4a); - writes wav to stdout "
+        help="Output audio or video, or DIR/ for DIR/INPUT.TARGET.wav; the extension picks the "
+        "format: audio (wav, flac, ogg, opus, mp3, m4a) or a dubbed video (mp4, mkv, webm: the "
+        "input's picture copied, the dub as its audio); - writes wav to stdout "
         "[default: INPUT.TARGET.wav; stdout when INPUT is -].",
     ),
     report: str | None = typer.Option(
@@ -54,7 +56,41 @@ def translate(
         None,
         "--srt",
         metavar="PATH",
-        help="Write subtitles of the translation here (DIR/: DIR/INPUT.TARGET.srt).",
+        help="Write SRT subtitles here, timed to the dub (DIR/: DIR/INPUT.TARGET.srt).",
+    ),
+    subtitles_file: str | None = typer.Option(
+        None,
+        "--subtitles-file",
+        metavar="PATH",
+        help="Write subtitles here in the format its extension names: .srt, .vtt or .ass.",
+    ),
+    subtitles: str | None = typer.Option(
+        None,
+        "--subtitles",
+        metavar="MODE",
+        help="Subtitles in a video output: embed (a soft track: mov_text in mp4, webvtt in "
+        "webm, ass in mkv), burn (drawn into the picture, which is then re-encoded) or none "
+        "[default: embed for a video output].",
+    ),
+    subtitle_text: str = typer.Option(
+        "target",
+        "--subtitle-text",
+        metavar="TEXT",
+        help="What the subtitles say: target (the translation), source (the original "
+        "words) or both (two lines per cue).",
+    ),
+    background: str = typer.Option(
+        "keep",
+        "--background",
+        metavar="MODE",
+        help="The source's music, ambience and effects (the input less its speech, as the "
+        "enhancer estimates it): keep (under the dub at its level), duck (12 dB lower "
+        "while dubbed speech plays) or drop (the dub alone).",
+    ),
+    keep_original_audio: bool = typer.Option(
+        False,
+        "--keep-original-audio",
+        help="A video output also carries the input's audio as a second track titled 'original'.",
     ),
     voice: VoiceOption = "preserve",
     vad: VadOption = "silero",
@@ -70,39 +106,67 @@ def translate(
 ) -> None:
     """Translate speech in a recording into another language, in the speaker's voice.
 
-    Writes the translated speech as a wav aligned to the source timing, and with
-    --report a JSON report of segments, texts, timings and engines.
+    Writes the translated speech aligned to the source timing, with the source's
+    background under it, as audio or (-o x.mp4|mkv|webm from a video) as a dubbed video
+    with the picture copied and subtitles embedded; with --report a JSON report of
+    segments, texts, timings and engines.
     """
     from voxlate.audio import load_audio
     from voxlate.audio_encode import audio_format
     from voxlate.cli.conventions import max_seconds, stdin_as_file
     from voxlate.errors import InputError
     from voxlate.outputs import STDIO, check_outputs, is_stdio, output_path
+    from voxlate.pipeline.background import BACKGROUND_MODES
+    from voxlate.pipeline.dub_output import SUBTITLE_MODES, DubOptions, check_dub_output
     from voxlate.pipeline.engines import command_specs
     from voxlate.pipeline.file import FileTranslator, default_output, translate_file
     from voxlate.pipeline.segmenter import SegmenterConfig
     from voxlate.pipeline.stream_stages import check_enhance_mode
+    from voxlate.subtitles import SUBTITLE_TEXTS
+    from voxlate.video import video_format
 
     if enhance_mode not in ("auto", "always", "never"):
         raise InputError("--enhance-mode must be auto, always or never.")
     if end_silence <= 0 or max_utterance <= 1:
         raise InputError("--end-silence must be > 0 and --max-utterance > 1 second.")
+    if background not in BACKGROUND_MODES:
+        raise InputError("--background must be keep, duck or drop.")
+    if subtitles is not None and subtitles not in SUBTITLE_MODES:
+        raise InputError("--subtitles must be embed, burn or none.")
+    if subtitle_text not in SUBTITLE_TEXTS:
+        raise InputError("--subtitle-text must be target, source or both.")
     stem = f"{'stdin' if is_stdio(input) else input.stem}.{target}"  # names in a FOLDER/
     out = output_path(output, f"{stem}.wav") or (
         Path(STDIO) if is_stdio(input) else default_output(input, target)
     )
     report_to, srt_to = output_path(report, f"{stem}.json"), output_path(srt, f"{stem}.srt")
+    subs_to = output_path(subtitles_file)
+    if subtitles is not None and video_format(out) is None and subtitles != "none":
+        raise InputError(f"--subtitles {subtitles} needs a video output (.mp4, .mkv, .webm).")
+    options = DubOptions(
+        background=background,  # type: ignore[arg-type]
+        subtitles=subtitles or "embed",  # type: ignore[arg-type]
+        subtitle_text=subtitle_text,  # type: ignore[arg-type]
+        keep_original_audio=keep_original_audio,
+    )
     # Every check a user can fail comes before the models load.
-    check_outputs([out, report_to, srt_to], [input])
-    audio_format(out)
+    check_outputs([out, report_to, srt_to, subs_to], [input])
+    if video_format(out) is None:
+        audio_format(out)
     notes: list[str] = []
 
     with stdin_as_file(input) as path:
         cap = max_seconds(max_audio_minutes)
-        load_audio(path, max_seconds=cap)  # fail on a bad input before loading any model
+        # Fail on a bad input (no audio, no picture for a video output) before any model loads.
+        check_dub_output(path, out, options, str(input), subs_to)
+        load_audio(path, max_seconds=cap)
+        if options.subtitles == "burn" and not quiet:
+            typer.echo("note: --subtitles burn re-encodes the picture (slower).", err=True)
         specs = command_specs(
             live=False, voice=voice, vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts, notes=notes
         )
+        if background != "drop" and specs.enhance == "none":
+            notes.append("--enhance none separates nothing, so no background is kept.")
         for note in notes:
             typer.echo(f"note: {note}", err=True)
         engines = load_engines(specs, source.lower(), target.lower(), quiet)
@@ -112,9 +176,18 @@ def translate(
             segmenter=seg,
             progress=not quiet,
             enhance_mode=check_enhance_mode(enhance_mode),
+            keep_background=background != "drop" and specs.enhance != "none",
         )
         rep = translate_file(
-            translator, path, out, report_to, srt_to, input_name=str(input), max_seconds=cap
+            translator,
+            path,
+            out,
+            report_to,
+            srt_to,
+            input_name=str(input),
+            max_seconds=cap,
+            subtitles_path=subs_to,
+            options=options,
         )
     if not quiet:
         t = rep["timings_s"]

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
 
 from voxlate.audio import DEFAULT_OUTPUT_RATE, SAMPLE_RATE, Audio, load_audio
-from voxlate.audio_encode import audio_format, encode_audio
 from voxlate.dsp import noise_floor_db
 from voxlate.engines.vad import frame_probabilities
 from voxlate.errors import NoSpeechError
-from voxlate.outputs import Output, check_outputs, write_outputs
+from voxlate.outputs import check_outputs
+from voxlate.pipeline.background import BACKGROUND_RATE, estimate_background
+from voxlate.pipeline.dub_output import DubOptions, check_dub_output, write_result
 from voxlate.pipeline.engines import Engines
 from voxlate.pipeline.frames import STAGES, PlacedSegment, TranslatedUtterance, Utterance
 from voxlate.pipeline.segmenter import SegmenterConfig, spans_from_probabilities
@@ -32,7 +32,6 @@ from voxlate.pipeline.stream_stages import (
 )
 from voxlate.pipeline.timeline import TimelineConfig, place, render
 from voxlate.pipeline.translate_ahead import TranslationsAhead
-from voxlate.subtitles import to_srt
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,7 @@ class FileResult:
     segments: list[PlacedSegment]
     timings: dict[str, float]  # seconds per stage, and 'total'
     duration: float  # input length (s)
+    background: Audio | None = None  # the source less its speech (`keep_background`), or None
 
 
 @dataclass
@@ -64,6 +64,7 @@ class FileTranslator:
     enhance_mode: EnhanceMode = "auto"  # always | never | auto: only below `enhance_below_snr_db`
     enhance_below_snr_db: float = ENHANCE_BELOW_SNR_DB  # speech-to-noise ratio (dB) for 'auto'
     locks: EngineLocks = field(default_factory=EngineLocks)  # shared with sessions sharing engines
+    keep_background: bool = False  # estimate the background (music, effects) for the output
 
     def __post_init__(self) -> None:
         self.enhance_mode = check_enhance_mode(self.enhance_mode)
@@ -93,6 +94,7 @@ class FileTranslator:
         e, locks = self.engines, self.locks
         timings: dict[str, float] = defaultdict(float)
         t_start = time.perf_counter()
+        background = self.background(audio, timings)
         audio = audio.resample(SAMPLE_RATE)
         utts, noise_db = self.utterances(audio, timings)
         if not utts:
@@ -135,7 +137,20 @@ class FileTranslator:
             ahead.finish()
         timings["mt"] += ahead.seconds
         bar.close()
-        return self._assemble(done, audio.duration, timings, t_start)
+        result = self._assemble(done, audio.duration, timings, t_start)
+        return with_background(result, background, timings)
+
+    def background(self, audio: Audio, timings: dict[str, float]) -> Audio | None:
+        """The background of the whole of `audio` at its rate (`estimate_background`: the
+        source less the enhancer's speech), or None unless `keep_background`; its seconds
+        go to timings['background']."""
+        if not self.keep_background:
+            return None
+        t0 = time.perf_counter()
+        with self.locks.enhance:
+            bg = estimate_background(audio, self.engines.enhancer)
+        timings["background"] += time.perf_counter() - t0
+        return bg
 
     def _assemble(
         self,
@@ -166,6 +181,16 @@ class FileTranslator:
         out = {s: round(timings.get(s, 0.0), 4) for s in STAGES}
         out["total"] = round(time.perf_counter() - t_start, 4)
         return FileResult(track, segments, out, round(duration, 3))
+
+
+def with_background(
+    result: FileResult, background: Audio | None, timings: dict[str, float]
+) -> FileResult:
+    """`result` holding `background`, its timings with 'background' when it was estimated."""
+    if background is None:
+        return result
+    seconds = round(timings.get("background", 0.0), 4)
+    return replace(result, background=background, timings={**result.timings, "background": seconds})
 
 
 def audio_seconds_bar(desc: str, total_s: float, enabled: bool) -> tqdm:
@@ -204,33 +229,42 @@ def translate_file(
     srt_path: str | os.PathLike | None = None,
     input_name: str | None = None,
     max_seconds: float | None = None,
+    *,
+    subtitles_path: str | os.PathLike | None = None,
+    options: DubOptions | None = None,
 ) -> dict:
     """Translate one file and write its outputs as one transaction; returns the report.
 
     `input_name` is what the report and messages call the input [default: its path];
-    `max_seconds` refuses a longer input while decoding it (None: no limit).
+    `max_seconds` refuses a longer input while decoding it (None: no limit);
+    `options` say how the dub is written (`dub_output.DubOptions`: background, video
+    tracks, subtitles); the output's extension picks audio or video (`write_result`).
 
-    The outputs are checked before the work (not an input, not each other, writable)
-    and nothing is written unless the whole translation succeeds; then all of them
-    appear together (temp files, then renames). An output `-` is standard output.
+    The outputs are checked before the work (not an input, not each other, writable;
+    a video output's input has a picture and audio) and nothing is written unless the
+    whole translation succeeds; then all of them appear together (temp files, then
+    renames). An output `-` is standard output.
     """
-    outs = [output_path, report_path, srt_path]
+    opts = options or DubOptions()
+    outs = [output_path, report_path, srt_path, subtitles_path]
     check_outputs(outs, [input_path])
-    fmt = audio_format(output_path)
-    audio = load_audio(input_path, max_seconds=max_seconds)
     name = input_name or str(input_path)
+    media = check_dub_output(input_path, output_path, opts, name, subtitles_path)
+    rate = BACKGROUND_RATE if getattr(translator, "keep_background", False) else None
+    audio = load_audio(input_path, sample_rate=rate, max_seconds=max_seconds)
     result = translator.translate(audio, name=name)
     rep = report(result, translator.engines, name, str(output_path))
-    srt = to_srt([(s.output_start, s.output_end, s.translation) for s in result.segments])
-    sound = encode_audio(result.audio.samples, result.audio.sample_rate, fmt)
-    files = [Output(Path(output_path), lambda p: p.write_bytes(sound))]
-    if report_path is not None:
-        text = json.dumps(rep, ensure_ascii=False, indent=2) + "\n"
-        files.append(Output(Path(report_path), lambda p: p.write_text(text, encoding="utf-8")))
-    if srt_path is not None:
-        files.append(Output(Path(srt_path), lambda p: p.write_text(srt, encoding="utf-8")))
-    write_outputs(files)
-    return rep
+    return write_result(
+        result,
+        rep,
+        input_path,
+        output_path,
+        report_path,
+        srt_path,
+        subtitles_path,
+        options=opts,
+        media=media,
+    )
 
 
 def default_output(input_path: str | os.PathLike, target: str) -> Path:
