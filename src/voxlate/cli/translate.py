@@ -65,6 +65,13 @@ def translate(
     tts: TtsOption = None,
     end_silence: EndSilenceOption = 0.4,
     max_utterance: MaxUtteranceOption = 12.0,
+    speakers: int | None = typer.Option(
+        None,
+        "--speakers",
+        metavar="N",
+        help="How many speakers the recording has (1-20), a hint for telling them apart "
+        "[default: found from their voices].",
+    ),
     max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
@@ -78,6 +85,7 @@ def translate(
     from voxlate.cli.conventions import max_seconds, stdin_as_file
     from voxlate.errors import InputError
     from voxlate.outputs import STDIO, check_outputs, is_stdio, output_path
+    from voxlate.pipeline.clip_cache import ClipCache
     from voxlate.pipeline.engines import command_specs
     from voxlate.pipeline.file import FileTranslator, default_output, translate_file
     from voxlate.pipeline.segmenter import SegmenterConfig
@@ -87,6 +95,9 @@ def translate(
         raise InputError("--enhance-mode must be auto, always or never.")
     if end_silence <= 0 or max_utterance <= 1:
         raise InputError("--end-silence must be > 0 and --max-utterance > 1 second.")
+    from voxlate.pipeline.diarize import check_speakers
+
+    check_speakers(speakers)
     stem = f"{'stdin' if is_stdio(input) else input.stem}.{target}"  # names in a FOLDER/
     out = output_path(output, f"{stem}.wav") or (
         Path(STDIO) if is_stdio(input) else default_output(input, target)
@@ -112,6 +123,9 @@ def translate(
             segmenter=seg,
             progress=not quiet,
             enhance_mode=check_enhance_mode(enhance_mode),
+            speakers=speakers,
+            # each segment's clip is kept for `voxlate render`, which reads the report
+            cache=ClipCache() if report_to is not None else None,
         )
         rep = translate_file(
             translator, path, out, report_to, srt_to, input_name=str(input), max_seconds=cap

@@ -123,6 +123,35 @@ def messages(
     return out
 
 
+# The length instruction of a dub that must fit its slot: the translation given by the
+# model is an earlier turn, then it is asked for a shorter one.
+SHORTEN = (
+    "Too long to dub. Give a shorter {tgt} translation of the same {src} text, at most "
+    "{n} syllables, keeping its meaning, names and numbers. Reply with the {tgt} "
+    "translation only."
+)
+
+
+def shorten_messages(
+    source_text: str,
+    translation: str,
+    source: str,
+    target: str,
+    max_syllables: int,
+    prompt: Prompt | None = None,
+) -> list[dict]:
+    """The chat messages that ask for a translation of `source_text` shorter than
+    `translation`, within `max_syllables`: the usual prompt with the translation as the
+    model's answer, then the length instruction as the next user turn."""
+    src, tgt = languages.name(source), languages.name(target)
+    out = messages(source_text, source, target, None, prompt)
+    out.append({"role": "assistant", "content": translation})
+    out.append(
+        {"role": "user", "content": SHORTEN.format(src=src, tgt=tgt, n=max(1, max_syllables))}
+    )
+    return out
+
+
 def max_new_tokens(n_source_tokens: int) -> int:
     """Token budget of a reply: twice the source plus a margin (a translation rarely
     needs more; a runaway chat answer is cut here)."""

@@ -1,0 +1,90 @@
+"""`voxlate render`: re-create a translation's output from its (edited) JSON report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voxlate.cli.conventions import MAX_AUDIO_MINUTES, MaxAudioMinutes
+from voxlate.cli.groups import app
+
+
+@app.command()
+def render(
+    report: Path = typer.Argument(
+        ..., help="The JSON report of 'voxlate translate --report', edited or not."
+    ),
+    output: Path = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="Output audio; the extension picks the format (wav, flac, ogg, opus, mp3, m4a).",
+    ),
+    srt_edits: Path | None = typer.Option(
+        None,
+        "--srt-edits",
+        metavar="FILE",
+        help="An edited translated SRT (of 'translate --srt'): cue N replaces the N-th "
+        "segment's translation.",
+    ),
+    input: Path | None = typer.Option(
+        None,
+        "--input",
+        metavar="PATH",
+        help="The recording that was translated [default: the report's 'input'].",
+    ),
+    new_report: Path | None = typer.Option(
+        None, "--report", metavar="PATH", help="Write the updated JSON report here."
+    ),
+    srt: Path | None = typer.Option(
+        None, "--srt", metavar="PATH", help="Write subtitles of the new translation here."
+    ),
+    tts: str | None = typer.Option(
+        None,
+        "--tts",
+        metavar="SPEC",
+        help="Synthesizer to use [default: the report's; one naming a path must be given here].",
+    ),
+    max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+) -> None:
+    """Re-create a translation's output from its JSON report after editing a segment's
+    translation, speaker or voice: only the changed segments are synthesised again.
+
+    A bad edit is one sentence naming the segment (exit 2), and nothing is written.
+    """
+    from voxlate.audio_encode import audio_format
+    from voxlate.cli.conventions import max_seconds
+    from voxlate.errors import InputError
+    from voxlate.outputs import check_outputs, is_stdio
+    from voxlate.pipeline.clip_cache import ClipCache
+    from voxlate.pipeline.file import write_result
+    from voxlate.pipeline.rerender import (
+        apply_srt_edits,
+        plan_from_report,
+        read_report,
+        render_plan,
+    )
+
+    plan = plan_from_report(read_report(report), report)
+    if srt_edits is not None:
+        apply_srt_edits(plan, srt_edits)
+    source = input if input is not None else Path(plan.input)
+    if is_stdio(source):
+        raise InputError("The report's input was standard input; name the recording with --input.")
+    check_outputs([output, new_report, srt], [source, report])
+    audio_format(output)
+    cache = ClipCache()
+    result, rep = render_plan(
+        plan, source, cache, tts=tts, max_seconds=max_seconds(max_audio_minutes)
+    )
+    rep["output"] = str(output)
+    write_result(result, rep, source, output, new_report, srt)
+    if not quiet:
+        typer.echo(
+            f"{len(plan.segments)} segment(s), {result.synthesized} synthesised again, "
+            f"{len(plan.segments) - result.synthesized} from the cache -> {output}",
+            err=True,
+        )

@@ -1,0 +1,138 @@
+"""Timing that holds: a line too long for its slot is shortened by the translator (when it
+can), then sped up at most 1.25x, then shifted; the report says which and by how much."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from importlib.util import find_spec
+
+import pytest
+
+from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
+from voxlate.engines.mt.base import ShorteningTranslator
+from voxlate.engines.mt.guard import GuardedTranslator
+from voxlate.eval.timing import timing_stats
+from voxlate.text.syllables import count_syllables
+
+
+def test_syllables_are_counted_by_vowel_groups() -> None:
+    assert count_syllables("Hola, ¿cómo estás?", "es") == 6  # o-la co-mo es-tás
+    assert count_syllables("The cake is there", "en") == 4
+    assert count_syllables("", "es") == 0
+    assert count_syllables("Dobrý den", "cs") == 3
+
+
+class _Primary:
+    """A chat engine stand-in whose shortening reply is chosen by the test."""
+
+    name = "fake-llm"
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.asked: list[int] = []
+
+    def pairs(self):
+        return {("en", "es")}
+
+    def translate(self, text, source, target):
+        return text
+
+    def shorten_reply(self, source_text, translation, source, target, max_syllables):
+        self.asked.append(max_syllables)
+        return self.reply
+
+
+def test_the_guard_keeps_only_a_shorter_reply_that_passes_its_checks() -> None:
+    src = "My friend Peter says that the boat will arrive very soon, probably in the morning."
+    long = "Mi amigo Peter dice que el barco llegará muy pronto, probablemente por la mañana."
+    short = "Mi amigo Peter dice que el barco llegará pronto."
+    ok = GuardedTranslator(_Primary(short), fallback="none")
+    assert isinstance(ok, ShorteningTranslator)
+    assert ok.shorten(src, long, "en", "es", 12) == short
+    assert ok.primary.asked == [12]
+    # Longer, a lost name, or an answer in English: the original stays.
+    for reply in (long + " Sí.", "Mi amigo dice que el barco llega pronto.", "Sure! Here it is."):
+        assert (
+            GuardedTranslator(_Primary(reply), fallback="none").shorten(src, long, "en", "es", 12)
+            == long
+        )
+
+
+class ShortApertium:
+    """Apertium with a shortening capability: keeps the first two thirds of the words."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name = "apertium+short"
+        self.asked: list[tuple[str, int]] = []
+
+    def pairs(self):
+        return self.inner.pairs()
+
+    def translate(self, text, source, target):
+        return self.inner.translate(text, source, target)
+
+    def shorten(self, source_text, translation, source, target, max_syllables):
+        self.asked.append((translation, max_syllables))
+        words = translation.split()
+        return " ".join(words[: max(1, 2 * len(words) // 3)])
+
+
+@pytest.fixture(scope="module")
+def brisk(librivox) -> Audio:
+    """Four LibriVox sentences with 0.3 s pauses: Spanish needs more room than that."""
+    parts = [Audio.silence(0.5, SAMPLE_RATE)]
+    for path, _ in librivox[:4]:
+        parts += [load_audio(path, SAMPLE_RATE), Audio.silence(0.3, SAMPLE_RATE)]
+    return concatenate(parts, SAMPLE_RATE)
+
+
+@pytest.fixture(scope="module")
+def engines():
+    from voxlate.pipeline.engines import Engines, EngineSpecs
+
+    specs = EngineSpecs(voice="tts", enhance="none", tts="espeak-ng", mt="apertium")
+    return Engines.load(specs, "en", "es")
+
+
+def test_lines_that_need_more_than_1_15x_are_shortened_then_fitted(brisk, engines) -> None:
+    from voxlate.pipeline.file import FileTranslator
+
+    plain = FileTranslator(engines, progress=False).translate(brisk)
+    assert not isinstance(engines.translator, ShorteningTranslator)
+    assert not any(s.shortened for s in plain.segments)  # Apertium cannot: speed-up only
+    hurried = [i for i, v in enumerate(plain.needs) if v > 1.15]
+    assert hurried, plain.needs
+    assert max(s.speed for s in plain.segments) <= 1.25 + 1e-3
+
+    short = ShortApertium(engines.translator)
+    t = FileTranslator(replace(engines, translator=short), progress=False)
+    r = t.translate(brisk)
+    assert len(short.asked) == len([v for v in r.needs if v > 1.15]) == len(hurried)
+    done = [i for i, s in enumerate(r.segments) if s.shortened]
+    assert done and set(done) <= set(hurried)
+    for i in done:
+        assert len(r.segments[i].translation) < len(plain.segments[i].translation)
+        assert r.segments[i].speed <= plain.segments[i].speed
+    before, after = timing_stats(plain.segments), timing_stats(r.segments)
+    assert after.shortened == len(done)
+    assert after.drift_s <= before.drift_s + 1e-6
+    for s in r.segments:
+        assert s.shift_s == pytest.approx(s.output_start - s.start, abs=2e-3)
+
+
+@pytest.mark.slow
+def test_the_embedded_llm_gives_a_shorter_line(llm_model) -> None:
+    if find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python ([llm] extra) is not installed")
+    from voxlate.engines.mt import REGISTRY
+
+    llm = REGISTRY.create("llm")
+    try:
+        src = "I think that we should probably go back to the boat before it gets dark."
+        tr = llm.translate(src, "en", "es")
+        budget = count_syllables(tr, "es") * 2 // 3
+        out = llm.shorten(src, tr, "en", "es", budget)
+        assert count_syllables(out, "es") < count_syllables(tr, "es"), (tr, out)
+    finally:
+        llm.primary.close()
