@@ -17,12 +17,16 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def test_cluster_finds_groups_and_labels_by_first_appearance() -> None:
     rng = np.random.default_rng(0)
     a, b = _unit(rng.standard_normal(16)), _unit(rng.standard_normal(16))
-    rows = [a, b, a, a, b, b]
+    rows = [a, b, a, a, b, b, a, b, a, b]
     x = _unit(np.stack([r + 0.05 * rng.standard_normal(16) for r in rows]))
-    assert cluster(x, [2.0] * 6) == [0, 1, 0, 0, 1, 1]
-    assert cluster(x, [2.0] * 6, n_speakers=1) == [0] * 6
-    # A short utterance is not clustered but joins the nearest speaker.
-    assert cluster(x, [2.0, 2.0, 0.3, 2.0, 0.3, 2.0]) == [0, 1, 0, 0, 1, 1]
+    want = [0, 1, 0, 0, 1, 1, 0, 1, 0, 1]
+    assert cluster(x, [2.0] * 10) == want
+    assert cluster(x, [2.0] * 10, n_speakers=1) == [0] * 10
+    # Short utterances are not clustered but join the nearest speaker.
+    assert cluster(x, [2.0, 2.0, 0.3, 2.0, 0.3, 2.0, 2.0, 2.0, 2.0, 2.0]) == want
+    # Even one that alone would make a third speaker.
+    x[4] = _unit(b + 0.9 * _unit(rng.standard_normal(16)))
+    assert cluster(x, [2.0, 2.0, 0.3, 2.0, 0.3, 2.0, 2.0, 2.0, 2.0, 2.0]) == want
 
 
 def test_der_is_zero_for_the_reference_under_any_names_and_counts_errors() -> None:

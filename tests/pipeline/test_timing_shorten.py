@@ -58,24 +58,30 @@ def test_the_guard_keeps_only_a_shorter_reply_that_passes_its_checks() -> None:
         )
 
 
-class ShortApertium:
-    """Apertium with a shortening capability: keeps the first two thirds of the words."""
+PADDING = "y eso es todo lo que quería decir sobre este asunto tan importante"
+
+
+class LongWinded:
+    """Apertium plus a long tail on every line, and a shortening capability that drops it."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
-        self.name = "apertium+short"
+        self.name = "apertium+tail"
         self.asked: list[tuple[str, int]] = []
 
     def pairs(self):
         return self.inner.pairs()
 
     def translate(self, text, source, target):
-        return self.inner.translate(text, source, target)
+        return f"{self.inner.translate(text, source, target).rstrip('.')}, {PADDING}."
 
     def shorten(self, source_text, translation, source, target, max_syllables):
         self.asked.append((translation, max_syllables))
-        words = translation.split()
-        return " ".join(words[: max(1, 2 * len(words) // 3)])
+        return translation.replace(f", {PADDING}", "")
+
+
+class LongWindedOnly(LongWinded):
+    shorten = None  # type: ignore[assignment]  # no capability: speed-up, then shift
 
 
 @pytest.fixture(scope="module")
@@ -98,25 +104,31 @@ def engines():
 def test_lines_that_need_more_than_1_15x_are_shortened_then_fitted(brisk, engines) -> None:
     from voxlate.pipeline.file import FileTranslator
 
-    plain = FileTranslator(engines, progress=False).translate(brisk)
-    assert not isinstance(engines.translator, ShorteningTranslator)
-    assert not any(s.shortened for s in plain.segments)  # Apertium cannot: speed-up only
+    apertium = engines.translator
+    plain = FileTranslator(
+        replace(engines, translator=LongWindedOnly(apertium)), progress=False
+    ).translate(brisk)
+    assert not any(s.shortened for s in plain.segments)  # cannot shorten: speed-up only
     hurried = [i for i, v in enumerate(plain.needs) if v > 1.15]
-    assert hurried, plain.needs
+    assert len(hurried) >= 2, plain.needs
     assert max(s.speed for s in plain.segments) <= 1.25 + 1e-3
+    assert max(s.shift_s for s in plain.segments) > 0.5  # the rest is shifted
 
-    short = ShortApertium(engines.translator)
-    t = FileTranslator(replace(engines, translator=short), progress=False)
-    r = t.translate(brisk)
-    assert len(short.asked) == len([v for v in r.needs if v > 1.15]) == len(hurried)
+    short = LongWinded(apertium)
+    assert isinstance(short, ShorteningTranslator)
+    r = FileTranslator(replace(engines, translator=short), progress=False).translate(brisk)
+    assert r.needs == pytest.approx(plain.needs, rel=0.02)
+    assert len(short.asked) == len(hurried)
+    for text, budget in short.asked:
+        assert 0 < budget < count_syllables(text, "es")
     done = [i for i, s in enumerate(r.segments) if s.shortened]
-    assert done and set(done) <= set(hurried)
+    assert done == hurried
     for i in done:
-        assert len(r.segments[i].translation) < len(plain.segments[i].translation)
+        assert PADDING not in r.segments[i].translation
         assert r.segments[i].speed <= plain.segments[i].speed
     before, after = timing_stats(plain.segments), timing_stats(r.segments)
-    assert after.shortened == len(done)
-    assert after.drift_s <= before.drift_s + 1e-6
+    assert after.shortened == len(done) and before.shortened == 0
+    assert after.drift_s < before.drift_s and after.above <= before.above
     for s in r.segments:
         assert s.shift_s == pytest.approx(s.output_start - s.start, abs=2e-3)
 

@@ -28,6 +28,7 @@ from voxlate.errors import InputError
 # Fillets Czech actors (2- and 3-speaker recordings of the dev seeds, `bench diarize`).
 SAME_SPEAKER_DISTANCE = 0.38
 MIN_CLUSTER_S = 2.0  # utterances shorter than this are assigned after clustering (s)
+MIN_LONG = 6  # with fewer long utterances than this, every utterance is clustered
 MAX_SPEAKERS = 20  # the most `--speakers` accepts
 
 
@@ -55,14 +56,17 @@ def cluster(
 
     Rows of at least `min_cluster_s` seconds are clustered (average linkage, cosine
     distance), cut at `threshold` or into `n_speakers` clusters; the shorter rows then join
-    the cluster whose centroid is nearest. With no row long enough, all rows are clustered.
+    the cluster whose centroid is nearest. With fewer than `MIN_LONG` rows long enough (a
+    short recording), all rows are clustered.
     """
     n = len(embeddings)
     if n == 0:
         return []
     x = np.asarray(embeddings, dtype=np.float64)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
-    long = [i for i, d in enumerate(durations) if d >= min_cluster_s] or list(range(n))
+    long = [i for i, d in enumerate(durations) if d >= min_cluster_s]
+    if len(long) < MIN_LONG:
+        long = list(range(n))
     ids = np.zeros(n, dtype=int)
     if len(long) > 1:
         from scipy.cluster.hierarchy import fcluster, linkage
