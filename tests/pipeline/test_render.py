@@ -158,6 +158,7 @@ def test_render_takes_edits_from_the_translated_srt(render_env, run_cli) -> None
         (lambda r: r["segments"][1].pop("translation"), "Segment 2 (at "),
         (lambda r: r["segments"][3].update(translation=["hola"]), "Segment 4 (at "),
         (lambda r: r["segments"][0].update(voice="nonsense-voice"), "Segment 1 (at "),
+        (lambda r: r["segments"][1].update(voice="/nonexistent/ref.wav"), "Segment 2 (at "),
         (lambda r: r.update(report_version=1), "version 2"),
     ],
 )
@@ -207,3 +208,23 @@ def test_cache_refuses_a_damaged_clip(tmp_path) -> None:
     assert cache.get(other) is None  # names another key
     (tmp_path / f"{k}.npz").write_bytes(b"junk")
     assert cache.get(k) is None
+
+
+@pytest.mark.slow
+def test_kokoro_styles_render_from_the_cache_with_two_speakers(run_cli, dubbed, monkeypatch):
+    """The default Spanish synthesizer (Kokoro) speaks each speaker in a style fitted on
+    all their speech; an immediate render re-synthesises nothing."""
+    folder, _, _ = dubbed
+    monkeypatch.setenv("VOXLATE_CACHE", str(folder / "kcache"))
+    rep = folder / "k.json"
+    code, _, err = run_cli(
+        "translate", folder / "talk.wav", "-o", folder / "k.wav", "--report", rep,
+        "--speakers", "2", "--enhance", "none", "--mt", "apertium", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    r = json.loads(rep.read_text())
+    assert [s["speaker"] for s in r["segments"]] == ["S1", "S2", "S1", "S2"]
+    assert all(s["voice"].startswith("kokoro style") for s in r["speakers"])
+    code, _, err = run_cli("render", rep, "-o", folder / "k2.wav")
+    assert code == 0, err
+    assert "0 synthesised again" in err

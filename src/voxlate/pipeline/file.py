@@ -187,11 +187,7 @@ class FileTranslator:
         from voxlate.pipeline.diarize import Diarizer
 
         voice = self.engines.voice
-        encoder = getattr(voice, "encoder", None)
-        if encoder is None:
-            from voxlate.engines.voice import ENCODERS
-
-            encoder = ENCODERS.create("resemblyzer")
+        encoder = speaker_encoder(voice)
         t0 = time.perf_counter()
         d = Diarizer(encoder, n_speakers=self.speakers)(clips)
         if isinstance(voice, SpeakerVoice):
@@ -366,6 +362,18 @@ def speaker_table(utts: Sequence[Utterance], labels: Sequence[str], voice: Any) 
     return out
 
 
+def speaker_encoder(voice: Any) -> Any:
+    """The speaker encoder of a voice stage (its own, or its tracker's), else Resemblyzer."""
+    encoder = getattr(voice, "encoder", None) or getattr(
+        getattr(voice, "tracker", None), "encoder", None
+    )
+    if encoder is None:
+        from voxlate.engines.voice import ENCODERS
+
+        encoder = ENCODERS.create("resemblyzer")
+    return encoder
+
+
 def per_speaker_voice(voice: str) -> bool:
     """Whether the voice mode `voice` speaks each source speaker in a voice of their own
     (preserve, anonymize), so that a clip's cache key names the speaker."""
@@ -384,7 +392,7 @@ def voice_identity(voice: str) -> str:
     from voxlate.pipeline.voice.mode import parse_voice
 
     m = parse_voice(voice)
-    if m.kind == "reference" and m.reference is not None:
+    if m.kind == "reference" and m.reference is not None and os.path.isfile(m.reference):
         try:
             return f"{voice}#{file_sha256(m.reference)}"
         except OSError:

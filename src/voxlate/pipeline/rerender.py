@@ -34,6 +34,7 @@ from voxlate.pipeline.file import (
     assemble,
     per_speaker_voice,
     source_clip,
+    speaker_encoder,
     voice_identity,
 )
 from voxlate.pipeline.timeline import TimelineConfig
@@ -129,6 +130,11 @@ def plan_from_report(rep: dict, path: str | os.PathLike = "the report") -> Plan:
     tts, voice = specs.get("tts"), specs.get("voice")
     if not isinstance(tts, str) or not isinstance(voice, str):
         raise ReportEditError("The report's 'specs' must name the 'tts' and 'voice' used.")
+    checked: set[str] = set()
+    try:
+        check_voice(voice, checked)
+    except VoxlateError as e:
+        raise ReportEditError(f"The report's voice: {e}") from e
     speakers: dict[str, list[int]] = {}
     n = len(top["segments"])
     for j, spk in enumerate(top["speakers"]):
@@ -173,10 +179,8 @@ def plan_from_report(rep: dict, path: str | os.PathLike = "the report") -> Plan:
         if not isinstance(v, str):
             raise ReportEditError(f"{where}: the voice is not a string.")
         if v:
-            from voxlate.pipeline.voice.mode import parse_voice
-
             try:
-                parse_voice(v)
+                check_voice(v, checked)
             except VoxlateError as e:
                 raise ReportEditError(f"{where}: {e}") from e
         segments.append(
@@ -195,6 +199,21 @@ def plan_from_report(rep: dict, path: str | os.PathLike = "the report") -> Plan:
         segments,
         speakers,
     )
+
+
+def check_voice(voice: str, checked: set[str]) -> None:
+    """`voice` parsed as ``--voice`` is, and a reference clip it names checked as ``--voice
+    REF`` checks it (`load_reference`), once per voice in `checked`."""
+    from voxlate.pipeline.voice.mode import parse_voice
+
+    if voice in checked:
+        return
+    m = parse_voice(voice)
+    if m.kind == "reference" and m.reference is not None:
+        from voxlate.pipeline.voice.reference import load_reference
+
+        load_reference(m.reference)
+    checked.add(voice)
 
 
 def apply_srt_edits(plan: Plan, srt_path: str | os.PathLike) -> int:
@@ -268,7 +287,7 @@ class _Voices:
                         s = self.plan.segments[r]
                         labels.append(who)
                         clips.append(source_clip(self.audio, s.start, s.end))
-                enc = stage.encoder  # type: ignore[attr-defined]
+                enc = speaker_encoder(stage)
                 embs = np.stack([enc.embed(c) for c in clips])
                 stage.assign(labels, clips, embs)
             self.stages[voice] = stage
