@@ -225,6 +225,15 @@ def test_kokoro_styles_render_from_the_cache_with_two_speakers(run_cli, dubbed, 
     r = json.loads(rep.read_text())
     assert [s["speaker"] for s in r["segments"]] == ["S1", "S2", "S1", "S2"]
     assert all(s["voice"].startswith("kokoro style") for s in r["speakers"])
+    # Two voices: each speaker's two lines are more alike than lines of different speakers.
+    from voxlate.engines.voice import ENCODERS
+
+    enc = ENCODERS.create("resemblyzer")
+    out = load_audio(folder / "k.wav")
+    e = [enc.embed(out.slice(s["output_start"], s["output_end"])) for s in r["segments"]]
+    same = min(float(e[0] @ e[2]), float(e[1] @ e[3]))
+    other = max(float(e[0] @ e[1]), float(e[2] @ e[3]), float(e[0] @ e[3]), float(e[1] @ e[2]))
+    assert same > other, (same, other)
     code, _, err = run_cli("render", rep, "-o", folder / "k2.wav")
     assert code == 0, err
     assert "0 synthesised again" in err

@@ -22,6 +22,20 @@ def test_syllables_are_counted_by_vowel_groups() -> None:
     assert count_syllables("Dobrý den", "cs") == 3
 
 
+def test_the_length_instruction_is_its_own_prompt() -> None:
+    """Under the translation prompt a small model translated the instruction itself."""
+    from voxlate.engines.mt.chat_prompt import shorten_messages
+
+    m = shorten_messages(
+        "He was not an ill disposed young man.", "No era un joven malo.", "en", "es", 5
+    )
+    assert m[0]["role"] == "system" and "shorter" in m[0]["content"]
+    assert "Spanish" in m[0]["content"] and "English" in m[0]["content"]
+    assert m[-1]["role"] == "user" and "At most 5 syllables" in m[-1]["content"]
+    assert "No era un joven malo." in m[-1]["content"]
+    assert [x["role"] for x in m] == ["system", "user", "assistant", "user"]
+
+
 class _Primary:
     """A chat engine stand-in whose shortening reply is chosen by the test."""
 

@@ -168,7 +168,7 @@ def run_diarize_bench(
     return body
 
 
-def timing_recording(pause_s: float = 0.35):  # type: ignore[no-untyped-def]
+def timing_recording(pause_s: float = 0.25):  # type: ignore[no-untyped-def]
     """The English test recording of the timing run: the five LibriVox clips and the five
     cards clips (pocketsphinx-testdata), each followed by `pause_s` of silence, a brisk
     pace that leaves Spanish little room."""
@@ -229,7 +229,7 @@ def run_timing_bench(mt: str = "apertium", append: str | os.PathLike | None = No
     )
     body = (
         f"English LibriVox + cards clips (pocketsphinx-testdata), {audio.duration:.0f} s, "
-        "0.35 s pauses, en->es, synthesizer's own voice.\n\n" + table
+        "0.25 s pauses, en->es, synthesizer's own voice.\n\n" + table
     )
     if append is not None:
         from voxlate.bench.report import append_benchmark
