@@ -72,6 +72,9 @@ def render(
     if srt_edits is not None:
         apply_srt_edits(plan, srt_edits)
     source = input if input is not None else Path(plan.input)
+    if input is None and not source.is_absolute() and not source.exists():
+        beside = report.parent / source  # the report was moved with its recording
+        source = beside if beside.exists() else source
     if is_stdio(source):
         raise InputError("The report's input was standard input; name the recording with --input.")
     check_outputs([output, new_report, srt], [source, report])

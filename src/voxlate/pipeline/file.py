@@ -153,9 +153,7 @@ class FileTranslator:
             ahead.finish()
         timings["mt"] += ahead.seconds
         bar.close()
-        room = slots([u.start for u in utts], self.timeline.gap_s)
-        needs = [round(needed_speed(d.speech, r), 3) for d, r in zip(done, room)]
-        shortened = self._shorten(done, recognized, labels, timings)
+        shortened, needs = self._shorten(done, recognized, labels, timings)
         keys = self.clip_keys([d.translation for d in done], labels, clips)
         if self.cache is not None:
             for key, d in zip(keys, done):
@@ -211,37 +209,67 @@ class FileTranslator:
         recognized: list[Recognized],
         labels: list[str],
         timings: dict[str, float],
-    ) -> list[bool]:
-        """Lines whose speech needs more than `shorten_above` speed-up to fit their slot are
-        given a shorter translation by the translator when it can (`ShorteningTranslator`)
-        and spoken again; kept when shorter. Returns, per line, whether it was shortened."""
+    ) -> tuple[list[bool], list[float]]:
+        """Walk the lines in order as the timeline will place them (`timeline.place`: at
+        their source start or after the previous line, sped up to `max_speedup`): a line
+        that needs more than `shorten_above` speed-up to fit before the next line's source
+        start (less the gap) is given a shorter translation by the translator when it can
+        (`ShorteningTranslator`) and spoken again; kept when its speech is shorter.
+
+        Returns per line whether it was shortened, and the speed-up it needed before."""
         e = self.engines
+        can = isinstance(e.translator, ShorteningTranslator)
+        cfg = self.timeline
+        starts = [d.utterance.start for d in done]
+        nexts: list[float | None] = [*starts[1:], None]
         out = [False] * len(done)
-        if not isinstance(e.translator, ShorteningTranslator):
-            return out
-        room = slots([d.utterance.start for d in done], self.timeline.gap_s)
+        needs: list[float] = []
+        cursor = 0.0
         for i, d in enumerate(done):
-            need = needed_speed(d.speech, room[i])
-            if need <= self.shorten_above or d.speech is None:
+            t0 = max(starts[i], cursor)
+            nxt = nexts[i]
+            room = None if nxt is None else nxt - cfg.gap_s - t0
+            need = needed_speed(d.speech, room)
+            needs.append(round(min(need, 99.0), 3))
+            if can and d.speech is not None and need > self.shorten_above:
+                self._shorter(done, i, min(need, 2.0), recognized[i].clean, labels[i], timings)
+                out[i] = done[i] is not d
+            clip = done[i].speech
+            if clip is None:
                 continue
-            budget = math.floor(
-                count_syllables(d.translation, e.target) * self.shorten_above / need
+            dur = clip.duration
+            if room is not None and room > 0 and dur > room:
+                dur /= min(cfg.max_speedup, dur / room)
+            cursor = t0 + dur + cfg.gap_s
+        return out, needs
+
+    def _shorter(
+        self,
+        done: list[TranslatedUtterance],
+        i: int,
+        need: float,
+        clean: Audio,
+        who: str,
+        timings: dict[str, float],
+    ) -> None:
+        """Replace line `i` by the translator's shorter one when its speech is shorter."""
+        e = self.engines
+        d = done[i]
+        assert isinstance(e.translator, ShorteningTranslator) and d.speech is not None
+        budget = math.floor(count_syllables(d.translation, e.target) * self.shorten_above / need)
+        t0 = time.perf_counter()
+        with self.locks.mt:
+            text = e.translator.shorten(
+                d.source_text, d.translation, e.source, e.target, max(1, budget)
+            ).strip()
+        timings["mt"] += time.perf_counter() - t0
+        if not text or text == d.translation:
+            return
+        speech = self._say(text, clean, who, timings)
+        if speech is not None and speech.duration < d.speech.duration:
+            done[i] = TranslatedUtterance(
+                d.utterance, d.source_text, text, speech, mt_engine=d.mt_engine
             )
-            t0 = time.perf_counter()
-            with self.locks.mt:
-                text = e.translator.shorten(
-                    d.source_text, d.translation, e.source, e.target, max(1, budget)
-                ).strip()
-            timings["mt"] += time.perf_counter() - t0
-            if not text or text == d.translation:
-                continue
-            speech = self._say(text, recognized[i].clean, labels[i], timings)
-            if speech is not None and speech.duration < d.speech.duration:
-                done[i] = TranslatedUtterance(
-                    d.utterance, d.source_text, text, speech, mt_engine=d.mt_engine
-                )
-                out[i] = True
-        return out
 
     # -- the clip cache ----------------------------------------------------------------
     def clip_keys(
@@ -326,11 +354,6 @@ def source_clip(audio: Audio, start: float, end: float) -> Audio:
     """The source speech of a segment as the report gives it (times rounded to the ms), so
     that `voxlate render` cuts the same samples from the same input."""
     return audio.slice(round(start, 3), round(end, 3))
-
-
-def slots(starts: Sequence[float], gap_s: float) -> list[float | None]:
-    """The time each line has before the next one starts, less the gap (None: the last)."""
-    return [nxt - gap_s - a for a, nxt in zip(starts, starts[1:])] + [None] * bool(starts)
 
 
 def needed_speed(clip: Audio | None, slot: float | None) -> float:
