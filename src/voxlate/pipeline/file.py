@@ -134,9 +134,11 @@ class FileTranslator:
         if not any(texts):
             bar.close()
             raise NoSpeechError(f"No speech found in {name} (nothing was recognised).")
-        # Who speaks when: each speaker's voice is fitted once on all of their speech.
+        # Who speaks when: each speaker's voice is fitted once on all of their speech (as
+        # recognised: enhanced where it was noisy). The cache keys name the speaker by the
+        # source samples, which `voxlate render` cuts again from the input.
         clips = [source_clip(audio, u.start, u.end) for u in utts]
-        labels = self.diarize_utterances(clips, timings)
+        labels = self.diarize_utterances([r.clean for r in recognized], timings)
         # Pass 2: translate the texts as one document (some engines pay a start-up cost per
         # call; an LLM is given the previous sentence) in a thread that runs ahead, and speak
         # each translation in the chosen voice as it comes (`translate_ahead`: timings['mt']
