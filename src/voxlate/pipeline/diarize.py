@@ -29,6 +29,9 @@ from voxlate.errors import InputError
 SAME_SPEAKER_DISTANCE = 0.38
 MIN_CLUSTER_S = 2.0  # utterances shorter than this are assigned after clustering (s)
 MIN_LONG = 6  # with fewer long utterances than this, every utterance is clustered
+# A cluster with less speech than this (s) is joined to its nearest one (found, not told,
+# speaker counts): on the dev seeds most such clusters were a speaker split in two.
+MIN_SPEAKER_S = 4.0
 MAX_SPEAKERS = 20  # the most `--speakers` accepts
 
 
@@ -57,7 +60,8 @@ def cluster(
     Rows of at least `min_cluster_s` seconds are clustered (average linkage, cosine
     distance), cut at `threshold` or into `n_speakers` clusters; the shorter rows then join
     the cluster whose centroid is nearest. With fewer than `MIN_LONG` rows long enough (a
-    short recording), all rows are clustered.
+    short recording), all rows are clustered. Without `n_speakers`, a cluster of less than
+    `MIN_SPEAKER_S` seconds of speech joins its nearest cluster.
     """
     n = len(embeddings)
     if n == 0:
@@ -83,10 +87,29 @@ def cluster(
     short = sorted(set(range(n)) - set(long))
     if short:
         ids[short] = np.argmax(x[short] @ centroids.T, axis=1)
+    if n_speakers is None:
+        ids = _merge_small(x, np.asarray(durations, dtype=float), ids, MIN_SPEAKER_S)
     order: dict[int, int] = {}
     for c in ids:
         order.setdefault(int(c), len(order))
     return [order[int(c)] for c in ids]
+
+
+def _merge_small(x: np.ndarray, d: np.ndarray, ids: np.ndarray, min_s: float) -> np.ndarray:
+    """`ids` with the cluster of least speech joined to its nearest cluster (cosine of
+    centroids) while it has less than `min_s` seconds and other clusters remain."""
+    ids = ids.copy()
+    while True:
+        ks = sorted(set(int(k) for k in ids))
+        if len(ks) <= 1:
+            return ids
+        total = {k: float(d[ids == k].sum()) for k in ks}
+        small = min(ks, key=lambda k: total[k])
+        if total[small] >= min_s:
+            return ids
+        c = {k: x[ids == k].mean(axis=0) for k in ks}
+        near = max((k for k in ks if k != small), key=lambda k: float(c[k] @ c[small]))
+        ids[ids == small] = near
 
 
 @dataclass(frozen=True)
