@@ -94,3 +94,14 @@ def test_preserve_voice_fits_each_known_speaker_once_on_all_their_speech(encoder
     assert out2.samples[0] == pytest.approx(2.0)
     assert fits == [4.0, 2.0]
     assert "fake fitted on 4.0 s" == stage.voice_of("S1")
+
+
+def test_two_english_speakers_are_found_without_a_hint(encoder, librivox, cards) -> None:
+    """A LibriVox reader and the cards speaker, alternating, with no speaker count given."""
+    from voxlate.audio import SAMPLE_RATE, load_audio
+
+    clips = []
+    for (a, _), (b, _) in zip(librivox, cards):
+        clips += [load_audio(a, SAMPLE_RATE), load_audio(b, SAMPLE_RATE)]
+    d = Diarizer(encoder)(clips)
+    assert d.labels == ["S1", "S2"] * 5
