@@ -60,7 +60,14 @@ def test_success_writes_audio_report_and_srt(run_cli, librivox_clip, tmp_path):
         "output_start",
         "output_end",
         "mt_engine",
+        "speaker",
+        "speed",
+        "shift_s",
+        "shortened",
+        "voice",
     }
+    assert seg["speaker"] == ""  # --voice tts: not diarized
+    assert r["report_version"] == 2 and r["speakers"] == []
     assert seg["mt_engine"] == "apertium" or r["engines"]["mt"].startswith(seg["mt_engine"])
     assert "Dashwood" in seg["source_text"] and "Dashwood" in seg["translation"]
     assert set(r["engines"]) >= {"vad", "enhance", "asr", "mt", "tts"}

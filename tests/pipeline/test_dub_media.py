@@ -171,7 +171,7 @@ def test_write_result_needs_no_engines(talk, tmp_path):
             PlacedSegment(3.5, 6.0, "Bye now.", "Adiós.", 3.6, 6.0, "apertium")]  # fmt: skip
     for s, who in zip(segs, ("anna", "ben")):
         object.__setattr__(s, "speaker", who)  # as diarization adds it
-    result = FileResult(dub, segs, {"total": 1.0}, len(music) / RATE, Audio(music, RATE))
+    result = FileResult(dub, segs, {"total": 1.0}, len(music) / RATE, background=Audio(music, RATE))
     rep = {"source_language": "en", "target_language": "es", "segments": []}
     out, report = tmp_path / "talk.es.mkv", tmp_path / "talk.es.json"
     opts = DubOptions(background="duck", subtitle_text="both")
@@ -188,3 +188,26 @@ def test_write_result_needs_no_engines(talk, tmp_path):
 
     assert gain(0.0, 0.4) == pytest.approx(1.0, abs=0.15)  # before the speech: kept
     assert gain(1.0, 2.5) == pytest.approx(10 ** (-12 / 20), abs=0.08)  # under it: -12 dB
+
+
+def test_render_after_an_edit_re_creates_the_video(run_cli, talk, tmp_path, monkeypatch):
+    """`voxlate render talk.es.json -o talk.es.mp4` after editing one line: one segment is
+    synthesised again, the picture is still copied, the music is back under the dub and
+    the subtitle track says the new line."""
+    monkeypatch.setenv("VOXLATE_CACHE", str(tmp_path / "cache"))
+    video, music, _ = talk
+    out, rep = tmp_path / "talk.es.mp4", tmp_path / "talk.es.json"
+    code, _, err = run_cli("translate", video, "-o", out, "--report", rep, *FAST)
+    assert code == 0, err
+    report = json.loads(rep.read_text(encoding="utf-8"))
+    report["segments"][0]["translation"] = "Una línea nueva, editada a mano."
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    again = tmp_path / "again.mp4"
+    code, _, err = run_cli("render", edited, "-o", again)
+    assert code == 0, err
+    assert f"{len(report['segments'])} segment(s), 1 synthesised again" in err
+    assert picture_md5(again) == picture_md5(video)
+    assert music_gain(track(again, 0), music) > 0.5  # the report's background mode: keep
+    subs = run("ffmpeg", "-v", "error", "-i", again, "-map", "0:s:0", "-f", "srt", "-").decode()
+    assert "editada a mano" in subs

@@ -29,7 +29,7 @@ def test_two_utterances_aligned_to_source(en_es, librivox):
     assert s0.output_start == pytest.approx(s0.start, abs=0.01)
     assert s1.output_start >= s0.output_end
     assert r.audio.duration >= audio.duration - 0.05
-    assert set(r.timings) == {"vad", "enhance", "asr", "mt", "tts", "voice", "total"}
+    assert set(r.timings) == {"vad", "enhance", "asr", "mt", "tts", "voice", "diarize", "total"}
     rep = report(r, en_es.engines, "in.wav", "out.wav")
     assert rep["engines"]["tts"] == "kokoro:jf_gongitsune"  # the file default for Spanish
     assert rep["engines"]["mt"] == "apertium:eng-spa"

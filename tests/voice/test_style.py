@@ -151,6 +151,27 @@ def test_preserve_fits_once_per_speaker_and_keeps_two_voices() -> None:
     assert stage.convert(speech, tone(150.0)) is speech  # no post-step: unchanged
 
 
+def test_known_speakers_get_one_style_each_from_all_their_speech() -> None:
+    """Told the speakers up front (the file pipeline's diarization), the stage fits one
+    style per label on the mean of its utterances, whatever each utterance sounds like."""
+    from voxlate.pipeline.voice.stages import SpeakerVoice
+
+    fitter = CountingFitter()
+    enc = ToneEncoder()
+    stage = StyledVoiceStage("preserve", fitter, enc)  # type: ignore[arg-type]
+    assert isinstance(stage, SpeakerVoice)
+    clips = [tone(150.0), tone(2500.0), tone(152.0, 3.0)]
+    stage.assign(["S1", "S2", "S1"], clips, np.stack([enc.embed(c) for c in clips]))
+    a = stage.style_for(tone(2500.0), speaker="S1")  # sounds like S2, labelled S1
+    b = stage.style_for(tone(150.0), speaker="S2")
+    a2 = stage.style_for(tone(150.0), speaker="S1")
+    assert fitter.fits == 2
+    np.testing.assert_array_equal(a, a2)
+    assert not np.allclose(a, b)
+    assert stage.voice_of("S1").startswith("kokoro style") and "4.0 s" in stage.voice_of("S1")
+    assert stage.voice_of("S9") == "not used"
+
+
 def test_anonymize_is_consistent_and_distinct_per_speaker() -> None:
     stage = StyledVoiceStage("anonymize", CountingFitter(), ToneEncoder())  # type: ignore[arg-type]
     a1, b1, a2 = (stage.style_for(tone(f)) for f in (150.0, 2500.0, 151.0))

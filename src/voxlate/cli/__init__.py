@@ -42,6 +42,7 @@ COMMAND_MODULES = [
     "voxlate.cli.batch",  # many files on Ray workers (issue 14)
     "voxlate.cli.models",  # shipped checkpoints (issue 16)
     "voxlate.cli.doctor",  # every embedded default checked (issue 21)
+    "voxlate.cli.render",  # re-create a dub from its edited report (issue 25)
 ]
 
 for _name in COMMAND_MODULES:

@@ -147,6 +147,33 @@ def bench_tts(
     typer.echo(run_tts_bench(list(tts), language, n, threads, None if no_log else append))
 
 
+@bench_app.command("diarize")
+def bench_diarize(
+    recordings: int = typer.Option(
+        10, "-n", help="Recordings per speaker count (2 and 3 speakers), seeds 0..N-1."
+    ),
+    threshold: list[float] = typer.Option(
+        [], "--threshold", help="Clustering distance to try; repeat to compare [default: ours]."
+    ),
+    timing: bool = typer.Option(
+        True, "--timing/--no-timing", help="Also the dub timing statistics (English clips)."
+    ),
+    mt: str = typer.Option("apertium", "--mt", help="Translator of the timing run."),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+) -> None:
+    """Diarization error and cost on 2- and 3-speaker recordings of Czech actors, and the
+    dub's timing statistics (share of lines above 1.15x, largest shift, drift)."""
+    from voxlate.bench.diarize import run_diarize_bench, run_timing_bench
+    from voxlate.pipeline.diarize import SAME_SPEAKER_DISTANCE
+
+    out = run_diarize_bench(
+        tuple(range(recordings)), tuple(threshold) or (SAME_SPEAKER_DISTANCE,), append
+    )
+    typer.echo(out)
+    if timing:
+        typer.echo(run_timing_bench(mt, append))
+
+
 @bench_app.command("render")
 def bench_render(
     page: Path = typer.Argument(

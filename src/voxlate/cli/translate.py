@@ -8,6 +8,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from voxlate.cli.conventions import MAX_AUDIO_MINUTES, MaxAudioMinutes
+from voxlate.cli.dub_options import (
+    BackgroundOption,
+    KeepOriginalAudioOption,
+    SubtitlesFileOption,
+    SubtitlesOption,
+    SubtitleTextOption,
+    dub_options,
+)
 from voxlate.cli.engine_options import (
     AsrOption,
     EndSilenceOption,
@@ -58,40 +66,11 @@ def translate(
         metavar="PATH",
         help="Write SRT subtitles here, timed to the dub (DIR/: DIR/INPUT.TARGET.srt).",
     ),
-    subtitles_file: str | None = typer.Option(
-        None,
-        "--subtitles-file",
-        metavar="PATH",
-        help="Write subtitles here in the format its extension names: .srt, .vtt or .ass.",
-    ),
-    subtitles: str | None = typer.Option(
-        None,
-        "--subtitles",
-        metavar="MODE",
-        help="Subtitles in a video output: embed (a soft track: mov_text in mp4, webvtt in "
-        "webm, ass in mkv), burn (drawn into the picture, which is then re-encoded) or none "
-        "[default: embed for a video output].",
-    ),
-    subtitle_text: str = typer.Option(
-        "target",
-        "--subtitle-text",
-        metavar="TEXT",
-        help="What the subtitles say: target (the translation), source (the original "
-        "words) or both (two lines per cue).",
-    ),
-    background: str = typer.Option(
-        "keep",
-        "--background",
-        metavar="MODE",
-        help="The source's music, ambience and effects (the input less its speech, as the "
-        "enhancer estimates it): keep (under the dub at its level), duck (12 dB lower "
-        "while dubbed speech plays) or drop (the dub alone).",
-    ),
-    keep_original_audio: bool = typer.Option(
-        False,
-        "--keep-original-audio",
-        help="A video output also carries the input's audio as a second track titled 'original'.",
-    ),
+    subtitles_file: SubtitlesFileOption = None,
+    subtitles: SubtitlesOption = None,
+    subtitle_text: SubtitleTextOption = "target",
+    background: BackgroundOption = "keep",
+    keep_original_audio: KeepOriginalAudioOption = False,
     voice: VoiceOption = "preserve",
     vad: VadOption = "silero",
     enhance: EnhanceOption = "deepfilter",
@@ -101,6 +80,13 @@ def translate(
     tts: TtsOption = None,
     end_silence: EndSilenceOption = 0.4,
     max_utterance: MaxUtteranceOption = 12.0,
+    speakers: int | None = typer.Option(
+        None,
+        "--speakers",
+        metavar="N",
+        help="How many speakers the recording has (1-20), a hint for telling them apart "
+        "[default: found from their voices].",
+    ),
     max_audio_minutes: MaxAudioMinutes = MAX_AUDIO_MINUTES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
@@ -116,39 +102,27 @@ def translate(
     from voxlate.cli.conventions import max_seconds, stdin_as_file
     from voxlate.errors import InputError
     from voxlate.outputs import STDIO, check_outputs, is_stdio, output_path
-    from voxlate.pipeline.background import BACKGROUND_MODES
-    from voxlate.pipeline.dub_output import SUBTITLE_MODES, DubOptions, check_dub_output
+    from voxlate.pipeline.clip_cache import ClipCache
+    from voxlate.pipeline.diarize import check_speakers
+    from voxlate.pipeline.dub_output import check_dub_output
     from voxlate.pipeline.engines import command_specs
     from voxlate.pipeline.file import FileTranslator, default_output, translate_file
     from voxlate.pipeline.segmenter import SegmenterConfig
     from voxlate.pipeline.stream_stages import check_enhance_mode
-    from voxlate.subtitles import SUBTITLE_TEXTS
     from voxlate.video import video_format
 
     if enhance_mode not in ("auto", "always", "never"):
         raise InputError("--enhance-mode must be auto, always or never.")
     if end_silence <= 0 or max_utterance <= 1:
         raise InputError("--end-silence must be > 0 and --max-utterance > 1 second.")
-    if background not in BACKGROUND_MODES:
-        raise InputError("--background must be keep, duck or drop.")
-    if subtitles is not None and subtitles not in SUBTITLE_MODES:
-        raise InputError("--subtitles must be embed, burn or none.")
-    if subtitle_text not in SUBTITLE_TEXTS:
-        raise InputError("--subtitle-text must be target, source or both.")
+    check_speakers(speakers)
     stem = f"{'stdin' if is_stdio(input) else input.stem}.{target}"  # names in a FOLDER/
     out = output_path(output, f"{stem}.wav") or (
         Path(STDIO) if is_stdio(input) else default_output(input, target)
     )
     report_to, srt_to = output_path(report, f"{stem}.json"), output_path(srt, f"{stem}.srt")
     subs_to = output_path(subtitles_file)
-    if subtitles is not None and video_format(out) is None and subtitles != "none":
-        raise InputError(f"--subtitles {subtitles} needs a video output (.mp4, .mkv, .webm).")
-    options = DubOptions(
-        background=background,  # type: ignore[arg-type]
-        subtitles=subtitles or "embed",  # type: ignore[arg-type]
-        subtitle_text=subtitle_text,  # type: ignore[arg-type]
-        keep_original_audio=keep_original_audio,
-    )
+    options = dub_options(out, background, subtitles, subtitle_text, keep_original_audio)
     # Every check a user can fail comes before the models load.
     check_outputs([out, report_to, srt_to, subs_to], [input])
     if video_format(out) is None:
@@ -177,6 +151,9 @@ def translate(
             progress=not quiet,
             enhance_mode=check_enhance_mode(enhance_mode),
             keep_background=background != "drop" and specs.enhance != "none",
+            speakers=speakers,
+            # each segment's clip is kept for `voxlate render`, which reads the report
+            cache=ClipCache() if report_to is not None else None,
         )
         rep = translate_file(
             translator,

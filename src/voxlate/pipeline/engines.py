@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -200,6 +200,9 @@ class Engines:
     synthesizer: tts.Synthesizer
     voice: VoiceStage | None  # whose voice the speech is spoken in; None for 'tts'
     names: dict[str, str]
+    # the specs that rebuild the synthesizer and the voice stage ('tts', 'voice'), for
+    # `voxlate render`; empty when the engines were put together by hand
+    specs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -233,7 +236,8 @@ class Engines:
                 f"The recognizer {describe(recognizer)} only knows {', '.join(sorted(recognizer.languages))}; "
                 f"for '{source}' use the multilingual --asr faster-whisper:base."
             )
-        synthesizer = create("tts", specs.tts or default_tts(target, specs.live))
+        tts_spec = specs.tts or default_tts(target, specs.live)
+        synthesizer = create("tts", tts_spec)
         if target not in synthesizer.languages():
             raise UnsupportedLanguageError(
                 f"The synthesizer {describe(synthesizer)} does not speak '{target}'."
@@ -255,7 +259,8 @@ class Engines:
             "tts": tts_name,
             "voice": describe(voice) if voice is not None else "tts",
         }
-        return cls(source, target, v, e, recognizer, translator, synthesizer, voice, names)
+        rebuild = {"tts": tts_spec, "voice": str(parse_voice(specs.voice))}
+        return cls(source, target, v, e, recognizer, translator, synthesizer, voice, names, rebuild)
 
     def warnings(self) -> dict[str, int]:
         """Counted losses reported by the engines so far (e.g. the synthesizer's

@@ -41,3 +41,8 @@ class PlacedSegment:
     output_start: float
     output_end: float
     mt_engine: str = ""  # the engine that made `translation`, e.g. "apertium:eng-spa"
+    speaker: str = ""  # the source speaker's label ("S1", ...; '' when not diarized)
+    speed: float = 1.0  # how much the clip was sped up to fit its slot (x)
+    shift_s: float = 0.0  # output_start - start: how late it plays (s)
+    shortened: bool = False  # whether the translator gave a shorter line to fit the slot
+    voice: str = ""  # a voice for this segment alone (a `--voice` value; '': the speaker's)

@@ -171,6 +171,7 @@ def speak(
     split_clauses: bool,
     timings: dict[str, float],
     whole: bool = False,
+    speaker: str | None = None,
 ) -> Iterator[Audio]:
     """Synthesize `text` and convert it to the speaker's voice, yielding chunks as they are ready.
 
@@ -179,15 +180,20 @@ def speak(
     generator runs.
     whole: synthesize everything first and convert it as one clip (yields at most
         one chunk; the file pipeline, which needs no early audio).
+    speaker: the source speaker's label when the voice stage was told the speakers up
+        front (`SpeakerVoice.assign`, the file pipeline's diarization); None: the stage
+        tracks speakers itself.
     """
+    synth = _synthesized(engines, locks, voice, text, source, split_clauses, timings, speaker)
     if whole:
-        chunks = list(_synthesized(engines, locks, voice, text, source, split_clauses, timings))
+        chunks = list(synth)
         if not chunks:
             return
-        yield _voiced(locks, voice, concatenate(chunks, chunks[0].sample_rate), source, timings)
+        speech = concatenate(chunks, chunks[0].sample_rate)
+        yield _voiced(locks, voice, speech, source, timings, speaker)
         return
-    for chunk in _synthesized(engines, locks, voice, text, source, split_clauses, timings):
-        yield _voiced(locks, voice, chunk, source, timings)
+    for chunk in synth:
+        yield _voiced(locks, voice, chunk, source, timings, speaker)
 
 
 def _voiced(
@@ -196,13 +202,17 @@ def _voiced(
     speech: Audio,
     source: Audio,
     timings: dict[str, float],
+    speaker: str | None = None,
 ) -> Audio:
     """`speech` converted by the voice stage (unchanged without one); seconds into timings."""
     if voice is None:
         return speech
     t0 = time.perf_counter()
     with locks.voice:
-        speech = voice.convert(speech, source)
+        if speaker is None:
+            speech = voice.convert(speech, source)
+        else:
+            speech = voice.convert(speech, source, speaker=speaker)  # type: ignore[call-arg]
     timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t0
     return speech
 
@@ -215,12 +225,13 @@ def _synthesized(
     source: Audio,
     split_clauses: bool,
     timings: dict[str, float],
+    speaker: str | None = None,
 ) -> Iterator[Audio]:
     """`text` synthesized chunk by chunk, in the style `voice` picks for `source` where it
     picks one (`synthesize_in_voice`), not yet converted; empty chunks are skipped."""
     pieces = clauses(text) if split_clauses else [text]
     for piece in pieces:
-        it = synthesize_in_voice(engines.synthesizer, voice, piece, engines.target, source)
+        it = synthesize_in_voice(engines.synthesizer, voice, piece, engines.target, source, speaker)
         while True:
             t0 = time.perf_counter()
             with locks.tts:

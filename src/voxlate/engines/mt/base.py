@@ -87,6 +87,20 @@ def iter_document(
 
 
 @runtime_checkable
+class ShorteningTranslator(Protocol):
+    """A translator that can give a shorter translation of a line for a dub that must fit
+    its slot (a guarded LLM, with a length instruction; Apertium cannot)."""
+
+    def shorten(
+        self, source_text: str, translation: str, source: str, target: str, max_syllables: int
+    ) -> str:
+        """A `target` translation of `source_text` shorter than `translation`, of at most
+        about `max_syllables` syllables; `translation` itself when none is found (or the
+        shorter reply fails the checks a translation must pass)."""
+        ...
+
+
+@runtime_checkable
 class ModeTranslator(Protocol):
     """A translator that names the mode (model, pipeline) it uses for a pair, for reports."""
 

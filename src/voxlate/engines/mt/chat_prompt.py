@@ -123,6 +123,48 @@ def messages(
     return out
 
 
+# The length instruction of a dub that must fit its slot: its own system message (under the
+# translation prompt, a small model translates the instruction instead of following it),
+# one fixed example, then the source and its translation.
+SHORTEN_SYSTEM = (
+    "You shorten translations for dubbing. The user gives a {src} sentence and its {tgt} "
+    "translation. Reply with a shorter {tgt} translation of the {src} sentence, of at most "
+    "the given number of syllables, with the same meaning, names and numbers. Drop filler "
+    "words and use shorter synonyms. Reply with the shorter {tgt} translation only."
+)
+SHORTEN_ASK = "{src}: {text}\n{tgt}: {translation}\nAt most {n} syllables."
+SHORTEN_EXAMPLE = (
+    "Could you please tell me how I can get to the train station from here?",
+    "¿Podrías decirme, por favor, cómo puedo llegar a la estación de tren desde aquí?",
+    "¿Cómo llego a la estación de tren?",
+    10,
+)
+
+
+def shorten_messages(
+    source_text: str,
+    translation: str,
+    source: str,
+    target: str,
+    max_syllables: int,
+    prompt: Prompt | None = None,
+) -> list[dict]:
+    """The chat messages that ask for a translation of `source_text` shorter than
+    `translation`, within `max_syllables` (`SHORTEN_SYSTEM`; the fixed example for
+    English->Spanish only)."""
+    src, tgt = languages.name(source), languages.name(target)
+    out = [{"role": "system", "content": SHORTEN_SYSTEM.format(src=src, tgt=tgt)}]
+    if (source, target) == ("en", "es"):
+        e_src, e_tr, e_short, e_n = SHORTEN_EXAMPLE
+        ask = SHORTEN_ASK.format(src=src, tgt=tgt, text=e_src, translation=e_tr, n=e_n)
+        out += [{"role": "user", "content": ask}, {"role": "assistant", "content": e_short}]
+    ask = SHORTEN_ASK.format(
+        src=src, tgt=tgt, text=source_text, translation=translation, n=max(1, max_syllables)
+    )
+    out.append({"role": "user", "content": ask})
+    return out
+
+
 def max_new_tokens(n_source_tokens: int) -> int:
     """Token budget of a reply: twice the source plus a margin (a translation rarely
     needs more; a runaway chat answer is cut here)."""

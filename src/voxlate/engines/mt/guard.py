@@ -392,6 +392,29 @@ class GuardedTranslator:
             return Translation(reply, primary_name, primary_text=reply)
         return self._fall_back(text, source, target, verdict.reason, reply, done=reference)
 
+    def shorten(
+        self, source_text: str, translation: str, source: str, target: str, max_syllables: int
+    ) -> str:
+        """A shorter translation from the primary (`ShorteningTranslator`), checked like any
+        other reply and kept only when it has fewer syllables than `translation`; else
+        `translation` (also when the primary cannot shorten, or crashed)."""
+        from voxlate.text.syllables import count_syllables
+
+        ask = getattr(self.primary, "shorten_reply", None)
+        if ask is None or self._crashed or not translation.strip():
+            return translation
+        try:
+            reply = str(ask(source_text, translation, source, target, max_syllables))
+        except EngineCrashedError as e:
+            self._crashed = e.cause
+            self._tell(str(getattr(self.primary, "name", "llm")))
+            return translation
+        if count_syllables(reply, target) >= count_syllables(translation, target):
+            return translation
+        if not check(source_text, reply, source, target, self.config).ok:
+            return translation
+        return reply
+
     def _fallback_text(self, text: str, source: str, target: str) -> str | None:
         """The fallback's translation of `text`, when it serves the pair (else None)."""
         fallback = self._fallback_engine()

@@ -54,6 +54,7 @@ from voxlate.engines.mt.chat_prompt import (
     max_new_tokens,
     messages,
     pairs,
+    shorten_messages,
 )
 from voxlate.engines.mt.llm_prefix import PrefixEvent
 from voxlate.engines.threads import default_threads
@@ -342,6 +343,24 @@ class LlamaTranslator(ChatContextTranslator):
             self.prefixes.append(event)
         return str(reply)
 
+    def shorten_reply(
+        self, source_text: str, translation: str, source: str, target: str, max_syllables: int
+    ) -> str:
+        """The model's shorter translation of `source_text` (`chat_prompt.shorten_messages`),
+        unchecked: the guard checks it. Raises as `translate_with` does."""
+        if not source_text.strip() or not translation.strip():
+            return translation
+        worker = self._running_worker()
+        args = (source_text, translation, source, target, max_syllables, self.config.prompt)
+        try:
+            job = worker.submit(_shorten, *args)
+        except (RuntimeError, BrokenProcessPool):
+            raise self._crashed(worker) from None
+        try:
+            return str(job.result())
+        except BrokenProcessPool:
+            raise self._crashed(worker) from None
+
     def _collect_prepared(self) -> None:
         """Move the events of finished `prepare` jobs into `prefixes`."""
         done = [j for j in self._prepared if j.done()]
@@ -530,6 +549,30 @@ def _complete(
     )
     content = reply["choices"][0]["message"].get("content") or ""
     return clean_reply(content, text), (None if event.how == "kept" else event)
+
+
+def _shorten(
+    source_text: str,
+    translation: str,
+    source: str,
+    target: str,
+    max_syllables: int,
+    prompt: Prompt,
+) -> str:
+    """The cleaned reply of the loaded model to the length instruction (in the worker)."""
+    _inject_fault()
+    n = len(_LLM.tokenize(translation.encode("utf-8"), add_bos=False))
+    reply = _LLM.create_chat_completion(
+        messages=shorten_messages(source_text, translation, source, target, max_syllables, prompt),
+        temperature=0.0,
+        top_k=1,
+        repeat_penalty=1.0,
+        max_tokens=n + 16,
+        stop=["\n\n"],
+        seed=0,
+    )
+    content = reply["choices"][0]["message"].get("content") or ""
+    return clean_reply(content, source_text)
 
 
 REGISTRY.register("llm")(LlamaTranslator)

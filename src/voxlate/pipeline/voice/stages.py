@@ -22,7 +22,9 @@ called once per utterance, and ``reset()`` for a new input or session.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -44,6 +46,25 @@ MAX_SPEAKER_AUDIO_S = 20.0  # seconds of a speaker's source audio kept for fitti
 # several points of English WER in `voxlate eval voice`, so it is off by default.
 SEARCH = False
 REFIT_AFTER_S = 4.0  # a speaker first fitted on less audio is refitted once this much is heard
+# Seconds of a diarized speaker's speech (`SpeakerTracker.fix`) a voice is fitted on: all
+# of it up to this cap (the adapter's fit grows with it).
+MAX_KNOWN_SPEAKER_AUDIO_S = 60.0
+
+
+@runtime_checkable
+class SpeakerVoice(Protocol):
+    """A voice stage that can be told the speakers of a whole recording up front (the file
+    pipeline's diarization, `pipeline/diarize.py`): each speaker then gets one voice, fitted
+    on all of their speech, and `convert(..., speaker=label)` (and `style_for`) use it.
+    Without `assign`, the stage tracks speakers online as live sessions need."""
+
+    def assign(self, labels: Sequence[str], clips: Sequence[Audio], embeddings: np.ndarray) -> None:
+        """Speaker `labels[i]` said `clips[i]` (embedded as `embeddings[i]`)."""
+        ...
+
+    def voice_of(self, speaker: str) -> str:
+        """What the report says of `speaker`'s voice (after it was used)."""
+        ...
 
 
 # -- speakers -----------------------------------------------------------------
@@ -81,13 +102,43 @@ class SpeakerTracker:
 
     threshold: an utterance joins the most similar speaker when its cosine to that
         speaker's centroid is at least this; otherwise it starts a new speaker.
+    `fix` gives it the speakers of a whole recording instead (`known`, by label).
     """
 
     def __init__(self, encoder: SpeakerEncoder, threshold: float = SAME_SPEAKER) -> None:
         self.encoder = encoder
         self.threshold = threshold
         self.speakers: list[Speaker] = []
+        self.known: dict[str, Speaker] = {}  # label -> speaker, from `fix`
         self._last: tuple[Audio, Speaker, np.ndarray] | None = None
+
+    def fix(self, labels: Sequence[str], clips: Sequence[Audio], embeddings: np.ndarray) -> None:
+        """The speakers are known: one `Speaker` per label, its centroid the mean of its
+        utterances' embeddings, its audio all of its clips up to `MAX_KNOWN_SPEAKER_AUDIO_S`
+        (longest first, then in order)."""
+        self.reset()
+        for name in dict.fromkeys(labels):
+            rows = [i for i, s in enumerate(labels) if s == name]
+            c = np.asarray(embeddings)[rows].mean(axis=0)
+            spk = Speaker(len(self.speakers), c / max(float(np.linalg.norm(c)), 1e-9))
+            spk.n = len(rows)
+            kept: list[int] = []
+            secs = 0.0
+            for i in sorted(rows, key=lambda i: -clips[i].duration):
+                if secs + clips[i].duration > MAX_KNOWN_SPEAKER_AUDIO_S and kept:
+                    continue
+                kept.append(i)
+                secs += clips[i].duration
+            spk.audio = [clips[i] for i in sorted(kept)]
+            spk.seconds = secs
+            self.speakers.append(spk)
+            self.known[name] = spk
+
+    def speaker(self, source: Audio, label: str | None) -> Speaker:
+        """The known speaker `label` when given and known, else `assign(source)`'s."""
+        if label is not None and label in self.known:
+            return self.known[label]
+        return self.assign(source)[0]
 
     def assign(self, source: Audio) -> tuple[Speaker, np.ndarray]:
         """The speaker of `source` (new or known) and the utterance's embedding.
@@ -117,6 +168,7 @@ class SpeakerTracker:
 
     def reset(self) -> None:
         self.speakers = []
+        self.known = {}
         self._last = None
 
 
@@ -126,7 +178,7 @@ class PlainVoice:
 
     spec = "tts"
 
-    def convert(self, speech: Audio, source: Audio) -> Audio:
+    def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
         return speech
 
     def reset(self) -> None:
@@ -143,11 +195,21 @@ class PreserveVoice:
         self.spec = f"preserve:world+{getattr(encoder, 'engine_name', 'encoder')}"
         self._lock = threading.Lock()
 
-    def convert(self, speech: Audio, source: Audio) -> Audio:
-        if speech.duration < 0.1 or source.duration < 0.1:
+    def assign(self, labels: Sequence[str], clips: Sequence[Audio], embeddings: np.ndarray) -> None:
+        with self._lock:
+            self.tracker.fix(labels, clips, embeddings)
+
+    def voice_of(self, speaker: str) -> str:
+        spk = self.tracker.known.get(speaker)
+        if spk is None or spk.params is None:
+            return "not used"
+        return f"{self.adapter.name} fitted on {spk.fitted_on_s:.1f} s"
+
+    def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
+        if speech.duration < 0.1 or (source.duration < 0.1 and speaker is None):
             return speech
         with self._lock:
-            spk, _ = self.tracker.assign(source)
+            spk = self.tracker.speaker(source, speaker)
             refit = spk.fitted_on_s < REFIT_AFTER_S <= spk.seconds
             if spk.params is None or refit:
                 spk.params = self.adapter.fit(speech, spk.sample(), spk.centroid)
@@ -173,7 +235,7 @@ class ReferenceVoice:
         self._params: VoiceParams | None = None
         self._lock = threading.Lock()
 
-    def convert(self, speech: Audio, source: Audio) -> Audio:
+    def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
         if speech.duration < 0.1:
             return speech
         with self._lock:
@@ -199,11 +261,19 @@ class AnonymousVoice:
         self.tracker = SpeakerTracker(encoder)
         self._lock = threading.Lock()
 
-    def convert(self, speech: Audio, source: Audio) -> Audio:
-        if speech.duration < 0.1 or source.duration < 0.1:
+    def assign(self, labels: Sequence[str], clips: Sequence[Audio], embeddings: np.ndarray) -> None:
+        with self._lock:
+            self.tracker.fix(labels, clips, embeddings)
+
+    def voice_of(self, speaker: str) -> str:
+        spk = self.tracker.known.get(speaker)
+        return "not used" if spk is None or spk.params is None else "pseudo-speaker"
+
+    def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
+        if speech.duration < 0.1 or (source.duration < 0.1 and speaker is None):
             return speech
         with self._lock:
-            spk, _ = self.tracker.assign(source)
+            spk = self.tracker.speaker(source, speaker)
             if spk.params is None:
                 src_stats = measure(analyze(spk.sample()))
                 spk.params = self.pseudo.params(src_stats, spk.centroid, speech)

@@ -22,6 +22,7 @@ the fit on the stage's own worker thread; `reset()` cancels it (between probes).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -32,7 +33,7 @@ from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines.voice.base import SpeakerEncoder, VoiceStage
 from voxlate.engines.voice.style_fit import FitCancelled, FitResult, StyleFitter
 from voxlate.pipeline.voice.mode import VoiceMode
-from voxlate.pipeline.voice.stages import REFIT_AFTER_S, SpeakerTracker
+from voxlate.pipeline.voice.stages import REFIT_AFTER_S, SpeakerTracker, SpeakerVoice
 
 STYLED_MODES = ("preserve", "anonymize", "reference")
 
@@ -41,8 +42,9 @@ STYLED_MODES = ("preserve", "anonymize", "reference")
 class StyledVoice(Protocol):
     """A voice stage that chooses the synthesizer's style for each utterance."""
 
-    def style_for(self, source: Audio) -> np.ndarray | None:
-        """The style to speak the translation of `source` with (None: the synthesizer's own)."""
+    def style_for(self, source: Audio, speaker: str | None = None) -> np.ndarray | None:
+        """The style to speak the translation of `source` with (None: the synthesizer's own);
+        `speaker`: its label when the speakers were given up front (`SpeakerVoice.assign`)."""
         ...
 
 
@@ -94,14 +96,38 @@ class StyledVoiceStage:
         self._pending: dict[int, Future] = {}
         self.fits: list[FitResult] = []  # every completed fit, for reports and evaluation
 
+    # -- speakers known up front (`SpeakerVoice`) ---------------------------------------
+    def assign(self, labels: Sequence[str], clips: Sequence[Audio], embeddings: np.ndarray) -> None:
+        """The speakers of a whole recording: one style per label, fitted on the mean
+        embedding of all of that speaker's utterances (final: never refitted)."""
+        with self._lock:
+            self.tracker.fix(labels, clips, embeddings)
+            self._styles = {k: v for k, v in self._styles.items() if k == -1}
+
+    def voice_of(self, speaker: str) -> str:
+        """'kokoro style, probe cosine 0.81, fitted on 23.4 s' (what the report says)."""
+        if self.mode == "reference":
+            return self.spec
+        spk = self.tracker.known.get(speaker)
+        fitted = self._styles.get(spk.id) if spk is not None else None
+        if spk is None or fitted is None:
+            return "not used"
+        what = "kokoro style" if self.mode == "preserve" else "kokoro anonymous style"
+        sim = fitted.result.similarity if fitted.result is not None else None
+        cos = f", probe cosine {sim:.2f}" if sim is not None else ""
+        return f"{what}{cos}, from {spk.seconds:.1f} s of speech"
+
     # -- the capability ----------------------------------------------------------
-    def style_for(self, source: Audio) -> np.ndarray | None:
+    def style_for(self, source: Audio, speaker: str | None = None) -> np.ndarray | None:
         """The style for the translation of `source` (see the module docstring)."""
         with self._lock:
             target: np.ndarray
             if self.mode == "reference":
                 assert self._ref_embedding is not None  # set from the reference clip
                 key, target, heard = -1, self._ref_embedding, float("inf")
+            elif speaker is not None and speaker in self.tracker.known:
+                spk = self.tracker.known[speaker]
+                key, target, heard = spk.id, spk.centroid.copy(), float("inf")
             else:
                 if source.duration < 0.1:
                     return None
@@ -152,14 +178,18 @@ class StyledVoiceStage:
             f.result(timeout)
 
     # -- VoiceStage ----------------------------------------------------------------
-    def convert(self, speech: Audio, source: Audio) -> Audio:
+    def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
         """The speech as synthesized, or through the WORLD post-step.
 
         In the background mode this also starts the speaker's fit (the live pipeline's
         warm-up calls convert on the first utterance, spoken in the stock voice)."""
         if self.background and self.mode != "anonymize":
-            self.style_for(source)
-        return speech if self.post is None else self.post.convert(speech, source)
+            self.style_for(source, speaker)
+        if self.post is None:
+            return speech
+        if speaker is not None and isinstance(self.post, SpeakerVoice):
+            return self.post.convert(speech, source, speaker=speaker)  # type: ignore[call-arg]
+        return self.post.convert(speech, source)
 
     def reset(self) -> None:
         """Forget speakers and cancel running fits (a reference's style is kept)."""
