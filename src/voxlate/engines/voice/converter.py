@@ -101,7 +101,8 @@ class ConverterAdapter:
     knn_strength: 0..1, how far each predicted frame moves towards the mean of its `KNN_K`
         nearest frames of the target's own speech (kNN-VC-style matching on the converter's
         output, which is already phonetically aligned; 0 = the network's envelope alone).
-    tune_last: adapt the output layer's weights too (not only the speaker vector and bias).
+    tune_last: adapt the output layer's weights too (not only the speaker vector and bias):
+        on the validation speakers, similarity 0.579 against 0.564 and chrF 87.2 against 80.9.
     """
 
     name = "converter"  # its ADAPTERS name (a --voice post-step: MODE+converter)
@@ -111,7 +112,7 @@ class ConverterAdapter:
         path: str | Path | None = None,
         fit_seconds: float = FIT_SECONDS,
         knn_strength: float = 0.0,
-        tune_last: bool = False,
+        tune_last: bool = True,
     ) -> None:
         try:
             import torch
