@@ -6,6 +6,8 @@ from voxlate.registry import Registry
 ENCODERS: Registry[SpeakerEncoder] = Registry(
     "speaker encoder", ["voxlate.engines.voice.resemblyzer"]
 )
-ADAPTERS: Registry[VoiceAdapter] = Registry("voice adapter", ["voxlate.engines.voice.world"])
+ADAPTERS: Registry[VoiceAdapter] = Registry(
+    "voice adapter", ["voxlate.engines.voice.world", "voxlate.engines.voice.converter"]
+)
 
 __all__ = ["ADAPTERS", "ENCODERS", "SpeakerEncoder", "VoiceAdapter"]
