@@ -37,7 +37,15 @@ class HalfConverter:
 class BrokenConverter(HalfConverter):
     @classmethod
     def from_spec(cls, arg: str | None) -> HalfConverter:
-        raise FileNotFoundError("converter.pt is missing")
+        raise FileNotFoundError("converter.pt is unreadable")
+
+
+class UnshippedConverter(HalfConverter):
+    @classmethod
+    def from_spec(cls, arg: str | None) -> HalfConverter:
+        from voxlate.errors import MissingDependencyError
+
+        raise MissingDependencyError("The voice converter's checkpoint")
 
 
 class StyledSynth:
@@ -121,7 +129,8 @@ def test_live_anonymize_and_plus_none_keep_the_style_alone(converter, capsys) ->
 
 def test_without_a_loadable_converter_the_style_alone_with_one_note(converter, capsys) -> None:
     for cls, why in ((None, "no voice adapter 'converter' is installed"),
-                     (BrokenConverter, "did not load (converter.pt is missing)")):  # fmt: skip
+                     (UnshippedConverter, "no converter checkpoint is installed"),
+                     (BrokenConverter, "did not load (converter.pt is unreadable)")):  # fmt: skip
         converter(cls)
         for _ in range(2):
             stage = build("preserve")

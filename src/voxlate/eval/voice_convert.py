@@ -34,11 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
+from voxlate.data.voice_corpus import TEST, VALIDATION
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.eval.speaker_judge import MfccJudge
 
-TEST_SPEAKERS = ("c", "cyan", "parrot", "linuxer1", "robodog", "librivox")
-VALIDATION_SPEAKERS = ("statue", "lightgrey", "white", "viking3")
+TEST_SPEAKERS = TEST  # the converter's split (`data/voice_corpus.py`), one source of truth
+VALIDATION_SPEAKERS = VALIDATION
 MIN_REFERENCE_S, MAX_REFERENCE_S = 15.0, 45.0  # adaptation speech per speaker (issue 24)
 N_JUDGE, N_CEILING = 4, 2  # lines per speaker (fewer for a speaker with few lines)
 MIN_LINE_S = 1.0  # shorter lines are left out

@@ -35,9 +35,13 @@ def converter_unavailable(name: str = CONVERTER) -> str:
 
     if name not in ADAPTERS.names():
         return f"no voice adapter '{name}' is installed"
+    from voxlate.errors import MissingDependencyError
+
     try:
         ADAPTERS.create(name)
-    except Exception as e:  # a missing or unreadable checkpoint: the style alone, said once
+    except MissingDependencyError:
+        return f"no {name} checkpoint is installed (voxlate voice train-converter makes one)"
+    except Exception as e:  # an unreadable checkpoint: the style alone, said once
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return f"the {name} did not load ({first.rstrip('.')})"
     return ""
