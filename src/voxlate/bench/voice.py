@@ -26,7 +26,7 @@ from voxlate.eval.voice_convert import (
     TEST_SPEAKERS,
     ConditionResult,
     ConverterJudges,
-    TestSpeaker,
+    HeldOutSpeaker,
     load_test_speakers,
     load_validation_clips,
     speaker_table,
@@ -39,18 +39,18 @@ LANGUAGE = "es"
 
 
 def default_adapters() -> list[str]:
-    """WORLD, and the converter when it is registered."""
-    from voxlate.engines.voice import ADAPTERS
+    """WORLD, and the converter when it loads (its shipped checkpoint)."""
+    from voxlate.pipeline.voice.post import CONVERTER, converter_unavailable
 
-    return ["world"] + (["converter"] if "converter" in ADAPTERS.names() else [])
+    return ["world"] + ([] if converter_unavailable() else [CONVERTER])
 
 
 def run_conditions(
-    speakers: Sequence[TestSpeaker],
+    speakers: Sequence[HeldOutSpeaker],
     sentences: Sequence[str],
     adapters: Mapping[str, VoiceAdapter],
     judges: ConverterJudges,
-    speak: Callable[[TestSpeaker, str], Audio],
+    speak: Callable[[HeldOutSpeaker, str], Audio],
     transcribe: Callable[[Audio], str] | None,
     progress: Callable[[str], None] = lambda _s: None,
     examples: Path | None = None,
@@ -132,7 +132,7 @@ def run_voice_bench(
         stage = StyledVoiceStage("reference", fitter, encoder, reference=s.reference_audio)
         packs[s.name] = stage.style_for(s.reference_audio)
 
-    def speak(s: TestSpeaker, text: str) -> Audio:
+    def speak(s: HeldOutSpeaker, text: str) -> Audio:
         chunks = list(synth.synthesize(text, LANGUAGE, style=packs[s.name]))
         return concatenate(chunks, chunks[0].sample_rate)
 

@@ -47,7 +47,7 @@ VALIDATION_LINES = 8  # lines per validation speaker given to the second judge
 
 
 @dataclass
-class TestSpeaker:
+class HeldOutSpeaker:
     """One held-out speaker's disjoint line sets (see the module docstring)."""
 
     name: str
@@ -64,7 +64,7 @@ class TestSpeaker:
         return float(sum(a.duration for a in self.reference))
 
 
-def split_lines(name: str, lines: Sequence[Audio]) -> TestSpeaker | None:
+def split_lines(name: str, lines: Sequence[Audio]) -> HeldOutSpeaker | None:
     """Ceiling, judge and reference lines of one speaker, in that order (None: too few)."""
     n = len(lines)
     if n < 4:
@@ -77,7 +77,7 @@ def split_lines(name: str, lines: Sequence[Audio]) -> TestSpeaker | None:
         if sum(r.duration for r in reference) + a.duration > MAX_REFERENCE_S:
             break
         reference.append(a)
-    return TestSpeaker(name, reference, judge, ceiling)
+    return HeldOutSpeaker(name, reference, judge, ceiling)
 
 
 def _fillets_lines(names: Sequence[str]) -> dict[str, list[Path]]:
@@ -105,7 +105,7 @@ def _librivox_lines() -> list[Path]:
     return [LIBRIVOX / f"{k}.wav" for k in sorted(read_transcription(LIBRIVOX / "transcription"))]
 
 
-def load_test_speakers(names: Sequence[str] = TEST_SPEAKERS) -> list[TestSpeaker]:
+def load_test_speakers(names: Sequence[str] = TEST_SPEAKERS) -> list[HeldOutSpeaker]:
     """The line sets of `names` (fillets characters, or 'librivox'); a speaker without
     enough lines (or data) is left out."""
     paths = _fillets_lines([n for n in names if n != "librivox"])
@@ -139,7 +139,7 @@ class ConverterJudges:
     def __init__(
         self,
         encoder: SpeakerEncoder,
-        speakers: Sequence[TestSpeaker],
+        speakers: Sequence[HeldOutSpeaker],
         extra: dict[str, list[Audio]] | None = None,
     ) -> None:
         self.encoder = encoder
@@ -257,7 +257,7 @@ def table(rows: dict[str, ConditionResult], unconverted: str) -> str:
     )
 
 
-def speaker_table(rows: dict[str, ConditionResult], speakers: Sequence[TestSpeaker]) -> str:
+def speaker_table(rows: dict[str, ConditionResult], speakers: Sequence[HeldOutSpeaker]) -> str:
     """Median Resemblyzer similarity per speaker (columns) and condition (rows), with each
     speaker's reference seconds."""
     from voxlate.tables import markdown_table
