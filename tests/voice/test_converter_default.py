@@ -164,3 +164,13 @@ def test_the_converter_adapts_on_the_reference_clip(converter, librivox_clip) ->
         stage.convert(tone(300.0), tone(150.0))
     assert HalfConverter.fits == 1  # adapted once on the clip, then reused
     assert stage.post._params == {"target_s": load_audio(librivox_clip).duration}  # type: ignore[attr-defined]
+
+
+def test_anonymize_refuses_the_converter(converter) -> None:
+    """Its pseudo-speaker is WORLD parameters: the converter has no speech to adapt to."""
+    from voxlate.errors import InputError
+
+    converter(HalfConverter)
+    with pytest.raises(InputError, match=r"anonymize re-voices with WORLD only .* not \+converter"):
+        parse_voice("anonymize+converter")
+    assert parse_voice("anonymize+none") == VoiceMode("anonymize", post="none")

@@ -71,6 +71,9 @@ def parse_voice(text: str) -> VoiceMode:
     low = core.lower()
     if low in TTS_ALIASES:
         return VoiceMode("tts")
+    if low == "anonymize" and post not in (None, NO_POST, "world"):
+        # its pseudo-speaker is a set of WORLD parameters, not a speaker's speech to adapt to
+        raise InputError(f"anonymize re-voices with WORLD only (+world or +none), not +{post}.")
     if low in ("preserve", "anonymize"):
         return VoiceMode(low, post=post)  # type: ignore[arg-type]  # checked just above
     if core and _looks_like_path(core):
