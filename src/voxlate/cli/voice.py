@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from voxlate.cli.config_options import config_command
 from voxlate.cli.conventions import APPEND_HELP, MAX_AUDIO_MINUTES, MaxAudioMinutes, max_seconds
 from voxlate.cli.groups import app, eval_app
 from voxlate.errors import InputError
+from voxlate.outputs import check_outputs
+from voxlate.tasks.options import ConverterTrainOptions
 
 voice_app = typer.Typer(
     help="Speaker embeddings: compare two voices, embed a folder of clips; anonymize a recording.",
@@ -190,3 +194,22 @@ def eval_voice(
         title = "Voice: speaker similarity and intelligibility"
         title += " (adapter with similarity search)" if search else ""
         typer.echo(f"appended to {append_benchmark(title, table + figure, append)}")
+
+
+@voice_app.command("train-converter")
+@config_command(ConverterTrainOptions)
+def train_converter(
+    out: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write.")] = Path(
+        "models/converter/converter.pt"
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    config: ConverterTrainOptions = ConverterTrainOptions(),
+) -> None:
+    """Train the voice converter (`--voice MODE+converter`) across the training speakers of
+    the fixed split (Fish Fillets actors, Kokoro's packs; data/voice_corpus.py). Features are
+    cached in --features, so a rerun starts training at once; Ctrl-C saves a checkpoint."""
+    from voxlate.tasks.converter.train import train_converter as run
+
+    check_outputs([out])
+    p = run(out, config, progress=not quiet, log=typer.echo)
+    typer.echo(f"converter -> {p} ({p.stat().st_size / 2**20:.1f} MiB)")

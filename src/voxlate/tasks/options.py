@@ -225,3 +225,23 @@ class SpeakersTrainOptions:
 
         return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=100, ema_decay=0.999,
                            ckpt_every=500, max_minutes=self.minutes)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ConverterTrainOptions:
+    """What `voxlate voice train-converter` takes besides its output."""
+
+    minutes: float = setting(25.0, "Stop after this wall time (0: none).")
+    steps: int = setting(20000, "Optimizer steps at most.")
+    batch: int = setting(16, "Utterance crops per step.")
+    crop: int = setting(128, "Frames (10 ms) per crop.")
+    lr: float = setting(1e-3, "Peak learning rate (AdamW).")
+    channels: int = setting(192, "Hidden channels of encoder and decoder.")
+    bottleneck: int = setting(32, "Channels of the content bottleneck.")
+    adversarial: float = setting(0.0, "Weight of the speaker-adversarial loss on the bottleneck (0: none).")  # fmt: skip
+    cap_minutes: float = setting(10.0, "Minutes of speech at most per real training speaker.")
+    kokoro_sentences: int = setting(40, "Sentences each Kokoro style pack speaks (synthetic speakers; 0: none).")  # fmt: skip
+    max_speakers: int = setting(0, "Train on the first N real speakers of the split only (0: all; for quick checks).")  # fmt: skip
+    features: Path = setting(Path("runs/converter/features"), "Feature cache folder (reused when present).")  # fmt: skip
+    threads: int = setting(1, "CPU threads (0: torch default).")
+    seed: int = setting(0, "Random seed.")

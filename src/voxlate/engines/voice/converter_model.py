@@ -81,6 +81,9 @@ class FiLMBlock(nn.Module):
 class ConverterNet(nn.Module):
     """Log-mel (B, T, N_MELS) + speaker vector (B, D) -> normalised c1..c39 (B, T, n_out)."""
 
+    mcep_mean: torch.Tensor
+    mcep_std: torch.Tensor
+
     def __init__(self, cfg: ConverterConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -183,7 +186,7 @@ def adapt(
         loss.backward()
         opt.step()
         steps += 1
-        loss_v = float(loss)
+        loss_v = float(loss.detach())
     for p in net.parameters():
         p.requires_grad_(True)
     return AdaptResult(

@@ -1,0 +1,1 @@
+"""Training the voice converter (`engines/voice/converter.py`): features, training, checks."""

@@ -1,0 +1,84 @@
+"""The converter adapter (`--voice MODE+converter`) on real clips, with a tiny checkpoint
+built here (random weights: the contract, not the quality; quality is `voxlate bench voice`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    import torch
+
+    from voxlate.checkpoint import save_checkpoint
+    from voxlate.engines.voice.converter_model import ConverterConfig, ConverterNet
+
+    torch.manual_seed(0)
+    cfg = ConverterConfig(n_speakers=3, channels=32, bottleneck=8)
+    path = tmp_path_factory.mktemp("conv") / "tiny.pt"
+    return save_checkpoint(path, config=cfg, model=ConverterNet(cfg).state_dict())
+
+
+@pytest.fixture(scope="module")
+def target(czech_clips) -> Audio:
+    """About 6 s of one Czech actor (the fit's target)."""
+    clips = [load_audio(p, SAMPLE_RATE) for p in czech_clips[:8]]
+    return concatenate(clips, SAMPLE_RATE).slice(0, 6.0)
+
+
+def test_fit_and_convert_keep_rate_and_length(tiny_checkpoint, target, librivox_clip):
+    from voxlate.engines.voice import ADAPTERS
+    from voxlate.engines.voice.converter import ConverterAdapter, ConverterParams
+
+    adapter = ADAPTERS.create(f"converter:{tiny_checkpoint}")
+    assert isinstance(adapter, ConverterAdapter) and adapter.name == "converter"
+    adapter.fit_seconds = 2.0
+    speech = load_audio(librivox_clip, 24000).slice(0, 3.0)  # Kokoro's rate
+    t = time.monotonic()
+    params = adapter.fit(speech, target)
+    assert time.monotonic() - t < 20.0  # 2 s of optimisation + one WORLD analysis
+    assert isinstance(params, ConverterParams) and np.isfinite(params.embedding).all()
+    assert 60 < np.exp(params.f0_mean) < 400
+    out = adapter.convert(speech, params)
+    assert out.sample_rate == 24000 and len(out.samples) == len(speech.samples)
+    assert np.isfinite(out.samples).all() and np.abs(out.samples).max() > 0.01
+
+
+def test_the_target_moves_f0(tiny_checkpoint, target, librivox_clip):
+    """F0 is mapped onto the target's range: a target 6 semitones up raises the output's F0."""
+    from voxlate.engines.voice.converter import ConverterAdapter, f0_stats, world_frames
+
+    adapter = ConverterAdapter(tiny_checkpoint, fit_seconds=0.5)
+    speech = load_audio(librivox_clip, SAMPLE_RATE).slice(0, 3.0)
+    params = adapter.fit(speech, target)
+    higher = dataclasses.replace(params, f0_mean=params.f0_mean + 0.35)
+    high = adapter.convert(speech, higher)
+    low = adapter.convert(speech, params)
+    mu_hi, _ = f0_stats(world_frames(high, aperiodicity=False).f0)
+    mu_lo, _ = f0_stats(world_frames(low, aperiodicity=False).f0)
+    assert mu_hi - mu_lo > 0.25
+
+
+def test_missing_checkpoint_is_one_sentence(tmp_path):
+    from voxlate.engines.voice.converter import ConverterAdapter
+    from voxlate.errors import VoxlateError
+
+    with pytest.raises(VoxlateError, match="not found"):
+        ConverterAdapter(tmp_path / "none.pt")
+
+
+def test_too_short_target_is_refused(tiny_checkpoint, librivox_clip):
+    from voxlate.engines.voice.converter import ConverterAdapter
+    from voxlate.errors import InputError
+
+    adapter = ConverterAdapter(tiny_checkpoint)
+    speech = load_audio(librivox_clip, SAMPLE_RATE)
+    with pytest.raises(InputError):
+        adapter.fit(speech, speech.slice(0, 0.2))

@@ -1,0 +1,78 @@
+"""The converter's trainer: a tiny run on real clips saves a checkpoint the adapter loads;
+the CLI command's help and a tiny time-boxed run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voxlate.audio import SAMPLE_RATE, load_audio
+
+
+@pytest.fixture(scope="module")
+def feature_files(tmp_path_factory, czech_clips) -> list[Path]:
+    """Two speakers' features from 6 real Czech lines each."""
+    from voxlate.data.fillets import speaker_of
+    from voxlate.tasks.converter.corpus import extract_speaker
+
+    folder = tmp_path_factory.mktemp("feats")
+    by: dict[str, list[Path]] = {"m": [], "v": []}
+    for p in czech_clips:
+        s = speaker_of(p)
+        if s in by and len(by[s]) < 6:
+            by[s].append(p)
+    out = []
+    for s, paths in by.items():
+        f = extract_speaker(s, (load_audio(p, SAMPLE_RATE) for p in paths))
+        assert f.mels and all(len(m) == len(c) for m, c in zip(f.mels, f.mceps, strict=True))
+        f.save(folder / f"train-{s}.npz")
+        out.append(folder / f"train-{s}.npz")
+    return out
+
+
+def test_features_round_trip(feature_files):
+    from voxlate.tasks.converter.corpus import SpeakerFeatures
+
+    f = SpeakerFeatures.load(feature_files[0])
+    assert f.speaker == "m" and len(f.mels) == 6
+    assert f.mels[0].shape[1] == 80 and f.mceps[0].shape[1] == 40
+    assert all(np.isfinite(m).all() for m in f.mels)
+
+
+def test_tiny_training_saves_a_checkpoint_the_adapter_loads(tmp_path, feature_files):
+    from voxlate.checkpoint import load_checkpoint
+    from voxlate.engines.voice.converter import ConverterAdapter
+    from voxlate.engines.voice.converter_model import ConverterConfig
+    from voxlate.tasks.converter.train import train_converter
+    from voxlate.tasks.options import ConverterTrainOptions
+
+    opts = ConverterTrainOptions(minutes=0.5, steps=25, batch=4, channels=32)
+    out = train_converter(tmp_path / "c.pt", opts, progress=False, log=lambda s: None,
+                          paths=feature_files)  # fmt: skip
+    ck = load_checkpoint(out, expect=ConverterConfig)
+    assert ck.step == 25 and ck.extra["speakers"] == ["m", "v"]
+    assert ck.extra["history"][-1]["val"] > 0
+    adapter = ConverterAdapter(out)
+    assert adapter.net.cfg.channels == 32
+
+
+def test_train_converter_help(run_cli):
+    code, out, _ = run_cli("voice", "train-converter", "--help")
+    assert code == 0
+    for flag in ("--minutes", "--bottleneck", "--kokoro-sentences", "--features", "--output"):
+        assert flag in out
+
+
+@pytest.mark.slow
+def test_train_converter_cli_tiny_run(run_cli, tmp_path):
+    out = tmp_path / "c.pt"
+    code, stdout, err = run_cli(
+        "voice", "train-converter", "-o", out, "--minutes", "0.1", "--steps", "20",
+        "--channels", "32", "--batch", "4", "--max-speakers", "2", "--cap-minutes", "0.3",
+        "--kokoro-sentences", "0", "--features", tmp_path / "feats", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.is_file() and "converter ->" in stdout
+    assert len(list((tmp_path / "feats").glob("train-*.npz"))) == 2
