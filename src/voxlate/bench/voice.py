@@ -161,5 +161,5 @@ def run_voice_bench(
         f"{speaker_table(rows, test)}\n"
     )
     if log is not None:
-        append_benchmark("bench voice: converter on held-out speakers", body, log)
+        append_benchmark("bench voice: voice adapters after Kokoro on held-out speakers", body, log)
     return body
