@@ -110,3 +110,8 @@ def test_bench_voice_tiny(run_cli, tmp_path) -> None:
     assert "| +world |" in out and "| ceiling: another real line |" in out
     assert "Load average" in out and "parrot" in page.read_text()
     assert (tmp_path / "benchmarks").is_dir()
+
+
+def test_bench_voice_refuses_a_training_speaker(run_cli) -> None:
+    code, _, err = run_cli("bench", "voice", "--speaker", "m", "-n", "1")
+    assert code != 0 and err.startswith("error: 'm' is not a held-out or validation speaker")

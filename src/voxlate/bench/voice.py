@@ -24,6 +24,7 @@ from voxlate.bench.report import append_benchmark
 from voxlate.engines.voice.base import VoiceAdapter
 from voxlate.eval.voice_convert import (
     TEST_SPEAKERS,
+    VALIDATION_SPEAKERS,
     ConditionResult,
     ConverterJudges,
     HeldOutSpeaker,
@@ -97,7 +98,7 @@ def run_conditions(
 def run_voice_bench(
     adapters: Sequence[str] | None = None,
     n: int = 6,
-    speakers: Sequence[str] = TEST_SPEAKERS,
+    speakers: Sequence[str] = TEST_SPEAKERS,  # or validation speakers, for choices
     log: str | os.PathLike | None = None,
     examples: Path | None = None,
     progress: Callable[[str], None] = lambda _s: None,
@@ -114,6 +115,12 @@ def run_voice_bench(
     from voxlate.eval.asr_bleu import judge_speech, load_judge, reference_lines
     from voxlate.pipeline.voice.styled import StyledVoiceStage
 
+    trained = [n for n in speakers if n not in (*TEST_SPEAKERS, *VALIDATION_SPEAKERS)]
+    if trained:
+        raise InputError(
+            f"'{trained[0]}' is not a held-out or validation speaker (the converter may have "
+            f"trained on it); choose from {', '.join((*TEST_SPEAKERS, *VALIDATION_SPEAKERS))}."
+        )
     names = list(adapters) if adapters else default_adapters()
     progress("loading the speakers' lines")
     test = load_test_speakers(speakers)
