@@ -82,3 +82,25 @@ def test_too_short_target_is_refused(tiny_checkpoint, librivox_clip):
     speech = load_audio(librivox_clip, SAMPLE_RATE)
     with pytest.raises(InputError):
         adapter.fit(speech, speech.slice(0, 0.2))
+
+
+def test_knn_average_moves_frames_onto_the_target_codebook():
+    from voxlate.engines.voice.converter import knn_average
+
+    rng = np.random.default_rng(0)
+    book = rng.normal(size=(50, 39)).astype(np.float32)
+    y = book[[3, 7, 11]] + 0.01
+    assert np.allclose(knn_average(y, book, k=1), book[[3, 7, 11]])
+    assert knn_average(y, book, k=4).shape == (3, 39)
+
+
+def test_knn_strength_changes_the_output(tiny_checkpoint, target, librivox_clip):
+    from voxlate.engines.voice.converter import ConverterAdapter
+
+    plain = ConverterAdapter(tiny_checkpoint, fit_seconds=0.5)
+    matched = ConverterAdapter(tiny_checkpoint, fit_seconds=0.5, knn_strength=1.0)
+    speech = load_audio(librivox_clip, SAMPLE_RATE).slice(0, 2.0)
+    params = plain.fit(speech, target)
+    assert params.codebook is not None and params.codebook.shape[1] == 39
+    a, b = plain.convert(speech, params), matched.convert(speech, params)
+    assert np.abs(a.samples - b.samples).mean() > 1e-4

@@ -23,7 +23,9 @@ from voxlate.errors import EngineError, InputError, MissingDependencyError
 
 SHIPPED = "converter.pt"  # the shipped checkpoint's name in voxlate/checkpoints
 FIT_MAX_SPEECH_S = 60.0  # seconds of the target's speech the adaptation reads at most
-FIT_SECONDS = 8.0  # wall-time budget of the adaptation's optimisation (CPU)
+FIT_SECONDS = 12.0  # wall-time budget of the adaptation's optimisation (CPU)
+KNN_K = 4  # target frames averaged per converted frame (`knn_strength`)
+CODEBOOK_MAX = 4000  # target frames kept for the frame matching at most
 AP_STEP = 3  # aperiodicity estimated on every 3rd frame and interpolated (see world.analyze)
 
 
@@ -37,6 +39,7 @@ class ConverterParams:
     f0_std: float  # std of ln F0
     fit_seconds: float = 0.0  # wall time `fit` took
     fit_loss: float = 0.0  # the adaptation's final L1 (normalised units)
+    codebook: np.ndarray | None = None  # (N, n_out) the target's own c1..c39 (louder frames)
 
 
 @dataclass
@@ -80,17 +83,33 @@ def loud_frames(mcep: np.ndarray, quantile: float = 30.0) -> np.ndarray:
     return mcep[:, 0] > np.percentile(mcep[:, 0], quantile)
 
 
+def knn_average(y: np.ndarray, book: np.ndarray, k: int = KNN_K) -> np.ndarray:
+    """Each row of `y` (T, D) replaced by the mean of its `k` nearest rows of `book` (N, D)."""
+    d = (y**2).sum(1)[:, None] - 2 * y @ book.T + (book**2).sum(1)[None, :]
+    k = min(k, len(book))
+    idx = np.argpartition(d, k - 1, axis=1)[:, :k]
+    return book[idx].mean(axis=1)
+
+
 @ADAPTERS.register("converter")
 class ConverterAdapter:
     """Voice adapter by the trained converter; see the module docstring.
 
     path: a converter checkpoint (`voxlate voice train-converter`); None = the shipped one.
     fit_seconds: wall-time budget of each speaker's adaptation.
+    knn_strength: 0..1, how far each predicted frame moves towards the mean of its `KNN_K`
+        nearest frames of the target's own speech (kNN-VC-style matching on the converter's
+        output, which is already phonetically aligned; 0 = the network's envelope alone).
     """
 
     name = "converter"  # its ADAPTERS name (a --voice post-step: MODE+converter)
 
-    def __init__(self, path: str | Path | None = None, fit_seconds: float = FIT_SECONDS) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        fit_seconds: float = FIT_SECONDS,
+        knn_strength: float = 0.0,
+    ) -> None:
         try:
             import torch
 
@@ -116,6 +135,7 @@ class ConverterAdapter:
         self.torch = torch
         self.path = Path(path)
         self.fit_seconds = fit_seconds
+        self.knn_strength = knn_strength
         self.n_fits = 0
 
     @classmethod
@@ -146,7 +166,10 @@ class ConverterAdapter:
                 self.net, [mel[:n]], [wf.mcep[:n, 1:]], max_seconds=self.fit_seconds, mask=keep
             )
         mu, sd = f0_stats(wf.f0)
-        return ConverterParams(res.embedding, res.bias, mu, sd, res.seconds, res.loss)
+        book = wf.mcep[:n][keep, 1:]
+        if len(book) > CODEBOOK_MAX:
+            book = book[np.linspace(0, len(book) - 1, CODEBOOK_MAX).astype(np.int64)]
+        return ConverterParams(res.embedding, res.bias, mu, sd, res.seconds, res.loss, book)
 
     def convert(self, speech: Audio, params: ConverterParams) -> Audio:
         """`speech` in the fitted voice, at `speech`'s own rate and length."""
@@ -165,6 +188,8 @@ class ConverterAdapter:
             bias = torch.from_numpy(params.bias)[None, None]
             z = self.net.content(torch.from_numpy(mel[:n])[None])
             y = self.net.denormalise(self.net.decode(z, spk, bias))[0].numpy()
+        if self.knn_strength > 0 and params.codebook is not None and len(params.codebook):
+            y = (1 - self.knn_strength) * y + self.knn_strength * knn_average(y, params.codebook)
         mcep = wf.mcep.astype(np.float64).copy()
         mcep[:n, 1:] = y
         fft_size = (wf.sp.shape[1] - 1) * 2

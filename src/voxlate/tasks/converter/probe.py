@@ -90,3 +90,19 @@ def speaker_leak(
     pred = clf.predict((xe - mu) / sd)
     ye = np.concatenate(te_y)
     return float(np.mean([np.mean(pred[ye == k] == k) for k in range(len(speakers))]))
+
+
+def probe_report(
+    net: ConverterNet, features: dict[str, SpeakerFeatures], r2_speaker: str = "statue"
+) -> dict[str, dict[str, float]]:
+    """Both pre-tests for the bottleneck and the log-mel input: R² bands on `r2_speaker`,
+    leak over two speakers ('statue', 'white') and over all validation speakers given."""
+    rows: dict[str, dict[str, float]] = {}
+    two = [features[s] for s in ("statue", "white") if s in features]
+    every = [f for f in features.values() if len(f.mels) >= 4]
+    for name, f in (("log-mel", log_mel_input), ("bottleneck", bottleneck(net))):
+        row = within_speaker_r2(features[r2_speaker], f)
+        row["leak 2"] = speaker_leak(two, f)
+        row[f"leak {len(every)}"] = speaker_leak(every, f)
+        rows[name] = row
+    return rows

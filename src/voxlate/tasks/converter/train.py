@@ -62,9 +62,10 @@ class Batches:
             )
         self.crop = crop
         self.rng = np.random.default_rng(seed)
+        self.speakers = np.array([i for i, u in enumerate(self.utts) if u], dtype=np.int64)
 
     def sample(self, n: int) -> tuple[torch.Tensor, ...]:
-        spk = self.rng.integers(0, len(self.utts), n)
+        spk = self.rng.choice(self.speakers, n)
         picks = [self.utts[s][self.rng.integers(0, len(self.utts[s]))] for s in spk]
         L = min(self.crop, min(len(p[0]) for p in picks))
         mels, ys, ws = [], [], []
