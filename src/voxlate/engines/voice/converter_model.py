@@ -151,12 +151,15 @@ def adapt(
     crop: int = 1000,
     seed: int = 0,
     mask: np.ndarray | None = None,
+    min_steps: int = 10,
 ) -> AdaptResult:
     """Optimise a new speaker vector (from the table's mean) and an output bias so that the
     frozen network rebuilds `mceps` (c1..c39 per frame) from `mels` (the same utterances).
 
     crop: frames per step (random windows of the concatenated utterances' bottleneck).
     mask: frames (of the concatenation) the loss counts, e.g. the louder ones; None = all.
+    max_seconds: wall-time budget of the optimisation steps (after the content features);
+        `min_steps` are taken whatever the clock says.
     """
     t0 = time.monotonic()
     g = torch.Generator().manual_seed(seed)
@@ -173,7 +176,8 @@ def adapt(
         p.requires_grad_(False)
     steps, loss_v = 0, float("nan")
     total = z.shape[2]
-    while steps < max_steps and time.monotonic() - t0 < max_seconds:
+    t1 = time.monotonic()  # the budget counts the optimisation; at least `min_steps` are taken
+    while steps < max_steps and (steps < min_steps or time.monotonic() - t1 < max_seconds):
         if total > crop:
             a = int(torch.randint(0, total - crop, (1,), generator=g))
             zc, yc, wc = z[:, :, a : a + crop], y[:, :, a : a + crop], w[a : a + crop]
