@@ -108,8 +108,10 @@ def test_bench_voice_tiny(run_cli, tmp_path) -> None:
     )  # fmt: skip
     assert code == 0, err
     assert "| +world |" in out and "| ceiling: another real line |" in out
-    assert "Load average" in out and "parrot" in page.read_text()
-    assert (tmp_path / "benchmarks").is_dir()
+    assert "Load average" in out and "| parrot |" in out  # the per-speaker table: printed
+    assert "| +world |" in page.read_text()
+    record = (tmp_path / "benchmarks" / "bench-voice.jsonl").read_text()
+    assert "parrot" in record and "Load average" in record and "| parrot |" not in record
 
 
 def test_bench_voice_refuses_a_training_speaker(run_cli) -> None:
