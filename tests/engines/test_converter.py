@@ -104,3 +104,12 @@ def test_knn_strength_changes_the_output(tiny_checkpoint, target, librivox_clip)
     assert params.codebook is not None and params.codebook.shape[1] == 39
     a, b = plain.convert(speech, params), matched.convert(speech, params)
     assert np.abs(a.samples - b.samples).mean() > 1e-4
+
+
+def test_the_shipped_checkpoint_is_the_default():
+    from voxlate.engines.voice import ADAPTERS
+    from voxlate.shipped import shipped_path
+
+    adapter = ADAPTERS.create("converter")
+    assert adapter.path == shipped_path("converter.pt")
+    assert adapter.net.cfg.n_speakers >= 20  # trained across the split's training speakers

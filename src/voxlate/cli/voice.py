@@ -213,3 +213,19 @@ def train_converter(
     check_outputs([out])
     p = run(out, config, progress=not quiet, log=typer.echo)
     typer.echo(f"converter -> {p} ({p.stat().st_size / 2**20:.1f} MiB)")
+
+
+@voice_app.command("export-converter")
+def export_converter(
+    model: Annotated[Path, typer.Argument(help="Converter checkpoint from train-converter.")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="Inference checkpoint to write.")],
+) -> None:
+    """Keep the converter's config and weights in float16 (half the bytes). To replace the
+    shipped one (a developer's step), give -o src/voxlate/checkpoints/converter.pt and
+    refresh its manifest entry (scripts/update_manifest.py)."""
+    from voxlate.checkpoint import export_inference
+    from voxlate.engines.voice.converter_model import ConverterConfig
+
+    check_outputs([out], [model])
+    p = export_inference(model, out, half=True, expect=ConverterConfig)
+    typer.echo(f"{p} ({p.stat().st_size / 2**10:.0f} KiB)")
