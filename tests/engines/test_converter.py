@@ -113,3 +113,15 @@ def test_the_shipped_checkpoint_is_the_default():
     adapter = ADAPTERS.create("converter")
     assert adapter.path == shipped_path("converter.pt")
     assert adapter.net.cfg.n_speakers >= 20  # trained across the split's training speakers
+
+
+def test_tune_last_adapts_the_output_layer(tiny_checkpoint, target, librivox_clip):
+    from voxlate.engines.voice.converter import ConverterAdapter
+
+    adapter = ConverterAdapter(tiny_checkpoint, fit_seconds=0.5, tune_last=True)
+    speech = load_audio(librivox_clip, SAMPLE_RATE).slice(0, 2.0)
+    params = adapter.fit(speech, target)
+    assert params.out_delta is not None and params.out_delta.shape == (39, 32)
+    assert np.abs(params.out_delta).max() > 0
+    out = adapter.convert(speech, params)
+    assert np.isfinite(out.samples).all() and len(out.samples) == len(speech.samples)

@@ -40,6 +40,7 @@ class ConverterParams:
     fit_seconds: float = 0.0  # wall time `fit` took
     fit_loss: float = 0.0  # the adaptation's final L1 (normalised units)
     codebook: np.ndarray | None = None  # (N, n_out) the target's own c1..c39 (louder frames)
+    out_delta: np.ndarray | None = None  # (n_out, channels) adapted change of the last layer
 
 
 @dataclass
@@ -100,6 +101,8 @@ class ConverterAdapter:
     knn_strength: 0..1, how far each predicted frame moves towards the mean of its `KNN_K`
         nearest frames of the target's own speech (kNN-VC-style matching on the converter's
         output, which is already phonetically aligned; 0 = the network's envelope alone).
+    tune_last: adapt the output layer's weights too (not only the speaker vector and bias):
+        on the validation speakers, similarity 0.579 against 0.564 and chrF 87.2 against 80.9.
     """
 
     name = "converter"  # its ADAPTERS name (a --voice post-step: MODE+converter)
@@ -109,6 +112,7 @@ class ConverterAdapter:
         path: str | Path | None = None,
         fit_seconds: float = FIT_SECONDS,
         knn_strength: float = 0.0,
+        tune_last: bool = True,
     ) -> None:
         try:
             import torch
@@ -136,6 +140,7 @@ class ConverterAdapter:
         self.path = Path(path)
         self.fit_seconds = fit_seconds
         self.knn_strength = knn_strength
+        self.tune_last = tune_last
         self.n_fits = 0
 
     @classmethod
@@ -163,13 +168,20 @@ class ConverterAdapter:
         keep = loud_frames(wf.mcep[:n])
         with self.torch.inference_mode(False):
             res = adapt(
-                self.net, [mel[:n]], [wf.mcep[:n, 1:]], max_seconds=self.fit_seconds, mask=keep
+                self.net,
+                [mel[:n]],
+                [wf.mcep[:n, 1:]],
+                max_seconds=self.fit_seconds,
+                mask=keep,
+                tune_last=self.tune_last,
             )
         mu, sd = f0_stats(wf.f0)
         book = wf.mcep[:n][keep, 1:]
         if len(book) > CODEBOOK_MAX:
             book = book[np.linspace(0, len(book) - 1, CODEBOOK_MAX).astype(np.int64)]
-        return ConverterParams(res.embedding, res.bias, mu, sd, res.seconds, res.loss, book)
+        return ConverterParams(
+            res.embedding, res.bias, mu, sd, res.seconds, res.loss, book, res.out_delta
+        )
 
     def convert(self, speech: Audio, params: ConverterParams) -> Audio:
         """`speech` in the fitted voice, at `speech`'s own rate and length."""
@@ -187,7 +199,8 @@ class ConverterAdapter:
             spk = torch.from_numpy(params.embedding)[None]
             bias = torch.from_numpy(params.bias)[None, None]
             z = self.net.content(torch.from_numpy(mel[:n])[None])
-            y = self.net.denormalise(self.net.decode(z, spk, bias))[0].numpy()
+            delta = None if params.out_delta is None else torch.from_numpy(params.out_delta)
+            y = self.net.denormalise(self.net.decode(z, spk, bias, delta))[0].numpy()
         if self.knn_strength > 0 and params.codebook is not None and len(params.codebook):
             y = (1 - self.knn_strength) * y + self.knn_strength * knn_average(y, params.codebook)
         mcep = wf.mcep.astype(np.float64).copy()

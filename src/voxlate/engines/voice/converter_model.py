@@ -111,13 +111,23 @@ class ConverterNet(nn.Module):
         return instance_norm(self.encoder(instance_norm(mel.transpose(1, 2))))
 
     def decode(
-        self, z: torch.Tensor, spk: torch.Tensor, bias: torch.Tensor | None = None
+        self,
+        z: torch.Tensor,
+        spk: torch.Tensor,
+        bias: torch.Tensor | None = None,
+        out_delta: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Bottleneck (B, bottleneck, T) + speaker (B, D) -> normalised mcep (B, T, n_out)."""
+        """Bottleneck (B, bottleneck, T) + speaker (B, D) -> normalised mcep (B, T, n_out).
+
+        bias: (1, 1, n_out) added to the output; out_delta: (n_out, channels) added to the
+        output layer's weights (a speaker's adapted last layer)."""
         h = self.inp(z)
         for block in self.blocks:
             h = block(h, spk)
-        y = self.out(h).transpose(1, 2)
+        y = self.out(h)
+        if out_delta is not None:
+            y = y + torch.einsum("oc,bct->bot", out_delta, h)
+        y = y.transpose(1, 2)
         return y + bias if bias is not None else y
 
     def forward(self, mel: torch.Tensor, spk: torch.Tensor) -> torch.Tensor:
@@ -136,6 +146,7 @@ class AdaptResult:
 
     embedding: np.ndarray  # (speaker_dim,)
     bias: np.ndarray  # (n_out,), in normalised units
+    out_delta: np.ndarray | None  # (n_out, channels) change of the last layer, None if fixed
     steps: int  # optimizer steps taken
     loss: float  # final L1 (normalised units)
     seconds: float  # wall time of the adaptation
@@ -152,6 +163,8 @@ def adapt(
     seed: int = 0,
     mask: np.ndarray | None = None,
     min_steps: int = 10,
+    tune_last: bool = False,
+    last_decay: float = 1e-3,
 ) -> AdaptResult:
     """Optimise a new speaker vector (from the table's mean) and an output bias so that the
     frozen network rebuilds `mceps` (c1..c39 per frame) from `mels` (the same utterances).
@@ -160,6 +173,7 @@ def adapt(
     mask: frames (of the concatenation) the loss counts, e.g. the louder ones; None = all.
     max_seconds: wall-time budget of the optimisation steps (after the content features);
         `min_steps` are taken whatever the clock says.
+    tune_last: also adapt the output layer's weights (a delta, L2-penalised by `last_decay`).
     """
     t0 = time.monotonic()
     g = torch.Generator().manual_seed(seed)
@@ -171,7 +185,8 @@ def adapt(
         w = torch.ones(z.shape[2]) if mask is None else torch.from_numpy(mask.astype(np.float32))
     emb = net.speakers.weight.detach().mean(0, keepdim=True).clone().requires_grad_(True)
     bias = torch.zeros(1, 1, net.cfg.n_out, requires_grad=True)
-    opt = torch.optim.Adam([emb, bias], lr=lr)
+    delta = torch.zeros(net.cfg.n_out, net.cfg.channels, requires_grad=tune_last)
+    opt = torch.optim.Adam([emb, bias] + ([delta] if tune_last else []), lr=lr)
     for p in net.parameters():
         p.requires_grad_(False)
     steps, loss_v = 0, float("nan")
@@ -183,9 +198,11 @@ def adapt(
             zc, yc, wc = z[:, :, a : a + crop], y[:, :, a : a + crop], w[a : a + crop]
         else:
             zc, yc, wc = z, y, w
-        pred = net.decode(zc, emb, bias)
+        pred = net.decode(zc, emb, bias, delta if tune_last else None)
         err = (pred - yc.transpose(1, 2)).abs().mean(dim=2)[0]
         loss = (err * wc).sum() / wc.sum().clamp(min=1.0)
+        if tune_last:
+            loss = loss + last_decay * (delta**2).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -196,6 +213,7 @@ def adapt(
     return AdaptResult(
         emb.detach()[0].numpy().copy(),
         bias.detach()[0, 0].numpy().copy(),
+        delta.detach().numpy().copy() if tune_last else None,
         steps,
         loss_v,
         time.monotonic() - t0,
