@@ -29,6 +29,7 @@ def spellings(ref: str) -> dict[str, VoiceMode]:
         "Anonymize": VoiceMode("anonymize"),
         "preserve+world": VoiceMode("preserve", post="world"),
         "anonymize+WORLD": VoiceMode("anonymize", post="world"),
+        "preserve+none": VoiceMode("preserve", post="none"),  # Kokoro's style alone (issue 24)
         ref: VoiceMode("reference", ref),
         f"{ref}+world": VoiceMode("reference", ref, "world"),
     }

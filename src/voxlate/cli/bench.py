@@ -174,6 +174,38 @@ def bench_diarize(
         typer.echo(run_timing_bench(mt, append))
 
 
+@bench_app.command("voice")
+def bench_voice(
+    adapter: list[str] = typer.Option(
+        [],
+        "--adapter",
+        help="Voice adapter after Kokoro; repeat to compare [default: world, and converter "
+        "when it is installed].",
+    ),
+    n: int = typer.Option(6, "-n", help="Spanish sentences per speaker."),
+    speaker: list[str] = typer.Option(
+        [], "--speaker", help="Held-out speaker; repeat [default: all of them]."
+    ),
+    examples: Path | None = typer.Option(None, "--examples", help="Folder for the output audio."),
+    append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Voice adapters after Kokoro on held-out speakers: similarity and identification by two
+    judges, ASR-BLEU cost, conversion and adaptation CPU time (docs/voice.md, Converter)."""
+    from voxlate.bench.voice import run_voice_bench
+    from voxlate.eval.voice_convert import TEST_SPEAKERS
+
+    def progress(what: str) -> None:
+        if not quiet:
+            typer.echo(f"... {what}", err=True)
+
+    typer.echo(
+        run_voice_bench(
+            list(adapter) or None, n, tuple(speaker) or TEST_SPEAKERS, append, examples, progress
+        )
+    )
+
+
 @bench_app.command("render")
 def bench_render(
     page: Path = typer.Argument(

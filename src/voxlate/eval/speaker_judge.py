@@ -11,6 +11,7 @@ candidate speakers' own recordings, and classified by the nearest class mean
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +85,9 @@ class MfccJudge:
         z = self.lda.transform(((mfcc_stats(audio) - self.mu) / self.sd)[None])[0]  # type: ignore[attr-defined]
         return self.means @ (z / (np.linalg.norm(z) + 1e-9))
 
-    def identify(self, audio: Audio) -> str:
-        """The speaker the clip sounds most like."""
-        return self.speakers[int(np.argmax(self.scores(audio)))]
+    def identify(self, audio: Audio, among: Sequence[str] | None = None) -> str:
+        """The speaker the clip sounds most like, of all trained ones or of `among` (a
+        forced choice among some of them; the others only shaped the LDA space)."""
+        s = self.scores(audio)
+        names = self.speakers if among is None else [n for n in self.speakers if n in among]
+        return max(names, key=lambda n: s[self.speakers.index(n)])

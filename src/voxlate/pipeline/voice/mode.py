@@ -10,7 +10,11 @@ entries take only the named modes (`named_voice`). Spellings:
 - each of these but ``tts`` followed by ``+ADAPTER`` (``preserve+world``): with a
   synthesizer that takes styles (Kokoro), the voice adapter of that name (the
   `engines.voice.ADAPTERS` registry) re-voices the styled speech afterwards; otherwise
-  that adapter is the one the stage re-voices with.
+  that adapter is the one the stage re-voices with;
+- ``+none`` (``preserve+none``): Kokoro's style alone, no adapter after it.
+
+Without ``+ADAPTER`` the pipeline picks the post-step (`post.py`: the trained converter
+for ``preserve`` and ``REF.wav`` on a recording when it loads; none live).
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ VoiceKind = Literal["preserve", "tts", "anonymize", "reference"]
 NAMED_VOICES = ("preserve", "tts", "anonymize")
 DEFAULT_VOICE = "preserve"
 TTS_ALIASES = ("tts", "none", "off")  # spellings of the synthesizer's own voice
+NO_POST = "none"  # ``MODE+none``: no voice adapter after Kokoro's style
 
 #: The one help text of ``--voice`` (every command's, cli/engine_options.py).
 VOICE_HELP = (
     "Voice of the output: preserve (the speaker's own), tts (stock voice), anonymize "
-    "(a pseudo-speaker), or a reference clip REF.wav; MODE+world re-voices Kokoro's styled "
-    "speech with WORLD too. The server takes the three named modes only."
+    "(a pseudo-speaker), or a reference clip REF.wav. With Kokoro, preserve and REF.wav "
+    "re-voice its styled speech with the trained converter for files when it is installed "
+    "(not live); MODE+converter or MODE+world picks that adapter, MODE+none Kokoro's style "
+    "alone. The server takes the three named modes only."
 )
 
 
@@ -42,7 +49,9 @@ class VoiceMode:
 
     kind: VoiceKind
     reference: str | None = None  # the reference clip's path (kind "reference" only)
-    post: str | None = None  # voice adapter name applied after styled synthesis ("world")
+    # voice adapter name applied after styled synthesis ("world"; "none": none; None: the
+    # pipeline's default, `post.default_post`)
+    post: str | None = None
 
     def __str__(self) -> str:
         """The canonical spelling: ``preserve``, ``REF.wav+world``, ..."""
@@ -62,6 +71,9 @@ def parse_voice(text: str) -> VoiceMode:
     low = core.lower()
     if low in TTS_ALIASES:
         return VoiceMode("tts")
+    if low == "anonymize" and post not in (None, NO_POST, "world"):
+        # its pseudo-speaker is a set of WORLD parameters, not a speaker's speech to adapt to
+        raise InputError(f"anonymize re-voices with WORLD only (+world or +none), not +{post}.")
     if low in ("preserve", "anonymize"):
         return VoiceMode(low, post=post)  # type: ignore[arg-type]  # checked just above
     if core and _looks_like_path(core):
@@ -81,13 +93,14 @@ _USE = "preserve, tts, anonymize or the path to a reference clip"
 
 
 def _split_post(text: str) -> tuple[str, str | None]:
-    """(``MODE``, adapter name) of ``MODE+NAME`` when NAME is a registered voice adapter."""
+    """(``MODE``, adapter name) of ``MODE+NAME`` when NAME is a registered voice adapter
+    or ``none``."""
     core, plus, name = text.rpartition("+")
     if not plus or not core:
         return text, None
     from voxlate.engines.voice import ADAPTERS
 
-    if name.strip().lower() not in ADAPTERS.names():
+    if name.strip().lower() not in (*ADAPTERS.names(), NO_POST):
         return text, None
     return core.strip(), name.strip().lower()
 
