@@ -247,7 +247,12 @@ class StreamTranslator:
                 ):
                     clip = cut.open_audio()
                     task = self._side_task(
-                        self._speculate(clip, self._enhance_for(clip, cut.noise_db), cut.frame_i)
+                        self._speculate(
+                            clip,
+                            self._enhance_for(clip, cut.noise_db),
+                            cut.frame_i,
+                            cut.last_speech_wall,
+                        )
                     )
                     spec = (cut.frame_i - 1, task)
                 every = self.config.partial_every_s
@@ -279,9 +284,12 @@ class StreamTranslator:
         task.add_done_callback(self._side.discard)
         return task
 
-    async def _speculate(self, clip: Audio, enhance: bool, pause_frame: int) -> Speculation:
+    async def _speculate(
+        self, clip: Audio, enhance: bool, pause_frame: int, eos_wall: float
+    ) -> Speculation:
         """Recognise and translate `clip` (speech up to the pause at `pause_frame`), then,
-        if no speech has come since, synthesize and re-voice the first chunk too."""
+        if no speech has come since, synthesize and re-voice the first chunk too (due,
+        for the shared synthesizer's schedule, at `eos_wall`: the last speech frame's)."""
         rec = await asyncio.to_thread(
             st.recognize, self.engines, self.locks, clip, enhance, self.config.short_asr
         )
@@ -298,6 +306,7 @@ class StreamTranslator:
                 rec.clean,
                 self.config.split_clauses,
                 spec.timings,
+                deadline=eos_wall,
             )
             spec.first_chunk = await asyncio.to_thread(next, spec.speech, None)
         return spec
@@ -381,6 +390,7 @@ class StreamTranslator:
                         job.recognized.clean,
                         self.config.split_clauses,
                         timings,
+                        deadline=job.eos_wall,
                     )
                     chunk = await asyncio.to_thread(next, gen, None)
                 try:

@@ -23,6 +23,7 @@ from voxlate.engines.mt.base import Translation, translate_document
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import InputError
 from voxlate.pipeline.engines import Engines
+from voxlate.pipeline.stream_sched import DeadlineLock, hold
 from voxlate.pipeline.voicing import synthesize_in_voice
 
 #: When to run the enhancer on an utterance: always, never, or only when its level is
@@ -59,12 +60,16 @@ def needs_enhancement(
 
 @dataclass
 class EngineLocks:
-    """One lock per shared engine; sessions sharing `Engines` must share these too."""
+    """One lock per shared engine; sessions sharing `Engines` must share these too.
+
+    The synthesizer's lock is a `DeadlineLock`: live sessions that share it are served
+    earliest deadline first (`speak`'s `deadline`), chunk by chunk.
+    """
 
     enhance: threading.Lock = field(default_factory=threading.Lock)
     asr: threading.Lock = field(default_factory=threading.Lock)
     mt: threading.Lock = field(default_factory=threading.Lock)
-    tts: threading.Lock = field(default_factory=threading.Lock)
+    tts: threading.Lock | DeadlineLock = field(default_factory=DeadlineLock)
     voice: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -171,6 +176,7 @@ def speak(
     split_clauses: bool,
     timings: dict[str, float],
     whole: bool = False,
+    deadline: float | None = None,
 ) -> Iterator[Audio]:
     """Synthesize `text` and convert it to the speaker's voice, yielding chunks as they are ready.
 
@@ -179,14 +185,18 @@ def speak(
     generator runs.
     whole: synthesize everything first and convert it as one clip (yields at most
         one chunk; the file pipeline, which needs no early audio).
+    deadline: when the first chunk is due (perf_counter s; live: the end of speech), the
+        order in which sessions sharing the synthesizer's `DeadlineLock` get it; a later
+        chunk is due when the speech before it has played. None: first come, first served.
     """
+    args = (engines, locks, voice, text, source, split_clauses, timings, deadline)
     if whole:
-        chunks = list(_synthesized(engines, locks, voice, text, source, split_clauses, timings))
+        chunks = list(_synthesized(*args))
         if not chunks:
             return
         yield _voiced(locks, voice, concatenate(chunks, chunks[0].sample_rate), source, timings)
         return
-    for chunk in _synthesized(engines, locks, voice, text, source, split_clauses, timings):
+    for chunk in _synthesized(*args):
         yield _voiced(locks, voice, chunk, source, timings)
 
 
@@ -215,18 +225,28 @@ def _synthesized(
     source: Audio,
     split_clauses: bool,
     timings: dict[str, float],
+    deadline: float | None = None,
 ) -> Iterator[Audio]:
     """`text` synthesized chunk by chunk, in the style `voice` picks for `source` where it
-    picks one (`synthesize_in_voice`), not yet converted; empty chunks are skipped."""
+    picks one (`synthesize_in_voice`), not yet converted; empty chunks are skipped.
+    Each chunk waits for the synthesizer's lock by its deadline (see `speak`)."""
     pieces = clauses(text) if split_clauses else [text]
+    due = deadline
+    started: float | None = None  # when the first chunk was ready (its audio starts then)
+    spoken = 0.0  # seconds of speech yielded so far
     for piece in pieces:
         it = synthesize_in_voice(engines.synthesizer, voice, piece, engines.target, source)
         while True:
             t0 = time.perf_counter()
-            with locks.tts:
+            with hold(locks.tts, due):
                 chunk = next(it, None)
-            timings["tts"] = timings.get("tts", 0.0) + time.perf_counter() - t0
+            t1 = time.perf_counter()
+            timings["tts"] = timings.get("tts", 0.0) + t1 - t0
             if chunk is None:
                 break
             if len(chunk.samples):
+                if deadline is not None:
+                    started = t1 if started is None else started
+                    spoken += chunk.duration
+                    due = started + spoken  # the next chunk plays after this one
                 yield chunk

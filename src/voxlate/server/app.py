@@ -21,6 +21,7 @@ from voxlate.pipeline.voice.mode import named_voice
 from voxlate.server.config import ServerConfig
 from voxlate.server.docs_page import render_docs
 from voxlate.server.guard import GuardMiddleware, token_ok  # noqa: F401  (token_ok re-exported)
+from voxlate.server.live_voice import announce, choose_live_voice
 from voxlate.server.live_ws import LiveSession
 from voxlate.server.loop_monitor import LoopMonitor
 from voxlate.server.pool import EnginePool
@@ -53,6 +54,13 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         ticker = asyncio.create_task(monitor.run())
+        # Kokoro live only where this machine speaks it fast enough (else eSpeak NG).
+        targets = dict.fromkeys([t for _, t in config.preload] or [config.target])
+        for target in targets:
+            choice = await asyncio.to_thread(choose_live_voice, pool, target)
+            announce(choice)
+            if choice is not None:
+                app.state.live_voices[target] = choice
         for source, target in config.preload:
             await pool.pair(source, target)
         voice = named_voice(config.voice)
@@ -81,6 +89,7 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     app.state.config = config
     app.state.pool = pool
     app.state.clients = 0
+    app.state.live_voices = {}  # target -> LiveVoice chosen at start-up
     app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware, config=config)
@@ -106,6 +115,7 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
                 "loaded_pairs": [f"{s}-{t}" for s, t in pool.loaded_pairs()],
                 "max_pairs": pool.max_pairs,
                 "loop_lag_max_s": round(monitor.max_lag(lag_window), 4),
+                "live_tts": {t: v.to_json() for t, v in app.state.live_voices.items()},
             }
         )
 

@@ -33,6 +33,7 @@ from voxlate.engines.vad import VAD
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import InputError, VoxlateError
 from voxlate.pipeline.engines import (
+    LIVE_FALLBACK_TTS,
     Engines,
     EngineSpecs,
     create_engine,
@@ -40,6 +41,7 @@ from voxlate.pipeline.engines import (
     default_tts,
 )
 from voxlate.pipeline.file import FileTranslator
+from voxlate.pipeline.stream_sched import DeadlineLock
 from voxlate.pipeline.stream_stages import EngineLocks
 from voxlate.pipeline.voice.mode import VoiceMode
 
@@ -110,7 +112,9 @@ class EnginePool:
     _voices: dict[VoiceMode, list[Any]] = field(default_factory=lambda: defaultdict(list))
     _voice_lock: threading.Lock = field(default_factory=threading.Lock)
     _encoder: Any = None  # the speaker encoder shared by every voice stage
-    _shared: dict[tuple[str, str], tuple[Any, threading.Lock]] = field(default_factory=dict)
+    _shared: dict[tuple[str, str], tuple[Any, Any]] = field(default_factory=dict)
+    # default live synthesizers measured too slow here (`live_voice`): eSpeak NG instead
+    too_slow_tts: set[str] = field(default_factory=set)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -119,7 +123,7 @@ class EnginePool:
 
     # -- engines shared by spec ------------------------------------------------------
 
-    def shared(self, kind: str, spec: str) -> tuple[Any, threading.Lock]:
+    def shared(self, kind: str, spec: str) -> tuple[Any, Any]:
         """The one engine of `kind` (vad, enhance, asr, mt, tts) built from `spec`, and its
         lock (one LLM worker for every pair, whatever the number of pairs)."""
         key = (kind, spec)
@@ -128,7 +132,9 @@ class EnginePool:
             with self._shared_lock:
                 got = self._shared.get(key)
                 if got is None:
-                    got = (create_engine(kind, spec), threading.Lock())
+                    # The synthesizer's lock serves live sessions earliest deadline first.
+                    lock = DeadlineLock() if kind == "tts" else threading.Lock()
+                    got = (create_engine(kind, spec), lock)
                     self._shared[key] = got
         return got
 
@@ -180,7 +186,7 @@ class EnginePool:
             del self._pairs[idle]
 
     def _load(self, source: str, target: str) -> LoadedPair:
-        locks: dict[str, threading.Lock] = {}
+        locks: dict[str, Any] = {}
 
         def create(kind: str, spec: str) -> Any:
             engine, lock = self.shared(kind, spec)
@@ -188,6 +194,8 @@ class EnginePool:
             return engine
 
         specs = dataclasses.replace(self.specs, voice="tts")
+        if specs.tts is None and default_tts(target, specs.live) in self.too_slow_tts:
+            specs = dataclasses.replace(specs, tts=LIVE_FALLBACK_TTS)
         engines = Engines.load(specs, source, target, create=create)
         pair_locks = EngineLocks(
             enhance=locks["enhance"], asr=locks["asr"], mt=locks["mt"], tts=locks["tts"]
