@@ -90,10 +90,32 @@ def test_server_health_reports_the_fallback_and_sessions_get_espeak():
     from voxlate.server.config import ServerConfig
 
     pool = _pool_with(_Timed(0.5 * LIVE_MAX_RTF + 0.2))
-    app = create_app(ServerConfig(specs=pool.specs, voice="tts"), pool)
+    cfg = ServerConfig(specs=pool.specs, voice="tts", allow_hosts=("testserver",))
+    app = create_app(cfg, pool)
     with TestClient(app) as client:
         body = client.get("/v1/health").json()
         assert body["live_tts"]["es"]["spec"] == "espeak-ng"
         assert body["live_tts"]["es"]["rtf"] > LIVE_MAX_RTF
         pair = pool.load_now("en", "es")
-        assert pair.engines.names["tts"] == "espeak-ng"
+        assert pair.engines.names["tts"].startswith("espeak-ng")
+
+
+@pytest.mark.slow
+def test_live_sessions_with_kokoro_speak_through_the_fitted_style():
+    """The server gives a Kokoro session the styled stage (style fitted in the background,
+    looked up at ~0 s), not the WORLD adapter; stages are pooled per synthesizer."""
+    pytest.importorskip("resemblyzer")
+    import asyncio
+
+    from voxlate.engines.tts.kokoro import KokoroSynthesizer
+    from voxlate.pipeline.voice.mode import VoiceMode
+    from voxlate.pipeline.voice.styled import StyledVoiceStage
+
+    pool = EnginePool(EngineSpecs(voice="tts", live=True))
+    kokoro = KokoroSynthesizer()
+    mode = VoiceMode("preserve")
+    stage = asyncio.run(pool.acquire_voice(mode, kokoro))
+    assert isinstance(stage, StyledVoiceStage) and stage.background
+    pool.release_voice(mode, stage, kokoro)
+    assert asyncio.run(pool.acquire_voice(mode, kokoro)) is stage
+    assert not isinstance(asyncio.run(pool.acquire_voice(mode)), StyledVoiceStage)

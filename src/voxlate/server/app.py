@@ -68,10 +68,11 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
             # Load one voice stage now and fit it once, so the first live session does not
             # wait for it, and the first fit's one-off costs (imports, JIT compilation),
             # which hold the GIL for about 0.5 s, are paid before any client is served.
-            stage = await pool.acquire_voice(voice)
             pair = await pool.pair(*config.preload[0])
+            synth = pair.engines.synthesizer
+            stage = await pool.acquire_voice(voice, synth)
             await asyncio.to_thread(warm_voice_stage, stage, pair.engines)
-            pool.release_voice(voice, stage)
+            pool.release_voice(voice, stage, synth)
         try:
             yield
         finally:

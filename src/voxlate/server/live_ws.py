@@ -190,7 +190,7 @@ class LiveSession:
             return
         try:
             vad = await asyncio.to_thread(self.pool.new_vad)  # loads a model: off the loop
-            self.voice = await self.pool.acquire_voice(voice)
+            self.voice = await self.pool.acquire_voice(voice, pair.engines.synthesizer)
         except (VoxlateError, ImportError) as e:
             self.pool.release(pair)
             reason = f"voice mode '{voice}' is not available on this server"
@@ -285,11 +285,14 @@ class LiveSession:
             # Threads of this stream (a voice fit, a chunk's conversion) may still run;
             # the stage returns to the pool only once they are done and it is reset, in a
             # worker thread, so neither the event loop nor the next session waits on it.
-            task = asyncio.create_task(self._settle(stream, self.voice_mode, voice))
+            synth = stream.engines.synthesizer
+            task = asyncio.create_task(self._settle(stream, self.voice_mode, voice, synth))
             _SETTLING.add(task)
             task.add_done_callback(_SETTLING.discard)
 
-    async def _settle(self, stream: StreamTranslator, mode: VoiceMode, voice: Any) -> None:
+    async def _settle(
+        self, stream: StreamTranslator, mode: VoiceMode, voice: Any, synthesizer: Any
+    ) -> None:
         def wait_and_reset() -> None:
             with stream.locks.voice:  # held by this stream's fitting / converting threads
                 voice.reset()
@@ -298,4 +301,4 @@ class LiveSession:
             await asyncio.to_thread(wait_and_reset)
         except Exception:  # a stage that cannot reset is dropped, not reused
             return
-        self.pool.release_voice(mode, voice)
+        self.pool.release_voice(mode, voice, synthesizer)

@@ -109,7 +109,7 @@ class EnginePool:
     _pairs: OrderedDict[tuple[str, str], LoadedPair] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)  # _pairs and the counts
     _load_lock: threading.Lock = field(default_factory=threading.Lock)  # one pair load at once
-    _voices: dict[VoiceMode, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    _voices: dict[Any, list[Any]] = field(default_factory=lambda: defaultdict(list))
     _voice_lock: threading.Lock = field(default_factory=threading.Lock)
     _encoder: Any = None  # the speaker encoder shared by every voice stage
     _shared: dict[tuple[str, str], tuple[Any, Any]] = field(default_factory=dict)
@@ -248,17 +248,32 @@ class EnginePool:
         """A fresh VAD (it keeps per-stream state)."""
         return vad.REGISTRY.create(self.specs.vad)
 
-    async def acquire_voice(self, mode: VoiceMode) -> Any:
-        """A voice stage for `mode` that no one else uses until `release_voice`; None for 'tts'."""
+    async def acquire_voice(self, mode: VoiceMode, synthesizer: Any = None) -> Any:
+        """A voice stage for `mode` that no one else uses until `release_voice`; None for 'tts'.
+
+        synthesizer: the session's synthesizer when it takes styles (Kokoro): the stage then
+        speaks through the style fitted to the speaker (fitted in the background; its
+        lookup costs ~0 s), as `voxlate live` does; None: the adapter stage (WORLD).
+        """
         if mode.kind == "tts":
             return None
+        key = self._voice_key(mode, synthesizer)
         with self._voice_lock:
-            if self._voices[mode]:
-                return self._voices[mode].pop()
-        return await asyncio.to_thread(self._new_voice_stage, mode)
+            if self._voices[key]:
+                return self._voices[key].pop()
+        return await asyncio.to_thread(self._new_voice_stage, mode, synthesizer)
 
-    def _new_voice_stage(self, mode: VoiceMode | str) -> Any:
+    @staticmethod
+    def _voice_key(mode: VoiceMode, synthesizer: Any) -> Any:
+        from voxlate.engines.tts.base import StyledSynthesizer
+
+        if isinstance(synthesizer, StyledSynthesizer):
+            return (mode, id(synthesizer))
+        return mode
+
+    def _new_voice_stage(self, mode: VoiceMode | str, synthesizer: Any = None) -> Any:
         """A voice stage with its own speaker state, sharing one speaker encoder."""
+        from voxlate.engines.tts.base import StyledSynthesizer
         from voxlate.engines.voice import ENCODERS
         from voxlate.pipeline.voice import build_voice_stage
 
@@ -266,14 +281,16 @@ class EnginePool:
             if self._encoder is None:
                 self._encoder = ENCODERS.create("resemblyzer")
             encoder = self._encoder
+        if isinstance(synthesizer, StyledSynthesizer):  # live: fitted in the background
+            return build_voice_stage(mode, synthesizer, live=True, encoder=encoder)
         # The adapter stage the CLI builds for a synthesizer without styles, so a request
         # sounds the same.
         return build_voice_stage(mode, encoder=encoder)
 
-    def release_voice(self, mode: VoiceMode, stage: Any) -> None:
+    def release_voice(self, mode: VoiceMode, stage: Any, synthesizer: Any = None) -> None:
         if stage is not None:
             with self._voice_lock:
-                self._voices[mode].append(stage)
+                self._voices[self._voice_key(mode, synthesizer)].append(stage)
 
     async def recognizer(self, language: str) -> tuple[asr.Recognizer, threading.Lock]:
         """A recognizer for `language` and its lock (for the REST endpoints)."""
