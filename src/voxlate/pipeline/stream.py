@@ -291,7 +291,7 @@ class StreamTranslator:
         if no speech has come since, synthesize and re-voice the first chunk too (due,
         for the shared synthesizer's schedule, at `eos_wall`: the last speech frame's)."""
         rec = await asyncio.to_thread(
-            st.recognize, self.engines, self.locks, clip, enhance, self.config.short_asr
+            st.recognize, self.engines, self.locks, clip, enhance, self.config.short_asr, eos_wall
         )
         tr, mt_s = await asyncio.to_thread(st.translate, self.engines, self.locks, rec.text)
         spec = Speculation(rec, tr, {"mt": mt_s})
@@ -333,6 +333,7 @@ class StreamTranslator:
                         job.audio,
                         job.enhance,
                         self.config.short_asr,
+                        job.eos_wall,
                     )
             except Exception as e:  # an engine failed on this utterance: report, go on
                 await self._events.put(ErrorEvent(f"recognition failed: {e}", job.index))

@@ -62,12 +62,13 @@ def needs_enhancement(
 class EngineLocks:
     """One lock per shared engine; sessions sharing `Engines` must share these too.
 
-    The synthesizer's lock is a `DeadlineLock`: live sessions that share it are served
-    earliest deadline first (`speak`'s `deadline`), chunk by chunk.
+    The recognizer's and the synthesizer's locks are `DeadlineLock`s: live sessions that
+    share them are served earliest end of speech first (`recognize`'s and `speak`'s
+    `deadline`; the synthesizer's chunk by chunk).
     """
 
     enhance: threading.Lock = field(default_factory=threading.Lock)
-    asr: threading.Lock = field(default_factory=threading.Lock)
+    asr: threading.Lock | DeadlineLock = field(default_factory=DeadlineLock)
     mt: threading.Lock = field(default_factory=threading.Lock)
     tts: threading.Lock | DeadlineLock = field(default_factory=DeadlineLock)
     voice: threading.Lock = field(default_factory=threading.Lock)
@@ -84,12 +85,19 @@ class Recognized:
 
 
 def recognize(
-    engines: Engines, locks: EngineLocks, audio: Audio, enhance: bool, short: bool = False
+    engines: Engines,
+    locks: EngineLocks,
+    audio: Audio,
+    enhance: bool,
+    short: bool = False,
+    deadline: float | None = None,
 ) -> Recognized:
     """Enhance (when asked) and recognise one utterance, holding each engine's lock.
 
     short: use the recognizer's fast path for short utterances where it has one
     (`ShortContextRecognizer`, e.g. Whisper with a window cut to the utterance).
+    deadline: the utterance's end of speech (perf_counter s), its place in the queue for
+    a recognizer shared by live sessions (`DeadlineLock`); None: now.
     """
     t0 = time.perf_counter()
     clean = audio
@@ -98,7 +106,7 @@ def recognize(
             clean = engines.enhancer.enhance(audio)
     t1 = time.perf_counter()
     rec = engines.recognizer
-    with locks.asr:
+    with hold(locks.asr, deadline):
         if short and isinstance(rec, ShortContextRecognizer):
             text = rec.transcribe_short(clean, engines.source).text.strip()
         else:

@@ -132,8 +132,9 @@ class EnginePool:
             with self._shared_lock:
                 got = self._shared.get(key)
                 if got is None:
-                    # The synthesizer's lock serves live sessions earliest deadline first.
-                    lock = DeadlineLock() if kind == "tts" else threading.Lock()
+                    # The recognizer's and synthesizer's locks serve live sessions
+                    # earliest end of speech first.
+                    lock = DeadlineLock() if kind in ("asr", "tts") else threading.Lock()
                     got = (create_engine(kind, spec), lock)
                     self._shared[key] = got
         return got
