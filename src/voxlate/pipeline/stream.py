@@ -296,7 +296,10 @@ class StreamTranslator:
         tr, mt_s = await asyncio.to_thread(st.translate, self.engines, self.locks, rec.text)
         spec = Speculation(rec, tr, {"mt": mt_s})
         paused = self._cut is not None and self._cut.last_speech < pause_frame - 1
-        if self.config.speculate_speech and tr and paused:
+        # A guess is synthesized only while the synthesizer is idle: under load (other
+        # sessions' chunks waiting) work that may be thrown away would delay theirs.
+        idle = not self.locks.tts.locked()
+        if self.config.speculate_speech and tr and paused and idle:
             spec.voiced = self._voice_ready
             spec.speech = st.speak(
                 self.engines,
