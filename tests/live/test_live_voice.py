@@ -116,6 +116,6 @@ def test_live_sessions_with_kokoro_speak_through_the_fitted_style():
     mode = VoiceMode("preserve")
     stage = asyncio.run(pool.acquire_voice(mode, kokoro))
     assert isinstance(stage, StyledVoiceStage) and stage.background
-    pool.release_voice(mode, stage, kokoro)
+    pool.release_voice(mode, stage)
     assert asyncio.run(pool.acquire_voice(mode, kokoro)) is stage
     assert not isinstance(asyncio.run(pool.acquire_voice(mode)), StyledVoiceStage)

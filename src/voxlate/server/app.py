@@ -54,9 +54,9 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         ticker = asyncio.create_task(monitor.run())
-        # Kokoro live only where this machine speaks it fast enough (else eSpeak NG).
-        targets = dict.fromkeys([t for _, t in config.preload] or [config.target])
-        for target in targets:
+        # Kokoro live only where this machine speaks it fast enough (else eSpeak NG); measured
+        # with the pairs loaded at start-up (a server without any loads and measures nothing).
+        for target in dict.fromkeys(t for _, t in config.preload):
             choice = await asyncio.to_thread(choose_live_voice, pool, target)
             announce(choice)
             if choice is not None:
@@ -72,7 +72,7 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
             synth = pair.engines.synthesizer
             stage = await pool.acquire_voice(voice, synth)
             await asyncio.to_thread(warm_voice_stage, stage, pair.engines)
-            pool.release_voice(voice, stage, synth)
+            pool.release_voice(voice, stage)
         try:
             yield
         finally:

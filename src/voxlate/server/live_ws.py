@@ -285,14 +285,11 @@ class LiveSession:
             # Threads of this stream (a voice fit, a chunk's conversion) may still run;
             # the stage returns to the pool only once they are done and it is reset, in a
             # worker thread, so neither the event loop nor the next session waits on it.
-            synth = stream.engines.synthesizer
-            task = asyncio.create_task(self._settle(stream, self.voice_mode, voice, synth))
+            task = asyncio.create_task(self._settle(stream, self.voice_mode, voice))
             _SETTLING.add(task)
             task.add_done_callback(_SETTLING.discard)
 
-    async def _settle(
-        self, stream: StreamTranslator, mode: VoiceMode, voice: Any, synthesizer: Any
-    ) -> None:
+    async def _settle(self, stream: StreamTranslator, mode: VoiceMode, voice: Any) -> None:
         def wait_and_reset() -> None:
             with stream.locks.voice:  # held by this stream's fitting / converting threads
                 voice.reset()
@@ -301,4 +298,4 @@ class LiveSession:
             await asyncio.to_thread(wait_and_reset)
         except Exception:  # a stage that cannot reset is dropped, not reused
             return
-        self.pool.release_voice(mode, voice, synthesizer)
+        self.pool.release_voice(mode, voice)

@@ -110,6 +110,7 @@ class EnginePool:
     _lock: threading.Lock = field(default_factory=threading.Lock)  # _pairs and the counts
     _load_lock: threading.Lock = field(default_factory=threading.Lock)  # one pair load at once
     _voices: dict[Any, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    _stage_keys: dict[int, Any] = field(default_factory=dict)  # id(stage) -> its free list
     _voice_lock: threading.Lock = field(default_factory=threading.Lock)
     _encoder: Any = None  # the speaker encoder shared by every voice stage
     _shared: dict[tuple[str, str], tuple[Any, Any]] = field(default_factory=dict)
@@ -262,7 +263,10 @@ class EnginePool:
         with self._voice_lock:
             if self._voices[key]:
                 return self._voices[key].pop()
-        return await asyncio.to_thread(self._new_voice_stage, mode, synthesizer)
+        stage = await asyncio.to_thread(self._new_voice_stage, mode, synthesizer)
+        with self._voice_lock:
+            self._stage_keys[id(stage)] = key  # where `release_voice` files it
+        return stage
 
     @staticmethod
     def _voice_key(mode: VoiceMode, synthesizer: Any) -> Any:
@@ -288,10 +292,10 @@ class EnginePool:
         # sounds the same.
         return build_voice_stage(mode, encoder=encoder)
 
-    def release_voice(self, mode: VoiceMode, stage: Any, synthesizer: Any = None) -> None:
+    def release_voice(self, mode: VoiceMode, stage: Any) -> None:
         if stage is not None:
             with self._voice_lock:
-                self._voices[self._voice_key(mode, synthesizer)].append(stage)
+                self._voices[self._stage_keys.get(id(stage), mode)].append(stage)
 
     async def recognizer(self, language: str) -> tuple[asr.Recognizer, threading.Lock]:
         """A recognizer for `language` and its lock (for the REST endpoints)."""
