@@ -14,8 +14,9 @@ from voxlate.pipeline.stream_io import file_frames
 from .conftest import VOICE
 
 
-def test_live_defaults_differ_from_file_defaults_where_measured():
-    assert default_tts("es") == "kokoro" and default_tts("es", live=True) == "espeak-ng"
+def test_live_and_file_defaults():
+    assert default_tts("es") == default_tts("es", live=True) == "kokoro"
+    assert default_tts("de") == default_tts("de", live=True) == "espeak-ng"
     assert default_tts("en") == default_tts("en", live=True) == "piper"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 import pytest
 
@@ -124,7 +125,7 @@ class StubPool:
         self.modes: list[VoiceMode] = []
 
     async def acquire(self, source: str, target: str) -> object:
-        return object()
+        return SimpleNamespace(engines=SimpleNamespace(synthesizer=None))
 
     def release(self, pair: object) -> None:
         pass
@@ -136,7 +137,7 @@ class StubPool:
     def new_vad(self) -> None:
         return None
 
-    async def acquire_voice(self, mode: VoiceMode) -> None:
+    async def acquire_voice(self, mode: VoiceMode, synthesizer: object = None) -> None:
         self.modes.append(mode)
         raise ImportError("stub: no voice stages")
 

@@ -32,6 +32,7 @@ from voxlate.pipeline.stream_io import FRAME_S, file_frames
 from voxlate.pipeline.stream_stages import check_enhance_mode
 
 STAGE_ORDER = ("enhance", "asr", "mt", "tts", "voice")
+HEADER = ["end of speech -> first audio (s)", "n", "mean", "median", "p95", "best", "worst"]
 
 
 def joined(files: list[Path], pause_s: float = 1.0, lead_s: float = 0.5) -> Audio:
@@ -254,53 +255,18 @@ def run_live_bench(
     asr: str | None = None,
     tts: str | None = None,
 ) -> str:
-    """Run the benchmark; return the markdown it appends to `log` (when given)."""
-    import dataclasses
+    """Run the benchmark; return the markdown it appends to `log` (when given).
 
+    rounds: passes through the recordings in the in-process stream (0: only the clients).
+    """
     load0 = load_line()
-    t0 = time.perf_counter()
     specs = EngineSpecs(voice=voice, asr=asr, tts=tts, live=True)
-    engines = Engines.load(specs, source, target)
-    engines.warm_up()
-    load_s = time.perf_counter() - t0
     audio = joined(files)
-    seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=end_silence)
-    config = StreamConfig(segmenter=seg, enhance=check_enhance_mode(enhance_mode))
-    # `rounds` passes through the clips in one stream: later rounds run with the
-    # speaker's voice already fitted (the first utterance fits it in the background).
-    long = Audio(np.concatenate([audio.samples] * rounds), SAMPLE_RATE)
-    run = asyncio.run(run_stream(engines, long, config))
-    lat = [x.first_audio_s for x in run.latencies if x.first_audio_s is not None]
-    warm = [x.first_audio_s for x in run.latencies if x.first_audio_s is not None and x.voice_ready]
-    stage_sums: dict[str, float] = defaultdict(float)
-    for x in run.latencies:
-        for k, v in x.stages.items():
-            stage_sums[k] += v
-    n = max(len(run.latencies), 1)
-    compute = sum(stage_sums.values())
-    rows = []
-    for name, values in (("all utterances", lat), ("voice fitted", warm)):
-        s = summary(values)
-        rows.append([name, len(values), s["mean"], s["median"], s["p95"], s["best"], s["worst"]])
-    header = ["end of speech -> first audio (s)", "n", "mean", "median", "p95", "best", "worst"]
-    table = markdown_table(header, rows)
-    stages = markdown_table(
-        ["stage", "mean s per utterance"],
-        [[k, stage_sums[k] / n] for k in STAGE_ORDER if k in stage_sums],
-    )
-    text = (
-        f"{len(files)} recording(s) joined with 1 s pauses, x{rounds} in one stream "
-        f"({long.duration:.1f} s), fed in real time in {FRAME_S * 1000:.0f} ms frames; "
-        f"{source}->{target}, voice `{voice}`, enhance `{enhance_mode}`, end-of-speech silence "
-        f"{end_silence} s (part of the latency); engines: "
-        + ", ".join(f"{k}=`{v}`" for k, v in engines.names.items())
-        + f"\n\nmodel loading (once): {load_s:.2f} s · compute real-time factor "
-        f"{compute / long.duration:.2f} (stage seconds / input seconds) · "
-        f"{sum(x.speculative for x in run.latencies)}/{len(run.latencies)} utterances used "
-        f"speculative recognition, {sum(x.speculative_speech for x in run.latencies)} also "
-        f"speculative synthesis of the first chunk · peak RSS {peak_rss_mb():.0f} MiB · load average at start "
-        f"{load0}, at end {load_line()}\n\n{table}\n\n{stages}"
-    )
+    text = f"load average at start {load0}"
+    if rounds > 0:
+        text = _stream_part(
+            files, audio, specs, source, target, voice, enhance_mode, end_silence, rounds, load0
+        )
     if clients > 0:
         res = run_clients(clients, audio, source, target, voice, specs, end_silence, enhance_mode)
         cl = [v for r in res for v in r.latencies]
@@ -320,8 +286,66 @@ def run_live_bench(
             f"streaming the {len(files)} recordings once in real time; utterances per client "
             f"{utts}; audio samples announced but not received: {dropped}; audio events "
             f"without a frame: {missing}; errors: {len(errors)}; load average at end "
-            f"{load_line()}\n\n" + markdown_table(header, rows)
+            f"{load_line()}\n\n" + markdown_table(HEADER, rows)
         )
     if log is not None:
         append_benchmark("bench live", text, log)
+    return text
+
+
+def _stream_part(
+    files: list[Path],
+    audio: Audio,
+    specs: EngineSpecs,
+    source: str,
+    target: str,
+    voice: str,
+    enhance_mode: str,
+    end_silence: float,
+    rounds: int,
+    load0: str,
+) -> str:
+    """The in-process stream: `rounds` passes through `audio` in real time; its markdown."""
+    import dataclasses
+
+    t0 = time.perf_counter()
+    engines = Engines.load(specs, source, target)
+    engines.warm_up()
+    load_s = time.perf_counter() - t0
+    seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=end_silence)
+    config = StreamConfig(segmenter=seg, enhance=check_enhance_mode(enhance_mode))
+    # `rounds` passes through the clips in one stream: later rounds run with the
+    # speaker's voice already fitted (the first utterance fits it in the background).
+    long = Audio(np.concatenate([audio.samples] * rounds), SAMPLE_RATE)
+    run = asyncio.run(run_stream(engines, long, config))
+    lat = [x.first_audio_s for x in run.latencies if x.first_audio_s is not None]
+    warm = [x.first_audio_s for x in run.latencies if x.first_audio_s is not None and x.voice_ready]
+    stage_sums: dict[str, float] = defaultdict(float)
+    for x in run.latencies:
+        for k, v in x.stages.items():
+            stage_sums[k] += v
+    n = max(len(run.latencies), 1)
+    compute = sum(stage_sums.values())
+    rows = []
+    for name, values in (("all utterances", lat), ("voice fitted", warm)):
+        s = summary(values)
+        rows.append([name, len(values), s["mean"], s["median"], s["p95"], s["best"], s["worst"]])
+    table = markdown_table(HEADER, rows)
+    stages = markdown_table(
+        ["stage", "mean s per utterance"],
+        [[k, stage_sums[k] / n] for k in STAGE_ORDER if k in stage_sums],
+    )
+    text = (
+        f"{len(files)} recording(s) joined with 1 s pauses, x{rounds} in one stream "
+        f"({long.duration:.1f} s), fed in real time in {FRAME_S * 1000:.0f} ms frames; "
+        f"{source}->{target}, voice `{voice}`, enhance `{enhance_mode}`, end-of-speech silence "
+        f"{end_silence} s (part of the latency); engines: "
+        + ", ".join(f"{k}=`{v}`" for k, v in engines.names.items())
+        + f"\n\nmodel loading (once): {load_s:.2f} s · compute real-time factor "
+        f"{compute / long.duration:.2f} (stage seconds / input seconds) · "
+        f"{sum(x.speculative for x in run.latencies)}/{len(run.latencies)} utterances used "
+        f"speculative recognition, {sum(x.speculative_speech for x in run.latencies)} also "
+        f"speculative synthesis of the first chunk · peak RSS {peak_rss_mb():.0f} MiB · load average at start "
+        f"{load0}, at end {load_line()}\n\n{table}\n\n{stages}"
+    )
     return text

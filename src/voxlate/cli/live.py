@@ -161,6 +161,10 @@ def bench_live(
     enhance_mode: EnhanceModeOption = "auto",
     end_silence: EndSilenceOption = 0.3,
     clients: int = typer.Option(4, "--clients", help="Concurrent WebSocket clients (0: skip)."),
+    limit: int = typer.Option(0, "--limit", help="Use only the first N recordings (0: all)."),
+    rounds: int = typer.Option(
+        2, "--rounds", help="Passes through the recordings in the in-process stream (0: skip it)."
+    ),
     append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
     no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
     asr: AsrOption = None,
@@ -173,6 +177,7 @@ def bench_live(
 
     voice = str(parse_voice(voice))
     files = list(inputs) if inputs else default_inputs()
+    files = files[:limit] if limit > 0 else files
     body = run_live_bench(
         files,
         source,
@@ -181,6 +186,7 @@ def bench_live(
         enhance_mode=enhance_mode,
         end_silence=end_silence,
         clients=clients,
+        rounds=rounds,
         log=None if no_log else append,
         asr=asr,
         tts=tts,

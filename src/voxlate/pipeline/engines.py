@@ -148,7 +148,25 @@ def default_asr(source: str) -> str:
 # docs/benchmarks.md: ASR-BLEU, real-time factor, live first-audio latency).
 FILE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt": "kokoro",
             "hi": "kokoro", "ja": "kokoro"}  # fmt: skip
-LIVE_TTS = {"en": "piper"}
+LIVE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt": "kokoro",
+            "hi": "kokoro", "ja": "kokoro"}  # fmt: skip
+# The live fallback: a server whose start-up call shows Kokoro slower than this real-time
+# factor (synthesis wall seconds / seconds of speech) speaks live in eSpeak NG instead.
+LIVE_FALLBACK_TTS = "espeak-ng"
+LIVE_MAX_RTF = 0.8
+
+
+def live_tts_choice(spec: str, rtf: float) -> tuple[str, str]:
+    """The live synthesizer for default `spec` given its measured real-time factor `rtf`,
+    and one sentence that says why (the server prints it at start-up)."""
+    if spec == LIVE_FALLBACK_TTS:
+        return spec, f"live voice: {spec}"
+    if rtf > LIVE_MAX_RTF:
+        return LIVE_FALLBACK_TTS, (
+            f"live voice: {LIVE_FALLBACK_TTS}, not {spec}: {spec} ran at real-time factor "
+            f"{rtf:.2f} here (limit {LIVE_MAX_RTF}), too slow to speak live"
+        )
+    return spec, f"live voice: {spec} (real-time factor {rtf:.2f} at start-up)"
 
 
 def default_tts(target: str, live: bool = False) -> str:

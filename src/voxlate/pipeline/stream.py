@@ -247,7 +247,12 @@ class StreamTranslator:
                 ):
                     clip = cut.open_audio()
                     task = self._side_task(
-                        self._speculate(clip, self._enhance_for(clip, cut.noise_db), cut.frame_i)
+                        self._speculate(
+                            clip,
+                            self._enhance_for(clip, cut.noise_db),
+                            cut.frame_i,
+                            cut.last_speech_wall,
+                        )
                     )
                     spec = (cut.frame_i - 1, task)
                 every = self.config.partial_every_s
@@ -279,16 +284,22 @@ class StreamTranslator:
         task.add_done_callback(self._side.discard)
         return task
 
-    async def _speculate(self, clip: Audio, enhance: bool, pause_frame: int) -> Speculation:
+    async def _speculate(
+        self, clip: Audio, enhance: bool, pause_frame: int, eos_wall: float
+    ) -> Speculation:
         """Recognise and translate `clip` (speech up to the pause at `pause_frame`), then,
-        if no speech has come since, synthesize and re-voice the first chunk too."""
+        if no speech has come since, synthesize and re-voice the first chunk too (due,
+        for the shared synthesizer's schedule, at `eos_wall`: the last speech frame's)."""
         rec = await asyncio.to_thread(
-            st.recognize, self.engines, self.locks, clip, enhance, self.config.short_asr
+            st.recognize, self.engines, self.locks, clip, enhance, self.config.short_asr, eos_wall
         )
         tr, mt_s = await asyncio.to_thread(st.translate, self.engines, self.locks, rec.text)
         spec = Speculation(rec, tr, {"mt": mt_s})
         paused = self._cut is not None and self._cut.last_speech < pause_frame - 1
-        if self.config.speculate_speech and tr and paused:
+        # A guess is synthesized only while the synthesizer is idle: under load (other
+        # sessions' chunks waiting) work that may be thrown away would delay theirs.
+        idle = not self.locks.tts.locked()
+        if self.config.speculate_speech and tr and paused and idle:
             spec.voiced = self._voice_ready
             spec.speech = st.speak(
                 self.engines,
@@ -298,6 +309,7 @@ class StreamTranslator:
                 rec.clean,
                 self.config.split_clauses,
                 spec.timings,
+                deadline=eos_wall,
             )
             spec.first_chunk = await asyncio.to_thread(next, spec.speech, None)
         return spec
@@ -324,6 +336,7 @@ class StreamTranslator:
                         job.audio,
                         job.enhance,
                         self.config.short_asr,
+                        job.eos_wall,
                     )
             except Exception as e:  # an engine failed on this utterance: report, go on
                 await self._events.put(ErrorEvent(f"recognition failed: {e}", job.index))
@@ -381,6 +394,7 @@ class StreamTranslator:
                         job.recognized.clean,
                         self.config.split_clauses,
                         timings,
+                        deadline=job.eos_wall,
                     )
                     chunk = await asyncio.to_thread(next, gen, None)
                 try:

@@ -23,6 +23,7 @@ from voxlate.engines.mt.base import Translation, translate_document
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import InputError
 from voxlate.pipeline.engines import Engines
+from voxlate.pipeline.stream_sched import DeadlineLock, hold
 from voxlate.pipeline.voicing import synthesize_in_voice
 
 #: When to run the enhancer on an utterance: always, never, or only when its level is
@@ -59,12 +60,17 @@ def needs_enhancement(
 
 @dataclass
 class EngineLocks:
-    """One lock per shared engine; sessions sharing `Engines` must share these too."""
+    """One lock per shared engine; sessions sharing `Engines` must share these too.
+
+    The recognizer's and the synthesizer's locks are `DeadlineLock`s: live sessions that
+    share them are served earliest end of speech first (`recognize`'s and `speak`'s
+    `deadline`; the synthesizer's chunk by chunk).
+    """
 
     enhance: threading.Lock = field(default_factory=threading.Lock)
-    asr: threading.Lock = field(default_factory=threading.Lock)
+    asr: threading.Lock | DeadlineLock = field(default_factory=DeadlineLock)
     mt: threading.Lock = field(default_factory=threading.Lock)
-    tts: threading.Lock = field(default_factory=threading.Lock)
+    tts: threading.Lock | DeadlineLock = field(default_factory=DeadlineLock)
     voice: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -79,12 +85,19 @@ class Recognized:
 
 
 def recognize(
-    engines: Engines, locks: EngineLocks, audio: Audio, enhance: bool, short: bool = False
+    engines: Engines,
+    locks: EngineLocks,
+    audio: Audio,
+    enhance: bool,
+    short: bool = False,
+    deadline: float | None = None,
 ) -> Recognized:
     """Enhance (when asked) and recognise one utterance, holding each engine's lock.
 
     short: use the recognizer's fast path for short utterances where it has one
     (`ShortContextRecognizer`, e.g. Whisper with a window cut to the utterance).
+    deadline: the utterance's end of speech (perf_counter s), its place in the queue for
+    a recognizer shared by live sessions (`DeadlineLock`); None: now.
     """
     t0 = time.perf_counter()
     clean = audio
@@ -93,7 +106,7 @@ def recognize(
             clean = engines.enhancer.enhance(audio)
     t1 = time.perf_counter()
     rec = engines.recognizer
-    with locks.asr:
+    with hold(locks.asr, deadline):
         if short and isinstance(rec, ShortContextRecognizer):
             text = rec.transcribe_short(clean, engines.source).text.strip()
         else:
@@ -172,6 +185,7 @@ def speak(
     timings: dict[str, float],
     whole: bool = False,
     speaker: str | None = None,
+    deadline: float | None = None,
 ) -> Iterator[Audio]:
     """Synthesize `text` and convert it to the speaker's voice, yielding chunks as they are ready.
 
@@ -183,16 +197,19 @@ def speak(
     speaker: the source speaker's label when the voice stage was told the speakers up
         front (`SpeakerVoice.assign`, the file pipeline's diarization); None: the stage
         tracks speakers itself.
+    deadline: when the first chunk is due (perf_counter s; live: the end of speech), the
+        order in which sessions sharing the synthesizer's `DeadlineLock` get it; a later
+        chunk is due when the speech before it has played. None: first come, first served.
     """
-    synth = _synthesized(engines, locks, voice, text, source, split_clauses, timings, speaker)
+    args = (engines, locks, voice, text, source, split_clauses, timings, speaker, deadline)
     if whole:
-        chunks = list(synth)
+        chunks = list(_synthesized(*args))
         if not chunks:
             return
         speech = concatenate(chunks, chunks[0].sample_rate)
         yield _voiced(locks, voice, speech, source, timings, speaker)
         return
-    for chunk in synth:
+    for chunk in _synthesized(*args):
         yield _voiced(locks, voice, chunk, source, timings, speaker)
 
 
@@ -226,18 +243,28 @@ def _synthesized(
     split_clauses: bool,
     timings: dict[str, float],
     speaker: str | None = None,
+    deadline: float | None = None,
 ) -> Iterator[Audio]:
     """`text` synthesized chunk by chunk, in the style `voice` picks for `source` where it
-    picks one (`synthesize_in_voice`), not yet converted; empty chunks are skipped."""
+    picks one (`synthesize_in_voice`), not yet converted; empty chunks are skipped.
+    Each chunk waits for the synthesizer's lock by its deadline (see `speak`)."""
     pieces = clauses(text) if split_clauses else [text]
+    due = deadline
+    started: float | None = None  # when the first chunk was ready (its audio starts then)
+    spoken = 0.0  # seconds of speech yielded so far
     for piece in pieces:
         it = synthesize_in_voice(engines.synthesizer, voice, piece, engines.target, source, speaker)
         while True:
             t0 = time.perf_counter()
-            with locks.tts:
+            with hold(locks.tts, due):
                 chunk = next(it, None)
-            timings["tts"] = timings.get("tts", 0.0) + time.perf_counter() - t0
+            t1 = time.perf_counter()
+            timings["tts"] = timings.get("tts", 0.0) + t1 - t0
             if chunk is None:
                 break
             if len(chunk.samples):
+                if deadline is not None:
+                    started = t1 if started is None else started
+                    spoken += chunk.duration
+                    due = started + spoken  # the next chunk plays after this one
                 yield chunk

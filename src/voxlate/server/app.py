@@ -21,6 +21,7 @@ from voxlate.pipeline.voice.mode import named_voice
 from voxlate.server.config import ServerConfig
 from voxlate.server.docs_page import render_docs
 from voxlate.server.guard import GuardMiddleware, token_ok  # noqa: F401  (token_ok re-exported)
+from voxlate.server.live_voice import announce, choose_live_voice
 from voxlate.server.live_ws import LiveSession
 from voxlate.server.loop_monitor import LoopMonitor
 from voxlate.server.pool import EnginePool
@@ -53,6 +54,13 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         ticker = asyncio.create_task(monitor.run())
+        # Kokoro live only where this machine speaks it fast enough (else eSpeak NG); measured
+        # with the pairs loaded at start-up (a server without any loads and measures nothing).
+        for target in dict.fromkeys(t for _, t in config.preload):
+            choice = await asyncio.to_thread(choose_live_voice, pool, target)
+            announce(choice)
+            if choice is not None:
+                app.state.live_voices[target] = choice
         for source, target in config.preload:
             await pool.pair(source, target)
         voice = named_voice(config.voice)
@@ -60,8 +68,9 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
             # Load one voice stage now and fit it once, so the first live session does not
             # wait for it, and the first fit's one-off costs (imports, JIT compilation),
             # which hold the GIL for about 0.5 s, are paid before any client is served.
-            stage = await pool.acquire_voice(voice)
             pair = await pool.pair(*config.preload[0])
+            synth = pair.engines.synthesizer
+            stage = await pool.acquire_voice(voice, synth)
             await asyncio.to_thread(warm_voice_stage, stage, pair.engines)
             pool.release_voice(voice, stage)
         try:
@@ -81,6 +90,7 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
     app.state.config = config
     app.state.pool = pool
     app.state.clients = 0
+    app.state.live_voices = {}  # target -> LiveVoice chosen at start-up
     app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware, config=config)
@@ -106,6 +116,7 @@ def create_app(config: ServerConfig | None = None, pool: EnginePool | None = Non
                 "loaded_pairs": [f"{s}-{t}" for s, t in pool.loaded_pairs()],
                 "max_pairs": pool.max_pairs,
                 "loop_lag_max_s": round(monitor.max_lag(lag_window), 4),
+                "live_tts": {t: v.to_json() for t, v in app.state.live_voices.items()},
             }
         )
 

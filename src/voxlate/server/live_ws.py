@@ -190,7 +190,7 @@ class LiveSession:
             return
         try:
             vad = await asyncio.to_thread(self.pool.new_vad)  # loads a model: off the loop
-            self.voice = await self.pool.acquire_voice(voice)
+            self.voice = await self.pool.acquire_voice(voice, pair.engines.synthesizer)
         except (VoxlateError, ImportError) as e:
             self.pool.release(pair)
             reason = f"voice mode '{voice}' is not available on this server"

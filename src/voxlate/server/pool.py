@@ -33,6 +33,7 @@ from voxlate.engines.vad import VAD
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import InputError, VoxlateError
 from voxlate.pipeline.engines import (
+    LIVE_FALLBACK_TTS,
     Engines,
     EngineSpecs,
     create_engine,
@@ -40,6 +41,7 @@ from voxlate.pipeline.engines import (
     default_tts,
 )
 from voxlate.pipeline.file import FileTranslator
+from voxlate.pipeline.stream_sched import DeadlineLock
 from voxlate.pipeline.stream_stages import EngineLocks
 from voxlate.pipeline.voice.mode import VoiceMode
 
@@ -107,10 +109,13 @@ class EnginePool:
     _pairs: OrderedDict[tuple[str, str], LoadedPair] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)  # _pairs and the counts
     _load_lock: threading.Lock = field(default_factory=threading.Lock)  # one pair load at once
-    _voices: dict[VoiceMode, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    _voices: dict[Any, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    _stage_keys: dict[int, Any] = field(default_factory=dict)  # id(stage) -> its free list
     _voice_lock: threading.Lock = field(default_factory=threading.Lock)
     _encoder: Any = None  # the speaker encoder shared by every voice stage
-    _shared: dict[tuple[str, str], tuple[Any, threading.Lock]] = field(default_factory=dict)
+    _shared: dict[tuple[str, str], tuple[Any, Any]] = field(default_factory=dict)
+    # default live synthesizers measured too slow here (`live_voice`): eSpeak NG instead
+    too_slow_tts: set[str] = field(default_factory=set)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -119,7 +124,7 @@ class EnginePool:
 
     # -- engines shared by spec ------------------------------------------------------
 
-    def shared(self, kind: str, spec: str) -> tuple[Any, threading.Lock]:
+    def shared(self, kind: str, spec: str) -> tuple[Any, Any]:
         """The one engine of `kind` (vad, enhance, asr, mt, tts) built from `spec`, and its
         lock (one LLM worker for every pair, whatever the number of pairs)."""
         key = (kind, spec)
@@ -128,7 +133,10 @@ class EnginePool:
             with self._shared_lock:
                 got = self._shared.get(key)
                 if got is None:
-                    got = (create_engine(kind, spec), threading.Lock())
+                    # The recognizer's and synthesizer's locks serve live sessions
+                    # earliest end of speech first.
+                    lock = DeadlineLock() if kind in ("asr", "tts") else threading.Lock()
+                    got = (create_engine(kind, spec), lock)
                     self._shared[key] = got
         return got
 
@@ -180,7 +188,7 @@ class EnginePool:
             del self._pairs[idle]
 
     def _load(self, source: str, target: str) -> LoadedPair:
-        locks: dict[str, threading.Lock] = {}
+        locks: dict[str, Any] = {}
 
         def create(kind: str, spec: str) -> Any:
             engine, lock = self.shared(kind, spec)
@@ -188,6 +196,8 @@ class EnginePool:
             return engine
 
         specs = dataclasses.replace(self.specs, voice="tts")
+        if specs.tts is None and default_tts(target, specs.live) in self.too_slow_tts:
+            specs = dataclasses.replace(specs, tts=LIVE_FALLBACK_TTS)
         engines = Engines.load(specs, source, target, create=create)
         pair_locks = EngineLocks(
             enhance=locks["enhance"], asr=locks["asr"], mt=locks["mt"], tts=locks["tts"]
@@ -240,17 +250,35 @@ class EnginePool:
         """A fresh VAD (it keeps per-stream state)."""
         return vad.REGISTRY.create(self.specs.vad)
 
-    async def acquire_voice(self, mode: VoiceMode) -> Any:
-        """A voice stage for `mode` that no one else uses until `release_voice`; None for 'tts'."""
+    async def acquire_voice(self, mode: VoiceMode, synthesizer: Any = None) -> Any:
+        """A voice stage for `mode` that no one else uses until `release_voice`; None for 'tts'.
+
+        synthesizer: the session's synthesizer when it takes styles (Kokoro): the stage then
+        speaks through the style fitted to the speaker (fitted in the background; its
+        lookup costs ~0 s), as `voxlate live` does; None: the adapter stage (WORLD).
+        """
         if mode.kind == "tts":
             return None
+        key = self._voice_key(mode, synthesizer)
         with self._voice_lock:
-            if self._voices[mode]:
-                return self._voices[mode].pop()
-        return await asyncio.to_thread(self._new_voice_stage, mode)
+            if self._voices[key]:
+                return self._voices[key].pop()
+        stage = await asyncio.to_thread(self._new_voice_stage, mode, synthesizer)
+        with self._voice_lock:
+            self._stage_keys[id(stage)] = key  # where `release_voice` files it
+        return stage
 
-    def _new_voice_stage(self, mode: VoiceMode | str) -> Any:
+    @staticmethod
+    def _voice_key(mode: VoiceMode, synthesizer: Any) -> Any:
+        from voxlate.engines.tts.base import StyledSynthesizer
+
+        if isinstance(synthesizer, StyledSynthesizer):
+            return (mode, id(synthesizer))
+        return mode
+
+    def _new_voice_stage(self, mode: VoiceMode | str, synthesizer: Any = None) -> Any:
         """A voice stage with its own speaker state, sharing one speaker encoder."""
+        from voxlate.engines.tts.base import StyledSynthesizer
         from voxlate.engines.voice import ENCODERS
         from voxlate.pipeline.voice import build_voice_stage
 
@@ -258,6 +286,8 @@ class EnginePool:
             if self._encoder is None:
                 self._encoder = ENCODERS.create("resemblyzer")
             encoder = self._encoder
+        if isinstance(synthesizer, StyledSynthesizer):  # live: fitted in the background
+            return build_voice_stage(mode, synthesizer, live=True, encoder=encoder)
         # The adapter stage the CLI builds for a synthesizer without styles, so a request
         # sounds the same.
         return build_voice_stage(mode, encoder=encoder)
@@ -265,7 +295,7 @@ class EnginePool:
     def release_voice(self, mode: VoiceMode, stage: Any) -> None:
         if stage is not None:
             with self._voice_lock:
-                self._voices[mode].append(stage)
+                self._voices[self._stage_keys.get(id(stage), mode)].append(stage)
 
     async def recognizer(self, language: str) -> tuple[asr.Recognizer, threading.Lock]:
         """A recognizer for `language` and its lock (for the REST endpoints)."""

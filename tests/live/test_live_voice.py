@@ -1,0 +1,121 @@
+"""The server's live voice: Kokoro by default, eSpeak NG on a machine too slow for it."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from voxlate.audio import Audio
+from voxlate.pipeline.engines import (
+    LIVE_FALLBACK_TTS,
+    LIVE_MAX_RTF,
+    EngineSpecs,
+    default_tts,
+    live_tts_choice,
+)
+from voxlate.pipeline.stream_sched import DeadlineLock
+from voxlate.server.live_voice import announce, choose_live_voice, real_time_factor
+from voxlate.server.pool import EnginePool
+
+
+class _Timed:
+    """A synthesizer that takes `wall_s` to make 0.5 s of audio."""
+
+    def __init__(self, wall_s: float) -> None:
+        self.wall_s = wall_s
+        self.calls = 0
+
+    def languages(self) -> set[str]:
+        return {"es"}
+
+    def synthesize(self, text: str, language: str):
+        self.calls += 1
+        time.sleep(self.wall_s)
+        yield Audio(np.zeros(12_000, np.float32), 24_000)
+
+
+def _pool_with(synth: _Timed) -> EnginePool:
+    pool = EnginePool(EngineSpecs(voice="tts", live=True))
+    pool._shared[("tts", "kokoro")] = (synth, DeadlineLock())
+    return pool
+
+
+def test_kokoro_is_the_live_default_where_it_speaks():
+    for lang in ("es", "fr", "it", "pt", "hi", "ja"):
+        assert default_tts(lang, live=True) == "kokoro"
+    assert default_tts("en", live=True) == "piper"
+    assert default_tts("de", live=True) == "espeak-ng"
+
+
+def test_real_time_factor_times_one_call_after_a_warm_up():
+    synth = _Timed(0.1)
+    rtf = real_time_factor(synth, "es")
+    assert synth.calls == 2
+    assert 0.2 <= rtf < 0.2 + 0.5  # 0.1 s for 0.5 s of speech, plus scheduling noise
+
+
+def test_a_slow_machine_falls_back_to_espeak_and_says_so(capsys):
+    slow = _Timed(0.5 * LIVE_MAX_RTF + 0.2)  # real-time factor above the limit
+    pool = _pool_with(slow)
+    choice = choose_live_voice(pool, "es")
+    assert choice is not None and choice.spec == LIVE_FALLBACK_TTS and choice.default == "kokoro"
+    assert choice.rtf is not None and choice.rtf > LIVE_MAX_RTF
+    assert pool.too_slow_tts == {"kokoro"}
+    announce(choice)
+    err = capsys.readouterr().err
+    assert err.startswith("live voice: espeak-ng, not kokoro") and "too slow" in err
+    assert choice.to_json()["spec"] == "espeak-ng"
+
+
+def test_a_fast_machine_keeps_kokoro():
+    pool = _pool_with(_Timed(0.01))
+    choice = choose_live_voice(pool, "es")
+    assert choice is not None and choice.spec == "kokoro" and not pool.too_slow_tts
+    assert choice.message.startswith("live voice: kokoro (real-time factor")
+
+
+def test_a_named_synthesizer_is_not_measured():
+    pool = EnginePool(EngineSpecs(voice="tts", live=True, tts="kokoro"))
+    assert choose_live_voice(pool, "es") is None
+    assert live_tts_choice("espeak-ng", 9.0)[0] == "espeak-ng"
+
+
+@pytest.mark.slow
+def test_server_health_reports_the_fallback_and_sessions_get_espeak():
+    from fastapi.testclient import TestClient
+
+    from voxlate.server.app import create_app
+    from voxlate.server.config import ServerConfig
+
+    pool = _pool_with(_Timed(0.5 * LIVE_MAX_RTF + 0.2))
+    cfg = ServerConfig(specs=pool.specs, voice="tts", allow_hosts=("testserver",))
+    app = create_app(cfg, pool)
+    with TestClient(app) as client:
+        body = client.get("/v1/health").json()
+        assert body["live_tts"]["es"]["spec"] == "espeak-ng"
+        assert body["live_tts"]["es"]["rtf"] > LIVE_MAX_RTF
+        pair = pool.load_now("en", "es")
+        assert pair.engines.names["tts"].startswith("espeak-ng")
+
+
+@pytest.mark.slow
+def test_live_sessions_with_kokoro_speak_through_the_fitted_style():
+    """The server gives a Kokoro session the styled stage (style fitted in the background,
+    looked up at ~0 s), not the WORLD adapter; stages are pooled per synthesizer."""
+    pytest.importorskip("resemblyzer")
+    import asyncio
+
+    from voxlate.engines.tts.kokoro import KokoroSynthesizer
+    from voxlate.pipeline.voice.mode import VoiceMode
+    from voxlate.pipeline.voice.styled import StyledVoiceStage
+
+    pool = EnginePool(EngineSpecs(voice="tts", live=True))
+    kokoro = KokoroSynthesizer()
+    mode = VoiceMode("preserve")
+    stage = asyncio.run(pool.acquire_voice(mode, kokoro))
+    assert isinstance(stage, StyledVoiceStage) and stage.background
+    pool.release_voice(mode, stage)
+    assert asyncio.run(pool.acquire_voice(mode, kokoro)) is stage
+    assert not isinstance(asyncio.run(pool.acquire_voice(mode)), StyledVoiceStage)
