@@ -78,7 +78,7 @@ def test_docs_benchmarks_is_generated_short_and_names_commands():
     assert len(records) >= 60  # the converted history
     page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     assert page == render(records, "benchmarks-history.png"), "run `voxlate bench render`"
-    assert len(page.splitlines()) < 300
+    assert len(page.splitlines()) < 360  # the latest run of each of ~30 benchmarks
     summary = page.split("\n\n## ")[0].splitlines()
     rows = [s for s in summary if s.startswith("| ") and not s.startswith("| benchmark")]
     assert len(rows) == len({r["title"] for r in records})

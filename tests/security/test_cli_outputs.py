@@ -141,7 +141,7 @@ def test_all_outputs_appear_together(tmp_path):
 @needs_apertium
 def test_failed_report_keeps_the_old_wav(run_cli, clip, tmp_path, monkeypatch):
     """The report fails after the translation: the old wav is not replaced."""
-    import voxlate.pipeline.file as file_pipeline
+    import voxlate.pipeline.dub_output as dub_output
 
     out, rep = tmp_path / "o.wav", tmp_path / "o.json"
     out.write_bytes(b"previous wav")
@@ -149,7 +149,7 @@ def test_failed_report_keeps_the_old_wav(run_cli, clip, tmp_path, monkeypatch):
     def broken_dumps(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(file_pipeline.json, "dumps", broken_dumps)
+    monkeypatch.setattr(dub_output.json, "dumps", broken_dumps)
     with pytest.raises(OSError):
         run_cli(
             "translate",
