@@ -207,6 +207,7 @@ class _Worker:
 
     def close(self) -> None:
         """Stop the worker and wait for it (bounded): never left to interpreter exit."""
+        manager = getattr(self.pool, "_executor_manager_thread", None)
         self.pool.shutdown(wait=False, cancel_futures=True)
         proc = self.process
         if proc is not None and proc.is_alive():
@@ -216,6 +217,19 @@ class _Worker:
                 proc.kill()
                 proc.join(timeout=5.0)
         self.pool.shutdown(wait=True)
+        forget_exit_wakeup(manager)
+
+
+def forget_exit_wakeup(manager: Any) -> None:
+    """Drop a shut-down executor's manager thread from the wake-ups that CPython's exit hook
+    (`concurrent.futures.process._python_exit`) sends: writing to that thread's closed pipe
+    printed 'Exception ignored in threading._shutdown ... OSError: [Errno 9] Bad file
+    descriptor' at the end of a run (seen once in 2 idle demo runs)."""
+    import concurrent.futures.process as cfp
+
+    wakeups = getattr(cfp, "_threads_wakeups", None)
+    if manager is not None and wakeups is not None and not manager.is_alive():
+        wakeups.pop(manager, None)
 
 
 _OPEN: weakref.WeakSet[LlamaTranslator] = weakref.WeakSet()
