@@ -327,11 +327,13 @@ def run_dub_bench(
     bleu_snrs: Sequence[float] = (6.0,),
     tts: str | None = None,
     voice: str = "tts",
-    parts: Sequence[str] = ("background", "asr-bleu", "rtf"),
+    parts: Sequence[str] = ("background", "asr-bleu", "diarize", "timing", "rtf"),
     log: str | os.PathLike | None = None,
     progress: bool = True,
+    mt: str = "apertium",
+    title: str = "bench dub",
 ) -> str:
-    """Run the parts asked for; return the markdown (recorded with `log`)."""
+    """Run the parts asked for; return the markdown (recorded with `log` under `title`)."""
     from voxlate.engines.enhance import REGISTRY as ENHANCERS
     from voxlate.eval.asr_bleu import JUDGE, load_judge
 
@@ -371,6 +373,14 @@ def run_dub_bench(
             f"file default --enhance-mode auto; judge {JUDGE} (es); "
             f"asr {names['asr']}, mt {names['mt']}, tts {names['tts']}.\n\n" + table
         )
+    if "diarize" in parts:
+        from voxlate.bench.diarize import run_diarize_bench
+
+        out.append("### Diarization (`pipeline/diarize.py`)\n\n" + run_diarize_bench())
+    if "timing" in parts:
+        from voxlate.bench.diarize import run_timing_bench
+
+        out.append("### Timing of the dub\n\n" + run_timing_bench(mt))
     if "rtf" in parts:
         row, names = video_rtf(minutes, tts=tts, voice=voice)
         table = markdown_table(
@@ -390,7 +400,5 @@ def run_dub_bench(
         )
     body = "\n\n".join(out)
     if log is not None:
-        title = "bench dub" + ("" if set(parts) >= {"background", "asr-bleu", "rtf"} else
-                               " --part " + " --part ".join(parts))  # fmt: skip
         append_benchmark(title, body, log)
     return body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -21,6 +22,9 @@ from voxlate.cli.engine_options import (
     VoiceOption,
 )
 from voxlate.cli.groups import app, bench_app
+
+if TYPE_CHECKING:
+    from voxlate.pipeline.engines import Engines, EngineSpecs
 
 
 @app.command()
@@ -101,6 +105,8 @@ def live(
         audio_format(output)
     specs = command_specs(live=True, voice=voice, vad=vad, enhance=enhance, asr=asr, mt=mt, tts=tts)
     engines = load_engines(specs, source.lower(), target.lower())
+    if tts is None:
+        engines = live_voice_or_fallback(engines, specs, source.lower(), target.lower())
     engines.warm_up()
     seg = dataclasses.replace(
         LIVE_SEGMENTER, end_silence_s=end_silence, max_utterance_s=max_utterance
@@ -192,3 +198,27 @@ def bench_live(
         tts=tts,
     )
     typer.echo(body)
+
+
+def live_voice_or_fallback(
+    engines: Engines, specs: EngineSpecs, source: str, target: str
+) -> Engines:
+    """The default live synthesizer if one short call shows it fast enough here, else the
+    engines again with eSpeak NG (`pipeline.engines.live_tts_choice`, as `voxlate serve`
+    decides at start-up); says which on stderr."""
+    import dataclasses
+
+    from voxlate.cli.translate import load_engines
+    from voxlate.pipeline.engines import LIVE_FALLBACK_TTS, default_tts, live_tts_choice
+    from voxlate.server.live_voice import PROBE_LANGUAGE, real_time_factor
+
+    default = default_tts(target, live=True)
+    if default == LIVE_FALLBACK_TTS:
+        return engines
+    synth = engines.synthesizer
+    probe = PROBE_LANGUAGE if PROBE_LANGUAGE in synth.languages() else target
+    spec, message = live_tts_choice(default, real_time_factor(synth, probe))
+    typer.echo(message, err=True)
+    if spec == default:
+        return engines
+    return load_engines(dataclasses.replace(specs, tts=spec), source, target, quiet=True)

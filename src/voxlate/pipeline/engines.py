@@ -150,10 +150,15 @@ FILE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt":
             "hi": "kokoro", "ja": "kokoro"}  # fmt: skip
 LIVE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt": "kokoro",
             "hi": "kokoro", "ja": "kokoro"}  # fmt: skip
-# The live fallback: a server whose start-up call shows Kokoro slower than this real-time
-# factor (synthesis wall seconds / seconds of speech) speaks live in eSpeak NG instead.
+# The live fallback: a server (or `voxlate live`) whose start-up call shows Kokoro slower
+# than this real-time factor (synthesis wall seconds / seconds of speech, one short clause)
+# speaks live in eSpeak NG instead. Measured on the 2-core development machine (idle; the
+# probe's factor there is about 0.6-0.8): Kokoro live took 2.05 s median / 3.9 s p95 from
+# the end of speech for 1 client and 43 s / 92 s for 4 (the pipeline fell behind real
+# time), eSpeak NG 1.48 / 2.24 s for 4; so a machine must synthesise about twice as fast
+# as this one before Kokoro is the better live default (docs/live.md).
 LIVE_FALLBACK_TTS = "espeak-ng"
-LIVE_MAX_RTF = 0.8
+LIVE_MAX_RTF = 0.3
 
 
 def live_tts_choice(spec: str, rtf: float) -> tuple[str, str]:
