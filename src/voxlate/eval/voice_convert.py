@@ -37,6 +37,7 @@ from voxlate.audio import SAMPLE_RATE, Audio, concatenate, load_audio
 from voxlate.data.voice_corpus import TEST, VALIDATION
 from voxlate.engines.voice.base import SpeakerEncoder
 from voxlate.eval.speaker_judge import MfccJudge
+from voxlate.eval.voice_style import centroids
 
 TEST_SPEAKERS = TEST  # the converter's split (`data/voice_corpus.py`), one source of truth
 VALIDATION_SPEAKERS = VALIDATION
@@ -144,11 +145,7 @@ class ConverterJudges:
     ) -> None:
         self.encoder = encoder
         self.names = [s.name for s in speakers]
-        cents = []
-        for s in speakers:
-            c = np.mean([encoder.embed(a) for a in s.judge], axis=0)
-            cents.append(c / np.linalg.norm(c))
-        self.centroids = np.stack(cents)
+        self.centroids = centroids(encoder, [s.judge for s in speakers])
         clips = {s.name: s.judge for s in speakers}
         clips.update({k: v for k, v in (extra or {}).items() if k not in clips})
         self.mfcc = MfccJudge.fit(clips)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,17 +126,22 @@ class Scores:
     fit_cpu: float | None
 
 
+def centroids(encoder: SpeakerEncoder, lines: Sequence[Sequence[Audio]]) -> np.ndarray:
+    """(n, dim): per speaker, the unit-norm mean of the embeddings of their `lines`."""
+    cents = []
+    for clips in lines:
+        c = np.mean([encoder.embed(a) for a in clips], axis=0)
+        cents.append(c / np.linalg.norm(c))
+    return np.stack(cents)
+
+
 class Judges:
     """Both judges, set up on the speakers' judge lines."""
 
     def __init__(self, encoder: SpeakerEncoder, speakers: list[SpeakerLines]) -> None:
         self.encoder = encoder
         self.names = [s.name for s in speakers]
-        cents = []
-        for s in speakers:
-            c = np.mean([encoder.embed(a) for a in s.judge], axis=0)
-            cents.append(c / np.linalg.norm(c))
-        self.centroids = np.stack(cents)
+        self.centroids = centroids(encoder, [s.judge for s in speakers])
         self.mfcc = MfccJudge.fit({s.name: s.judge for s in speakers})
 
     def score(
