@@ -119,3 +119,33 @@ def test_live_sessions_with_kokoro_speak_through_the_fitted_style():
     pool.release_voice(mode, stage)
     assert asyncio.run(pool.acquire_voice(mode, kokoro)) is stage
     assert not isinstance(asyncio.run(pool.acquire_voice(mode)), StyledVoiceStage)
+
+
+def test_voxlate_live_falls_back_to_espeak_when_kokoro_is_slow(monkeypatch, capsys):
+    """`voxlate live` probes its default synthesizer as the server does: too slow here ->
+    the engines are loaded again with eSpeak NG, and stderr says why."""
+    import voxlate.cli.translate as translate_cli
+    import voxlate.server.live_voice as live_voice
+    from voxlate.cli.live import live_voice_or_fallback
+
+    class _Engines:
+        def __init__(self, tts: str) -> None:
+            self.synthesizer = type("S", (), {"name": tts, "languages": lambda self: {"es"}})()
+
+    probed: list[str] = []
+    loaded: list[str | None] = []
+
+    def slow(synthesizer, language, text="x"):
+        probed.append(synthesizer.name)
+        return LIVE_MAX_RTF + 1.0
+
+    def load(specs, source, target, quiet=False):
+        loaded.append(specs.tts)
+        return _Engines(specs.tts)
+
+    monkeypatch.setattr(live_voice, "real_time_factor", slow)
+    monkeypatch.setattr(translate_cli, "load_engines", load)
+    engines = live_voice_or_fallback(_Engines("kokoro"), EngineSpecs(live=True), "en", "es")
+    assert probed == ["kokoro"] and loaded == [LIVE_FALLBACK_TTS]
+    assert engines.synthesizer.name == LIVE_FALLBACK_TTS
+    assert "live voice: espeak-ng, not kokoro" in capsys.readouterr().err
