@@ -81,6 +81,30 @@ def test_the_guard_passes_prepare_to_its_primary():
     GuardedTranslator(Plain()).prepare("en", "es")  # nothing to do, no error
 
 
+def test_the_guard_loads_its_language_identifier_while_the_models_load():
+    """`prepare` starts loading langid (~1 s) on a thread, so the first sentence need not."""
+    import threading
+
+    from voxlate.engines.mt import guard
+
+    class Primary:
+        name = "fake"
+
+        def pairs(self):
+            return {("en", "es")}
+
+        def translate(self, text, source, target):
+            return text
+
+    guard._identifier.cache_clear()
+    GuardedTranslator(Primary()).prepare("en", "es")
+    loaders = [t for t in threading.enumerate() if t.name == "langid-load"]
+    assert loaders, "prepare started no loader"
+    for t in loaders:
+        t.join(timeout=60)
+    assert guard._identifier.cache_info().currsize == 1
+
+
 def test_a_file_that_is_no_gguf_fails_at_construction(tmp_path):
     from voxlate.engines.mt.llm import LlamaTranslator
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +159,8 @@ LIVE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt":
 # time), eSpeak NG 1.48 / 2.24 s for 4; so a machine must synthesise about twice as fast
 # as this one before Kokoro is the better live default (docs/live.md).
 LIVE_FALLBACK_TTS = "espeak-ng"
+# Models `Engines.load` loads at the same time (besides the translator's worker process).
+LOAD_THREADS = 2
 LIVE_MAX_RTF = 0.3
 
 
@@ -253,21 +256,35 @@ class Engines:
                 )
             if isinstance(translator, PreparingTranslator):
                 translator.prepare(source, target)
-        recognizer = create("asr", specs.asr or default_asr(source))
-        if recognizer.languages is not None and source not in recognizer.languages:
-            raise UnsupportedLanguageError(
-                f"The recognizer {describe(recognizer)} only knows {', '.join(sorted(recognizer.languages))}; "
-                f"for '{source}' use the multilingual --asr faster-whisper:base."
-            )
+        # The other models load two at a time (their files are read and their sessions set
+        # up mostly outside the GIL); the checks below raise in the same order as before.
         tts_spec = specs.tts or default_tts(target, specs.live)
-        synthesizer = create("tts", tts_spec)
-        if target not in synthesizer.languages():
-            raise UnsupportedLanguageError(
-                f"The synthesizer {describe(synthesizer)} does not speak '{target}'."
-            )
-        v = create("vad", specs.vad)
-        e = create("enhance", specs.enhance)
-        voice = build_voice_stage(specs.voice, synthesizer, specs.live)
+        with ThreadPoolExecutor(max_workers=LOAD_THREADS, thread_name_prefix="load") as pool:
+            loading = {
+                "asr": pool.submit(create, "asr", specs.asr or default_asr(source)),
+                "tts": pool.submit(create, "tts", tts_spec),
+                "vad": pool.submit(create, "vad", specs.vad),
+                "enhance": pool.submit(create, "enhance", specs.enhance),
+            }
+            try:
+                recognizer = loading["asr"].result()
+                if recognizer.languages is not None and source not in recognizer.languages:
+                    raise UnsupportedLanguageError(
+                        f"The recognizer {describe(recognizer)} only knows {', '.join(sorted(recognizer.languages))}; "
+                        f"for '{source}' use the multilingual --asr faster-whisper:base."
+                    )
+                synthesizer = loading["tts"].result()
+                if target not in synthesizer.languages():
+                    raise UnsupportedLanguageError(
+                        f"The synthesizer {describe(synthesizer)} does not speak '{target}'."
+                    )
+                voice = build_voice_stage(specs.voice, synthesizer, specs.live)
+                v = loading["vad"].result()
+                e = loading["enhance"].result()
+            except BaseException:
+                for f in loading.values():
+                    f.cancel()
+                raise
         mt_name = describe(translator)
         if isinstance(translator, ModeTranslator) and source != target:
             mt_name = f"{mt_name}:{translator.mode(source, target)}"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from voxlate.pipeline.stream_stages import (
 )
 from voxlate.pipeline.timeline import TimelineConfig, place, render
 from voxlate.pipeline.translate_ahead import TranslationsAhead
-from voxlate.pipeline.voice.stages import SpeakerVoice
+from voxlate.pipeline.voice.stages import PreparingVoice, SpeakerVoice
 from voxlate.text.syllables import count_syllables
 
 REPORT_VERSION = 2  # 2: speakers, per-segment timing, what `voxlate render` needs
@@ -115,7 +117,7 @@ class FileTranslator:
         e, locks = self.engines, self.locks
         timings: dict[str, float] = defaultdict(float)
         t_start = time.perf_counter()
-        background = self.background(audio, timings)
+        original = audio
         audio = audio.resample(SAMPLE_RATE)
         utts, noise_db = self.utterances(audio, timings)
         if not utts:
@@ -141,6 +143,12 @@ class FileTranslator:
         # source samples, which `voxlate render` cuts again from the input.
         clips = [source_clip(audio, u.start, u.end) for u in utts]
         labels = self.diarize_utterances([r.clean for r in recognized], timings)
+        # While the sentences are translated (the LLM's worker process), two threads use the
+        # rest of the machine: one fits each speaker's voice (`PreparingVoice`: the style and
+        # the converter's adaptation), one estimates the background over the whole input (the
+        # enhancer is free now). Their seconds still go to 'voice' and 'background'.
+        prepared = prepare_voices(e.voice, labels, timings)
+        background = in_background(self.background, original, timings, name="background")
         # Pass 2: translate the texts as one document (some engines pay a start-up cost per
         # call; an LLM is given the previous sentence) in a thread that runs ahead, and speak
         # each translation in the chosen voice as it comes (`translate_ahead`: timings['mt']
@@ -156,6 +164,8 @@ class FileTranslator:
                 bar.update(u.end - u.start)
             ahead.finish()
         timings["mt"] += ahead.seconds
+        if prepared is not None:
+            prepared.result()
         bar.close()
         shortened, needs = self._shorten(done, recognized, labels, timings)
         keys = self.clip_keys([d.translation for d in done], labels, clips)
@@ -173,7 +183,7 @@ class FileTranslator:
         result = FileResult(
             result.audio, segments, result.timings, result.duration, speakers, spoken, needs
         )
-        return with_background(result, background, timings)
+        return with_background(result, background.result(), timings)
 
     def background(self, audio: Audio, timings: dict[str, float]) -> Audio | None:
         """The background of the whole of `audio` at its rate (`estimate_background`: the
@@ -331,8 +341,44 @@ class FileTranslator:
         ]
         out = {s: round(timings.get(s, 0.0), 4) for s in STAGES}
         out["diarize"] = round(timings.get("diarize", 0.0), 4)
+        if "voice_fit" in timings:  # fitted ahead, overlapping 'mt' (`prepare_voices`)
+            out["voice_fit"] = round(timings["voice_fit"], 4)
         out["total"] = round(time.perf_counter() - t_start, 4)
         return FileResult(track, segments, out, round(duration, 3))
+
+
+def in_background(fn: Callable[..., Any], *args: Any, name: str) -> Future:
+    """`fn(*args)` on a daemon thread of its own; its result (or exception) in the future."""
+    done: Future = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(fn(*args))
+        except BaseException as e:  # handed to whoever waits for the result
+            done.set_exception(e)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return done
+
+
+def prepare_voices(voice: Any, labels: Sequence[str], timings: dict[str, float]) -> Future | None:
+    """Each labelled speaker's voice fitted on a thread of its own (`PreparingVoice.prepare`),
+    None when the voice stage cannot. A fit that fails here is left to the first `convert`,
+    which fits again and says why."""
+    speakers = [s for s in dict.fromkeys(labels) if s]
+    if not isinstance(voice, PreparingVoice) or not speakers:
+        return None
+
+    def run() -> None:
+        t0 = time.perf_counter()
+        for who in speakers:
+            try:
+                voice.prepare(who)
+            except Exception:  # noqa: BLE001 - the first convert repeats the fit and reports it
+                break
+        timings["voice_fit"] = time.perf_counter() - t0
+
+    return in_background(run, name="voice-prepare")
 
 
 def with_background(

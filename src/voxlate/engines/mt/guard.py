@@ -235,6 +235,12 @@ def _identifier() -> Any:
     return identifier
 
 
+def load_identifier() -> None:
+    """Load the language identifier now (`prepare` does, on a thread of its own)."""
+    with _langid_lock:
+        _identifier()
+
+
 def language_probability(text: str, language: str) -> tuple[float, str]:
     """langid's probability that `text` is in `language` (or a close kin), and its best guess."""
     with _langid_lock:  # the identifier is not documented as thread-safe
@@ -348,9 +354,12 @@ class GuardedTranslator:
         return set(self.primary.pairs())
 
     def prepare(self, source: str, target: str) -> None:
-        """Let the primary set up the pair in the background, when it can."""
+        """Let the primary set up the pair in the background, when it can; load the language
+        identifier that checks its replies meanwhile (~1 s, otherwise paid by the first
+        sentence)."""
         if isinstance(self.primary, PreparingTranslator):
             self.primary.prepare(source, target)
+        threading.Thread(target=load_identifier, name="langid-load", daemon=True).start()
 
     def translate(self, text: str, source: str, target: str) -> str:
         """One sentence on its own (live): a crashed primary is tried again (it fails at

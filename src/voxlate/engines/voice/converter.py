@@ -106,6 +106,7 @@ class ConverterAdapter:
     """
 
     name = "converter"  # its ADAPTERS name (a --voice post-step: MODE+converter)
+    fits_without_speech = True  # `fit` reads only the target's speech (see `fit`)
 
     def __init__(
         self,

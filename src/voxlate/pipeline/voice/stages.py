@@ -21,6 +21,7 @@ called once per utterance, and ``reset()`` for a new input or session.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from voxlate.audio import Audio
+from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines.voice.base import SpeakerEncoder, VoiceAdapter, VoiceStage
 from voxlate.engines.voice.pseudo import (
     SOURCE_WARPS,
@@ -38,6 +39,7 @@ from voxlate.engines.voice.pseudo import (
     SpeakerDiffPseudoSpeaker,
 )
 from voxlate.engines.voice.world import VoiceParams, analyze, measure
+from voxlate.errors import VoxlateError
 from voxlate.pipeline.voice.mode import DEFAULT_VOICE, VoiceMode, parse_voice
 
 SAME_SPEAKER = 0.76  # cosine to a cluster centroid above which an utterance joins it
@@ -65,6 +67,27 @@ class SpeakerVoice(Protocol):
     def voice_of(self, speaker: str) -> str:
         """What the report says of `speaker`'s voice (after it was used)."""
         ...
+
+
+@runtime_checkable
+class PreparingVoice(Protocol):
+    """A voice stage that can fit a speaker's voice before their first translation is
+    synthesized (the file pipeline calls `prepare` on a thread of its own after diarization,
+    while the sentences are translated)."""
+
+    def prepare(self, speaker: str) -> None:
+        """Fit the voice of `speaker` (a label given to `assign`) now where that needs no
+        synthesized speech; otherwise, or on any error, leave it to the first `convert`."""
+        ...
+
+
+def fits_without_speech(adapter: VoiceAdapter) -> bool:
+    """Whether `adapter.fit` ignores its `speech` argument (the trained converter), so that
+    a speaker can be fitted before anything is synthesized."""
+    return bool(getattr(adapter, "fits_without_speech", False))
+
+
+NO_SPEECH = Audio(np.zeros(0, dtype=np.float32), SAMPLE_RATE)  # `fit`'s unused speech
 
 
 # -- speakers -----------------------------------------------------------------
@@ -205,6 +228,17 @@ class PreserveVoice:
             return "not used"
         return f"{self.adapter.name} fitted on {spk.fitted_on_s:.1f} s"
 
+    def prepare(self, speaker: str) -> None:
+        if not fits_without_speech(self.adapter):
+            return
+        with self._lock:
+            spk = self.tracker.known.get(speaker)
+            if spk is None or spk.params is not None or not spk.audio:
+                return
+            with contextlib.suppress(VoxlateError):  # the first convert will say it
+                spk.params = self.adapter.fit(NO_SPEECH, spk.sample(), spk.centroid)
+                spk.fitted_on_s = spk.seconds
+
     def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
         if speech.duration < 0.1 or (source.duration < 0.1 and speaker is None):
             return speech
@@ -234,6 +268,13 @@ class ReferenceVoice:
         self.spec = f"reference:{path}"
         self._params: VoiceParams | None = None
         self._lock = threading.Lock()
+
+    def prepare(self, speaker: str) -> None:
+        if not fits_without_speech(self.adapter):
+            return
+        with self._lock, contextlib.suppress(VoxlateError):
+            if self._params is None:
+                self._params = self.adapter.fit(NO_SPEECH, self.reference, self.embedding)
 
     def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
         if speech.duration < 0.1:
@@ -268,6 +309,17 @@ class AnonymousVoice:
     def voice_of(self, speaker: str) -> str:
         spk = self.tracker.known.get(speaker)
         return "not used" if spk is None or spk.params is None else "pseudo-speaker"
+
+    def prepare(self, speaker: str) -> None:
+        if not fits_without_speech(self.adapter):
+            return
+        with self._lock:
+            spk = self.tracker.known.get(speaker)
+            if spk is None or spk.params is not None or not spk.audio:
+                return
+            with contextlib.suppress(VoxlateError):  # the first convert will say it
+                spk.params = self.adapter.fit(NO_SPEECH, spk.sample(), spk.centroid)
+                spk.fitted_on_s = spk.seconds
 
     def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
         if speech.duration < 0.1 or (source.duration < 0.1 and speaker is None):

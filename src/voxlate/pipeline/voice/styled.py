@@ -33,7 +33,13 @@ from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines.voice.base import SpeakerEncoder, VoiceStage
 from voxlate.engines.voice.style_fit import FitCancelled, FitResult, StyleFitter
 from voxlate.pipeline.voice.mode import VoiceMode
-from voxlate.pipeline.voice.stages import REFIT_AFTER_S, SpeakerTracker, SpeakerVoice
+from voxlate.pipeline.voice.stages import (
+    NO_SPEECH,
+    REFIT_AFTER_S,
+    PreparingVoice,
+    SpeakerTracker,
+    SpeakerVoice,
+)
 
 STYLED_MODES = ("preserve", "anonymize", "reference")
 
@@ -103,6 +109,8 @@ class StyledVoiceStage:
         with self._lock:
             self.tracker.fix(labels, clips, embeddings)
             self._styles = {k: v for k, v in self._styles.items() if k == -1}
+        if isinstance(self.post, SpeakerVoice):  # the post-step's voice too: one per speaker
+            self.post.assign(labels, clips, embeddings)
 
     def voice_of(self, speaker: str) -> str:
         """'kokoro style, probe cosine 0.81, fitted on 23.4 s' (what the report says)."""
@@ -176,6 +184,16 @@ class StyledVoiceStage:
         """Block until the background fits started so far are done (tests, evaluation)."""
         for f in list(self._pending.values()):
             f.result(timeout)
+
+    def prepare(self, speaker: str) -> None:
+        """Fit `speaker`'s style (a label given to `assign`), then the post-step's voice
+        where it needs no synthesized speech (`PreparingVoice`); the file pipeline calls
+        this on a thread of its own while the sentences are translated."""
+        if self.background or speaker not in self.tracker.known:
+            return
+        self.style_for(NO_SPEECH, speaker)
+        if isinstance(self.post, PreparingVoice):
+            self.post.prepare(speaker)
 
     # -- VoiceStage ----------------------------------------------------------------
     def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
