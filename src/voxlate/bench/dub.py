@@ -219,13 +219,9 @@ def asr_bleu_with_background(
     return rows, engines.names
 
 
-def build_talk_video(folder: Path, minutes: float, snr_db: float = 10.0) -> tuple[Path, float]:
-    """A video of real English speech (LibriVox and card clips with pauses, repeated to
-    `minutes`) with real music under it at `snr_db`, over a generated 320x240 picture
-    (h264, 25 fps) in mp4; returns its path and length (s)."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise MissingDependencyError("ffmpeg (needed to build the benchmark video)", apt="ffmpeg")
+def talk_speech(minutes: float) -> np.ndarray:
+    """`minutes` of real English speech at `SAMPLE_RATE`: the LibriVox and card clips (two
+    speakers) with `PAUSE_S` pauses, repeated."""
     pieces = [load_audio(p, SAMPLE_RATE).samples for p, _ in clips("librivox") + clips("cards")]
     pause = np.zeros(int(PAUSE_S * SAMPLE_RATE), np.float32)
     want = int(minutes * 60 * SAMPLE_RATE)
@@ -237,7 +233,17 @@ def build_talk_video(folder: Path, minutes: float, snr_db: float = 10.0) -> tupl
             total += len(p) + len(pause)
             if total >= want:
                 break
-    speech = np.concatenate(parts)[:want]
+    return np.concatenate(parts)[:want]
+
+
+def build_talk_video(folder: Path, minutes: float, snr_db: float = 10.0) -> tuple[Path, float]:
+    """A video of real English speech (LibriVox and card clips with pauses, repeated to
+    `minutes`) with real music under it at `snr_db`, over a generated 320x240 picture
+    (h264, 25 fps) in mp4; returns its path and length (s)."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise MissingDependencyError("ffmpeg (needed to build the benchmark video)", apt="ffmpeg")
+    speech = talk_speech(minutes)
     music = at_snr(speech, music_bed(music_files()[0], len(speech)), snr_db)
     wav = folder / "talk.wav"
     import soundfile as sf

@@ -51,11 +51,28 @@ def bench_translate(
     oracle: bool = typer.Option(
         False, "--oracle", help="ASR-BLEU of the synthesizer reading the references."
     ),
+    as_user: bool = typer.Option(
+        False,
+        "--as-user",
+        help="Instead: time `voxlate translate` as a command with every default (start-up "
+        "included) on INPUTS [default: the README's demo clip and a --minutes recording].",
+    ),
+    minutes: float = typer.Option(
+        2.0, "--minutes", help="--as-user: length of the built recording (0: none)."
+    ),
+    user_args: str = typer.Option(
+        "",
+        "--user-args",
+        help='--as-user: options added to each command, e.g. "--mt apertium --voice tts".',
+    ),
 ) -> None:
     """Run real recordings through the file pipeline; print per-stage mean time, RTF and peak RSS.
 
     With --asr-bleu N: translate N reference lines (input speech synthesised), transcribe the
     output speech with Whisper base and score BLEU/chrF against human translations.
+
+    With --as-user: the wall time a user waits for `voxlate translate` (a fresh process per
+    input, models and the LLM worker started inside the clock), with its real-time factor.
     """
     from voxlate.bench.translate import (
         default_inputs,
@@ -66,6 +83,20 @@ def bench_translate(
 
     voice = str(parse_voice(voice))
 
+    if as_user:
+        import shlex
+
+        from voxlate.bench.wall import run_wall_bench
+
+        if minutes < 0:
+            raise typer.BadParameter("must be 0 or more", param_hint="--minutes")
+        typer.echo(
+            run_wall_bench(
+                list(inputs) if inputs else None, minutes, shlex.split(user_args), source,
+                target, log=None if no_log else append,
+            )
+        )  # fmt: skip
+        return
     if asr_bleu:
         typer.echo(
             run_asr_bleu_bench(
