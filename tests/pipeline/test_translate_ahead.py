@@ -112,3 +112,53 @@ def test_leaving_early_stops_after_the_sentence_in_flight():
             raise KeyError("the synthesizer failed")
     ahead.finish()
     assert len(tr.calls) <= 3, tr.calls
+
+
+def test_a_fed_sentence_is_translated_before_the_next_is_recognised():
+    """With a `TextFeed`, the first sentence is translated while the feed is still open
+    (the recognizer is on the next one); the busy time leaves out the wait for texts."""
+    from voxlate.pipeline.translate_ahead import TextFeed
+
+    tr = Incremental()
+    feed = TextFeed()
+    with TranslationsAhead(engines(tr), EngineLocks(), feed) as ahead:
+        feed.put("a")
+        assert tr.translated[0].wait(5), "the first sentence waited for the whole feed"
+        assert ahead.get().text == "A"
+        time.sleep(0.3)  # "recognising" the next sentence
+        feed.put("b")
+        feed.close()
+        assert ahead.get().text == "B"
+        ahead.finish()
+    assert tr.calls == ["a", "b"]
+    assert feed.waited >= 0.25
+    assert ahead.seconds < 0.25  # translating took no time; the wait is not 'mt'
+
+
+def test_a_batch_translator_waits_for_the_whole_feed():
+    from voxlate.pipeline.translate_ahead import TextFeed
+
+    seen: list[list[str]] = []
+
+    class Batch:
+        name = "batch"
+
+        def pairs(self):
+            return {("en", "es")}
+
+        def translate(self, text, source, target):
+            return text
+
+        def translate_batch(self, texts, source, target):
+            seen.append(list(texts))
+            return [t + "!" for t in texts]
+
+    feed = TextFeed()
+    with TranslationsAhead(engines(Batch()), EngineLocks(), feed) as ahead:
+        feed.put("x")
+        feed.put("y")
+        time.sleep(0.1)
+        assert seen == []
+        feed.close()
+        assert [ahead.get().text, ahead.get().text] == ["x!", "y!"]
+    assert seen == [["x", "y"]]

@@ -38,7 +38,7 @@ from voxlate.pipeline.stream_stages import (
     speak,
 )
 from voxlate.pipeline.timeline import TimelineConfig, place, render
-from voxlate.pipeline.translate_ahead import TranslationsAhead
+from voxlate.pipeline.translate_ahead import TextFeed, TranslationsAhead
 from voxlate.pipeline.voice.stages import PreparingVoice, SpeakerVoice
 from voxlate.text.syllables import count_syllables
 
@@ -126,37 +126,43 @@ class FileTranslator:
             e.voice.reset()
         speech_s = sum(u.end - u.start for u in utts)
         bar = audio_seconds_bar("recognizing", speech_s, self.progress)
-        # Pass 1: enhance and recognise each utterance.
-        recognized: list[Recognized] = []
-        for u in utts:
-            rec = recognize(e, locks, u.audio, self.needs_enhancement(u.audio, noise_db))
-            for k, v in rec.timings.items():
-                timings[k] += v
-            recognized.append(rec)
-            bar.update(u.end - u.start)
-        texts = [r.text for r in recognized]
-        if not any(texts):
+        # The texts are translated as one document (some engines pay a start-up cost per
+        # call; an LLM is given the previous sentence) by a thread that runs ahead
+        # (`translate_ahead`): fed each sentence as it is recognised, it translates sentence
+        # k while the recognizer works on k+1 (a batch engine waits for all of them).
+        # timings['mt'] is its busy time, which overlaps 'asr', 'tts' and 'voice'.
+        feed = TextFeed()
+        with TranslationsAhead(e, locks, feed) as ahead:
+            # Pass 1: enhance and recognise each utterance.
+            recognized: list[Recognized] = []
+            try:
+                for u in utts:
+                    rec = recognize(e, locks, u.audio, self.needs_enhancement(u.audio, noise_db))
+                    for k, v in rec.timings.items():
+                        timings[k] += v
+                    recognized.append(rec)
+                    feed.put(rec.text)
+                    bar.update(u.end - u.start)
+            finally:
+                feed.close()
+            if not any(r.text for r in recognized):
+                bar.close()
+                raise NoSpeechError(f"No speech found in {name} (nothing was recognised).")
+            # Who speaks when: each speaker's voice is fitted once on all of their speech (as
+            # recognised: enhanced where it was noisy). The cache keys name the speaker by
+            # the source samples, which `voxlate render` cuts again from the input.
+            clips = [source_clip(audio, u.start, u.end) for u in utts]
+            labels = self.diarize_utterances([r.clean for r in recognized], timings)
+            # While the sentences are translated (the LLM's worker process), two threads use
+            # the rest of the machine: one fits each speaker's voice (`PreparingVoice`: the
+            # style and the converter's adaptation), one estimates the background over the
+            # whole input (the enhancer is free now).
+            prepared = prepare_voices(e.voice, labels, timings)
+            background = in_background(self.background, original, timings, name="background")
+            # Pass 2: speak each translation in the chosen voice as it comes.
             bar.close()
-            raise NoSpeechError(f"No speech found in {name} (nothing was recognised).")
-        # Who speaks when: each speaker's voice is fitted once on all of their speech (as
-        # recognised: enhanced where it was noisy). The cache keys name the speaker by the
-        # source samples, which `voxlate render` cuts again from the input.
-        clips = [source_clip(audio, u.start, u.end) for u in utts]
-        labels = self.diarize_utterances([r.clean for r in recognized], timings)
-        # While the sentences are translated (the LLM's worker process), two threads use the
-        # rest of the machine: one fits each speaker's voice (`PreparingVoice`: the style and
-        # the converter's adaptation), one estimates the background over the whole input (the
-        # enhancer is free now). Their seconds still go to 'voice' and 'background'.
-        prepared = prepare_voices(e.voice, labels, timings)
-        background = in_background(self.background, original, timings, name="background")
-        # Pass 2: translate the texts as one document (some engines pay a start-up cost per
-        # call; an LLM is given the previous sentence) in a thread that runs ahead, and speak
-        # each translation in the chosen voice as it comes (`translate_ahead`: timings['mt']
-        # is the thread's wall time, which overlaps 'tts' and 'voice').
-        bar.close()
-        bar = audio_seconds_bar("speaking", speech_s, self.progress)
-        done: list[TranslatedUtterance] = []
-        with TranslationsAhead(e, locks, texts) as ahead:
+            bar = audio_seconds_bar("speaking", speech_s, self.progress)
+            done: list[TranslatedUtterance] = []
             for u, rec, who in zip(utts, recognized, labels):
                 tr = ahead.get()
                 said = self._say(tr.text, rec.clean, who, timings)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -70,20 +70,24 @@ def translate_document(
 class IncrementalDocumentTranslator(Protocol):
     """A `DocumentTranslator` that can yield each sentence as soon as it is translated."""
 
-    def iter_document(self, texts: list[str], source: str, target: str) -> Iterator[Translation]:
-        """The sentences of one document in order, one `Translation` each, as they come."""
+    def iter_document(
+        self, texts: Iterable[str], source: str, target: str
+    ) -> Iterator[Translation]:
+        """The sentences of one document in order, one `Translation` each, as they come
+        (`texts` may be a feed whose sentences arrive while this runs)."""
         ...
 
 
 def iter_document(
-    translator: Translator, texts: list[str], source: str, target: str, name: str
+    translator: Translator, texts: Iterable[str], source: str, target: str, name: str
 ) -> Iterator[Translation]:
-    """`translate_document`, sentence by sentence where the translator can (a guarded LLM),
-    else all at once (batches: one call)."""
+    """`translate_document`, sentence by sentence where the translator can (a guarded LLM,
+    which starts on the first text of a feed), else all at once (batches: one call, once
+    every text is in)."""
     if isinstance(translator, IncrementalDocumentTranslator):
         yield from translator.iter_document(texts, source, target)
     else:
-        yield from translate_document(translator, texts, source, target, name)
+        yield from translate_document(translator, list(texts), source, target, name)
 
 
 @runtime_checkable

@@ -43,7 +43,7 @@ import re
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -374,7 +374,9 @@ class GuardedTranslator:
         """The sentences of one document in order, each given the previous accepted one."""
         return list(self.iter_document(texts, source, target))
 
-    def iter_document(self, texts: list[str], source: str, target: str) -> Iterator[Translation]:
+    def iter_document(
+        self, texts: Iterable[str], source: str, target: str
+    ) -> Iterator[Translation]:
         """`translate_document`, yielding each sentence as soon as it is translated."""
         self.reset()
         for t in texts:
