@@ -106,6 +106,20 @@ def test_background_adaptation_switches_the_voice_after_enough_speech():
     assert len(stage.later.done) == 1 and stage.later.done[0].speech_s == pytest.approx(6.0)
 
 
+def test_the_adaptation_waits_for_the_utterance_being_spoken():
+    """While the live pipeline speaks an utterance (`speaking(True)`), the adaptation it
+    triggered waits; it runs once that utterance's audio is out."""
+    stage, fitter, conv = _stage(adapt_after_s=1.0)
+    fitter.release.set()
+    stage.speaking(True)
+    stage.convert(_clip(0.5), _clip(2.0))
+    threading.Event().wait(0.5)
+    assert conv.fitted_on == [] and not stage.later.ready(0)
+    stage.speaking(False)
+    stage.wait(60)
+    assert conv.fitted_on == [pytest.approx(2.0)] and stage.later.ready(0)
+
+
 def test_reset_forgets_the_adaptation():
     stage, fitter, conv = _stage(adapt_after_s=1.0)
     fitter.release.set()

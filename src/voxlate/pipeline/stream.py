@@ -369,7 +369,11 @@ class StreamTranslator:
         fitting, which takes seconds, never delays the audio.
         """
         warmup: asyncio.Task | None = None
+        # a stage adapting in the background waits for each utterance's audio to be out
+        speaking = getattr(self.voice, "speaking", None)
         while (job := await inp.get()) is not _END:
+            if speaking is not None:
+                speaking(True)
             first: float | None = None
             timings = job.timings
             timings.setdefault("tts", 0.0)
@@ -425,6 +429,8 @@ class StreamTranslator:
                     voice=self._voice_label(voices),
                 )
             )
+            if speaking is not None:
+                speaking(False)
         await self._events.put(_END)
 
     def _voice_label(self, voices: list[str]) -> str:

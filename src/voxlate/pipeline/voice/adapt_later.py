@@ -5,7 +5,8 @@ CPU seconds), which a live stream cannot wait for; converting afterwards is chea
 0.05 CPU-s per second of speech). `BackgroundAdapter` runs each speaker's adaptation on its
 own worker thread, at a lower CPU priority (Linux applies nice per thread, and PyTorch's
 OpenMP team of that thread inherits it) and with one PyTorch thread, so it takes at most
-one core's idle time and never delays the synthesis of the utterance being spoken. It
+one core's idle time; and it waits for the utterance being spoken to be out (the live
+pipeline calls `speaking`; at most `QUIET_WAIT_S`), so it does not slow that one. It
 starts once `ADAPT_AFTER_S` of the speaker's speech has been heard (the speech collected
 so far, up to `stages.MAX_SPEAKER_AUDIO_S`); until it is done, `params` is None and the
 stage speaks in the fitted style alone. `StyledVoiceStage` owns one when live.
@@ -33,6 +34,9 @@ NICE = 10  # the adaptation thread's CPU priority (Linux nice, per thread)
 # caller that waits; a niced thread on a busy machine gets little CPU (measured: 2.4 CPU-s
 # over 58.6 s wall at load 8 on 2 cores), so its 150 steps, not the clock, should end it.
 BACKGROUND_FIT_S = 300.0
+# An adaptation waits (at most this long, s) for the utterance being spoken to be out
+# (`speaking(False)`, which the live pipeline calls after each utterance's last chunk).
+QUIET_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class BackgroundAdapter:
         self._failed: set[int] = set()  # speakers whose adaptation raised
         self._lock = threading.Lock()
         self._generation = 0  # bumped by `reset`: a fit of an older session is dropped
+        self._quiet = threading.Event()  # set while no utterance is being spoken
+        self._quiet.set()
         self._pool: ThreadPoolExecutor | None = None
         self.done: list[Adaptation] = []
         self.errors: list[str] = []  # adaptations that raised, one line each
@@ -99,6 +105,14 @@ class BackgroundAdapter:
             )
             return None
 
+    def speaking(self, on: bool) -> None:
+        """An utterance is being spoken (True) or its audio is out (False): adaptations
+        wait for the latter (at most `QUIET_WAIT_S`)."""
+        if on:
+            self._quiet.clear()
+        else:
+            self._quiet.set()
+
     def ready(self, key: int) -> bool:
         with self._lock:
             return key in self._params
@@ -107,6 +121,7 @@ class BackgroundAdapter:
         return self.adapter.convert(speech, params)
 
     def _fit(self, key: int, synthesized: Audio, sample: Audio, embedding: Any, gen: int) -> None:
+        self._quiet.wait(QUIET_WAIT_S)
         t0, c0 = time.perf_counter(), time.thread_time()
         params: Any = None
         try:
@@ -138,6 +153,7 @@ class BackgroundAdapter:
             self._params = {}
             self._pending = {}
             self._failed = set()
+            self._quiet.set()
 
 
 def _background() -> None:

@@ -221,6 +221,12 @@ class StyledVoiceStage:
             return self.post.convert(speech, source, speaker=speaker)  # type: ignore[call-arg]
         return self.post.convert(speech, source)
 
+    def speaking(self, on: bool) -> None:
+        """The live pipeline is speaking an utterance (True) or its audio is out (False):
+        the background adaptation waits for the latter (`BackgroundAdapter.speaking`)."""
+        if self.later is not None:
+            self.later.speaking(on)
+
     def _speaker(
         self, source: Audio, speaker: str | None
     ) -> tuple[int, float, Callable[[], Audio], np.ndarray | None] | None:
