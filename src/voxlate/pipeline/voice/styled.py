@@ -202,10 +202,10 @@ class StyledVoiceStage:
         warm-up calls convert on the first utterance, spoken in the stock voice)."""
         if self.background and self.mode != "anonymize":
             self.style_for(source, speaker)
-        found = self._speaker(source, speaker)
+        found = self._speaker(source, speaker) if self.background else None
         with self._lock:
-            styled = found is not None and found[0] in self._styles
-        self.last_voice = "style" if styled or not self.background else "pack"
+            styled = not self.background or (found is not None and found[0] in self._styles)
+        self.last_voice = "style" if styled else "pack"
         if self.later is not None:
             if found is None:
                 return speech
