@@ -120,6 +120,24 @@ def test_the_adaptation_waits_for_the_utterance_being_spoken():
     assert conv.fitted_on == [pytest.approx(2.0)] and stage.later.ready(0)
 
 
+def test_a_reference_clip_adapts_at_once_and_is_kept_across_sessions():
+    conv = _Converter()
+    fitter = _Fitter()
+    fitter.release.set()
+    ref = _clip(3.0, 7)
+    stage = StyledVoiceStage(
+        "reference", fitter, _Encoder(), reference=ref, background=True,  # type: ignore[arg-type]
+        later=BackgroundAdapter(conv),  # type: ignore[arg-type]
+    )  # fmt: skip
+    speech = _clip(0.5)
+    assert stage.convert(speech, _clip(0.3, 1)) is speech  # adapting on the clip meanwhile
+    stage.wait(60)
+    assert conv.fitted_on == [pytest.approx(3.0)]
+    stage.reset()  # a new session: the reference's adaptation is kept
+    stage.convert(speech, _clip(0.3, 2))
+    assert stage.last_voice == "style+converter" and len(conv.fitted_on) == 1
+
+
 def test_reset_forgets_the_adaptation():
     stage, fitter, conv = _stage(adapt_after_s=1.0)
     fitter.release.set()
