@@ -121,31 +121,76 @@ def test_live_sessions_with_kokoro_speak_through_the_fitted_style():
     assert not isinstance(asyncio.run(pool.acquire_voice(mode)), StyledVoiceStage)
 
 
-def test_voxlate_live_falls_back_to_espeak_when_kokoro_is_slow(monkeypatch, capsys):
+def test_voxlate_live_falls_back_to_espeak_replacing_only_the_synthesizer(monkeypatch, capsys):
     """`voxlate live` probes its default synthesizer as the server does: too slow here ->
-    the engines are loaded again with eSpeak NG, and stderr says why."""
-    import voxlate.cli.translate as translate_cli
+    eSpeak NG takes its place, with the voice stage rebuilt for it (sharing the speaker
+    encoder); the VAD, enhancer, recognizer and translator are not loaded again."""
+    import voxlate.pipeline.engines as pe
     import voxlate.server.live_voice as live_voice
     from voxlate.cli.live import live_voice_or_fallback
+    from voxlate.pipeline.engines import Engines
 
-    class _Engines:
-        def __init__(self, tts: str) -> None:
-            self.synthesizer = type("S", (), {"name": tts, "languages": lambda self: {"es"}})()
+    class _Synth:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @classmethod
+        def from_spec(cls, arg):
+            return cls(arg)
+
+        def languages(self) -> set[str]:
+            return {"es"}
+
+    class _Stage:
+        spec = "preserve:kokoro-style+converter"
+        encoder = object()
 
     probed: list[str] = []
-    loaded: list[str | None] = []
+    created: list[tuple[str, str]] = []
+    built: list[tuple] = []
 
     def slow(synthesizer, language, text="x"):
         probed.append(synthesizer.name)
         return LIVE_MAX_RTF + 1.0
 
-    def load(specs, source, target, quiet=False):
-        loaded.append(specs.tts)
-        return _Engines(specs.tts)
+    def create(kind, spec):
+        created.append((kind, spec))
+        return _Synth(spec)
+
+    def build(voice, synthesizer, live=False, encoder=None):
+        built.append((voice, synthesizer.name, live, encoder))
+        return type("W", (), {"spec": "preserve:world+resemblyzer"})()
+
+    def no_reload(*a, **k):
+        raise AssertionError("the engines were loaded again")
 
     monkeypatch.setattr(live_voice, "real_time_factor", slow)
-    monkeypatch.setattr(translate_cli, "load_engines", load)
-    engines = live_voice_or_fallback(_Engines("kokoro"), EngineSpecs(live=True), "en", "es")
-    assert probed == ["kokoro"] and loaded == [LIVE_FALLBACK_TTS]
+    monkeypatch.setattr(pe, "create_engine", create)
+    monkeypatch.setattr("voxlate.pipeline.voice.build_voice_stage", build)
+    monkeypatch.setattr(Engines, "load", no_reload)
+    old = Engines(
+        "en",
+        "es",
+        "vad",
+        "enh",
+        "asr",
+        "mt",
+        _Synth("kokoro"),
+        _Stage(),  # type: ignore[arg-type]
+        {"vad": "silero", "asr": "faster-whisper:tiny.en", "tts": "kokoro", "voice": _Stage.spec},
+        {"tts": "kokoro", "voice": "preserve"},
+    )
+    engines = live_voice_or_fallback(old, EngineSpecs(live=True, voice="preserve"), "en", "es")
+    assert probed == ["kokoro"] and created == [("tts", LIVE_FALLBACK_TTS)]
+    assert built == [("preserve", LIVE_FALLBACK_TTS, True, _Stage.encoder)]
     assert engines.synthesizer.name == LIVE_FALLBACK_TTS
+    assert (engines.vad, engines.enhancer, engines.recognizer, engines.translator) == (
+        "vad",
+        "enh",
+        "asr",
+        "mt",
+    )
+    assert engines.names["tts"] == "espeak-ng:es" and engines.names["asr"] == old.names["asr"]
+    assert engines.names["voice"] == "preserve:world+resemblyzer"
+    assert engines.specs == {"tts": LIVE_FALLBACK_TTS, "voice": "preserve"}
     assert "live voice: espeak-ng, not kokoro" in capsys.readouterr().err

@@ -82,6 +82,7 @@ def test_stream_recording_in_real_time(pool, two_clips):
         assert len(pcm) == 2 * ev["samples"] and ev["sample_rate"] > 8000
     lat = [e for e in events if e["type"] == "latency"]
     assert all(e["first_audio"] is not None and e["first_audio"] > 0 for e in lat)
+    assert [e["voice"] for e in lat] == ["tts", "tts"]  # which voice spoke it (no stage here)
     # Per utterance: transcript before translation before audio before latency.
     for i in (0, 1):
         seq = [k for e, k in zip(events, kinds) if e.get("index") == i]

@@ -1,6 +1,6 @@
 """The post-step after Kokoro's style when ``--voice`` names none (issue 24, `post.py`): the
-trained converter for preserve / REF.wav on a recording when it loads, else the style alone
-with a note; none live; ``+none`` turns it off; anonymize keeps its own route.
+trained converter for preserve / REF.wav when it loads (live: adapted in the background),
+else the style alone with a note; ``+none`` turns it off; anonymize keeps its own route.
 
 A tiny stand-in registers as the ``converter`` adapter, so no checkpoint is needed."""
 
@@ -112,11 +112,12 @@ def test_files_get_the_converter_after_the_style_by_default(converter, librivox_
     assert isinstance(ref.post, ReferenceVoice) and isinstance(ref.post.adapter, HalfConverter)  # type: ignore[attr-defined]
 
 
-def test_live_anonymize_and_plus_none_keep_the_style_alone(converter, capsys) -> None:
+def test_anonymize_and_plus_none_keep_the_style_alone(converter, capsys) -> None:
     converter(HalfConverter)
-    for voice, live in (("preserve", True), ("anonymize", False), ("preserve+none", False)):
+    for voice, live in (("anonymize", True), ("anonymize", False), ("preserve+none", True)):
         stage = build(voice, live)
         assert stage is not None and stage.post is None, voice  # type: ignore[attr-defined]
+        assert stage.later is None, voice  # type: ignore[attr-defined]
         assert stage.spec.endswith(":kokoro-style"), (voice, stage.spec)
         speech = tone(300.0)
         if voice != "anonymize":
@@ -125,6 +126,23 @@ def test_live_anonymize_and_plus_none_keep_the_style_alone(converter, capsys) ->
     assert explicit is not None and explicit.spec.endswith("+world")
     assert build("preserve+converter", live=True).spec.endswith("+converter")  # type: ignore[union-attr]
     assert capsys.readouterr().err == ""  # no note when the converter loads
+
+
+def test_live_preserve_adapts_the_converter_in_the_background(converter) -> None:
+    """Live, preserve's default converter is adapted off the caller's thread (`adapt_later`):
+    the style alone until it is ready, then converted."""
+    from voxlate.pipeline.voice.adapt_later import BackgroundAdapter
+
+    converter(HalfConverter)
+    stage = build("preserve", live=True)
+    assert stage is not None and stage.post is None  # type: ignore[attr-defined]
+    assert isinstance(stage.later, BackgroundAdapter)  # type: ignore[attr-defined]
+    assert isinstance(stage.later.adapter, HalfConverter)  # type: ignore[attr-defined]
+    assert stage.spec == "preserve:kokoro-style+converter"
+    speech, source = tone(300.0), tone(150.0, seconds=6.0)
+    assert stage.convert(speech, source) is speech  # 6 s heard: adapting meanwhile
+    stage.wait(60)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(stage.convert(speech, source).samples, speech.samples * 0.5)
 
 
 def test_without_a_loadable_converter_the_style_alone_with_one_note(converter, capsys) -> None:

@@ -327,7 +327,13 @@ def _stream_part(
     n = max(len(run.latencies), 1)
     compute = sum(stage_sums.values())
     rows = []
-    for name, values in (("all utterances", lat), ("voice fitted", warm)):
+    # per voice that spoke the utterances (`Latency.voice`: stock, pack, style, style+converter)
+    timed = [x for x in run.latencies if x.first_audio_s is not None]
+    by_voice: list[tuple[str, list[float]]] = [
+        (f"voice {v}", [x.first_audio_s for x in timed if x.voice == v])  # type: ignore[misc]
+        for v in dict.fromkeys(x.voice for x in timed if x.voice)
+    ]
+    for name, values in (("all utterances", lat), ("voice fitted", warm), *by_voice):
         s = summary(values)
         rows.append([name, len(values), s["mean"], s["median"], s["p95"], s["best"], s["worst"]])
     table = markdown_table(HEADER, rows)

@@ -131,7 +131,7 @@ def live(
             elif isinstance(ev, Latency):
                 fa = "-" if ev.first_audio_s is None else f"{ev.first_audio_s:.2f} s"
                 stages = " ".join(f"{k} {v:.2f}" for k, v in ev.stages.items())
-                note = "" if ev.voice_ready else " [stock voice while the speaker's is fitted]"
+                note = f" [voice: {ev.voice}]" if ev.voice else ""
                 typer.echo(f"[{ev.index}] latency: first audio {fa} ({stages}){note}")
             else:
                 d = ev.to_json()
@@ -204,11 +204,9 @@ def live_voice_or_fallback(
     engines: Engines, specs: EngineSpecs, source: str, target: str
 ) -> Engines:
     """The default live synthesizer if one short call shows it fast enough here, else the
-    engines again with eSpeak NG (`pipeline.engines.live_tts_choice`, as `voxlate serve`
-    decides at start-up); says which on stderr."""
-    import dataclasses
-
-    from voxlate.cli.translate import load_engines
+    engines with eSpeak NG in its place (`pipeline.engines.live_tts_choice`, as `voxlate
+    serve` decides at start-up); says which on stderr. Only the synthesizer and the voice
+    stage built for it are replaced (`with_synthesizer`); the other engines stay loaded."""
     from voxlate.pipeline.engines import LIVE_FALLBACK_TTS, default_tts, live_tts_choice
     from voxlate.server.live_voice import PROBE_LANGUAGE, real_time_factor
 
@@ -221,4 +219,31 @@ def live_voice_or_fallback(
     typer.echo(message, err=True)
     if spec == default:
         return engines
-    return load_engines(dataclasses.replace(specs, tts=spec), source, target, quiet=True)
+    return with_synthesizer(engines, spec, specs.voice)
+
+
+def with_synthesizer(engines: Engines, spec: str, voice: str) -> Engines:
+    """`engines` with the synthesizer `spec` in place of theirs and the live voice stage of
+    `voice` built for it (sharing the old stage's speaker encoder); the VAD, enhancer,
+    recognizer and translator are the loaded ones."""
+    import dataclasses
+
+    from voxlate.errors import UnsupportedLanguageError
+    from voxlate.pipeline.engines import create_engine, describe
+    from voxlate.pipeline.voice import build_voice_stage, parse_voice
+
+    synthesizer = create_engine("tts", spec)
+    if engines.target not in synthesizer.languages():
+        raise UnsupportedLanguageError(
+            f"The synthesizer {describe(synthesizer)} does not speak '{engines.target}'."
+        )
+    encoder = getattr(engines.voice, "encoder", None)
+    stage = build_voice_stage(voice, synthesizer, live=True, encoder=encoder)
+    tts_name = describe(synthesizer)
+    if tts_name == "espeak-ng":
+        tts_name = f"espeak-ng:{engines.target}"
+    names = dict(engines.names, tts=tts_name, voice=describe(stage) if stage else "tts")
+    rebuild = dict(engines.specs, tts=spec, voice=str(parse_voice(voice)))
+    return dataclasses.replace(
+        engines, synthesizer=synthesizer, voice=stage, names=names, specs=rebuild
+    )

@@ -310,6 +310,7 @@ class StreamTranslator:
                 self.config.split_clauses,
                 spec.timings,
                 deadline=eos_wall,
+                voices=spec.voices,
             )
             spec.first_chunk = await asyncio.to_thread(next, spec.speech, None)
         return spec
@@ -368,7 +369,11 @@ class StreamTranslator:
         fitting, which takes seconds, never delays the audio.
         """
         warmup: asyncio.Task | None = None
+        # a stage adapting in the background waits for each utterance's audio to be out
+        speaking = getattr(self.voice, "speaking", None)
         while (job := await inp.get()) is not _END:
+            if speaking is not None:
+                speaking(True)
             first: float | None = None
             timings = job.timings
             timings.setdefault("tts", 0.0)
@@ -381,6 +386,7 @@ class StreamTranslator:
             voiced = (
                 self._voice_ready if pre is None else pre.voiced
             )  # the voice a speculation began in
+            voices = pre.voices if pre is not None else []  # which voice spoke each chunk
             if job.translation:
                 chunk: Audio | None = None
                 if pre is not None:
@@ -395,6 +401,7 @@ class StreamTranslator:
                         self.config.split_clauses,
                         timings,
                         deadline=job.eos_wall,
+                        voices=voices,
                     )
                     chunk = await asyncio.to_thread(next, gen, None)
                 try:
@@ -419,9 +426,19 @@ class StreamTranslator:
                     job.speculation is not None,
                     speculative_speech=pre is not None,
                     voice_ready=voiced,
+                    voice=self._voice_label(voices),
                 )
             )
+            if speaking is not None:
+                speaking(False)
         await self._events.put(_END)
+
+    def _voice_label(self, voices: list[str]) -> str:
+        """Which voice spoke an utterance (its first chunk): the stage's label when it
+        converted it, else ``stock`` (the voice stage not used yet) or ``tts`` (none)."""
+        if voices:
+            return voices[0]
+        return "tts" if self.voice is None else "stock"
 
     def _fit_voice(self, speech: Audio, source: Audio) -> None:
         """Let the voice stage fit this speaker (its first convert does), off the critical path.

@@ -29,6 +29,7 @@ class Speculation:
     speech: Iterator[Audio] | None = None  # the synthesis, paused after its first chunk
     first_chunk: Audio | None = None
     voiced: bool = False  # whether the chunks are in the speaker's voice (the voice was ready)
+    voices: list[str] = field(default_factory=list)  # which voice spoke each chunk (`speak`)
 
 
 @dataclass

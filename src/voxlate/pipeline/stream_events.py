@@ -113,6 +113,10 @@ class Latency:
     speculative: bool = False  # recognition had started before the utterance was closed
     speculative_speech: bool = False  # so had synthesis of the first chunk
     voice_ready: bool = True  # False: spoken in the stock voice while the speaker's is fitted
+    # which voice spoke it (its first chunk): 'tts' (no voice stage), 'stock' (the stage not
+    # used yet), 'pack' (the nearest shipped Kokoro pack while the style is fitted),
+    # 'style', 'style+converter' (once adapted in the background), 'adapter' (WORLD stages)
+    voice: str = ""
 
     def to_json(self) -> dict:
         fa = None if self.first_audio_s is None else round(self.first_audio_s, 3)
@@ -125,6 +129,7 @@ class Latency:
             "speculative": self.speculative,
             "speculative_speech": self.speculative_speech,
             "voice_ready": self.voice_ready,
+            "voice": self.voice,
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
         }
 

@@ -186,6 +186,7 @@ def speak(
     whole: bool = False,
     speaker: str | None = None,
     deadline: float | None = None,
+    voices: list[str] | None = None,
 ) -> Iterator[Audio]:
     """Synthesize `text` and convert it to the speaker's voice, yielding chunks as they are ready.
 
@@ -200,6 +201,8 @@ def speak(
     deadline: when the first chunk is due (perf_counter s; live: the end of speech), the
         order in which sessions sharing the synthesizer's `DeadlineLock` get it; a later
         chunk is due when the speech before it has played. None: first come, first served.
+    voices: where to append, per converted chunk, which voice spoke it (the stage's
+        `last_voice`, e.g. ``style+converter``; ``adapter`` for stages without one).
     """
     args = (engines, locks, voice, text, source, split_clauses, timings, speaker, deadline)
     if whole:
@@ -207,10 +210,10 @@ def speak(
         if not chunks:
             return
         speech = concatenate(chunks, chunks[0].sample_rate)
-        yield _voiced(locks, voice, speech, source, timings, speaker)
+        yield _voiced(locks, voice, speech, source, timings, speaker, voices)
         return
     for chunk in _synthesized(*args):
-        yield _voiced(locks, voice, chunk, source, timings, speaker)
+        yield _voiced(locks, voice, chunk, source, timings, speaker, voices)
 
 
 def _voiced(
@@ -220,8 +223,10 @@ def _voiced(
     source: Audio,
     timings: dict[str, float],
     speaker: str | None = None,
+    voices: list[str] | None = None,
 ) -> Audio:
-    """`speech` converted by the voice stage (unchanged without one); seconds into timings."""
+    """`speech` converted by the voice stage (unchanged without one); seconds into timings,
+    the voice that spoke it into `voices`."""
     if voice is None:
         return speech
     t0 = time.perf_counter()
@@ -230,6 +235,8 @@ def _voiced(
             speech = voice.convert(speech, source)
         else:
             speech = voice.convert(speech, source, speaker=speaker)  # type: ignore[call-arg]
+        if voices is not None:
+            voices.append(str(getattr(voice, "last_voice", "adapter")))
     timings["voice"] = timings.get("voice", 0.0) + time.perf_counter() - t0
     return speech
 

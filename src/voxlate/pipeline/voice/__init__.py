@@ -7,6 +7,7 @@ encoder, voice adapter, synthesizer, VAD for reference checks):
   `ReferenceVoice`, `AnonymousVoice`, `PlainVoice`, the online `SpeakerTracker`;
 - `styled.py`: speaking through the synthesizer's style (Kokoro), `StyledVoiceStage`;
 - `post.py`: the adapter after Kokoro's style when ``--voice`` names none (the converter);
+- `adapt_later.py`: live, that adapter adapted per speaker on a niced background thread;
 - `reference.py`: the checks on a reference clip; `revoice.py`: re-voicing a recording
   in place (`voxlate voice anonymize`).
 """

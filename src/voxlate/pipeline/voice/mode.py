@@ -14,7 +14,8 @@ entries take only the named modes (`named_voice`). Spellings:
 - ``+none`` (``preserve+none``): Kokoro's style alone, no adapter after it.
 
 Without ``+ADAPTER`` the pipeline picks the post-step (`post.py`: the trained converter
-for ``preserve`` and ``REF.wav`` on a recording when it loads; none live).
+for ``preserve`` and ``REF.wav`` when it loads; live, adapted in the background and used
+once ready, `adapt_later.py`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ NO_POST = "none"  # ``MODE+none``: no voice adapter after Kokoro's style
 VOICE_HELP = (
     "Voice of the output: preserve (the speaker's own), tts (stock voice), anonymize "
     "(a pseudo-speaker), or a reference clip REF.wav. With Kokoro, preserve and REF.wav "
-    "re-voice its styled speech with the trained converter for files when it is installed "
-    "(not live); MODE+converter or MODE+world picks that adapter, MODE+none Kokoro's style "
+    "re-voice its styled speech with the trained converter when it is installed (live: "
+    "once adapted in the background); MODE+converter or MODE+world picks that adapter, MODE+none Kokoro's style "
     "alone. The server takes the three named modes only."
 )
 

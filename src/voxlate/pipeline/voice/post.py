@@ -6,11 +6,12 @@ installed and its checkpoint loads; otherwise the style alone, as before the con
 with one ``note:`` on stderr saying why. ``MODE+NAME`` picks an adapter explicitly and
 ``MODE+none`` turns the post-step off.
 
-Live (and the server's sessions): no post-step by default. The live budget is about 0.8 s
-to first audio; the converter must first adapt on the speaker (up to `FILE_ADAPT_BUDGET_S`
-CPU seconds, measured by ``voxlate bench voice``, docs/voice.md "Converter") and then
-costs CPU on every utterance that the live pipeline's first-audio latency pays.
-``--voice preserve+converter`` still selects it live.
+Live (and the server's sessions): the converter too (`LIVE_DEFAULT_POST`), adapted per
+speaker in the background (`adapt_later.py`: a niced thread, once 5 s of their speech was
+heard), so it never waits on the adaptation (3.5 CPU-s median per speaker); until it is
+ready the speaker's utterances are spoken in the fitted style alone. Once ready, each
+chunk's conversion is on the critical path: about 0.05 CPU-s per second of speech
+(docs/voice.md "Live default").
 
 ``anonymize`` keeps its own route (a pseudo-speaker's WORLD parameters): no default
 post-step, so its guarantees (similarity to the source <= 0.6, one voice per speaker)
@@ -25,6 +26,8 @@ import sys
 CONVERTER = "converter"  # the adapter name the converter registers
 DEFAULT_POST_MODES = ("preserve", "reference")  # the modes a recording re-voices by default
 FILE_ADAPT_BUDGET_S = 30.0  # the converter's adaptation budget per speaker (CPU s, issue 24)
+# The live post-step of preserve / REF.wav (None: the style alone); see docs/voice.md.
+LIVE_DEFAULT_POST: str | None = CONVERTER
 
 
 @functools.cache
@@ -49,7 +52,7 @@ def converter_unavailable(name: str = CONVERTER) -> str:
 
 def default_post(kind: str, live: bool) -> str | None:
     """The adapter after Kokoro's style for a mode of `kind` that names none (None: none)."""
-    if live or kind not in DEFAULT_POST_MODES:
+    if kind not in DEFAULT_POST_MODES or (live and LIVE_DEFAULT_POST is None):
         return None
     why = converter_unavailable()
     if why:

@@ -12,7 +12,11 @@ translation in that voice directly:
   (`StyleFitter.far_style`), different from those given to other speakers.
 
 `convert` then passes the speech through, or through the WORLD stage given as `post`
-(the optional post-step; ``--voice preserve+world``).
+(the optional post-step; ``--voice preserve+world``), or, live, through the adapter given
+as `later` once it has adapted to the speaker in the background (`adapt_later.py`: the
+converter; until then the style alone). `last_voice` says which voice spoke the latest
+chunk: ``pack`` (the nearest shipped pack while the style is fitted), ``style``, or
+``style+converter``.
 
 In the background mode (live), `style_for` never waits for a fit: it returns the
 speaker's style when fitted, else the nearest shipped pack (no synthesis), and starts
@@ -22,7 +26,7 @@ the fit on the stage's own worker thread; `reset()` cancels it (between probes).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -32,6 +36,7 @@ import numpy as np
 from voxlate.audio import SAMPLE_RATE, Audio
 from voxlate.engines.voice.base import SpeakerEncoder, VoiceStage
 from voxlate.engines.voice.style_fit import FitCancelled, FitResult, StyleFitter
+from voxlate.pipeline.voice.adapt_later import BackgroundAdapter
 from voxlate.pipeline.voice.mode import VoiceMode
 from voxlate.pipeline.voice.stages import (
     NO_SPEECH,
@@ -70,7 +75,9 @@ class StyledVoiceStage:
     mode: one of `STYLED_MODES`; reference: the clip for ``reference``;
     background: never fit on the caller's thread (live sessions);
     post: an adapter stage (WORLD) applied after synthesis (None: none), `post_name` its
-    adapter's name for the spec.
+    adapter's name for the spec;
+    later: an adapter adapted per speaker in the background and applied once ready (live:
+    the converter; preserve and reference only).
     """
 
     def __init__(
@@ -83,9 +90,12 @@ class StyledVoiceStage:
         post: VoiceStage | None = None,
         label: str = "",
         post_name: str = "world",
+        later: BackgroundAdapter | None = None,
     ) -> None:
         if mode not in STYLED_MODES:
             raise ValueError(f"styled voice mode is one of {STYLED_MODES}, not {mode!r}")
+        if later is not None and (mode == "anonymize" or post is not None):
+            raise ValueError("a background adapter is for preserve or reference, without post")
         self.mode = mode
         self.fitter = fitter
         self.encoder = encoder
@@ -94,7 +104,10 @@ class StyledVoiceStage:
         self._ref_embedding = encoder.embed(reference) if reference is not None else None
         self.background = background
         self.post = post
-        self.spec = f"{label or mode}:kokoro-style" + (f"+{post_name}" if post is not None else "")
+        self.later = later
+        extra = post_name if post is not None else later.name if later is not None else ""
+        self.spec = f"{label or mode}:kokoro-style" + (f"+{extra}" if extra else "")
+        self.last_voice = "pack"  # which voice spoke the latest converted chunk (see above)
         self._styles: dict[int, _Fitted] = {}  # speaker id -> style (reference: id -1)
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -181,9 +194,12 @@ class StyledVoiceStage:
         return self._pool
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the background fits started so far are done (tests, evaluation)."""
+        """Block until the background fits (and adaptations) started so far are done (tests,
+        evaluation)."""
         for f in list(self._pending.values()):
             f.result(timeout)
+        if self.later is not None:
+            self.later.wait(timeout)
 
     def prepare(self, speaker: str) -> None:
         """Fit `speaker`'s style (a label given to `assign`), then the post-step's voice
@@ -197,17 +213,55 @@ class StyledVoiceStage:
 
     # -- VoiceStage ----------------------------------------------------------------
     def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
-        """The speech as synthesized, or through the WORLD post-step.
+        """The speech as synthesized, or through the WORLD post-step, or (live) through the
+        background adapter once it is ready for this speaker.
 
         In the background mode this also starts the speaker's fit (the live pipeline's
         warm-up calls convert on the first utterance, spoken in the stock voice)."""
         if self.background and self.mode != "anonymize":
             self.style_for(source, speaker)
+        found = self._speaker(source, speaker) if self.background else None
+        with self._lock:
+            styled = not self.background or (found is not None and found[0] in self._styles)
+        self.last_voice = "style" if styled else "pack"
+        if self.later is not None:
+            if found is None:
+                return speech
+            key, heard, sample, embedding = found
+            params = self.later.params(key, heard, sample, speech, embedding)
+            if params is None:
+                return speech
+            self.last_voice += f"+{self.later.name}"
+            return self.later.convert(speech, params)
         if self.post is None:
             return speech
         if speaker is not None and isinstance(self.post, SpeakerVoice):
             return self.post.convert(speech, source, speaker=speaker)  # type: ignore[call-arg]
         return self.post.convert(speech, source)
+
+    def speaking(self, on: bool) -> None:
+        """The live pipeline is speaking an utterance (True) or its audio is out (False):
+        the background adaptation waits for the latter (`BackgroundAdapter.speaking`)."""
+        if self.later is not None:
+            self.later.speaking(on)
+
+    def _speaker(
+        self, source: Audio, speaker: str | None
+    ) -> tuple[int, float, Callable[[], Audio], np.ndarray | None] | None:
+        """`source`'s speaker: key, seconds heard, their speech so far, embedding (None
+        for a clip too short to place)."""
+        with self._lock:
+            if self.mode == "reference":
+                assert self.reference is not None
+                ref = self.reference
+                return -1, float("inf"), lambda: ref, self._ref_embedding
+            if speaker is not None and speaker in self.tracker.known:
+                spk = self.tracker.known[speaker]
+                return spk.id, float("inf"), spk.sample, spk.centroid.copy()
+            if source.duration < 0.1:
+                return None
+            spk, _ = self.tracker.assign(source)  # the same source: not embedded again
+            return spk.id, spk.seconds, spk.sample, spk.centroid.copy()
 
     def reset(self) -> None:
         """Forget speakers and cancel running fits (a reference's style is kept)."""
@@ -222,6 +276,8 @@ class StyledVoiceStage:
             self._styles = {k: v for k, v in self._styles.items() if k == -1}
         if self.post is not None:
             self.post.reset()
+        if self.later is not None and self.mode != "reference":
+            self.later.reset()  # a reference's adaptation is kept, as its style
 
 
 def build_styled_stage(
@@ -259,12 +315,16 @@ def build_styled_stage(
     transcribe = english_asr() if cfg.wer_penalty > 0 and searches else None
     prober = ProbeSpeaker(synthesizer, encoder, transcribe)
     fitter = StyleFitter(default_space(), default_tuner(), prober, cfg)
-    post = None
-    if mode.post is not None:  # the adapter stage of the same mode, after synthesis
+    post = later = None
+    if mode.post is not None and background and mode.kind in ("preserve", "reference"):
+        from voxlate.engines.voice import ADAPTERS
+
+        later = BackgroundAdapter(ADAPTERS.create(mode.post))  # adapted off the critical path
+    elif mode.post is not None:  # the adapter stage of the same mode, after synthesis
         post = build_world_stage(mode, encoder=encoder)
     label = mode.kind if mode.kind != "reference" else f"reference:{mode.reference}"
     return StyledVoiceStage(
-        mode.kind, fitter, encoder, reference, background, post, label, mode.post or "world"
+        mode.kind, fitter, encoder, reference, background, post, label, mode.post or "world", later
     )
 
 
