@@ -292,6 +292,11 @@ class KokoroSynthesizer:
     def speak(self, piece: Piece, style: np.ndarray | None = None) -> Audio:
         """Run the model on one piece (with `style`, else `self.style`); 24 kHz audio
         with edge silence trimmed."""
+        return Audio(trim(self.generate(piece, style)), SAMPLE_RATE)
+
+    def generate(self, piece: Piece, style: np.ndarray | None = None) -> np.ndarray:
+        """The model's output for one piece, in [-1, 1], before `trim`. With the edited
+        graph and `trim_edges`, the edge tokens make only a few frames (`kokoro_graph`)."""
         ids = piece.ids[:MAX_IDS]
         feeds = {
             "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
@@ -306,7 +311,7 @@ class KokoroSynthesizer:
             )
         with _run_lock:  # one run at a time: the session's threads are the budget
             out = self._session.run(None, feeds)[0]
-        return Audio(trim(np.clip(np.asarray(out, np.float32).ravel(), -1, 1)), SAMPLE_RATE)
+        return np.clip(np.asarray(out, np.float32).ravel(), -1, 1)
 
 
 def trim(x: np.ndarray) -> np.ndarray:
