@@ -39,8 +39,11 @@ def test_frame_caps_hold_the_edges_only():
     silent = {4, 16}  # ".", " "
     caps = kokoro_graph.frame_caps([50, 16, 51, 4], silent)  # pad a _ b . pad
     assert caps.tolist() == [[HEAD_FRAMES, NO_CAP, NO_CAP, LAST_FRAMES, 0, 0]]
-    caps = kokoro_graph.frame_caps([50, 51], silent)  # no final mark
-    assert caps.tolist() == [[HEAD_FRAMES, NO_CAP, LAST_FRAMES, 0]]
+    caps = kokoro_graph.frame_caps([50, 51], silent)  # no final mark: the last sound whole
+    assert caps.tolist() == [[HEAD_FRAMES, NO_CAP, NO_CAP, 0]]
+    caps = kokoro_graph.frame_caps([50, 4, 16], silent)  # two silent tokens at the end
+    assert caps.tolist() == [[HEAD_FRAMES, LAST_FRAMES, 0, 0, 0]]
+    assert kokoro_graph.frame_caps([4], silent).tolist() == [[HEAD_FRAMES, NO_CAP, 0]]
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 Kokoro (StyleTTS 2) predicts a duration in frames for every token; the decoder (the
 iSTFTNet generator, ~90 % of the work) then makes 600 samples (25 ms) per frame. For the
 leading pad token it predicts ~20 frames, for a final mark ~8 and for the last sound ~17,
-mostly silent: ~1 s of audio per call that `kokoro.trim` cuts again, 40-50 % of a short
+mostly silent before a final mark: ~1 s of audio per call that `kokoro.trim` cuts again, 40-50 % of a short
 clause's work. Capping the durations themselves loses first words (the prosody predictor
 needs the leading silence to start the first word loud), so `edit` leaves the predictor
 alone and cuts the frames over a per-token cap from the decoder's inputs instead. The caps
@@ -38,23 +38,24 @@ ENERGY = "/encoder/N_proj/Conv_output_0"  # energy, 2 per frame (1, 1, 2 * frame
 PREFIX = "voxlate_edge_cap"  # names of the inserted nodes and tensors
 CAP_INPUT = "max_frames"  # the new input: per-token cap on the frames decoded
 NO_CAP = 1 << 20  # a cap that never binds
-HEAD_FRAMES = 4  # leading pad: frames decoded (predicted ~20; 0-3 start on the first sound)
-LAST_FRAMES = 6  # the last sounding token (predicted ~17; 2 lost a final "s")
+HEAD_FRAMES = 8  # leading pad: frames decoded (predicted ~20; the speech starts ~2 early)
+LAST_FRAMES = 6  # the last sound before a final mark (predicted ~17; 2 lost a final "s")
 
 
 def frame_caps(ids: Sequence[int], silent: Collection[int]) -> np.ndarray:
-    """`CAP_INPUT` for ``[0, *ids, 0]``: the leading pad keeps `HEAD_FRAMES`, trailing
-    silent tokens (marks, the pad) none, the last sounding token `LAST_FRAMES`."""
+    """`CAP_INPUT` for ``[0, *ids, 0]``: the leading pad keeps `HEAD_FRAMES`, the trailing
+    pad and final marks none, and the last sound before a final mark `LAST_FRAMES`. Without
+    a final mark (a clause cut mid-sentence) the last sound keeps all its frames: capped, a
+    final "s" was lost ("estás" -> "está")."""
     caps = np.full((1, len(ids) + 2), NO_CAP, np.int64)
     caps[0, 0] = HEAD_FRAMES
     k = len(ids) + 1
     caps[0, k] = 0  # trailing pad
-    k -= 1
-    while k > 1 and ids[k - 1] in silent:
-        caps[0, k] = 0
+    while k > 2 and ids[k - 2] in silent:  # ids[k - 2] is at position k - 1
         k -= 1
-    if k >= 1:
-        caps[0, k] = LAST_FRAMES
+        caps[0, k] = 0
+    if k <= len(ids):  # a final mark was cut: cap the sound before it
+        caps[0, k - 1] = LAST_FRAMES
     return caps
 
 
