@@ -176,7 +176,9 @@ def run_edges_bench(
 
     engine = KokoroSynthesizer(threads=threads)
     if not engine.edited:
-        raise RuntimeError("the Kokoro edge edit could not be made (see the line above)")
+        from voxlate.errors import EngineError
+
+        raise EngineError("The Kokoro edge edit could not be made here (see the note above).")
     judge = load_judge()
     rows = []
     for language in languages:

@@ -169,13 +169,23 @@ def bench_tts(
     threads: int = typer.Option(
         0, "--threads", help="Threads for Kokoro (0: its default); 1 for the one-core figure."
     ),
+    edges: bool = typer.Option(
+        False,
+        "--edges",
+        help="Instead: Kokoro with and without its edge edit (the pads' frames cut before the "
+        "decoder) on clauses and lines of es and fr: CPU per call, audio made and kept, ASR-BLEU.",
+    ),
     append: Path | None = typer.Option(None, "--append", "--log", help=APPEND_HELP),
     no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
 ) -> None:
     """Synthesis real-time factor (wall and CPU time) and time to the first chunk."""
-    from voxlate.bench.tts import run_tts_bench
+    from voxlate.bench.tts import run_edges_bench, run_tts_bench
 
-    typer.echo(run_tts_bench(list(tts), language, n, threads, None if no_log else append))
+    log = None if no_log else append
+    if edges:
+        typer.echo(run_edges_bench(("es", "fr"), n, threads or 1, log))
+        return
+    typer.echo(run_tts_bench(list(tts), language, n, threads, log))
 
 
 @bench_app.command("diarize")
