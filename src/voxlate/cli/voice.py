@@ -208,10 +208,14 @@ def train_converter(
 ) -> None:
     """Train the voice converter (`--voice MODE+converter`) across the training speakers of
     the fixed split (Fish Fillets actors, Kokoro's packs; data/voice_corpus.py). Features are
-    cached in --features, so a rerun starts training at once; Ctrl-C saves a checkpoint."""
-    from voxlate.tasks.converter.train import train_converter as run
+    cached in --features, so a rerun starts training at once; Ctrl-C saves a checkpoint.
+    --decoder diffusion trains the DiffVC-style decoder (average-voice prior + score network)
+    instead of the regression one; --device cuda trains on the GPU."""
+    from voxlate.tasks.converter.train import train_converter
+    from voxlate.tasks.converter.train_diffusion import train_diffusion
 
     check_outputs([out])
+    run = train_diffusion if config.decoder == "diffusion" else train_converter
     p = run(out, config, progress=not quiet, log=typer.echo)
     typer.echo(f"converter -> {p} ({p.stat().st_size / 2**20:.1f} MiB)")
 
