@@ -140,3 +140,25 @@ def test_train_converter_cli_tiny_diffusion_run_on_cpu(run_cli, tmp_path):
     from voxlate.engines.voice.converter import ConverterAdapter
 
     assert ConverterAdapter(out).kind == "diffusion"
+
+
+def test_export_converter_keeps_a_diffusion_decoder_in_float16(run_cli, tmp_path):
+    import torch
+
+    from voxlate.checkpoint import load_checkpoint, save_checkpoint
+    from voxlate.engines.voice.converter import ConverterAdapter
+    from voxlate.engines.voice.converter_diffusion import (
+        DiffusionConverterConfig,
+        DiffusionConverterNet,
+    )
+
+    cfg = DiffusionConverterConfig(n_speakers=2, channels=16, bottleneck=8, score_channels=16,
+                                   score_blocks=1)  # fmt: skip
+    net = DiffusionConverterNet(cfg)
+    src = save_checkpoint(tmp_path / "d.train.pt", config=cfg, model=net.state_dict(),
+                          ema=net.state_dict())  # fmt: skip
+    code, _, err = run_cli("voice", "export-converter", src, "-o", tmp_path / "d.pt")
+    assert code == 0, err
+    ck = load_checkpoint(tmp_path / "d.pt", expect=DiffusionConverterConfig)
+    assert ck.model["score.out.weight"].dtype == torch.float16
+    assert ConverterAdapter(tmp_path / "d.pt").kind == "diffusion"
