@@ -6,7 +6,9 @@ bias, the network frozen, a few CPU seconds. `convert` analyses the speech with 
 (Morise et al., 2016) at 16 kHz and 10 ms frames, predicts the target's mel-cepstral envelope
 c1..c39 frame by frame from the speech's instance-normalised log-mel through the content
 bottleneck, keeps the speech's level (c0) and aperiodicity, maps F0 onto the target's log-F0
-mean and std, and resynthesizes (back at the speech's own rate).
+mean and std, and resynthesizes (back at the speech's own rate). A checkpoint of the diffusion
+decoder (`converter_diffusion.py`) is adapted with its denoising loss and samples c1..c39 with
+DDIM from its average-voice prior instead (docs/voice.md, "Diffusion decoder").
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class ConverterParams:
     fit_loss: float = 0.0  # the adaptation's final L1 (normalised units)
     codebook: np.ndarray | None = None  # (N, n_out) the target's own c1..c39 (louder frames)
     out_delta: np.ndarray | None = None  # (n_out, channels) adapted change of the last layer
+    # (for a diffusion checkpoint: of the score network's, (n_out, score_channels))
 
 
 @dataclass
