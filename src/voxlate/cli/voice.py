@@ -208,10 +208,14 @@ def train_converter(
 ) -> None:
     """Train the voice converter (`--voice MODE+converter`) across the training speakers of
     the fixed split (Fish Fillets actors, Kokoro's packs; data/voice_corpus.py). Features are
-    cached in --features, so a rerun starts training at once; Ctrl-C saves a checkpoint."""
-    from voxlate.tasks.converter.train import train_converter as run
+    cached in --features, so a rerun starts training at once; Ctrl-C saves a checkpoint.
+    --decoder diffusion trains the DiffVC-style decoder (average-voice prior + score network)
+    instead of the regression one; --device cuda trains on the GPU."""
+    from voxlate.tasks.converter.train import train_converter
+    from voxlate.tasks.converter.train_diffusion import train_diffusion
 
     check_outputs([out])
+    run = train_diffusion if config.decoder == "diffusion" else train_converter
     p = run(out, config, progress=not quiet, log=typer.echo)
     typer.echo(f"converter -> {p} ({p.stat().st_size / 2**20:.1f} MiB)")
 
@@ -221,12 +225,18 @@ def export_converter(
     model: Annotated[Path, typer.Argument(help="Converter checkpoint from train-converter.")],
     out: Annotated[Path, typer.Option("--output", "-o", help="Inference checkpoint to write.")],
 ) -> None:
-    """Keep the converter's config and weights in float16 (half the bytes). To replace the
-    shipped one (a developer's step), give -o src/voxlate/checkpoints/converter.pt and
-    refresh its manifest entry (scripts/update_manifest.py)."""
-    from voxlate.checkpoint import export_inference
+    """Keep the converter's config and weights in float16 (half the bytes; a diffusion
+    decoder's EMA weights). To replace the shipped one (a developer's step), give -o
+    src/voxlate/checkpoints/converter.pt and refresh its manifest entry
+    (scripts/update_manifest.py)."""
+    from voxlate.checkpoint import export_inference, load_checkpoint
+    from voxlate.engines.voice.converter_diffusion import DiffusionConverterConfig
     from voxlate.engines.voice.converter_model import ConverterConfig
+    from voxlate.errors import InputError
 
     check_outputs([out], [model])
-    p = export_inference(model, out, half=True, expect=ConverterConfig)
+    config = load_checkpoint(model).config
+    if not isinstance(config, ConverterConfig | DiffusionConverterConfig):
+        raise InputError(f"{model} holds a {type(config).__name__}, not a converter.")
+    p = export_inference(model, out, half=True)
     typer.echo(f"{p} ({p.stat().st_size / 2**10:.0f} KiB)")

@@ -245,3 +245,8 @@ class ConverterTrainOptions:
     features: Path = setting(Path("runs/converter/features"), "Feature cache folder (reused when present).")  # fmt: skip
     threads: int = setting(1, "CPU threads (0: torch default).")
     seed: int = setting(0, "Random seed.")
+    decoder: str = setting("regression", "regression (FiLM decoder, L1) or diffusion (average-voice prior + score network, DiffVC-style).")  # fmt: skip
+    device: str = setting("auto", "auto (cuda when available), cpu or cuda[:N].")
+    score_channels: int = setting(96, "Hidden channels of the diffusion decoder's score network.")
+    score_blocks: int = setting(4, "Residual blocks of the diffusion decoder's score network.")
+    sample_steps: int = setting(8, "DDIM steps the diffusion decoder converts with.")

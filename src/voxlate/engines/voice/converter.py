@@ -6,7 +6,9 @@ bias, the network frozen, a few CPU seconds. `convert` analyses the speech with 
 (Morise et al., 2016) at 16 kHz and 10 ms frames, predicts the target's mel-cepstral envelope
 c1..c39 frame by frame from the speech's instance-normalised log-mel through the content
 bottleneck, keeps the speech's level (c0) and aperiodicity, maps F0 onto the target's log-F0
-mean and std, and resynthesizes (back at the speech's own rate).
+mean and std, and resynthesizes (back at the speech's own rate). A checkpoint of the diffusion
+decoder (`converter_diffusion.py`) is adapted with its denoising loss and samples c1..c39 with
+DDIM from its average-voice prior instead (docs/voice.md, "Diffusion decoder").
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class ConverterParams:
     fit_loss: float = 0.0  # the adaptation's final L1 (normalised units)
     codebook: np.ndarray | None = None  # (N, n_out) the target's own c1..c39 (louder frames)
     out_delta: np.ndarray | None = None  # (n_out, channels) adapted change of the last layer
+    # (for a diffusion checkpoint: of the score network's, (n_out, score_channels))
 
 
 @dataclass
@@ -103,6 +106,12 @@ class ConverterAdapter:
         output, which is already phonetically aligned; 0 = the network's envelope alone).
     tune_last: adapt the output layer's weights too (not only the speaker vector and bias):
         on the validation speakers, similarity 0.579 against 0.564 and chrF 87.2 against 80.9.
+    steps, temperature: a diffusion checkpoint's DDIM steps and start-noise scale (None: the
+        checkpoint's own); a regression checkpoint ignores them.
+
+    The checkpoint's config says which decoder it holds: `ConverterConfig` (the regression
+    network, `converter_model.py`) or `DiffusionConverterConfig` (`converter_diffusion.py`);
+    `kind` is 'regression' or 'diffusion'.
     """
 
     name = "converter"  # its ADAPTERS name (a --voice post-step: MODE+converter)
@@ -114,11 +123,17 @@ class ConverterAdapter:
         fit_seconds: float = FIT_SECONDS,
         knn_strength: float = 0.0,
         tune_last: bool = True,
+        steps: int | None = None,
+        temperature: float | None = None,
     ) -> None:
         try:
             import torch
 
             from voxlate.checkpoint import load_checkpoint
+            from voxlate.engines.voice.converter_diffusion import (
+                DiffusionConverterConfig,
+                DiffusionConverterNet,
+            )
             from voxlate.engines.voice.converter_model import ConverterConfig, ConverterNet
         except ImportError as e:  # pragma: no cover - torch is a core dependency
             raise MissingDependencyError("torch (the converter's network)", pip="torch") from e
@@ -133,10 +148,20 @@ class ConverterAdapter:
                     "The voice converter's checkpoint (train one with voxlate voice "
                     "train-converter and pass converter:PATH)"
                 ) from e
-        ck = load_checkpoint(path, expect=ConverterConfig)
-        self.net = ConverterNet(ck.config)
-        self.net.load_state_dict(ck.inference_weights)
+        ck = load_checkpoint(path)
+        self.net: ConverterNet | DiffusionConverterNet
+        if isinstance(ck.config, DiffusionConverterConfig):
+            self.kind = "diffusion"
+            self.net = DiffusionConverterNet(ck.config)
+        elif isinstance(ck.config, ConverterConfig):
+            self.kind = "regression"
+            self.net = ConverterNet(ck.config)
+        else:
+            raise InputError(f"{path} holds a {type(ck.config).__name__}, not a converter.")
+        self.net.load_state_dict({k: v.float() for k, v in ck.inference_weights.items()})
         self.net.eval()
+        self.steps = steps
+        self.temperature = temperature
         self.torch = torch
         self.path = Path(path)
         self.fit_seconds = fit_seconds
@@ -157,6 +182,7 @@ class ConverterAdapter:
         `speech` (the synthesizer's voice) and `target_embedding` are not needed: the
         network was trained on synthetic speech too, and the judge's embedding is not used.
         """
+        from voxlate.engines.voice.converter_diffusion import DiffusionConverterNet, adapt_diffusion
         from voxlate.engines.voice.converter_model import adapt, log_mel
 
         if target.duration < 0.5:
@@ -168,14 +194,24 @@ class ConverterAdapter:
         n = min(len(mel), len(wf.mcep))
         keep = loud_frames(wf.mcep[:n])
         with self.torch.inference_mode(False):
-            res = adapt(
-                self.net,
-                [mel[:n]],
-                [wf.mcep[:n, 1:]],
-                max_seconds=self.fit_seconds,
-                mask=keep,
-                tune_last=self.tune_last,
-            )
+            if isinstance(self.net, DiffusionConverterNet):
+                res = adapt_diffusion(
+                    self.net,
+                    [mel[:n]],
+                    [wf.mcep[:n, 1:]],
+                    max_seconds=self.fit_seconds,
+                    mask=keep,
+                    tune_last=self.tune_last,
+                )
+            else:
+                res = adapt(
+                    self.net,
+                    [mel[:n]],
+                    [wf.mcep[:n, 1:]],
+                    max_seconds=self.fit_seconds,
+                    mask=keep,
+                    tune_last=self.tune_last,
+                )
         mu, sd = f0_stats(wf.f0)
         book = wf.mcep[:n][keep, 1:]
         if len(book) > CODEBOOK_MAX:
@@ -186,6 +222,7 @@ class ConverterAdapter:
 
     def convert(self, speech: Audio, params: ConverterParams) -> Audio:
         """`speech` in the fitted voice, at `speech`'s own rate and length."""
+        from voxlate.engines.voice.converter_diffusion import DiffusionConverterNet
         from voxlate.engines.voice.converter_model import log_mel
 
         pw = import_pyworld()
@@ -198,10 +235,15 @@ class ConverterAdapter:
         torch = self.torch
         with torch.no_grad():
             spk = torch.from_numpy(params.embedding)[None]
-            bias = torch.from_numpy(params.bias)[None, None]
             z = self.net.content(torch.from_numpy(mel[:n])[None])
             delta = None if params.out_delta is None else torch.from_numpy(params.out_delta)
-            y = self.net.denormalise(self.net.decode(z, spk, bias, delta))[0].numpy()
+            if isinstance(self.net, DiffusionConverterNet):
+                bias = torch.from_numpy(params.bias)[None, :, None]
+                yn = self.net.sample(z, spk, bias, delta, self.steps, self.temperature)
+            else:
+                bias = torch.from_numpy(params.bias)[None, None]
+                yn = self.net.decode(z, spk, bias, delta)
+            y = self.net.denormalise(yn)[0].numpy()
         if self.knn_strength > 0 and params.codebook is not None and len(params.codebook):
             y = (1 - self.knn_strength) * y + self.knn_strength * knn_average(y, params.codebook)
         mcep = wf.mcep.astype(np.float64).copy()

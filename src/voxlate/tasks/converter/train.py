@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from voxlate.checkpoint import save_checkpoint
+from voxlate.diffusion.training import pick_device, to_device
 from voxlate.engines.voice.converter_model import ConverterConfig, ConverterNet
 from voxlate.errors import InputError
 from voxlate.tasks.converter.corpus import SpeakerFeatures, extract_all
@@ -31,6 +32,7 @@ from voxlate.training import TrainingInterrupted, TrainRun
 MIN_FRAMES = 40  # utterances shorter than this (0.4 s) are not trained on
 VAL_EVERY = 200  # steps between validation losses
 LOUD_QUANTILE = 30.0  # frames below this percentile of an utterance's c0 are not scored
+DECODERS = ("regression", "diffusion")  # --decoder
 
 
 class _Reverse(torch.autograd.Function):
@@ -91,9 +93,46 @@ def split_heldout(
     return pick(keep), pick(hold)
 
 
+def train_device(name: str) -> torch.device:
+    """--device: 'auto' is CUDA when present; InputError for a CUDA that is not there."""
+    dev = pick_device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name}: no CUDA device is available here.")
+    return dev
+
+
+def options_dict(opts: ConverterTrainOptions) -> dict[str, object]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()}
+
+
+def cpu_state(net: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in net.state_dict().items()}
+
+
 def masked_l1(pred: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     err = (pred - y).abs().mean(dim=2)
     return (err * w).sum() / w.sum().clamp(min=1.0)
+
+
+def prepare(
+    opts: ConverterTrainOptions, paths: list[Path] | None, log: Callable[[str], None]
+) -> tuple[list[SpeakerFeatures], torch.device]:
+    """Check the options, set threads and seed, extract (or reuse) the features: the training
+    speakers and the device (both decoders' trainers start here)."""
+    if opts.decoder not in DECODERS:
+        raise InputError(f"Unknown --decoder {opts.decoder!r}: choose regression or diffusion.")
+    if opts.threads > 0:
+        torch.set_num_threads(opts.threads)
+    torch.manual_seed(opts.seed)
+    device = train_device(opts.device)
+    if paths is None:
+        paths = extract_all(opts.features, ("train",), opts.cap_minutes * 60.0,
+                            opts.kokoro_sentences, log=log, max_speakers=opts.max_speakers)  # fmt: skip
+    speakers = [SpeakerFeatures.load(p) for p in paths]
+    speakers = [s for s in speakers if sum(len(m) >= MIN_FRAMES for m in s.mels) > 0]
+    if len(speakers) < 2:
+        raise InputError("The converter needs at least two training speakers with speech.")
+    return speakers, device
 
 
 def train_converter(
@@ -107,33 +146,26 @@ def train_converter(
 
     paths: feature files (`SpeakerFeatures`) to train on instead of the split's.
     """
-    if opts.threads > 0:
-        torch.set_num_threads(opts.threads)
-    torch.manual_seed(opts.seed)
-    if paths is None:
-        paths = extract_all(opts.features, ("train",), opts.cap_minutes * 60.0,
-                            opts.kokoro_sentences, log=log, max_speakers=opts.max_speakers)  # fmt: skip
-    speakers = [SpeakerFeatures.load(p) for p in paths]
-    speakers = [s for s in speakers if sum(len(m) >= MIN_FRAMES for m in s.mels) > 0]
-    if len(speakers) < 2:
-        raise InputError("The converter needs at least two training speakers with speech.")
+    speakers, device = prepare(opts, paths, log)
+    if opts.decoder != "regression":
+        raise InputError("train_converter trains the regression decoder; see train_diffusion.")
     parts = [split_heldout(s) for s in speakers]
     train_sets = [p[0] for p in parts]
     batches = Batches(train_sets, opts.crop, opts.seed)
     val = Batches([p[1] for p in parts], opts.crop, opts.seed + 1)
-    val_batch = val.sample(64)
+    val_batch = to_device(val.sample(64), device)
     cfg = ConverterConfig(n_speakers=len(speakers), channels=opts.channels,
                           bottleneck=opts.bottleneck)  # fmt: skip
-    net = ConverterNet(cfg)
+    net = ConverterNet(cfg).to(device)
     allc = np.concatenate([c[loud_mask(c), 1:] for s in train_sets for c in s.mceps])
     net.mcep_mean.copy_(torch.from_numpy(allc.mean(0)))
     net.mcep_std.copy_(torch.from_numpy(allc.std(0) + 1e-4))
-    adv = nn.Linear(cfg.bottleneck, len(speakers)) if opts.adversarial > 0 else None
+    adv = nn.Linear(cfg.bottleneck, len(speakers)).to(device) if opts.adversarial > 0 else None
     params = list(net.parameters()) + (list(adv.parameters()) if adv is not None else [])
     opt = torch.optim.AdamW(params, lr=opts.lr)
     hours = sum(s.frames for s in speakers) / 100 / 3600
     log(f"{len(speakers)} training speakers, {hours:.2f} h; "
-        f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters")  # fmt: skip
+        f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters; {device}")  # fmt: skip
     history: list[dict[str, float]] = []
     t0 = time.monotonic()
     step, ema_loss = 0, float("nan")
@@ -146,7 +178,7 @@ def train_converter(
             )
             for g in opt.param_groups:
                 g["lr"] = lr
-            mel, y, w, spk = batches.sample(opts.batch)
+            mel, y, w, spk = to_device(batches.sample(opts.batch), device)
             net.train()
             z = net.content(mel)
             pred = net.decode(z, net.speakers(spk))
@@ -179,10 +211,11 @@ def train_converter(
         "speakers": [s.speaker for s in speakers],
         "history": history,
         "hours": hours,
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
+        "options": options_dict(opts),
+        "decoder": "regression",
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out, config=cfg, model=net.state_dict(), step=step, extra=extra)
+    save_checkpoint(out, config=cfg, model=cpu_state(net), step=step, extra=extra)
     if interrupted:
         raise TrainingInterrupted(out, step)
     return out

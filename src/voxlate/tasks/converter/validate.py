@@ -30,6 +30,8 @@ class ValidationResult:
     per_speaker: dict[str, dict[str, float]] = field(default_factory=dict)  # speaker -> variant
     fit_cpu_s: float = 0.0  # mean CPU seconds of one adaptation
     convert_cpu_per_s: float = 0.0  # CPU seconds per second of speech (converter)
+    fit_cpu: dict[str, float] = field(default_factory=dict)  # variant -> CPU s per adaptation
+    convert_cpu: dict[str, float] = field(default_factory=dict)  # variant -> CPU s per s
 
 
 def speaker_refs(speaker: str, fit_s: float, judge_s: float) -> tuple[Audio, Audio]:
@@ -74,6 +76,8 @@ def validate(
     heard: dict[str, list[str]] = {}
     res = ValidationResult()
     fit_cpu, conv_cpu, conv_s = [], 0.0, 0.0
+    fits: dict[str, list[float]] = {}
+    convs: dict[str, list[float]] = {}  # variant -> [CPU s, speech s]
     for spk in speakers:
         fit_a, ref_a = speaker_refs(spk, fit_s, judge_s)
         e_ref = enc.embed(ref_a)
@@ -82,12 +86,16 @@ def validate(
         for name, adapter in adapters.items():
             t = time.process_time()
             params = adapter.fit(speech[0], fit_a)
+            fits.setdefault(name, []).append(time.process_time() - t)
             if name == "converter":
                 fit_cpu.append(time.process_time() - t)
             outs = []
             for s in speech:
                 t = time.process_time()
                 outs.append(adapter.convert(s, params))
+                c = convs.setdefault(name, [0.0, 0.0])
+                c[0] += time.process_time() - t
+                c[1] += s.duration
                 if name == "converter":
                     conv_cpu += time.process_time() - t
                     conv_s += s.duration
@@ -103,4 +111,6 @@ def validate(
     res.chrf = {k: float(sacrebleu.corpus_chrf(h, [refs]).score) for k, h in heard.items()}
     res.fit_cpu_s = float(np.mean(fit_cpu)) if fit_cpu else 0.0
     res.convert_cpu_per_s = conv_cpu / max(conv_s, 1e-9)
+    res.fit_cpu = {k: float(np.mean(v)) for k, v in fits.items()}
+    res.convert_cpu = {k: v[0] / max(v[1], 1e-9) for k, v in convs.items()}
     return res
