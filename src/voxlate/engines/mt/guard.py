@@ -236,9 +236,19 @@ def _identifier() -> Any:
 
 
 def load_identifier() -> None:
-    """Load the language identifier now (`prepare` does, on a thread of its own)."""
+    """Load the language identifier now."""
     with _langid_lock:
         _identifier()
+
+
+_loader_started = threading.Event()
+
+
+def load_identifier_soon() -> None:
+    """`load_identifier` on a thread of its own, started once per process."""
+    if not _loader_started.is_set():
+        _loader_started.set()
+        threading.Thread(target=load_identifier, name="langid-load", daemon=True).start()
 
 
 def language_probability(text: str, language: str) -> tuple[float, str]:
@@ -354,12 +364,9 @@ class GuardedTranslator:
         return set(self.primary.pairs())
 
     def prepare(self, source: str, target: str) -> None:
-        """Let the primary set up the pair in the background, when it can; load the language
-        identifier that checks its replies meanwhile (~1 s, otherwise paid by the first
-        sentence)."""
+        """Let the primary set up the pair in the background, when it can."""
         if isinstance(self.primary, PreparingTranslator):
             self.primary.prepare(source, target)
-        threading.Thread(target=load_identifier, name="langid-load", daemon=True).start()
 
     def translate(self, text: str, source: str, target: str) -> str:
         """One sentence on its own (live): a crashed primary is tried again (it fails at
@@ -434,6 +441,10 @@ class GuardedTranslator:
         return fallback.translate(text, source, target)
 
     def _primary_reply(self, text: str, source: str, target: str) -> str:
+        # The language identifier that checks the reply loads (~1 s of pure Python) while the
+        # primary answers, in its worker process for the LLM; not while the models load,
+        # where it would hold the GIL the other loads need.
+        load_identifier_soon()
         with_context = getattr(self.primary, "translate_with", None)
         if with_context is not None:
             return str(with_context(text, source, target, self._previous.get((source, target))))

@@ -62,16 +62,33 @@ class PrefixEvent:
     detail: str = ""  # for 'failed', and for a state file ignored or not written: why
 
 
+def library_path() -> Path | None:
+    """The llama.cpp shared library this process loaded (None when it cannot be told).
+
+    llama-cpp-python keeps its ctypes handle in `llama_cpp.llama_cpp._lib`. (An empty name
+    must not become `Path("")`, the working directory: its time would change the key, and
+    the prefix would be evaluated again on every run from another folder.)"""
+    import llama_cpp
+
+    for module in (getattr(llama_cpp, "llama_cpp", None), llama_cpp):
+        name = getattr(getattr(module, "_lib", None), "_name", None)
+        if isinstance(name, str) and name:
+            return Path(name)
+    return None
+
+
 def build_id() -> dict[str, Any]:
     """What identifies the llama.cpp build loaded in this process."""
     import llama_cpp
 
-    lib = Path(getattr(getattr(llama_cpp, "_lib", None), "_name", "") or "")
-    try:
-        st = lib.stat()
-        lib_id = [str(lib), st.st_size, st.st_mtime_ns]
-    except OSError:
-        lib_id = [str(lib)]
+    lib = library_path()
+    lib_id: list[Any] = ["unknown"]
+    if lib is not None:
+        try:
+            st = lib.stat()
+            lib_id = [str(lib), st.st_size, st.st_mtime_ns]
+        except OSError:
+            lib_id = [str(lib)]
     info = llama_cpp.llama_print_system_info()
     return {
         "llama_cpp": llama_cpp.__version__,
