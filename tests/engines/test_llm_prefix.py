@@ -108,6 +108,101 @@ def test_the_guard_loads_its_language_identifier_while_the_primary_answers():
     assert guard._loader_started.is_set()
 
 
+def test_a_file_that_is_no_gguf_fails_at_construction(tmp_path):
+    from voxlate.engines.mt.llm import LlamaTranslator
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a gguf file at all")
+    with pytest.raises(EngineError, match="not a GGUF file"):
+        LlamaTranslator(bad)
+
+
+@needs_llama
+def test_a_bad_gguf_loaded_in_the_background_is_one_sentence_at_translation(tmp_path):
+    from voxlate.engines.mt.llm import LlamaTranslator
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + bytes(4096))  # a GGUF header, then nothing llama.cpp can read
+    engine = LlamaTranslator(bad)  # returns at once: the worker loads in the background
+    try:
+        engine.prepare("en", "es")
+        for _ in range(2):  # the same error each time, never a crash fallback
+            with pytest.raises(EngineError, match="cannot load") as e:
+                engine.translate_with("The cat sleeps.", "en", "es", None)
+            assert type(e.value) is EngineError
+            assert "\n" not in str(e.value)
+    finally:
+        engine.close()
+
+
+@pytest.mark.slow
+def test_prefix_state_is_saved_reused_and_rebuilt_when_damaged(tmp_path, llm_model):
+    from voxlate.engines.mt.llm import LlamaTranslator, LlmConfig
+
+    config = LlmConfig(prefix_dir=str(tmp_path))
+    text = "The house is big and it has a red door."
+
+    def run(cfg=config):
+        engine = LlamaTranslator(llm_model, cfg)
+        try:
+            engine.prepare("en", "es")
+            out = engine.translate_with(text, "en", "es", None)
+            again = engine.translate_with("The cat sleeps.", "en", "es", None)
+            assert again
+            return out, list(engine.prefixes)
+        finally:
+            engine.close()
+
+    first, events = run()
+    assert [e.how for e in events] == ["evaluated"], events  # once, by prepare
+    assert events[0].tokens > 100
+    (state,) = tmp_path.glob("*.kvstate")
+    second, events = run()
+    assert [e.how for e in events] == ["file"], events  # the prefix is not evaluated again
+    assert events[0].tokens == _count_tokens(state)
+    assert second == first
+
+    damaged = bytearray(state.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    state.write_bytes(bytes(damaged))
+    third, events = run()
+    assert [e.how for e in events] == ["evaluated"] and "checksum" in events[0].detail, events
+    assert third == first
+    assert _count_tokens(state) == events[0].tokens  # rebuilt, readable again
+
+    key = _key_of(state)  # a file under the right name, made for another key
+    tokens, data = read_state(state, key, 10_000)
+    write_state(state, {**key, "n_batch": key["n_batch"] + 1}, tokens, data)
+    _, events = run()
+    assert [e.how for e in events] == ["evaluated"] and "another" in events[0].detail, events
+    _, events = run(LlmConfig(prefix_dir=str(tmp_path), n_ctx=768))  # another key: another file
+    assert [e.how for e in events] == ["evaluated"], events
+    assert len(list(tmp_path.glob("*.kvstate"))) == 2
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _count_tokens(state: Path) -> int:
+    return len(read_state(state, _key_of(state), 10_000)[0])
+
+
+@pytest.mark.slow
+def test_cli_reports_a_bad_gguf_in_one_sentence(tmp_path, librivox):
+    if find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python ([llm] extra) is not installed")
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + bytes(4096))
+    clip = librivox[0][0]
+    p = subprocess.run(
+        [sys.executable, "-m", "voxlate", "translate", str(clip), "-o", str(tmp_path / "o.wav"),
+         "--mt", f"llm:{bad}", "--voice", "tts", "--tts", "espeak-ng", "--quiet"],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert p.returncode != 0
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: llama.cpp cannot load"), p.stderr
+    assert not (tmp_path / "o.wav").exists()
+
+
 def test_the_build_key_names_the_llama_library_not_the_working_directory(tmp_path, monkeypatch):
     """The key once held `Path("")`'s stat, the working directory's: any file written there
     changed the key, and the prefix was evaluated again (11 s) on the next run."""
