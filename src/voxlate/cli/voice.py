@@ -207,8 +207,9 @@ def train_converter(
     config: ConverterTrainOptions = ConverterTrainOptions(),
 ) -> None:
     """Train the voice converter (`--voice MODE+converter`) across the training speakers of
-    the fixed split (Fish Fillets actors, Kokoro's packs; data/voice_corpus.py). Features are
-    cached in --features, so a rerun starts training at once; Ctrl-C saves a checkpoint."""
+    the fixed split (Fish Fillets actors, the installed game talkies' actors, Kokoro's packs;
+    data/voice_corpus.py). Features are cached in --features, so a rerun starts training at
+    once; Ctrl-C saves a checkpoint."""
     from voxlate.tasks.converter.train import train_converter as run
 
     check_outputs([out])

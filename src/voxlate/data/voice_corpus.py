@@ -35,6 +35,7 @@ LANGUAGES = ("cs", "en")  # the game's recorded languages used here (never nl)
 DEFAULT_CAP_S = 600.0  # seconds of speech at most per training speaker (m and v: ~40 min each)
 MIN_SPEAKER_S = 15.0  # training speakers with less speech than this are left out
 TALKIE_PREFIXES = tuple(f"{g}-" for g in GAMES)  # the game talkies' speakers: training only
+TALKIE_CAP_S = 300.0  # seconds at most per talkie speaker (46 of them: more voices, not hours)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ def voice_clips(
 ) -> dict[str, list[VoiceClip]]:
     """Speaker -> clips of one role ('train', 'validation', 'test'), at most `cap_s` seconds of
     each speaker (0: no cap), lines taken spread over the sorted list (all levels). Training
-    includes the installed game talkies' speakers unless `talkies` is False."""
+    includes the installed game talkies' speakers (at most `TALKIE_CAP_S` each) unless
+    `talkies` is False."""
     found: dict[str, list[VoiceClip]] = defaultdict(list)
     clips = list(fillets_clips(root))
     if role == "test":
@@ -111,7 +113,13 @@ def voice_clips(
             found[clip.speaker].append(clip)
     if role == "train":  # too little speech to learn a voice from
         found = {s: c for s, c in found.items() if sum(x.duration for x in c) >= MIN_SPEAKER_S}
-    return {s: _capped(c, cap_s) for s, c in sorted(found.items())}
+    return {s: _capped(c, _cap_of(s, cap_s)) for s, c in sorted(found.items())}
+
+
+def _cap_of(speaker: str, cap_s: float) -> float:
+    if not speaker.startswith(TALKIE_PREFIXES):
+        return cap_s
+    return TALKIE_CAP_S if cap_s <= 0 else min(cap_s, TALKIE_CAP_S)
 
 
 def _capped(clips: list[VoiceClip], cap_s: float) -> list[VoiceClip]:
