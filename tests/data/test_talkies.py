@@ -102,3 +102,16 @@ def test_a_missing_game_is_one_note(monkeypatch, tmp_path):
     notes: list[str] = []
     list(voice_corpus.talkie_clips(log=notes.append))
     assert notes == ["note: beneath-a-steel-sky is not installed: its speakers are not trained on"]
+
+
+def test_talkie_speakers_are_capped_at_five_minutes(monkeypatch, tmp_path):
+    wav = tmp_path / "line.wav"
+    from voxlate.audio import Audio, save_audio
+
+    save_audio(wav, Audio(np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE))
+    monkeypatch.setattr(voice_corpus, "talkie_lines",
+                        lambda log=print: [CachedLine("queen-joe", wav, 10.0)] * 100)  # fmt: skip
+    train = voice_corpus.voice_clips("train")
+    assert 300.0 <= sum(c.duration for c in train["queen-joe"]) <= 310.0
+    if "m" in train:  # fillets-ng-data-cs installed: the fish keep their 10 min
+        assert sum(c.duration for c in train["m"]) > 500.0
