@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlate.audio import SAMPLE_RATE, Audio, save_audio, write_text_atomic
+from voxlate.audio import FRAME_HOP, SAMPLE_RATE, Audio, save_audio, write_text_atomic
 from voxlate.parts import cache_dir
 
 SKY_ROOT = Path("/usr/share/scummvm/beneath-a-steel-sky")
@@ -217,7 +217,7 @@ def mfcc_stats(audio: Audio) -> np.ndarray:
     import librosa
 
     m = librosa.feature.mfcc(y=audio.samples, sr=audio.sample_rate, n_mfcc=20, n_fft=512,
-                             hop_length=160)  # fmt: skip
+                             hop_length=FRAME_HOP)  # fmt: skip
     loud = m[0] >= np.median(m[0])
     m = m[:, loud] if loud.sum() >= 5 else m
     return np.concatenate([m.mean(1), m.std(1)])
