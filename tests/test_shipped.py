@@ -26,7 +26,8 @@ def test_manifest_matches_the_files() -> None:
         assert file_sha256(path) == e.sha256, name
         assert e.command and e.data and e.licence and e.figures and e.date, name
         assert shipped.shipped_path(name) == path
-    assert sum(e.bytes for e in ENTRIES.values()) <= 20_000_000  # they live in git
+    # they live in git; 22 MB since the converter trained on the talkies (1.24 MB, session 8)
+    assert sum(e.bytes for e in ENTRIES.values()) <= 22_000_000
 
 
 def test_each_shipped_checkpoint_loads() -> None:

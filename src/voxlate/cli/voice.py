@@ -207,10 +207,11 @@ def train_converter(
     config: ConverterTrainOptions = ConverterTrainOptions(),
 ) -> None:
     """Train the voice converter (`--voice MODE+converter`) across the training speakers of
-    the fixed split (Fish Fillets actors, Kokoro's packs; data/voice_corpus.py). Features are
-    cached in --features, so a rerun starts training at once; Ctrl-C saves a checkpoint.
-    --decoder diffusion trains the DiffVC-style decoder (average-voice prior + score network)
-    instead of the regression one; --device cuda trains on the GPU."""
+    the fixed split (Fish Fillets actors, the installed game talkies' actors, Kokoro's packs;
+    data/voice_corpus.py). Features are cached in --features, so a rerun starts training at
+    once; Ctrl-C saves a checkpoint. --decoder diffusion trains the DiffVC-style decoder
+    (average-voice prior + score network) instead of the regression one; --device cuda trains
+    on the GPU."""
     from voxlate.tasks.converter.train import train_converter
     from voxlate.tasks.converter.train_diffusion import train_diffusion
 

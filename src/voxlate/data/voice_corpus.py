@@ -6,6 +6,9 @@ game's own English lines), one speaker per character (`fillets.speaker_of`). Lib
 the trainer as synthetic speakers (`tasks/converter/corpus.py`), since the converter's input is
 Kokoro speech. ``fillets-ng-data-nl`` is an outside held-out set: never read here.
 
+The actors of two Debian game talkies (``beneath-a-steel-sky``, ``flight-of-the-amazon-queen``;
+`data/talkies.py`) are training speakers only ('sky-NN', 'queen-<person>'), when installed.
+
 - `TEST`: never trained on, never used for a choice (the benchmark's speakers);
 - `VALIDATION`: choices are made on these, never trained on;
 - training: every other character.
@@ -14,13 +17,14 @@ Kokoro speech. ``fillets-ng-data-nl`` is an outside held-out set: never read her
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from voxlate.data.fillets import FILLETS_ROOT, dialog_fonts, speaker_of
 from voxlate.data.manifest import audio_duration
 from voxlate.data.pocketsphinx import LIBRIVOX
+from voxlate.data.talkies import GAMES, PACKAGES, installed, talkie_lines
 
 TEST = ("c", "cyan", "parrot", "linuxer1", "robodog", "librivox")  # held-out speakers
 VALIDATION = ("statue", "lightgrey", "white", "viking3")  # speakers choices are made on
@@ -30,6 +34,8 @@ EXCLUDED = ("both", "", "x", "sp", "klavir", "room", "ves", "0", "1", "2", "3")
 LANGUAGES = ("cs", "en")  # the game's recorded languages used here (never nl)
 DEFAULT_CAP_S = 600.0  # seconds of speech at most per training speaker (m and v: ~40 min each)
 MIN_SPEAKER_S = 15.0  # training speakers with less speech than this are left out
+TALKIE_PREFIXES = tuple(f"{g}-" for g in GAMES)  # the game talkies' speakers: training only
+TALKIE_CAP_S = 300.0  # seconds at most per talkie speaker (46 of them: more voices, not hours)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class VoiceClip:
 def role_of(speaker: str) -> str:
     """'test', 'validation' or 'train' for a speaker name ('excluded' for unusable ones);
     an English line's speaker ('en-parrot') has its character's role."""
+    if speaker.startswith(TALKIE_PREFIXES):
+        return "train"
     speaker = speaker.removeprefix("en-")
     if speaker in TEST:
         return "test"
@@ -73,21 +81,45 @@ def librivox_clips() -> Iterator[VoiceClip]:
         yield VoiceClip("librivox", path, "en", audio_duration(path))
 
 
+def talkie_clips(log: Callable[[str], None] = print) -> Iterator[VoiceClip]:
+    """The installed game talkies' lines (extracted and cached on first use); one note for
+    each game that is not installed."""
+    for game in GAMES:
+        if not installed(game):
+            log(f"note: {PACKAGES[game]} is not installed: its speakers are not trained on")
+    for line in talkie_lines(log=log):
+        yield VoiceClip(line.speaker, line.path, "en", line.duration)
+
+
 def voice_clips(
-    role: str, cap_s: float = DEFAULT_CAP_S, root: Path = FILLETS_ROOT
+    role: str,
+    cap_s: float = DEFAULT_CAP_S,
+    root: Path = FILLETS_ROOT,
+    talkies: bool = True,
+    log: Callable[[str], None] = print,
 ) -> dict[str, list[VoiceClip]]:
     """Speaker -> clips of one role ('train', 'validation', 'test'), at most `cap_s` seconds of
-    each speaker (0: no cap), lines taken spread over the sorted list (all levels)."""
+    each speaker (0: no cap), lines taken spread over the sorted list (all levels). Training
+    includes the installed game talkies' speakers (at most `TALKIE_CAP_S` each) unless
+    `talkies` is False."""
     found: dict[str, list[VoiceClip]] = defaultdict(list)
     clips = list(fillets_clips(root))
     if role == "test":
         clips += list(librivox_clips())
+    if role == "train" and talkies:
+        clips += list(talkie_clips(log))
     for clip in clips:
         if role_of(clip.speaker) == role:
             found[clip.speaker].append(clip)
     if role == "train":  # too little speech to learn a voice from
         found = {s: c for s, c in found.items() if sum(x.duration for x in c) >= MIN_SPEAKER_S}
-    return {s: _capped(c, cap_s) for s, c in sorted(found.items())}
+    return {s: _capped(c, _cap_of(s, cap_s)) for s, c in sorted(found.items())}
+
+
+def _cap_of(speaker: str, cap_s: float) -> float:
+    if not speaker.startswith(TALKIE_PREFIXES):
+        return cap_s
+    return TALKIE_CAP_S if cap_s <= 0 else min(cap_s, TALKIE_CAP_S)
 
 
 def _capped(clips: list[VoiceClip], cap_s: float) -> list[VoiceClip]:
