@@ -106,3 +106,32 @@ def test_deepfilter_background_keeps_music_and_loses_speech(librivox_clip):
     # The speech left in the estimate: its projection on the true speech is small.
     left = float(np.dot(bg, speech) / np.dot(speech, speech))
     assert left < 0.2
+
+
+def test_a_recording_with_silent_pauses_has_no_background_to_estimate():
+    """Pauses under QUIET_BACKGROUND_DB (a clean audiobook: -47 dB FS) skip the estimate;
+    a louder floor (music, a room) gets it."""
+    from types import SimpleNamespace
+
+    from voxlate.pipeline.file import QUIET_BACKGROUND_DB, FileTranslator
+    from voxlate.pipeline.stream_stages import EngineLocks
+
+    calls: list[int] = []
+
+    class Enhancer:
+        name = "fake"
+        sample_rate = 48_000
+
+        def enhance(self, audio):
+            calls.append(len(audio.samples))
+            return audio
+
+    engines = SimpleNamespace(enhancer=Enhancer())
+    t = FileTranslator(engines, keep_background=True, progress=False)  # type: ignore[arg-type]
+    t.locks = EngineLocks()
+    audio = tone(1.0, level=0.1)
+    timings: dict[str, float] = {"background": 0.0}
+    assert t.background(audio, timings, QUIET_BACKGROUND_DB - 2) is None
+    assert calls == []
+    t.background(audio, timings, QUIET_BACKGROUND_DB + 10)
+    assert len(calls) == 1

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+
+BACKGROUND_NICE = 10  # CPU priority of work off the critical path (Linux nice, per thread)
 
 
 def default_threads() -> int:
@@ -22,3 +26,18 @@ def default_threads() -> int:
     except AttributeError:
         n = os.cpu_count() or 1
     return max(1, min(4, n))
+
+
+def lower_this_thread(nice: int = BACKGROUND_NICE, torch_threads: int = 1) -> None:
+    """Run the calling thread (and the threads it starts) at a lower CPU priority, with
+    `torch_threads` PyTorch threads: for work off the critical path (a voice adapted ahead,
+    the background estimate), so that it takes only what the critical path leaves idle.
+
+    Linux applies nice per thread; PyTorch's thread count is per thread too (OpenMP), so
+    the other threads keep theirs. Where either cannot be set, nothing changes."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    with contextlib.suppress(ImportError):
+        import torch
+
+        torch.set_num_threads(torch_threads)

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from voxlate.audio import DEFAULT_OUTPUT_RATE, SAMPLE_RATE, Audio, load_audio
 from voxlate.dsp import noise_floor_db
 from voxlate.engines.mt.base import ShorteningTranslator
+from voxlate.engines.threads import lower_this_thread
 from voxlate.engines.vad import frame_probabilities
 from voxlate.errors import NoSpeechError, VoxlateError
 from voxlate.outputs import check_outputs
@@ -44,6 +45,10 @@ from voxlate.text.syllables import count_syllables
 
 REPORT_VERSION = 2  # 2: speakers, per-segment timing, what `voxlate render` needs
 SHORTEN_ABOVE = 1.15  # a line needing more speed-up than this asks for a shorter translation
+# A recording whose pauses are quieter than this (dB FS, the VAD's noise floor) has no
+# background worth keeping: the estimate would be the enhancer's residue and hiss (a clean
+# LibriVox clip: -43 to -51), so it is not made (saves the enhancer's pass over the file).
+QUIET_BACKGROUND_DB = -45.0
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,9 @@ class FileTranslator:
             # style and the converter's adaptation), one estimates the background over the
             # whole input (the enhancer is free now).
             prepared = prepare_voices(e.voice, labels, timings)
-            background = in_background(self.background, original, timings, name="background")
+            background = in_background(
+                self.background, original, timings, noise_db, name="background"
+            )
             # Pass 2: speak each translation in the chosen voice as it comes.
             bar.close()
             bar = audio_seconds_bar("speaking", speech_s, self.progress)
@@ -191,11 +198,16 @@ class FileTranslator:
         )
         return with_background(result, background.result(), timings)
 
-    def background(self, audio: Audio, timings: dict[str, float]) -> Audio | None:
+    def background(
+        self, audio: Audio, timings: dict[str, float], noise_db: float | None = None
+    ) -> Audio | None:
         """The background of the whole of `audio` at its rate (`estimate_background`: the
-        source less the enhancer's speech), or None unless `keep_background`; its seconds
-        go to timings['background']."""
+        source less the enhancer's speech), or None unless `keep_background`, or when its
+        pauses' noise floor `noise_db` is under `QUIET_BACKGROUND_DB` (nothing to keep);
+        its seconds go to timings['background']."""
         if not self.keep_background:
+            return None
+        if noise_db is not None and noise_db < QUIET_BACKGROUND_DB:
             return None
         t0 = time.perf_counter()
         with self.locks.enhance:
@@ -354,10 +366,13 @@ class FileTranslator:
 
 
 def in_background(fn: Callable[..., Any], *args: Any, name: str) -> Future:
-    """`fn(*args)` on a daemon thread of its own; its result (or exception) in the future."""
+    """`fn(*args)` on a daemon thread of its own, at a lower CPU priority with one PyTorch
+    thread (`lower_this_thread`: it must not slow the translation and the synthesis, which
+    the file waits for); its result (or exception) in the future."""
     done: Future = Future()
 
     def run() -> None:
+        lower_this_thread()
         try:
             done.set_result(fn(*args))
         except BaseException as e:  # handed to whoever waits for the result

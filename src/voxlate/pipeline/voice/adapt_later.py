@@ -14,8 +14,6 @@ stage speaks in the fitted style alone. `StyledVoiceStage` owns one when live.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from voxlate.audio import Audio
+from voxlate.engines.threads import BACKGROUND_NICE, lower_this_thread
 from voxlate.engines.voice.base import VoiceAdapter
 
 ADAPT_AFTER_S = 5.0  # seconds of a speaker's speech heard before the adaptation starts
-NICE = 10  # the adaptation thread's CPU priority (Linux nice, per thread)
+NICE = BACKGROUND_NICE  # the adaptation thread's CPU priority (Linux nice, per thread)
 # Wall budget of one adaptation in the background. The converter's own, 12 s, is for a
 # caller that waits; a niced thread on a busy machine gets little CPU (measured: 2.4 CPU-s
 # over 58.6 s wall at load 8 on 2 cores), so its 150 steps, not the clock, should end it.
@@ -97,7 +96,7 @@ class BackgroundAdapter:
             sample = speech()
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix="voice-adapt", initializer=_background
+                    max_workers=1, thread_name_prefix="voice-adapt", initializer=lower_this_thread
                 )
             gen = self._generation
             self._pending[key] = self._pool.submit(
@@ -154,13 +153,3 @@ class BackgroundAdapter:
             self._pending = {}
             self._failed = set()
             self._quiet.set()
-
-
-def _background() -> None:
-    """The adaptation thread's set-up: a lower CPU priority and one PyTorch thread."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
-    with contextlib.suppress(ImportError):
-        import torch
-
-        torch.set_num_threads(1)  # per thread (OpenMP): the other threads keep theirs
