@@ -194,24 +194,15 @@ class ConverterAdapter:
         n = min(len(mel), len(wf.mcep))
         keep = loud_frames(wf.mcep[:n])
         with self.torch.inference_mode(False):
-            if isinstance(self.net, DiffusionConverterNet):
-                res = adapt_diffusion(
-                    self.net,
-                    [mel[:n]],
-                    [wf.mcep[:n, 1:]],
-                    max_seconds=self.fit_seconds,
-                    mask=keep,
-                    tune_last=self.tune_last,
-                )
-            else:
-                res = adapt(
-                    self.net,
-                    [mel[:n]],
-                    [wf.mcep[:n, 1:]],
-                    max_seconds=self.fit_seconds,
-                    mask=keep,
-                    tune_last=self.tune_last,
-                )
+            fit = adapt_diffusion if isinstance(self.net, DiffusionConverterNet) else adapt
+            res = fit(
+                self.net,  # type: ignore[arg-type]
+                [mel[:n]],
+                [wf.mcep[:n, 1:]],
+                max_seconds=self.fit_seconds,
+                mask=keep,
+                tune_last=self.tune_last,
+            )
         mu, sd = f0_stats(wf.f0)
         book = wf.mcep[:n][keep, 1:]
         if len(book) > CODEBOOK_MAX:

@@ -310,17 +310,6 @@ class AnonymousVoice:
         spk = self.tracker.known.get(speaker)
         return "not used" if spk is None or spk.params is None else "pseudo-speaker"
 
-    def prepare(self, speaker: str) -> None:
-        if not fits_without_speech(self.adapter):
-            return
-        with self._lock:
-            spk = self.tracker.known.get(speaker)
-            if spk is None or spk.params is not None or not spk.audio:
-                return
-            with contextlib.suppress(VoxlateError):  # the first convert will say it
-                spk.params = self.adapter.fit(NO_SPEECH, spk.sample(), spk.centroid)
-                spk.fitted_on_s = spk.seconds
-
     def convert(self, speech: Audio, source: Audio, speaker: str | None = None) -> Audio:
         if speech.duration < 0.1 or (source.duration < 0.1 and speaker is None):
             return speech
