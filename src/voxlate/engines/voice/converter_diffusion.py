@@ -36,6 +36,9 @@ from voxlate.engines.voice.converter_model import (
     ConverterConfig,
     ConverterNet,
     FiLMBlock,
+    adaptation_data,
+    new_speaker,
+    optimise,
 )
 
 
@@ -205,38 +208,23 @@ def adapt_diffusion(
     g = torch.Generator().manual_seed(seed)
     net.eval()
     with torch.no_grad():
-        z = torch.cat([net.content(torch.from_numpy(m)[None]) for m in mels], dim=2)
+        z, y, w = adaptation_data(net, mels, mceps, mask)
         mu = net.average(z)
-        y = net.normalise(torch.from_numpy(np.concatenate(mceps))).T[None]  # (1, n_out, T)
-        w = torch.ones(z.shape[2]) if mask is None else torch.from_numpy(mask.astype(np.float32))
-    n_out, ch = net.cfg.n_out, net.out_channels
-    emb = net.speakers.weight.detach().mean(0, keepdim=True).clone().requires_grad_(True)
-    bias = torch.zeros(1, n_out, 1, requires_grad=True)
-    delta = torch.zeros(n_out, ch, requires_grad=tune_last)
-    opt = torch.optim.Adam([emb, bias] + ([delta] if tune_last else []), lr=lr)
-    for p in net.parameters():
-        p.requires_grad_(False)
-    steps, loss_v, total = 0, float("nan"), z.shape[2]
-    t1 = time.monotonic()
-    while steps < max_steps and (steps < min_steps or time.monotonic() - t1 < max_seconds):
-        a = int(torch.randint(0, total - crop, (1,), generator=g)) if total > crop else 0
-        sl = slice(a, a + crop)
+    emb, bias, delta = new_speaker(net, (1, net.cfg.n_out, 1), net.out_channels, tune_last)
+
+    def loss_at(sl: slice) -> torch.Tensor:
         zc, mc, yc, wc = z[:, :, sl], mu[:, :, sl], y[:, :, sl], w[sl]
         rep = lambda x: x.expand(batch, *x.shape[1:])  # noqa: E731
-        loss = net.denoise_loss(rep(zc), rep(mc), rep(yc), wc[None].expand(batch, -1),
+        return net.denoise_loss(rep(zc), rep(mc), rep(yc), wc[None].expand(batch, -1),
                                 emb.expand(batch, -1), g, bias, delta if tune_last else None)  # fmt: skip
-        if tune_last:
-            loss = loss + last_decay * (delta**2).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        steps += 1
-        loss_v = float(loss.detach())
-    for p in net.parameters():
-        p.requires_grad_(True)
+
+    steps, loss_v = optimise(
+        net, (emb, bias, delta), loss_at, z.shape[2], crop, g, tune_last, last_decay, lr,
+        max_steps, min_steps, max_seconds,
+    )  # fmt: skip
     return AdaptResult(
         emb.detach()[0].numpy().copy(),
-        bias.detach()[0, :, 0].numpy().copy(),
+        bias.detach().reshape(-1).numpy().copy(),
         delta.detach().numpy().copy() if tune_last else None,
         steps,
         loss_v,

@@ -11,7 +11,9 @@ output bias) on their own speech, the network frozen (`adapt`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -179,42 +181,87 @@ def adapt(
     g = torch.Generator().manual_seed(seed)
     net.eval()
     with torch.no_grad():
-        zs = [net.content(torch.from_numpy(m)[None]) for m in mels]
-        z = torch.cat(zs, dim=2)
-        y = net.normalise(torch.from_numpy(np.concatenate(mceps))).T[None]  # (1, n_out, T)
-        w = torch.ones(z.shape[2]) if mask is None else torch.from_numpy(mask.astype(np.float32))
-    emb = net.speakers.weight.detach().mean(0, keepdim=True).clone().requires_grad_(True)
-    bias = torch.zeros(1, 1, net.cfg.n_out, requires_grad=True)
-    delta = torch.zeros(net.cfg.n_out, net.cfg.channels, requires_grad=tune_last)
-    opt = torch.optim.Adam([emb, bias] + ([delta] if tune_last else []), lr=lr)
-    for p in net.parameters():
-        p.requires_grad_(False)
-    steps, loss_v = 0, float("nan")
-    total = z.shape[2]
-    t1 = time.monotonic()  # the budget counts the optimisation; at least `min_steps` are taken
-    while steps < max_steps and (steps < min_steps or time.monotonic() - t1 < max_seconds):
-        if total > crop:
-            a = int(torch.randint(0, total - crop, (1,), generator=g))
-            zc, yc, wc = z[:, :, a : a + crop], y[:, :, a : a + crop], w[a : a + crop]
-        else:
-            zc, yc, wc = z, y, w
+        z, y, w = adaptation_data(net, mels, mceps, mask)
+    emb, bias, delta = new_speaker(net, (1, 1, net.cfg.n_out), net.cfg.channels, tune_last)
+
+    def loss_at(sl: slice) -> torch.Tensor:
+        zc, yc, wc = z[:, :, sl], y[:, :, sl], w[sl]
         pred = net.decode(zc, emb, bias, delta if tune_last else None)
         err = (pred - yc.transpose(1, 2)).abs().mean(dim=2)[0]
-        loss = (err * wc).sum() / wc.sum().clamp(min=1.0)
-        if tune_last:
-            loss = loss + last_decay * (delta**2).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        steps += 1
-        loss_v = float(loss.detach())
-    for p in net.parameters():
-        p.requires_grad_(True)
+        return (err * wc).sum() / wc.sum().clamp(min=1.0)
+
+    steps, loss_v = optimise(
+        net, (emb, bias, delta), loss_at, z.shape[2], crop, g, tune_last, last_decay, lr,
+        max_steps, min_steps, max_seconds,
+    )  # fmt: skip
     return AdaptResult(
         emb.detach()[0].numpy().copy(),
-        bias.detach()[0, 0].numpy().copy(),
+        bias.detach().reshape(-1).numpy().copy(),
         delta.detach().numpy().copy() if tune_last else None,
         steps,
         loss_v,
         time.monotonic() - t0,
     )
+
+
+def adaptation_data(
+    net: Any, mels: list[np.ndarray], mceps: list[np.ndarray], mask: np.ndarray | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The content bottleneck (1, C, T) of the concatenated `mels`, the normalised targets
+    (1, n_out, T) and the per-frame loss weights (T,) of an adaptation (no gradients)."""
+    z = torch.cat([net.content(torch.from_numpy(m)[None]) for m in mels], dim=2)
+    y = net.normalise(torch.from_numpy(np.concatenate(mceps))).T[None]
+    w = torch.ones(z.shape[2]) if mask is None else torch.from_numpy(mask.astype(np.float32))
+    return z, y, w
+
+
+def new_speaker(
+    net: Any, bias_shape: tuple[int, ...], last_in: int, tune_last: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What an adaptation fits: a speaker vector (from the table's mean), an output bias and
+    a change of the output layer's weights (trained only with `tune_last`)."""
+    emb = net.speakers.weight.detach().mean(0, keepdim=True).clone().requires_grad_(True)
+    bias = torch.zeros(*bias_shape, requires_grad=True)
+    delta = torch.zeros(net.cfg.n_out, last_in, requires_grad=tune_last)
+    return emb, bias, delta
+
+
+def optimise(
+    net: Any,
+    params: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    loss_at: Callable[[slice], torch.Tensor],
+    total: int,
+    crop: int,
+    g: torch.Generator,
+    tune_last: bool,
+    last_decay: float,
+    lr: float,
+    max_steps: int,
+    min_steps: int,
+    max_seconds: float,
+) -> tuple[int, float]:
+    """The adaptation loop both decoders share: Adam on `params` (speaker vector, bias and,
+    with `tune_last`, the L2-penalised last-layer change) over random `crop`-frame windows of
+    `total` frames (`loss_at(window)`), the network frozen; at least `min_steps`, then until
+    `max_steps` or `max_seconds` of optimisation. Returns the steps taken and the last loss."""
+    emb, bias, delta = params
+    opt = torch.optim.Adam([emb, bias] + ([delta] if tune_last else []), lr=lr)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    steps, loss_v = 0, float("nan")
+    t1 = time.monotonic()  # the budget counts the optimisation; at least `min_steps` are taken
+    try:
+        while steps < max_steps and (steps < min_steps or time.monotonic() - t1 < max_seconds):
+            a = int(torch.randint(0, total - crop, (1,), generator=g)) if total > crop else 0
+            loss = loss_at(slice(a, a + crop))
+            if tune_last:
+                loss = loss + last_decay * (delta**2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            steps += 1
+            loss_v = float(loss.detach())
+    finally:
+        for p in net.parameters():
+            p.requires_grad_(True)
+    return steps, loss_v
