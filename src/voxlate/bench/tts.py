@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from voxlate.bench.report import append_benchmark, markdown_table
 from voxlate.engines import tts
@@ -138,7 +139,8 @@ def edge_run(engine, texts: list[str], language: str, judge, trim_edges: bool) -
     heard = []
     first = last = 0
     pad = Audio(np.zeros(int(PAD_S * SAMPLE_RATE), np.float32), SAMPLE_RATE)
-    for text in texts:
+    what = f"{language} {'edited' if trim_edges else 'shipped'}"
+    for text in tqdm(texts, desc=what, leave=False):
         chunks = []
         for piece in engine.phonemizer.pieces(text, language):
             t0, c0 = time.perf_counter(), _cpu()

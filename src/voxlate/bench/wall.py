@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from voxlate.bench.report import append_benchmark, markdown_table
 from voxlate.data.pocketsphinx import LIBRIVOX
 from voxlate.errors import EngineError, InputError
@@ -105,7 +107,7 @@ def run_wall_bench(
         files = list(inputs) if inputs else [DEMO_CLIP]
         if inputs is None and minutes > 0:
             files.append(recording(folder, minutes))
-        for f in files:
+        for f in tqdm(files, desc="voxlate translate", unit="input", leave=False):
             rows.append(run_as_user(f, folder, list(args or []), f.name, source, target))
     stages = ("vad", "asr", "mt", "tts", "voice", "voice_fit", "background")
     table = markdown_table(
