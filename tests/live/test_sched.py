@@ -164,3 +164,47 @@ def test_later_chunks_are_due_when_the_speech_before_them_has_played():
     assert due[0] == t0
     assert due[2] - due[1] == pytest.approx(1.0) and due[3] - due[2] == pytest.approx(1.0)
     assert due[1] >= t0 + 1.0
+
+
+class _LateEngines(_Engines):
+    def __init__(self, synth: _Synth, late: _Synth) -> None:
+        super().__init__(synth)
+        self.late = late
+
+
+def test_a_piece_that_cannot_have_the_synthesizer_in_time_is_spoken_by_the_late_voice():
+    """The synthesizer is busy past the first piece's due time + LATE_S: that piece and
+    the rest of the utterance go to `Engines.late`, labelled, not re-voiced; a free
+    synthesizer keeps every piece."""
+    synth, late = _Synth(), _Synth()
+    locks = st.EngineLocks()
+    src = Audio(np.zeros(16_000, np.float32), 16_000)
+    engines = _LateEngines(synth, late)
+    voices: list[str] = []
+    eos = time.perf_counter() - st.LATE_S + 0.05  # 50 ms of patience left
+    locks.tts.acquire()  # another session's long chunk
+    try:
+        got = list(
+            st.speak(engines, locks, None, "uno dos", src, False, {}, deadline=eos, voices=voices)
+        )  # type: ignore[arg-type]
+    finally:
+        locks.tts.release()
+    assert late.spoken == ["uno", "dos"] and synth.spoken == []
+    assert len(got) == 2 and voices == [st.LATE_VOICE, st.LATE_VOICE]
+    assert not locks.late_tts.locked()
+
+    voices.clear()
+    list(st.speak(engines, locks, None, "tres", src, False, {}, deadline=eos, voices=voices))  # type: ignore[arg-type]
+    assert synth.spoken == ["tres"] and late.spoken == ["uno", "dos"]
+    assert voices == []  # no voice stage: nothing converted, nothing late
+
+
+def test_without_a_deadline_nothing_falls_back():
+    """Files (no deadline) wait for the synthesizer however long it is busy."""
+    synth, late = _Synth(), _Synth()
+    locks = st.EngineLocks()
+    src = Audio(np.zeros(16_000, np.float32), 16_000)
+    locks.tts.acquire()
+    threading.Timer(0.2, locks.tts.release).start()
+    got = list(st.speak(_LateEngines(synth, late), locks, None, "uno", src, False, {}))  # type: ignore[arg-type]
+    assert len(got) == 1 and synth.spoken == ["uno"] and late.spoken == []

@@ -149,6 +149,32 @@ def test_clauses_split_only_long_enough_parts():
     ]
 
 
+def test_clauses_start_small_and_grow():
+    """~3 words first (about 1 s of speech), then pieces at most ~twice the one before,
+    cut before a short word where there is one, never leaving under 3 words."""
+    text = (
+        "El tren de la mañana llega a la estación a las ocho y media, y después vamos al "
+        "mercado, compramos pan y volvemos a casa antes de que empiece a llover."
+    )
+    pieces = clauses(text)
+    assert " ".join(pieces) == " ".join(text.split())
+    sizes = [len(p.split()) for p in pieces]
+    assert 2 <= sizes[0] <= 4
+    assert all(b <= 2 * a + 3 or "," in p for a, b, p in zip(sizes, sizes[1:], pieces[:-1]))
+    assert min(sizes[1:]) >= 3
+    assert pieces[1].startswith("la ")  # cut before the short word
+    assert clauses("No fue un hombre joven colocado enfermo.") == [
+        "No fue",
+        "un hombre joven colocado enfermo.",
+    ]
+    assert clauses("Vamos adelante diez metros.") == ["Vamos adelante diez metros."]
+    assert clauses(text, first_words=0) == [
+        "El tren de la mañana llega a la estación a las ocho y media,",
+        "y después vamos al mercado,",
+        "compramos pan y volvemos a casa antes de que empiece a llover.",
+    ]
+
+
 def test_timeline_sink_keeps_chunks_in_order():
     sink = TimelineSink(16_000)
     sink.add(Audio(np.ones(1600, np.float32) * 0.5, 16_000), realtime=False)

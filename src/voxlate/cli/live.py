@@ -229,7 +229,7 @@ def with_synthesizer(engines: Engines, spec: str, voice: str) -> Engines:
     import dataclasses
 
     from voxlate.errors import UnsupportedLanguageError
-    from voxlate.pipeline.engines import create_engine, describe
+    from voxlate.pipeline.engines import create_engine, describe, late_synthesizer
     from voxlate.pipeline.voice import build_voice_stage, parse_voice
 
     synthesizer = create_engine("tts", spec)
@@ -244,6 +244,7 @@ def with_synthesizer(engines: Engines, spec: str, voice: str) -> Engines:
         tts_name = f"espeak-ng:{engines.target}"
     names = dict(engines.names, tts=tts_name, voice=describe(stage) if stage else "tts")
     rebuild = dict(engines.specs, tts=spec, voice=str(parse_voice(voice)))
+    late = late_synthesizer(synthesizer, engines.target) if engines.late is not None else None
     return dataclasses.replace(
-        engines, synthesizer=synthesizer, voice=stage, names=names, specs=rebuild
+        engines, synthesizer=synthesizer, voice=stage, names=names, specs=rebuild, late=late
     )

@@ -177,6 +177,21 @@ def live_tts_choice(spec: str, rtf: float) -> tuple[str, str]:
     return spec, f"live voice: {spec} (real-time factor {rtf:.2f} at start-up)"
 
 
+def late_synthesizer(
+    synthesizer: tts.Synthesizer, target: str, create: Create = create_engine
+) -> tts.Synthesizer | None:
+    """The live fallback voice for chunks `synthesizer` cannot start in time: eSpeak NG,
+    unless `synthesizer` is eSpeak NG itself or eSpeak NG does not speak `target` (or
+    cannot load: then None, and late chunks just wait)."""
+    if describe(synthesizer).startswith(LIVE_FALLBACK_TTS):
+        return None
+    try:
+        late = create("tts", LIVE_FALLBACK_TTS)
+    except Exception:  # noqa: BLE001 - an optional helper: without it chunks wait
+        return None
+    return late if target in late.languages() else None
+
+
 def default_tts(target: str, live: bool = False) -> str:
     """`default_engine("tts", target, live)`."""
     return default_engine("tts", target, live)
@@ -229,6 +244,9 @@ class Engines:
     # the specs that rebuild the synthesizer and the voice stage ('tts', 'voice'), for
     # `voxlate render`; empty when the engines were put together by hand
     specs: dict[str, str] = field(default_factory=dict)
+    # live: the voice for a chunk the synthesizer cannot start in time (eSpeak NG, when
+    # the synthesizer is another; `stream_stages.LATE_S`); None in files
+    late: tts.Synthesizer | None = None
 
     @classmethod
     def load(
@@ -300,7 +318,10 @@ class Engines:
             "voice": describe(voice) if voice is not None else "tts",
         }
         rebuild = {"tts": tts_spec, "voice": str(parse_voice(specs.voice))}
-        return cls(source, target, v, e, recognizer, translator, synthesizer, voice, names, rebuild)
+        late = late_synthesizer(synthesizer, target, create) if specs.live else None
+        return cls(
+            source, target, v, e, recognizer, translator, synthesizer, voice, names, rebuild, late
+        )
 
     def warnings(self) -> dict[str, int]:
         """Counted losses reported by the engines so far (e.g. the synthesizer's

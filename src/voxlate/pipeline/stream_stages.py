@@ -72,6 +72,7 @@ class EngineLocks:
     mt: threading.Lock = field(default_factory=threading.Lock)
     tts: threading.Lock | DeadlineLock = field(default_factory=DeadlineLock)
     voice: threading.Lock = field(default_factory=threading.Lock)
+    late_tts: threading.Lock = field(default_factory=threading.Lock)  # `Engines.late`
 
 
 @dataclass(frozen=True)
@@ -147,15 +148,26 @@ def translate_all(
 
 
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")
+FIRST_WORDS = 3  # a live first chunk: ~1 s of speech, so its synthesis is short
+GROWTH = 2.0  # each later chunk may hold this many times the words of the one before
+# Live: a piece that cannot have the synthesizer within this many seconds of its due time
+# (the first: the end of speech; later ones: when the speech before them has played) is
+# spoken by `Engines.late` instead, as is the rest of its utterance.
+LATE_S = 1.0
+LATE_VOICE = "late:espeak-ng"  # the `voices` label of a chunk the fallback voice spoke
 
 
-def clauses(text: str, min_words: int = 3, first_max_words: int = 5) -> list[str]:
-    """Split `text` into pieces to synthesize one after another.
+def clauses(
+    text: str, min_words: int = 3, first_words: int = FIRST_WORDS, growth: float = GROWTH
+) -> list[str]:
+    """Split `text` into pieces to synthesize one after another, small ones first.
 
-    Splits at , ; : where both sides keep at least `min_words` words; a first piece
-    of more than `first_max_words` + 4 words is cut once more near `first_max_words`,
-    before a short (function) word where there is one. Speaking a short first piece on
-    its own lets its audio start before the rest is synthesized and re-voiced.
+    Splits at , ; : where both sides keep at least `min_words` words. Then the pieces
+    grow: the first holds about `first_words` words (~1 s of speech), and each next one at
+    most about `growth` times the words of the one before, so it is synthesized while
+    the one before plays. A piece over its limit (plus two words of slack) is cut near
+    the limit, before a short (function) word where there is one, leaving at least
+    `min_words` words after the cut. first_words=0: no cutting, clauses only.
     """
     parts: list[str] = []
     for piece in _CLAUSE.split(text.strip()):
@@ -164,15 +176,22 @@ def clauses(text: str, min_words: int = 3, first_max_words: int = 5) -> list[str
         else:
             parts.append(piece)
     parts = [p for p in parts if p.strip()]
-    if parts and first_max_words > 0:
-        words = parts[0].split()
-        if len(words) > first_max_words + 4:
-            near = range(max(min_words, first_max_words - 1), first_max_words + 3)
-            cut = next(
-                (i for i in near if len(words[i]) <= 3 and words[i].islower()), first_max_words
-            )
-            parts[0:1] = [" ".join(words[:cut]), " ".join(words[cut:])]
-    return parts
+    if first_words <= 0:
+        return parts
+    out: list[str] = []
+    limit = float(first_words)
+    for part in parts:
+        words = part.split()
+        while len(words) > limit + 2 and len(words) - min_words >= 2:
+            n = int(limit)
+            near = [i for i in (n, n + 1, n - 1, n + 2) if 2 <= i <= len(words) - min_words]
+            cut = next((i for i in near if len(words[i]) <= 3 and words[i].islower()), near[0])
+            out.append(" ".join(words[:cut]))
+            words = words[cut:]
+            limit = growth * cut
+        out.append(" ".join(words))
+        limit = max(limit, growth * len(words))
+    return out
 
 
 def speak(
@@ -201,19 +220,30 @@ def speak(
     deadline: when the first chunk is due (perf_counter s; live: the end of speech), the
         order in which sessions sharing the synthesizer's `DeadlineLock` get it; a later
         chunk is due when the speech before it has played. None: first come, first served.
-    voices: where to append, per converted chunk, which voice spoke it (the stage's
-        `last_voice`, e.g. ``style+converter``; ``adapter`` for stages without one).
+    voices: where to append, per chunk, which voice spoke it (the stage's `last_voice`,
+        e.g. ``style+converter``; ``adapter`` for stages without one; `LATE_VOICE` for a
+        chunk `Engines.late` spoke because the synthesizer was not free in time).
+
+    Live (a `deadline` and `Engines.late` set): a piece that cannot have the shared
+    synthesizer within `LATE_S` of its due time is spoken by `Engines.late` (eSpeak NG),
+    and so is the rest of the utterance: with more sessions than the cores can voice in
+    Kokoro, the listener hears the fallback voice on time rather than Kokoro seconds late.
     """
     args = (engines, locks, voice, text, source, split_clauses, timings, speaker, deadline)
     if whole:
-        chunks = list(_synthesized(*args))
+        chunks = [chunk for chunk, _ in _synthesized(*args)]
         if not chunks:
             return
         speech = concatenate(chunks, chunks[0].sample_rate)
         yield _voiced(locks, voice, speech, source, timings, speaker, voices)
         return
-    for chunk in _synthesized(*args):
-        yield _voiced(locks, voice, chunk, source, timings, speaker, voices)
+    for chunk, late in _synthesized(*args):
+        if late:  # the fallback voice, on time instead of late: not re-voiced
+            if voices is not None:
+                voices.append(LATE_VOICE)
+            yield chunk
+        else:
+            yield _voiced(locks, voice, chunk, source, timings, speaker, voices)
 
 
 def _voiced(
@@ -251,20 +281,40 @@ def _synthesized(
     timings: dict[str, float],
     speaker: str | None = None,
     deadline: float | None = None,
-) -> Iterator[Audio]:
+) -> Iterator[tuple[Audio, bool]]:
     """`text` synthesized chunk by chunk, in the style `voice` picks for `source` where it
-    picks one (`synthesize_in_voice`), not yet converted; empty chunks are skipped.
+    picks one (`synthesize_in_voice`), not yet converted; empty chunks are skipped. Yields
+    (chunk, late): late chunks are `Engines.late`'s (see `speak`).
     Each chunk waits for the synthesizer's lock by its deadline (see `speak`)."""
     pieces = clauses(text) if split_clauses else [text]
     due = deadline
     started: float | None = None  # when the first chunk was ready (its audio starts then)
     spoken = 0.0  # seconds of speech yielded so far
+    fallback = getattr(engines, "late", None) if deadline is not None else None
+    late = False
     for piece in pieces:
-        it = synthesize_in_voice(engines.synthesizer, voice, piece, engines.target, source, speaker)
+        it = (
+            fallback.synthesize(piece, engines.target)
+            if late and fallback is not None
+            else synthesize_in_voice(
+                engines.synthesizer, voice, piece, engines.target, source, speaker
+            )
+        )
+        first = True
         while True:
             t0 = time.perf_counter()
-            with hold(locks.tts, due):
-                chunk = next(it, None)
+            if late:
+                with locks.late_tts:
+                    chunk = next(it, None)
+            else:
+                give_up = due + LATE_S if first and fallback and due is not None else None
+                chunk, got = _next_in_time(it, locks.tts, due, give_up)
+                if not got and fallback is not None:
+                    late = True
+                    it = fallback.synthesize(piece, engines.target)
+                    with locks.late_tts:
+                        chunk = next(it, None)
+            first = False
             t1 = time.perf_counter()
             timings["tts"] = timings.get("tts", 0.0) + t1 - t0
             if chunk is None:
@@ -274,4 +324,23 @@ def _synthesized(
                     started = t1 if started is None else started
                     spoken += chunk.duration
                     due = started + spoken  # the next chunk plays after this one
-                yield chunk
+                yield chunk, late
+
+
+def _next_in_time(
+    chunks: Iterator[Audio],
+    lock: threading.Lock | DeadlineLock,
+    due: float | None,
+    give_up: float | None,
+) -> tuple[Audio | None, bool]:
+    """The next of `chunks`, made holding `lock` (queued by `due`); (None, False) when the
+    lock was not had by `give_up` (perf_counter s; None: wait as long as it takes)."""
+    if give_up is None or not isinstance(lock, DeadlineLock):
+        with hold(lock, due):
+            return next(chunks, None), True
+    if not lock.acquire(deadline=due, timeout=max(0.0, give_up - time.perf_counter())):
+        return None, False
+    try:
+        return next(chunks, None), True
+    finally:
+        lock.release()

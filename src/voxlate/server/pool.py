@@ -192,7 +192,7 @@ class EnginePool:
 
         def create(kind: str, spec: str) -> Any:
             engine, lock = self.shared(kind, spec)
-            locks[kind] = lock
+            locks.setdefault(kind, lock)  # the first of a kind: then the late voice's
             return engine
 
         specs = dataclasses.replace(self.specs, voice="tts")
@@ -202,6 +202,8 @@ class EnginePool:
         pair_locks = EngineLocks(
             enhance=locks["enhance"], asr=locks["asr"], mt=locks["mt"], tts=locks["tts"]
         )
+        if engines.late is not None:  # shared with every pair that falls back to it
+            pair_locks.late_tts = self.shared("tts", LIVE_FALLBACK_TTS)[1]
         engines.warm_up(pair_locks)  # the engines may be in use by other pairs already
         return LoadedPair(engines, pair_locks)
 
