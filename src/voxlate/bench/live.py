@@ -104,6 +104,7 @@ class ClientResult:
     samples_announced: int = 0
     samples_received: int = 0
     errors: list[str] = field(default_factory=list)
+    reports: list[dict] = field(default_factory=list)  # the server's 'latency' events
 
 
 async def ws_client(url: str, audio: Audio, source: str, target: str, voice: str) -> ClientResult:
@@ -173,12 +174,28 @@ async def ws_client(url: str, audio: Audio, source: str, target: str, voice: str
                 res.samples_announced += ev["samples"]
             elif kind == "latency" and ev["first_audio"] is not None:
                 res.server_latencies.append(ev["first_audio"])
+                res.reports.append(ev)
             elif kind == "error":
                 res.errors.append(ev["message"])
             elif kind == "stopped":
                 break
         await sender
     return res
+
+
+def _voices_line(reports: list[dict]) -> str:
+    """Which voice spoke the utterances' first chunks, and the stages' mean seconds, from
+    the server's 'latency' events: e.g. 'voices: style+converter 14, late:espeak-ng 6; ...'."""
+    voices: dict[str, int] = defaultdict(int)
+    stages: dict[str, float] = defaultdict(float)
+    for e in reports:
+        voices[e.get("voice") or "?"] += 1
+        for k, v in e.get("stages", {}).items():
+            stages[k] += v
+    n = max(len(reports), 1)
+    said = ", ".join(f"{v} {c}" for v, c in sorted(voices.items(), key=lambda x: -x[1]))
+    means = ", ".join(f"{k} {stages[k] / n:.2f}" for k in STAGE_ORDER if k in stages)
+    return f"first chunk's voice: {said or 'none'}; mean stage s per utterance: {means}"
 
 
 def _free_port() -> int:
@@ -281,12 +298,13 @@ def run_live_bench(
             rows.append(
                 [name, len(values), s["mean"], s["median"], s["p95"], s["best"], s["worst"]]
             )
+        reports = [e for r in res for e in r.reports]
         text += (
             f"\n\n{clients} concurrent WebSocket clients (real uvicorn on 127.0.0.1), each "
             f"streaming the {len(files)} recordings once in real time; utterances per client "
             f"{utts}; audio samples announced but not received: {dropped}; audio events "
             f"without a frame: {missing}; errors: {len(errors)}; load average at end "
-            f"{load_line()}\n\n" + markdown_table(HEADER, rows)
+            f"{load_line()}; {_voices_line(reports)}\n\n" + markdown_table(HEADER, rows)
         )
     if log is not None:
         append_benchmark("bench live", text, log)

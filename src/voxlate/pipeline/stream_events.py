@@ -115,7 +115,8 @@ class Latency:
     voice_ready: bool = True  # False: spoken in the stock voice while the speaker's is fitted
     # which voice spoke it (its first chunk): 'tts' (no voice stage), 'stock' (the stage not
     # used yet), 'pack' (the nearest shipped Kokoro pack while the style is fitted),
-    # 'style', 'style+converter' (once adapted in the background), 'adapter' (WORLD stages)
+    # 'style', 'style+converter' (once adapted in the background), 'adapter' (WORLD stages),
+    # 'late:espeak-ng' (the shared synthesizer was not free in time: `stream_stages.LATE_S`)
     voice: str = ""
 
     def to_json(self) -> dict:
