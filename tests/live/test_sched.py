@@ -208,3 +208,53 @@ def test_without_a_deadline_nothing_falls_back():
     threading.Timer(0.2, locks.tts.release).start()
     got = list(st.speak(_LateEngines(synth, late), locks, None, "uno", src, False, {}))  # type: ignore[arg-type]
     assert len(got) == 1 and synth.spoken == ["uno"] and late.spoken == []
+
+
+def test_a_ready_first_piece_goes_out_first_and_the_rest_grows_from_it():
+    synth = _Synth()
+    locks = st.EngineLocks()
+    src = Audio(np.zeros(16_000, np.float32), 16_000)
+    piece = Audio(np.full(8_000, 0.2, np.float32), 16_000)
+    ready = st.Ready("Uno, dos", piece, ("style",))
+    voices: list[str] = []
+    text = "uno dos tres cuatro cinco seis siete ocho nueve diez once doce"
+    got = list(
+        st.speak(
+            _Engines(synth),
+            locks,
+            None,
+            text,
+            src,
+            True,
+            {},
+            ready=ready,
+            voices=voices,
+            deadline=time.perf_counter(),
+        )
+    )  # type: ignore[arg-type]
+    assert got[0] is piece and voices == ["style"]
+    assert synth.spoken == text.split()[2:]  # only the rest is synthesized
+    # the rest starts with up to ~2 x 2 words, not the 3-word first piece of a fresh start
+    assert st.clauses(" ".join(text.split()[2:]), first_words=4)[0] == "tres cuatro cinco seis"
+    assert st.after_prefix("Uno dos tres", "uno, dos") == "tres"
+    assert st.after_prefix("Uno tres dos", "uno dos") is None
+    assert st.after_prefix("Uno", "uno dos") is None
+
+
+def test_a_ready_piece_that_is_not_the_start_is_ignored():
+    synth = _Synth()
+    src = Audio(np.zeros(16_000, np.float32), 16_000)
+    piece = Audio(np.full(8_000, 0.2, np.float32), 16_000)
+    got = list(
+        st.speak(
+            _Engines(synth),
+            st.EngineLocks(),
+            None,
+            "tres cuatro",
+            src,
+            False,
+            {},
+            ready=st.Ready("uno dos", piece),
+        )
+    )  # type: ignore[arg-type]
+    assert all(g is not piece for g in got) and synth.spoken == ["tres", "cuatro"]

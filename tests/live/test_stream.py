@@ -111,6 +111,21 @@ def test_partial_transcripts_while_speaking(engines, librivox):
     assert events.index(partial[0]) < first_final
 
 
+def test_first_piece_is_made_while_the_speaker_talks(engines, librivox):
+    """A 7 s sentence in real time: its first piece is synthesized during the speech and
+    sent first; the rest follows; the early-speech switch turns it off."""
+    from voxlate.audio import load_audio
+
+    audio = load_audio(librivox[0][0], 16_000)
+    events = run_stream(engines, audio, realtime=True)
+    lat = [e for e in events if isinstance(e, Latency)]
+    assert lat and lat[0].early_speech, "no early piece during 7 s of speech"
+    chunks = [e for e in events if isinstance(e, AudioOut) and e.index == 0]
+    assert len(chunks) >= 2 and chunks[0].audio.duration < 2.5
+    off = run_stream(engines, audio, StreamConfig(early_speech=False), realtime=True)
+    assert not any(e.early_speech for e in off if isinstance(e, Latency))
+
+
 def test_silence_gives_no_utterance(engines):
     events = run_stream(engines, Audio(np.zeros(32_000, np.float32), 16_000))
     assert events == []

@@ -188,6 +188,7 @@ def _voices_line(reports: list[dict]) -> str:
     the server's 'latency' events: e.g. 'voices: style+converter 14, late:espeak-ng 6; ...'."""
     voices: dict[str, int] = defaultdict(int)
     stages: dict[str, float] = defaultdict(float)
+    early = sum(bool(e.get("early_speech")) for e in reports)
     for e in reports:
         voices[e.get("voice") or "?"] += 1
         for k, v in e.get("stages", {}).items():
@@ -195,7 +196,10 @@ def _voices_line(reports: list[dict]) -> str:
     n = max(len(reports), 1)
     said = ", ".join(f"{v} {c}" for v, c in sorted(voices.items(), key=lambda x: -x[1]))
     means = ", ".join(f"{k} {stages[k] / n:.2f}" for k in STAGE_ORDER if k in stages)
-    return f"first chunk's voice: {said or 'none'}; mean stage s per utterance: {means}"
+    return (
+        f"first chunk's voice: {said or 'none'}; first piece made while spoken: {early}; "
+        f"mean stage s per utterance: {means}"
+    )
 
 
 def _free_port() -> int:
@@ -369,7 +373,9 @@ def _stream_part(
         f"{compute / long.duration:.2f} (stage seconds / input seconds) · "
         f"{sum(x.speculative for x in run.latencies)}/{len(run.latencies)} utterances used "
         f"speculative recognition, {sum(x.speculative_speech for x in run.latencies)} also "
-        f"speculative synthesis of the first chunk · peak RSS {peak_rss_mb():.0f} MiB · load average at start "
+        f"speculative synthesis of the first chunk, "
+        f"{sum(x.early_speech for x in run.latencies)} had their first piece made while "
+        f"spoken · peak RSS {peak_rss_mb():.0f} MiB · load average at start "
         f"{load0}, at end {load_line()}\n\n{table}\n\n{stages}"
     )
     return text

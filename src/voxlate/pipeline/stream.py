@@ -15,7 +15,12 @@ end of speech to the first translated audio:
   are done, synthesis and voice conversion of the first chunk too; when the
   end-of-speech silence then closes the utterance at that same point, their result
   is used, so the silence wait overlaps the work (if speech resumes, it is discarded);
-- the synthesizer's first chunk (first clause or sentence) is converted and sent
+- early speech: while the speaker is still talking (after `early_after_s` of speech,
+  whenever the recognizer and synthesizer are idle), the speech so far is recognised and
+  translated, and the translation's first piece (~3 words) is synthesized and re-voiced
+  ahead (`stream_stages.Ready`); when the final translation starts with the same words,
+  that audio goes out at once and only the rest is synthesized;
+- the synthesizer's first chunk (~3 words, `stream_stages.clauses`) is converted and sent
   before the rest is synthesized.
 
 Enhancement runs only where it is needed (``enhance='auto'``): when the stream's
@@ -69,10 +74,17 @@ class StreamConfig:
     partial_every_s: float = 0.0  # partial transcripts while speaking every so many s (0: none)
     split_clauses: bool = True  # synthesize the first clause on its own for earlier audio
     voice_warmup: bool = True  # speak in the stock voice until the speaker's voice is fitted
+    early_speech: bool = True  # synthesize the first piece while the speaker is still talking
+    early_after_s: float = 1.5  # speech (s) heard before the first early try
+    early_every_s: float = 1.0  # speech (s) between early tries, until one is made
     max_buffer_s: float = 30.0  # most unprocessed input held before frames are refused (s)
 
 
 _END = None  # queue sentinel
+# An early piece is made only from a partial translation of at least this many words, so
+# that its first words are well before the end of the audio heard so far (the last words
+# of a partial transcript are the ones that change).
+EARLY_MIN_WORDS = 7
 
 
 class StreamTranslator:
@@ -105,6 +117,7 @@ class StreamTranslator:
         self._events: asyncio.Queue = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
         self._side: set[asyncio.Task] = set()  # speculations and partial transcripts
+        self._early: dict[int, asyncio.Task] = {}  # utterance -> its early piece (`Ready`)
         self._buffered = 0  # samples pushed but not yet segmented
         self._resampler: Any = None
         self._rate = SAMPLE_RATE
@@ -216,6 +229,7 @@ class StreamTranslator:
         pending = np.zeros(0, dtype=np.float32)
         spec: tuple[int, asyncio.Task] | None = None  # (end frame, task) of the speculation
         next_partial = 0
+        next_early = 0
         while True:
             item = await self._in.get()
             end = item is _END
@@ -252,9 +266,16 @@ class StreamTranslator:
                             self._enhance_for(clip, cut.noise_db),
                             cut.frame_i,
                             cut.last_speech_wall,
+                            cut.index,
                         )
                     )
                     spec = (cut.frame_i - 1, task)
+                if self._early_due(cut, next_early):
+                    clip = cut.open_audio()
+                    if clip.duration >= self.config.early_after_s:
+                        step = self.config.early_every_s * self.vad.sample_rate / fsz
+                        next_early = cut.frame_i + int(step)
+                        self._early[cut.index] = self._side_task(self._early_piece(clip))
                 every = self.config.partial_every_s
                 if (
                     every > 0
@@ -274,6 +295,51 @@ class StreamTranslator:
                 await out.put(_END)
                 return
 
+    def _early_due(self, cut: Cutter, next_early: int) -> bool:
+        """Whether to try an early piece of the open utterance now: early speech is on,
+        the speaker is talking, none is made or being made yet, the time has come, and
+        the recognizer and synthesizer are idle (under load this work would delay others)."""
+        if not self.config.early_speech or not cut.speaking or cut.frame_i < next_early:
+            return False
+        task = self._early.get(cut.index)
+        if task is not None and not (task.done() and self._ready(cut.index) is None):
+            return False
+        return not self.locks.asr.locked() and not self.locks.tts.locked()
+
+    async def _early_piece(self, clip: Audio) -> st.Ready | None:
+        """The first piece of the translation of `clip` (the speech so far), synthesized and
+        re-voiced; None when the partial translation is too short to trust its start."""
+        rec = await asyncio.to_thread(
+            st.recognize, self.engines, self.locks, clip, False, self.config.short_asr
+        )
+        text, _ = await asyncio.to_thread(st.translate, self.engines, self.locks, rec.text)
+        pieces = st.clauses(text)
+        if len(text.split()) < EARLY_MIN_WORDS or len(pieces) < 2:
+            return None
+        voiced = self._voice_ready
+        voices: list[str] = []
+        gen = st.speak(
+            self.engines,
+            self.locks,
+            self.voice if voiced else None,
+            pieces[0],
+            rec.clean,
+            False,
+            {},
+            voices=voices,
+        )
+        audio = await asyncio.to_thread(next, gen, None)
+        if audio is None:
+            return None
+        return st.Ready(pieces[0], audio, tuple(voices), voiced)
+
+    def _ready(self, index: int) -> st.Ready | None:
+        """Utterance `index`'s early piece, when one was made (and is done)."""
+        task = self._early.get(index)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
+
     def _enhance_for(self, clip: Audio, noise_db: float | None) -> bool:
         c = self.config
         return st.needs_enhancement(clip, noise_db, c.enhance, c.enhance_below_snr_db)
@@ -285,7 +351,7 @@ class StreamTranslator:
         return task
 
     async def _speculate(
-        self, clip: Audio, enhance: bool, pause_frame: int, eos_wall: float
+        self, clip: Audio, enhance: bool, pause_frame: int, eos_wall: float, index: int
     ) -> Speculation:
         """Recognise and translate `clip` (speech up to the pause at `pause_frame`), then,
         if no speech has come since, synthesize and re-voice the first chunk too (due,
@@ -311,6 +377,7 @@ class StreamTranslator:
                 spec.timings,
                 deadline=eos_wall,
                 voices=spec.voices,
+                ready=self._ready(index),
             )
             spec.first_chunk = await asyncio.to_thread(next, spec.speech, None)
         return spec
@@ -387,6 +454,8 @@ class StreamTranslator:
                 self._voice_ready if pre is None else pre.voiced
             )  # the voice a speculation began in
             voices = pre.voices if pre is not None else []  # which voice spoke each chunk
+            ready = self._ready(job.index)  # its first piece, made while it was spoken
+            early = False  # whether that piece went out first
             if job.translation:
                 chunk: Audio | None = None
                 if pre is not None:
@@ -402,12 +471,16 @@ class StreamTranslator:
                         timings,
                         deadline=job.eos_wall,
                         voices=voices,
+                        ready=ready,
                     )
                     chunk = await asyncio.to_thread(next, gen, None)
                 try:
                     while chunk is not None:
                         if first is None:
                             first = time.perf_counter() - job.eos_wall
+                            early = ready is not None and chunk is ready.audio
+                            if early and ready is not None:
+                                voiced = ready.voiced
                             if not self._voice_ready and warmup is None:
                                 warmup = self._side_task(
                                     asyncio.to_thread(self._fit_voice, chunk, job.recognized.clean)
@@ -427,8 +500,11 @@ class StreamTranslator:
                     speculative_speech=pre is not None,
                     voice_ready=voiced,
                     voice=self._voice_label(voices),
+                    early_speech=early,
                 )
             )
+            for i in [i for i in self._early if i <= job.index]:
+                del self._early[i]
             if speaking is not None:
                 speaking(False)
         await self._events.put(_END)

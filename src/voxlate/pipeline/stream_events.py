@@ -112,6 +112,7 @@ class Latency:
     speech_s: float = 0.0  # duration of the utterance's speech (s)
     speculative: bool = False  # recognition had started before the utterance was closed
     speculative_speech: bool = False  # so had synthesis of the first chunk
+    early_speech: bool = False  # its first piece was made while the speaker was talking
     voice_ready: bool = True  # False: spoken in the stock voice while the speaker's is fitted
     # which voice spoke it (its first chunk): 'tts' (no voice stage), 'stock' (the stage not
     # used yet), 'pack' (the nearest shipped Kokoro pack while the style is fitted),
@@ -129,6 +130,7 @@ class Latency:
             "speech": round(self.speech_s, 3),
             "speculative": self.speculative,
             "speculative_speech": self.speculative_speech,
+            "early_speech": self.early_speech,
             "voice_ready": self.voice_ready,
             "voice": self.voice,
             "stages": {k: round(v, 4) for k, v in self.stages.items()},

@@ -194,6 +194,33 @@ def clauses(
     return out
 
 
+@dataclass(frozen=True)
+class Ready:
+    """A first piece of a translation already synthesized and re-voiced (live: while the
+    speaker was still talking), to be sent first when the final translation starts with
+    the same words."""
+
+    text: str
+    audio: Audio
+    voices: tuple[str, ...] = ()  # which voice spoke it (`speak`'s labels)
+    voiced: bool = True  # in the speaker's voice (False: the stock one during warm-up)
+
+
+def _word(w: str) -> str:
+    return re.sub(r"\W", "", w.lower())
+
+
+def after_prefix(text: str, prefix: str) -> str | None:
+    """The rest of `text` after its first words when they are `prefix`'s words (case and
+    punctuation aside), else None."""
+    words, head = text.split(), prefix.split()
+    if not head or len(words) < len(head):
+        return None
+    if [_word(w) for w in words[: len(head)]] != [_word(w) for w in head]:
+        return None
+    return " ".join(words[len(head) :])
+
+
 def speak(
     engines: Engines,
     locks: EngineLocks,
@@ -206,6 +233,7 @@ def speak(
     speaker: str | None = None,
     deadline: float | None = None,
     voices: list[str] | None = None,
+    ready: Ready | None = None,
 ) -> Iterator[Audio]:
     """Synthesize `text` and convert it to the speaker's voice, yielding chunks as they are ready.
 
@@ -228,7 +256,21 @@ def speak(
     synthesizer within `LATE_S` of its due time is spoken by `Engines.late` (eSpeak NG),
     and so is the rest of the utterance: with more sessions than the cores can voice in
     Kokoro, the listener hears the fallback voice on time rather than Kokoro seconds late.
+
+    ready: a first piece made ahead (`Ready`); when `text` starts with its words it is
+        yielded first as it is, and the rest follows in pieces that go on growing from it.
     """
+    first_words = FIRST_WORDS
+    if ready is not None and not whole and (rest := after_prefix(text, ready.text)) is not None:
+        if voices is not None:
+            voices.extend(ready.voices)
+        t = time.perf_counter()
+        yield ready.audio
+        if not rest:
+            return
+        text, first_words = rest, int(GROWTH * len(ready.text.split()))
+        if deadline is not None:
+            deadline = t + ready.audio.duration  # the rest is due when the piece has played
     args = (engines, locks, voice, text, source, split_clauses, timings, speaker, deadline)
     if whole:
         chunks = [chunk for chunk, _ in _synthesized(*args)]
@@ -237,7 +279,7 @@ def speak(
         speech = concatenate(chunks, chunks[0].sample_rate)
         yield _voiced(locks, voice, speech, source, timings, speaker, voices)
         return
-    for chunk, late in _synthesized(*args):
+    for chunk, late in _synthesized(*args, first_words=first_words):
         if late:  # the fallback voice, on time instead of late: not re-voiced
             if voices is not None:
                 voices.append(LATE_VOICE)
@@ -281,12 +323,13 @@ def _synthesized(
     timings: dict[str, float],
     speaker: str | None = None,
     deadline: float | None = None,
+    first_words: int = FIRST_WORDS,
 ) -> Iterator[tuple[Audio, bool]]:
     """`text` synthesized chunk by chunk, in the style `voice` picks for `source` where it
     picks one (`synthesize_in_voice`), not yet converted; empty chunks are skipped. Yields
     (chunk, late): late chunks are `Engines.late`'s (see `speak`).
     Each chunk waits for the synthesizer's lock by its deadline (see `speak`)."""
-    pieces = clauses(text) if split_clauses else [text]
+    pieces = clauses(text, first_words=first_words) if split_clauses else [text]
     due = deadline
     started: float | None = None  # when the first chunk was ready (its audio starts then)
     spoken = 0.0  # seconds of speech yielded so far
