@@ -75,7 +75,7 @@ class StreamConfig:
     split_clauses: bool = True  # synthesize the first clause on its own for earlier audio
     voice_warmup: bool = True  # speak in the stock voice until the speaker's voice is fitted
     early_speech: bool = True  # synthesize the first piece while the speaker is still talking
-    early_after_s: float = 1.5  # speech (s) heard before the first early try
+    early_after_s: float = 2.0  # speech (s) heard before the first early try
     early_every_s: float = 1.0  # speech (s) between early tries, until one is made
     max_buffer_s: float = 30.0  # most unprocessed input held before frames are refused (s)
 
