@@ -19,6 +19,7 @@ from voxlate.bench.live_quality import (
     examples,
     join_chunks,
     reference_lines_for,
+    voice_counts,
 )
 from voxlate.errors import InputError, UnsupportedLanguageError
 from voxlate.eval.asr_bleu import RefLine
@@ -43,17 +44,20 @@ async def fake_stream():
     yield Translation(0, "Mira eso.", "es")
     yield AudioOut(0, tone(0.5, 16_000, 0.1))
     yield AudioOut(0, tone(0.25, 16_000, 0.2))
-    yield Latency(0, 0.4, 0.3)
+    yield Latency(0, 0.4, 0.3, voice="pack")
     yield ErrorEvent("the synthesizer failed", 1)
     yield Translation(1, "  ", "es")  # nothing to say: not in the text
     yield Translation(2, "Adiós.", "es")
     yield AudioOut(2, tone(0.5, 24_000, 0.3))
+    yield Latency(2, 0.5, 0.3, voice="style")
+    yield Latency(3, None, 0.3, voice="style")  # nothing said: no voice
 
 
 def test_collect_joins_every_chunk_in_order_at_one_rate_and_the_translations():
     out = asyncio.run(collect(fake_stream()))
     assert out.text == "Mira eso. Adiós."
     assert out.errors == 1
+    assert out.voices == ("pack", "style")
     assert out.speech is not None and out.speech.sample_rate == 24_000
     assert out.speech.duration == pytest.approx(1.25, abs=0.01)
     x = out.speech.samples
@@ -61,6 +65,11 @@ def test_collect_joins_every_chunk_in_order_at_one_rate_and_the_translations():
     assert x[len(x) // 4] == pytest.approx(0.1, abs=0.02)
     assert x[int(len(x) * 0.5)] == pytest.approx(0.2, abs=0.02)
     assert x[-len(x) // 8] == pytest.approx(0.3, abs=0.02)
+
+
+def test_voice_counts_most_first():
+    assert voice_counts(["pack", "style", "pack"]) == "pack 2, style 1"
+    assert voice_counts([]) == "none"
 
 
 def test_join_chunks_of_nothing_is_no_speech():
@@ -161,5 +170,6 @@ def test_bench_live_asr_bleu_through_the_cli(run_cli, tmp_path):
         assert re.search(rf"^\| {row} \| 2 {number}{number}{number}\|$", out, re.M), out
     assert "live vs file" not in out  # the progress bar went to stderr
     assert out.count("\n- ") == 2  # the examples
+    assert re.search(r"live utterances by voice \(first chunk\): tts [0-9]+ ·", out)  # --voice tts
     assert "## bench live: ASR-BLEU" in log.read_text()
     assert (tmp_path / "benchmarks" / "bench-live.jsonl").is_file()

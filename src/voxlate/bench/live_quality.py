@@ -28,7 +28,7 @@ from voxlate.eval.asr_bleu import AsrBleuScore, RefLine, judge_speech, score
 from voxlate.pipeline.engines import Engines
 from voxlate.pipeline.file import FileTranslator
 from voxlate.pipeline.stream import StreamConfig, StreamTranslator
-from voxlate.pipeline.stream_events import AudioOut, ErrorEvent, Event, Translation
+from voxlate.pipeline.stream_events import AudioOut, ErrorEvent, Event, Latency, Translation
 from voxlate.pipeline.stream_io import file_frames
 from voxlate.tables import markdown_table
 
@@ -43,6 +43,7 @@ class Output:
     text: str
     speech: Audio | None
     errors: int = 0  # live: error events of the stream
+    voices: tuple[str, ...] = ()  # live: the voice that spoke each utterance (`Latency.voice`)
 
 
 def join_chunks(chunks: Sequence[Audio]) -> Audio | None:
@@ -55,9 +56,10 @@ def join_chunks(chunks: Sequence[Audio]) -> Audio | None:
 
 async def collect(events: AsyncIterable[Event]) -> Output:
     """A live stream's output: every `AudioOut` chunk joined in order, the `Translation`
-    texts joined by spaces, and the count of error events."""
+    texts joined by spaces, the count of error events and the voice of each utterance."""
     chunks: list[Audio] = []
     texts: list[str] = []
+    voices: list[str] = []
     errors = 0
     async for ev in events:
         if isinstance(ev, AudioOut):
@@ -66,7 +68,9 @@ async def collect(events: AsyncIterable[Event]) -> Output:
             texts.append(ev.text.strip())
         elif isinstance(ev, ErrorEvent):
             errors += 1
-    return Output(" ".join(texts), join_chunks(chunks), errors)
+        elif isinstance(ev, Latency) and ev.first_audio_s is not None:
+            voices.append(ev.voice or "tts")
+    return Output(" ".join(texts), join_chunks(chunks), errors, tuple(voices))
 
 
 def live_output(engines: Engines, audio: Audio, config: StreamConfig) -> Output:
@@ -93,6 +97,7 @@ class Comparison:
     live: AsrBleuScore
     file: AsrBleuScore
     live_errors: int = 0
+    live_voices: tuple[str, ...] = ()  # the voice of each utterance spoken live
 
 
 def compare(
@@ -109,7 +114,13 @@ def compare(
         heard = [judge_speech(judge, o.speech, target) for o in outs]
         return score(refs, [o.text for o in outs], heard)
 
-    return Comparison(tuple(lines), scored(live), scored(file), sum(o.errors for o in live))
+    return Comparison(
+        tuple(lines),
+        scored(live),
+        scored(file),
+        sum(o.errors for o in live),
+        tuple(v for o in live for v in o.voices),
+    )
 
 
 def comparison_table(c: Comparison) -> str:
@@ -128,6 +139,13 @@ def comparison_table(c: Comparison) -> str:
         ]
     )
     return markdown_table(HEADER, rows)
+
+
+def voice_counts(voices: Sequence[str]) -> str:
+    """'pack 28, style 2': how many utterances each voice spoke, most first ('none')."""
+    from collections import Counter
+
+    return ", ".join(f"{v} {n}" for v, n in Counter(voices).most_common()) or "none"
 
 
 def examples(c: Comparison, k: int = EXAMPLES) -> list[str]:
@@ -200,7 +218,8 @@ def live_quality_part(
         f"{describe}; engines: "
         + ", ".join(f"{k}=`{v}`" for k, v in engines.names.items())
         + f"\n\nwall: live {live_s:.1f} s, file {file_s:.1f} s · live error events "
-        f"{c.live_errors} · load average at start {load0}, at end {load_line()}\n\n"
+        f"{c.live_errors} · live utterances by voice (first chunk): "
+        f"{voice_counts(c.live_voices)} · load average at start {load0}, at end {load_line()}\n\n"
         f"{comparison_table(c)}\n\nExamples, lines heard differently first "
         "(reference | *live heard* | *file heard*):\n\n" + "\n".join(examples(c))
     )
