@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import statistics
 import threading
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from voxlate.audio import SAMPLE_RATE, Audio, load_audio
-from voxlate.bench.report import append_benchmark, markdown_table
+from voxlate.bench.report import append_benchmark, load_line, markdown_table
 from voxlate.eval.memory import peak_rss_mb
 from voxlate.pipeline.engines import Engines, EngineSpecs
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
@@ -59,14 +58,6 @@ def summary(values: list[float]) -> dict[str, float]:
         "best": v[0],
         "worst": v[-1],
     }
-
-
-def load_line() -> str:
-    """The 1-minute load average against the core count, e.g. '3.1 on 2 cores'."""
-    try:
-        return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    except OSError:
-        return "unknown"
 
 
 @dataclass
@@ -275,18 +266,41 @@ def run_live_bench(
     log: Path | None = None,
     asr: str | None = None,
     tts: str | None = None,
+    asr_bleu: int = 0,
+    split: str = "test",
 ) -> str:
     """Run the benchmark; return the markdown it appends to `log` (when given).
 
-    rounds: passes through the recordings in the in-process stream (0: only the clients).
+    rounds: passes through the recordings in the in-process stream (0: skip it).
+    clients: concurrent WebSocket clients (0: skip them).
+    asr_bleu: reference lines on which the live output's ASR-BLEU is compared with the file
+    output's (`voxlate.bench.live_quality`; 0: skip it), from `split`; recorded apart, as
+    "bench live: ASR-BLEU".
     """
+    import dataclasses
+
+    from voxlate.bench.live_quality import live_quality_part, reference_lines_for
+
     load0 = load_line()
+    if asr_bleu > 0:  # a pair or split without reference lines: said before the models load
+        reference_lines_for(source, target, asr_bleu, split)
     specs = EngineSpecs(voice=voice, asr=asr, tts=tts, live=True)
     audio = joined(files)
+    config = StreamConfig(
+        segmenter=dataclasses.replace(LIVE_SEGMENTER, end_silence_s=end_silence),
+        enhance=check_enhance_mode(enhance_mode),
+    )
+    engines, load_s = None, 0.0
+    if rounds > 0 or asr_bleu > 0:
+        t0 = time.perf_counter()
+        engines = Engines.load(specs, source, target)
+        engines.warm_up()
+        load_s = time.perf_counter() - t0
+    parts: list[str] = []
     text = f"load average at start {load0}"
-    if rounds > 0:
+    if engines is not None and rounds > 0:
         text = _stream_part(
-            files, audio, specs, source, target, voice, enhance_mode, end_silence, rounds, load0
+            files, audio, engines, load_s, config, voice, enhance_mode, rounds, load0
         )
     if clients > 0:
         res = run_clients(clients, audio, source, target, voice, specs, end_silence, enhance_mode)
@@ -310,32 +324,36 @@ def run_live_bench(
             f"without a frame: {missing}; errors: {len(errors)}; load average at end "
             f"{load_line()}; {_voices_line(reports)}\n\n" + markdown_table(HEADER, rows)
         )
-    if log is not None:
-        append_benchmark("bench live", text, log)
-    return text
+    if rounds > 0 or clients > 0:
+        parts.append(text)
+        if log is not None:
+            append_benchmark("bench live", text, log)
+    if engines is not None and asr_bleu > 0:
+        quality = live_quality_part(
+            engines, source, target, asr_bleu, split, config,
+            f"voice `{voice}`, enhance `{enhance_mode}`, end-of-speech silence {end_silence} s; "
+            f"model loading (once, shared) {load_s:.1f} s",
+        )  # fmt: skip
+        parts.append(quality)
+        if log is not None:
+            append_benchmark("bench live: ASR-BLEU", quality, log)
+    return "\n\n".join(parts) if parts else text
 
 
 def _stream_part(
     files: list[Path],
     audio: Audio,
-    specs: EngineSpecs,
-    source: str,
-    target: str,
+    engines: Engines,
+    load_s: float,
+    config: StreamConfig,
     voice: str,
     enhance_mode: str,
-    end_silence: float,
     rounds: int,
     load0: str,
 ) -> str:
     """The in-process stream: `rounds` passes through `audio` in real time; its markdown."""
-    import dataclasses
-
-    t0 = time.perf_counter()
-    engines = Engines.load(specs, source, target)
-    engines.warm_up()
-    load_s = time.perf_counter() - t0
-    seg = dataclasses.replace(LIVE_SEGMENTER, end_silence_s=end_silence)
-    config = StreamConfig(segmenter=seg, enhance=check_enhance_mode(enhance_mode))
+    source, target = engines.source, engines.target
+    end_silence = config.segmenter.end_silence_s
     # `rounds` passes through the clips in one stream: later rounds run with the
     # speaker's voice already fitted (the first utterance fits it in the background).
     long = Audio(np.concatenate([audio.samples] * rounds), SAMPLE_RATE)

@@ -17,7 +17,7 @@ from voxlate.bench.records import (
 )
 from voxlate.tables import markdown_table
 
-__all__ = ["append_benchmark", "machine_description", "markdown_table"]
+__all__ = ["append_benchmark", "load_line", "machine_description", "markdown_table"]
 
 DEFAULT_BENCHMARKS = Path("docs/benchmarks.md")
 
@@ -39,6 +39,14 @@ def machine_description() -> str:
     except (ValueError, OSError):
         mem = ""
     return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}"
+
+
+def load_line() -> str:
+    """The 1-minute load average against the core count, e.g. '3.1 on 2 cores'."""
+    try:
+        return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return "unknown"
 
 
 def append_benchmark(

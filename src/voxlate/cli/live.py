@@ -175,14 +175,30 @@ def bench_live(
     no_log: bool = typer.Option(False, "--no-log", hidden=True, help="Print only (the default)."),
     asr: AsrOption = None,
     tts: TtsOption = None,
+    asr_bleu: int = typer.Option(
+        0,
+        "--asr-bleu",
+        help="Also ASR-BLEU of the live output against the file output on N Fish Fillets lines "
+        "(en<->es, ...): each streamed in real time, then through the file pipeline, same "
+        "engines (0: skip).",
+    ),
+    split: str = typer.Option("test", "--split", help="--asr-bleu lines: test | dev."),
 ) -> None:
-    """Latency of live translation: end of speech -> first translated audio, fed in real time."""
+    """Latency of live translation: end of speech -> first translated audio, fed in real time.
+
+    With --asr-bleu N: N reference lines (input speech synthesised) streamed live and
+    translated by the file pipeline with the same engines; the output speech of each is
+    transcribed by Whisper base and scored (text BLEU, ASR-BLEU, ASR-chrF, live - file).
+    """
     from voxlate.bench.live import run_live_bench
     from voxlate.bench.translate import default_inputs
+    from voxlate.errors import InputError
     from voxlate.pipeline.voice.mode import parse_voice
 
     voice = str(parse_voice(voice))
-    files = list(inputs) if inputs else default_inputs()
+    if asr_bleu < 0:
+        raise InputError("--asr-bleu must be 0 (skip) or a number of lines.")
+    files = list(inputs or []) if inputs or (rounds <= 0 and clients <= 0) else default_inputs()
     files = files[:limit] if limit > 0 else files
     body = run_live_bench(
         files,
@@ -196,6 +212,8 @@ def bench_live(
         log=None if no_log else append,
         asr=asr,
         tts=tts,
+        asr_bleu=asr_bleu,
+        split=split,
     )
     typer.echo(body)
 
