@@ -251,25 +251,27 @@ class StreamTranslator:
                         await out.put(ev)
                     else:
                         await self._events.put(ev)
-                # Speculate only while the recognizer is idle: under load, work that may be
-                # thrown away would only delay the utterances already waiting.
+                # Speculate once per pause, on its first frame with the recognizer idle
+                # (under load, work that may be thrown away would only delay the utterances
+                # already waiting), or busy with this utterance's own early piece.
+                pause_end = cut.last_speech + 1  # the Job's end_frame if the pause ends it
                 if (
                     self.config.speculate
-                    and cut.pause_started
-                    and (spec is None or spec[1].done())
-                    and not self.locks.asr.locked()
+                    and cut.pausing
+                    and (spec is None or (spec[0] != pause_end and spec[1].done()))
+                    and (not self.locks.asr.locked() or self._early_running(cut.index))
                 ):
                     clip = cut.open_audio()
                     task = self._side_task(
                         self._speculate(
                             clip,
                             self._enhance_for(clip, cut.noise_db),
-                            cut.frame_i,
+                            pause_end + 1,
                             cut.last_speech_wall,
                             cut.index,
                         )
                     )
-                    spec = (cut.frame_i - 1, task)
+                    spec = (pause_end, task)
                 if self._early_due(cut, next_early):
                     clip = cut.open_audio()
                     if clip.duration >= self.config.early_after_s:
@@ -332,6 +334,10 @@ class StreamTranslator:
         if audio is None:
             return None
         return st.Ready(pieces[0], audio, tuple(voices), voiced)
+
+    def _early_running(self, index: int) -> bool:
+        task = self._early.get(index)
+        return task is not None and not task.done()
 
     def _ready(self, index: int) -> st.Ready | None:
         """Utterance `index`'s early piece, when one was made (and is done)."""

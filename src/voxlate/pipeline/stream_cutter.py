@@ -74,11 +74,16 @@ class Cutter:
         self.announced = False  # SpeechStarted sent for the open utterance
         self.last_speech, self.last_speech_wall = -1, 0.0
         self.noise_db: float | None = None  # running level of non-speech frames (dB)
-        self.pause_started = False  # the last frame was the first silent one after speech
 
     @property
     def speaking(self) -> bool:
         return self.announced and self.ep.in_speech
+
+    @property
+    def pausing(self) -> bool:
+        """In a pause of an announced utterance: the last frame was silent, the utterance
+        not yet ended."""
+        return self.speaking and self.last_speech < self.frame_i - 1
 
     def append(self, x: np.ndarray) -> None:
         """Add input samples, dropping what no open or coming utterance can need."""
@@ -106,7 +111,6 @@ class Cutter:
         span = self.ep.push(prob)
         speech = prob >= self.cfg.threshold
         out: list[Event | Job] = []
-        self.pause_started = False
         if speech:
             self.last_speech, self.last_speech_wall = i, wall
         elif not self.ep.in_speech and prob < 0.2:  # surely not speech: the noise floor
@@ -127,8 +131,6 @@ class Cutter:
         ):
             self.announced = True
             out.append(SpeechStarted(self.index, self.start_frame * self.frame_s))
-        if self.ep.in_speech and not speech and self.last_speech == i - 1 and self.announced:
-            self.pause_started = True
         return out
 
     def flush(self) -> list[Event | Job]:
