@@ -253,13 +253,13 @@ class StreamTranslator:
                         await self._events.put(ev)
                 # Speculate once per pause, on its first frame with the recognizer idle
                 # (under load, work that may be thrown away would only delay the utterances
-                # already waiting), or busy with this utterance's own early piece.
+                # already waiting).
                 pause_end = cut.last_speech + 1  # the Job's end_frame if the pause ends it
                 if (
                     self.config.speculate
                     and cut.pausing
                     and (spec is None or (spec[0] != pause_end and spec[1].done()))
-                    and (not self.locks.asr.locked() or self._early_running(cut.index))
+                    and not self.locks.asr.locked()
                 ):
                     clip = cut.open_audio()
                     task = self._side_task(
@@ -334,10 +334,6 @@ class StreamTranslator:
         if audio is None:
             return None
         return st.Ready(pieces[0], audio, tuple(voices), voiced)
-
-    def _early_running(self, index: int) -> bool:
-        task = self._early.get(index)
-        return task is not None and not task.done()
 
     def _ready(self, index: int) -> st.Ready | None:
         """Utterance `index`'s early piece, when one was made (and is done)."""
