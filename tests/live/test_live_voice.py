@@ -194,3 +194,20 @@ def test_voxlate_live_falls_back_to_espeak_replacing_only_the_synthesizer(monkey
     assert engines.names["voice"] == "preserve:world+resemblyzer"
     assert engines.specs == {"tts": LIVE_FALLBACK_TTS, "voice": "preserve"}
     assert "live voice: espeak-ng, not kokoro" in capsys.readouterr().err
+
+
+def test_a_kokoro_pair_has_espeak_as_its_late_voice_with_its_own_lock(pool):
+    """The server's en->es pair speaks Kokoro, and eSpeak NG for pieces that cannot have
+    Kokoro in time; each has its own shared lock (the late voice's lock is not Kokoro's)."""
+    pair = pool.load_now("en", "es")
+    engines, locks = pair.engines, pair.locks
+    if not engines.names["tts"].startswith("kokoro"):
+        pytest.skip("this machine's probe chose eSpeak NG live: no late voice")
+    assert engines.late is not None and engines.late.languages() >= {"es"}
+    kokoro_lock = pool.shared("tts", engines.specs["tts"])[1]
+    assert locks.tts is kokoro_lock
+    assert locks.late_tts is pool.shared("tts", LIVE_FALLBACK_TTS)[1]
+    assert locks.late_tts is not locks.tts
+    from voxlate.pipeline.engines import late_synthesizer
+
+    assert late_synthesizer(engines.late, "es") is None  # eSpeak NG needs no late voice
