@@ -202,7 +202,7 @@ class EnginePool:
         pair_locks = EngineLocks(
             enhance=locks["enhance"], asr=locks["asr"], mt=locks["mt"], tts=locks["tts"]
         )
-        if engines.late is not None:  # shared with every pair that falls back to it
+        if getattr(engines, "late", None) is not None:  # shared by every pair using it
             pair_locks.late_tts = self.shared("tts", LIVE_FALLBACK_TTS)[1]
         engines.warm_up(pair_locks)  # the engines may be in use by other pairs already
         return LoadedPair(engines, pair_locks)
