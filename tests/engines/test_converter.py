@@ -165,3 +165,26 @@ def test_adaptation_does_not_import_torch_dynamo(tiny_checkpoint, target, libriv
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_adaptation_steps_default_per_decoder(tiny_checkpoint, target, monkeypatch):
+    """The regression decoder adapts in `FIT_STEPS` steps (chosen on the validation speakers,
+    docs/voice.md), unless told otherwise; the clock does not end it first here."""
+    import voxlate.engines.voice.converter_model as cm
+    from voxlate.engines.voice import converter as conv
+
+    assert conv.FIT_STEPS == 25 and conv.DIFFUSION_FIT_STEPS == 150
+    adapter = conv.ConverterAdapter(tiny_checkpoint, fit_seconds=300.0)
+    assert adapter.kind == "regression" and adapter.fit_steps == conv.FIT_STEPS
+    seen: list[int] = []
+    real = cm.optimise
+
+    def counting(*args, **kwargs):
+        steps, loss = real(*args, **kwargs)
+        seen.append(steps)
+        return steps, loss
+
+    monkeypatch.setattr(cm, "optimise", counting)
+    adapter.fit(target, target)
+    conv.ConverterAdapter(tiny_checkpoint, fit_seconds=300.0, fit_steps=12).fit(target, target)
+    assert seen == [conv.FIT_STEPS, 12]
