@@ -125,3 +125,66 @@ def test_tune_last_adapts_the_output_layer(tiny_checkpoint, target, librivox_cli
     assert np.abs(params.out_delta).max() > 0
     out = adapter.convert(speech, params)
     assert np.isfinite(out.samples).all() and len(out.samples) == len(speech.samples)
+
+
+def test_adaptation_adam_matches_torch_adam():
+    """The adaptation's hand-written Adam takes torch.optim.Adam's steps exactly."""
+    import torch
+
+    from voxlate.engines.voice.converter_model import Adam
+
+    torch.manual_seed(0)
+    ours = [torch.randn(3, 4, requires_grad=True), torch.randn(5, requires_grad=True)]
+    ref = [p.detach().clone().requires_grad_(True) for p in ours]
+    opts = (Adam(ours, lr=0.03), torch.optim.Adam(ref, lr=0.03))
+    for _ in range(50):
+        for params, opt in zip((ours, ref), opts):
+            loss = (params[0] ** 3).abs().sum() + (params[1].sin() ** 2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_adaptation_does_not_import_torch_dynamo(tiny_checkpoint, target, librivox_clip):
+    """torch.optim's optimizers import torch._dynamo (~1 CPU-s, holding the GIL) when built:
+    a `voxlate translate` with the converter must not pay it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from voxlate.audio import SAMPLE_RATE, load_audio\n"
+        "from voxlate.engines.voice.converter import ConverterAdapter\n"
+        f"a = ConverterAdapter({str(tiny_checkpoint)!r}, fit_seconds=0.5)\n"
+        f"t = load_audio({str(librivox_clip)!r}, SAMPLE_RATE).slice(0, 3.0)\n"
+        "a.fit(t, t)\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_adaptation_steps_default_per_decoder(tiny_checkpoint, target, monkeypatch):
+    """The regression decoder adapts in `FIT_STEPS` steps (chosen on the validation speakers,
+    docs/voice.md), unless told otherwise; the clock does not end it first here."""
+    import voxlate.engines.voice.converter_model as cm
+    from voxlate.engines.voice import converter as conv
+
+    assert conv.FIT_STEPS == 25 and conv.DIFFUSION_FIT_STEPS == 150
+    adapter = conv.ConverterAdapter(tiny_checkpoint, fit_seconds=300.0)
+    assert adapter.kind == "regression" and adapter.fit_steps == conv.FIT_STEPS
+    seen: list[int] = []
+    real = cm.optimise
+
+    def counting(*args, **kwargs):
+        steps, loss = real(*args, **kwargs)
+        seen.append(steps)
+        return steps, loss
+
+    monkeypatch.setattr(cm, "optimise", counting)
+    adapter.fit(target, target)
+    conv.ConverterAdapter(tiny_checkpoint, fit_seconds=300.0, fit_steps=12).fit(target, target)
+    assert seen == [conv.FIT_STEPS, 12]

@@ -57,17 +57,22 @@ def test_auto_enhancement_runs_only_on_noisy_speech(librivox):
     import numpy as np
 
     from voxlate.pipeline.file import FileTranslator
+    from voxlate.pipeline.lazy_enhancer import LazyEnhancer
 
     engines = Engines.load(EngineSpecs(voice="tts", enhance="deepfilter"), "en", "en")
     t = FileTranslator(engines, progress=False, enhance_mode="auto")
     gap = Audio.silence(1.0, 16_000)
     clean = concatenate([gap, load_audio(librivox[1][0]), gap], 16_000)
     assert t.translate(clean).timings["enhance"] == 0.0
+    # DeepFilterNet is loaded on first use only: a clean recording never loads it
+    assert isinstance(engines.enhancer, LazyEnhancer) and not engines.enhancer.loaded
+    assert engines.names["enhance"] == "deepfilter"
     rng = np.random.default_rng(1)
     speech_rms = np.sqrt(np.mean(load_audio(librivox[1][0]).samples ** 2))
     noise = rng.standard_normal(len(clean.samples)).astype(np.float32) * speech_rms / 10 ** (5 / 20)
     noisy = Audio(clean.samples + noise, 16_000)
     assert t.translate(noisy).timings["enhance"] > 0.0
+    assert engines.enhancer.loaded
     assert not FileTranslator(engines, enhance_mode="never").needs_enhancement(noisy, -10.0)
     assert FileTranslator(engines, enhance_mode="always").needs_enhancement(clean, -90.0)
 

@@ -236,3 +236,27 @@ def test_kokoro_speaks_with_a_given_style() -> None:
     n = min(len(own.samples), len(other.samples))
     assert not np.allclose(own.samples[:n], other.samples[:n], atol=1e-3)
     np.testing.assert_allclose(own.samples, again.samples, atol=1e-4)  # default untouched
+
+
+def test_style_space_svds_run_on_one_blas_thread(monkeypatch):
+    """The space's SVDs hold OpenBLAS to one thread (its threads spun for seconds against the
+    other engines' inside a `voxlate translate` start-up); the space is the same."""
+    from threadpoolctl import threadpool_info
+
+    from voxlate.engines.tts.kokoro import load_pack, voices
+    from voxlate.engines.voice.style_space import StyleSpace
+
+    packs = {v: load_pack(v) for v in voices()}
+    seen: list[int] = []
+    real = np.linalg.svd
+
+    def svd(*args, **kwargs):
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(np.linalg, "svd", svd)
+    space = StyleSpace.from_packs(packs)
+    assert seen and set(seen) == {1}
+    plain = StyleSpace._from_packs(packs, 4, 4)
+    np.testing.assert_allclose(space.directions, plain.directions, atol=1e-6)
+    np.testing.assert_allclose(space.pack_z, plain.pack_z, atol=1e-5)

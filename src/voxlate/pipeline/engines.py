@@ -18,8 +18,9 @@ from voxlate.engines.mt.base import ModeTranslator, PreparingTranslator
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import UnsupportedLanguageError
 from voxlate.health import known_broken
+from voxlate.pipeline.lazy_enhancer import LazyEnhancer
 from voxlate.pipeline.voice import build_voice_stage, parse_voice
-from voxlate.registry import Registry
+from voxlate.registry import Registry, Spec
 
 
 @dataclass(frozen=True)
@@ -282,8 +283,9 @@ class Engines:
                 "asr": pool.submit(create, "asr", specs.asr or default_asr(source)),
                 "tts": pool.submit(create, "tts", tts_spec),
                 "vad": pool.submit(create, "vad", specs.vad),
-                "enhance": pool.submit(create, "enhance", specs.enhance),
             }
+            if specs.live:  # a live stream's first noisy utterance must not pay the load
+                loading["enhance"] = pool.submit(create, "enhance", specs.enhance)
             try:
                 recognizer = loading["asr"].result()
                 if recognizer.languages is not None and source not in recognizer.languages:
@@ -298,7 +300,7 @@ class Engines:
                     )
                 voice = build_voice_stage(specs.voice, synthesizer, specs.live)
                 v = loading["vad"].result()
-                e = loading["enhance"].result()
+                e = loading["enhance"].result() if specs.live else lazy_enhancer(specs, create)
             except BaseException:
                 for f in loading.values():
                     f.cancel()
@@ -356,6 +358,17 @@ class Engines:
         with hold("tts"):
             for _ in self.synthesizer.synthesize(text or "Hello.", self.target):
                 pass
+
+
+def lazy_enhancer(specs: EngineSpecs, create: Create) -> enhance.Enhancer:
+    """A recording's enhancer, built on its first use (`LazyEnhancer`: a clean recording
+    never needs it); "none" is built at once (it costs nothing). An unknown name is refused
+    here, before the work."""
+    spec = Spec.parse(specs.enhance)
+    if spec.name == "none":
+        return create("enhance", specs.enhance)  # type: ignore[no-any-return]
+    name = enhance.REGISTRY.get(spec.name).name  # type: ignore[attr-defined]
+    return LazyEnhancer(create, specs.enhance, name)
 
 
 _STAGE_NAME = {"recognizer": "asr", "translator": "mt", "synthesizer": "tts"}

@@ -26,6 +26,13 @@ from voxlate.errors import EngineError, InputError, MissingDependencyError
 SHIPPED = "converter.pt"  # the shipped checkpoint's name in voxlate/checkpoints
 FIT_MAX_SPEECH_S = 60.0  # seconds of the target's speech the adaptation reads at most
 FIT_SECONDS = 12.0  # wall-time budget of the adaptation's optimisation (CPU)
+# The adaptation's optimizer steps at most. Regression decoder: 25, chosen on the validation
+# speakers (docs/voice.md, "Adaptation steps": similarity 0.573 against 0.575 with 150, chrF
+# 80.5-82.8 against 77.6, 1.3 CPU-s against 5.1; 15 steps lost chrF). The diffusion decoder
+# keeps the 150 it was validated with.
+FIT_STEPS = 25
+DIFFUSION_FIT_STEPS = 150
+FIT_CROP = 1000  # frames (10 ms) of the target's speech per adaptation step
 KNN_K = 4  # target frames averaged per converted frame (`knn_strength`)
 CODEBOOK_MAX = 4000  # target frames kept for the frame matching at most
 AP_STEP = 3  # aperiodicity estimated on every 3rd frame and interpolated (see world.analyze)
@@ -106,6 +113,8 @@ class ConverterAdapter:
         output, which is already phonetically aligned; 0 = the network's envelope alone).
     tune_last: adapt the output layer's weights too (not only the speaker vector and bias):
         on the validation speakers, similarity 0.579 against 0.564 and chrF 87.2 against 80.9.
+    fit_steps, fit_crop: the adaptation's optimizer steps at most (None: `FIT_STEPS`, or
+        `DIFFUSION_FIT_STEPS` for a diffusion checkpoint) and frames (10 ms) per step.
     steps, temperature: a diffusion checkpoint's DDIM steps and start-noise scale (None: the
         checkpoint's own); a regression checkpoint ignores them.
 
@@ -125,6 +134,8 @@ class ConverterAdapter:
         tune_last: bool = True,
         steps: int | None = None,
         temperature: float | None = None,
+        fit_steps: int | None = None,
+        fit_crop: int = FIT_CROP,
     ) -> None:
         try:
             import torch
@@ -167,6 +178,9 @@ class ConverterAdapter:
         self.fit_seconds = fit_seconds
         self.knn_strength = knn_strength
         self.tune_last = tune_last
+        default_steps = FIT_STEPS if self.kind == "regression" else DIFFUSION_FIT_STEPS
+        self.fit_steps = default_steps if fit_steps is None else fit_steps
+        self.fit_crop = fit_crop
         self.n_fits = 0
 
     @classmethod
@@ -200,6 +214,8 @@ class ConverterAdapter:
                 [mel[:n]],
                 [wf.mcep[:n, 1:]],
                 max_seconds=self.fit_seconds,
+                max_steps=self.fit_steps,
+                crop=self.fit_crop,
                 mask=keep,
                 tune_last=self.tune_last,
             )

@@ -245,7 +245,7 @@ def optimise(
     `total` frames (`loss_at(window)`), the network frozen; at least `min_steps`, then until
     `max_steps` or `max_seconds` of optimisation. Returns the steps taken and the last loss."""
     emb, bias, delta = params
-    opt = torch.optim.Adam([emb, bias] + ([delta] if tune_last else []), lr=lr)
+    opt = Adam([emb, bias] + ([delta] if tune_last else []), lr=lr)
     for p in net.parameters():
         p.requires_grad_(False)
     steps, loss_v = 0, float("nan")
@@ -265,3 +265,42 @@ def optimise(
         for p in net.parameters():
             p.requires_grad_(True)
     return steps, loss_v
+
+
+class Adam:
+    """Adam (Kingma and Ba, 2015) with torch.optim.Adam's defaults and update, for the few
+    tensors of an adaptation. Hand-written because constructing any `torch.optim` optimizer
+    imports `torch._dynamo` (about 1 CPU-s, holding the GIL) on the first adaptation of a
+    process: a user's `voxlate translate` paid it on every run."""
+
+    def __init__(
+        self,
+        params: list[torch.Tensor],
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        self.params = params
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+        self.t = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        c1 = 1 - b1**self.t
+        c2_sqrt = (1 - b2**self.t) ** 0.5
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            g = p.grad
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (v.sqrt() / c2_sqrt).add_(self.eps)
+            p.addcdiv_(m, denom, value=-self.lr / c1)

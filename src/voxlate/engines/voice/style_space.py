@@ -49,7 +49,15 @@ class StyleSpace:
     def from_packs(
         cls, packs: dict[str, np.ndarray], between: int = BETWEEN, within: int = WITHIN
     ) -> StyleSpace:
-        """The space spanned by `packs` (name -> (510, 256))."""
+        """The space spanned by `packs` (name -> (510, 256)); the SVDs on one BLAS thread
+        (`one_blas_thread`: 0.06 s, where OpenBLAS's threads took seconds on a busy machine)."""
+        from voxlate.engines.threads import one_blas_thread
+
+        with one_blas_thread():
+            return cls._from_packs(packs, between, within)
+
+    @classmethod
+    def _from_packs(cls, packs: dict[str, np.ndarray], between: int, within: int) -> StyleSpace:
         names = tuple(sorted(packs))
         stack = np.stack([np.asarray(packs[n], np.float64) for n in names])  # (P, 510, 256)
         mean = stack.mean(axis=0)

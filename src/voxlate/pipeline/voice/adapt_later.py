@@ -31,7 +31,8 @@ ADAPT_AFTER_S = 5.0  # seconds of a speaker's speech heard before the adaptation
 NICE = BACKGROUND_NICE  # the adaptation thread's CPU priority (Linux nice, per thread)
 # Wall budget of one adaptation in the background. The converter's own, 12 s, is for a
 # caller that waits; a niced thread on a busy machine gets little CPU (measured: 2.4 CPU-s
-# over 58.6 s wall at load 8 on 2 cores), so its 150 steps, not the clock, should end it.
+# over 58.6 s wall at load 8 on 2 cores), so its steps (`converter.FIT_STEPS`), not the
+# clock, should end it.
 BACKGROUND_FIT_S = 300.0
 # An adaptation waits (at most this long, s) for the utterance being spoken to be out
 # (`speaking(False)`, which the live pipeline calls after each utterance's last chunk).
