@@ -73,6 +73,8 @@ class EngineLocks:
     tts: threading.Lock | DeadlineLock = field(default_factory=DeadlineLock)
     voice: threading.Lock = field(default_factory=threading.Lock)
     late_tts: threading.Lock = field(default_factory=threading.Lock)  # `Engines.late`
+    # the live streams using these engines now (ids): early speech runs only for a lone one
+    streams: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
