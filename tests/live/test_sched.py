@@ -173,11 +173,12 @@ class _LateEngines(_Engines):
 
 
 def test_a_piece_that_cannot_have_the_synthesizer_in_time_is_spoken_by_the_late_voice():
-    """The synthesizer is busy past the first piece's due time + LATE_S: that piece and
-    the rest of the utterance go to `Engines.late`, labelled, not re-voiced; a free
-    synthesizer keeps every piece."""
+    """Two streams: the synthesizer is busy past the first piece's due time + LATE_S: that
+    piece and the rest of the utterance go to `Engines.late`, labelled, not re-voiced; a
+    free synthesizer keeps every piece; a lone stream waits instead."""
     synth, late = _Synth(), _Synth()
     locks = st.EngineLocks()
+    locks.streams.update({1, 2})
     src = Audio(np.zeros(16_000, np.float32), 16_000)
     engines = _LateEngines(synth, late)
     voices: list[str] = []
@@ -198,11 +199,19 @@ def test_a_piece_that_cannot_have_the_synthesizer_in_time_is_spoken_by_the_late_
     assert synth.spoken == ["tres"] and late.spoken == ["uno", "dos"]
     assert voices == []  # no voice stage: nothing converted, nothing late
 
+    locks.streams.discard(2)  # alone: its own earlier speech plays first anyway, so it waits
+    locks.tts.acquire()
+    threading.Timer(st.LATE_S + 0.2, locks.tts.release).start()
+    eos = time.perf_counter() - st.LATE_S
+    list(st.speak(engines, locks, None, "cuatro", src, False, {}, deadline=eos))  # type: ignore[arg-type]
+    assert synth.spoken == ["tres", "cuatro"] and late.spoken == ["uno", "dos"]
+
 
 def test_without_a_deadline_nothing_falls_back():
     """Files (no deadline) wait for the synthesizer however long it is busy."""
     synth, late = _Synth(), _Synth()
     locks = st.EngineLocks()
+    locks.streams.update({1, 2})
     src = Audio(np.zeros(16_000, np.float32), 16_000)
     locks.tts.acquire()
     threading.Timer(0.2, locks.tts.release).start()
