@@ -153,16 +153,16 @@ FILE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt":
 LIVE_TTS = {"en": "piper", "es": "kokoro", "fr": "kokoro", "it": "kokoro", "pt": "kokoro",
             "hi": "kokoro", "ja": "kokoro"}  # fmt: skip
 # The live fallback: a server (or `voxlate live`) whose start-up call shows Kokoro slower
-# than this real-time factor (synthesis wall seconds / seconds of speech, one short clause)
-# speaks live in eSpeak NG instead. Measured on the 2-core development machine (idle; the
-# probe's factor there is about 0.6-0.8): Kokoro live took 2.05 s median / 3.9 s p95 from
-# the end of speech for 1 client and 43 s / 92 s for 4 (the pipeline fell behind real
-# time), eSpeak NG 1.48 / 2.24 s for 4; so a machine must synthesise about twice as fast
-# as this one before Kokoro is the better live default (docs/live.md).
+# than `LIVE_MAX_RTF` (synthesis wall seconds / seconds of speech, one short clause) speaks
+# live in eSpeak NG instead. At factor r a live first chunk (~3 words, ~1 s of speech)
+# takes about r s, plus ~0.2 s of recognition and ~0.1 s of re-voicing: 0.5 keeps the
+# first audio near 0.8 s after the end of speech. The 2-core development machine measures
+# 0.37-0.41 idle (session 9: Kokoro live 0.33 s median at a WebSocket client, 1 client,
+# docs/live.md) and 0.65-0.77 at load 4 (session 8), where it speaks eSpeak NG.
 LIVE_FALLBACK_TTS = "espeak-ng"
 # Models `Engines.load` loads at the same time (besides the translator's worker process).
 LOAD_THREADS = 2
-LIVE_MAX_RTF = 0.3
+LIVE_MAX_RTF = 0.5
 
 
 def live_tts_choice(spec: str, rtf: float) -> tuple[str, str]:
