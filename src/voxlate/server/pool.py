@@ -199,6 +199,8 @@ class EnginePool:
         if specs.tts is None and default_tts(target, specs.live) in self.too_slow_tts:
             specs = dataclasses.replace(specs, tts=LIVE_FALLBACK_TTS)
         engines = Engines.load(specs, source, target, create=create)
+        if "enhance" not in locks:  # a recording's enhancer is built on first use: its lock now
+            locks["enhance"] = self.shared("enhance", specs.enhance)[1]
         pair_locks = EngineLocks(
             enhance=locks["enhance"], asr=locks["asr"], mt=locks["mt"], tts=locks["tts"]
         )
