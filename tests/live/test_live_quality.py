@@ -19,8 +19,8 @@ from voxlate.bench.live_quality import (
     examples,
     join_chunks,
     reference_lines_for,
-    voice_counts,
 )
+from voxlate.bench.report import voice_counts
 from voxlate.errors import InputError, UnsupportedLanguageError
 from voxlate.eval.asr_bleu import RefLine
 from voxlate.pipeline.stream_events import (

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from voxlate.audio import SAMPLE_RATE, Audio, load_audio
-from voxlate.bench.report import append_benchmark, load_line, markdown_table
+from voxlate.bench.report import append_benchmark, load_line, markdown_table, voice_counts
 from voxlate.eval.memory import peak_rss_mb
 from voxlate.pipeline.engines import Engines, EngineSpecs
 from voxlate.pipeline.stream import LIVE_SEGMENTER, StreamConfig, StreamTranslator
@@ -177,18 +177,16 @@ async def ws_client(url: str, audio: Audio, source: str, target: str, voice: str
 def _voices_line(reports: list[dict]) -> str:
     """Which voice spoke the utterances' first chunks, and the stages' mean seconds, from
     the server's 'latency' events: e.g. 'voices: style+converter 14, late:espeak-ng 6; ...'."""
-    voices: dict[str, int] = defaultdict(int)
     stages: dict[str, float] = defaultdict(float)
     early = sum(bool(e.get("early_speech")) for e in reports)
     for e in reports:
-        voices[e.get("voice") or "?"] += 1
         for k, v in e.get("stages", {}).items():
             stages[k] += v
     n = max(len(reports), 1)
-    said = ", ".join(f"{v} {c}" for v, c in sorted(voices.items(), key=lambda x: -x[1]))
+    said = voice_counts([e.get("voice") or "?" for e in reports])
     means = ", ".join(f"{k} {stages[k] / n:.2f}" for k in STAGE_ORDER if k in stages)
     return (
-        f"first chunk's voice: {said or 'none'}; first piece made while spoken: {early}; "
+        f"first chunk's voice: {said}; first piece made while spoken: {early}; "
         f"mean stage s per utterance: {means}"
     )
 

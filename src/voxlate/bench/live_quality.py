@@ -21,7 +21,7 @@ from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass
 
 from voxlate.audio import Audio, concatenate
-from voxlate.bench.report import load_line
+from voxlate.bench.report import load_line, voice_counts
 from voxlate.engines.asr.base import Recognizer
 from voxlate.errors import NoSpeechError
 from voxlate.eval.asr_bleu import AsrBleuScore, RefLine, judge_speech, score
@@ -139,13 +139,6 @@ def comparison_table(c: Comparison) -> str:
         ]
     )
     return markdown_table(HEADER, rows)
-
-
-def voice_counts(voices: Sequence[str]) -> str:
-    """'pack 28, style 2': how many utterances each voice spoke, most first ('none')."""
-    from collections import Counter
-
-    return ", ".join(f"{v} {n}" for v, n in Counter(voices).most_common()) or "none"
 
 
 def examples(c: Comparison, k: int = EXAMPLES) -> list[str]:

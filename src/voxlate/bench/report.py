@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from voxlate.bench.records import (
@@ -39,6 +41,11 @@ def machine_description() -> str:
     except (ValueError, OSError):
         mem = ""
     return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}"
+
+
+def voice_counts(voices: Sequence[str]) -> str:
+    """'pack 28, style 2': how many utterances each voice spoke, most first ('none')."""
+    return ", ".join(f"{v} {n}" for v, n in Counter(voices).most_common()) or "none"
 
 
 def load_line() -> str:
