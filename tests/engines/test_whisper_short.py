@@ -57,3 +57,38 @@ def test_long_clips_use_the_full_window(whisper, librivox, monkeypatch):
     monkeypatch.setattr(whisper, "transcribe", lambda a, lang=None: calls.append(1))
     whisper.transcribe_short(long, "en")
     assert calls == [1]
+
+
+def test_a_batch_decodes_each_utterance_as_on_its_own(whisper, librivox, cards):
+    """Live utterances (all under the 10 s window) come out of one batched call exactly as
+    they do one by one, in order, whatever their lengths."""
+    clips = [load_audio(p, 16_000) for p, _ in [*librivox[:3], *cards[:2]]]
+    alone = [whisper.transcribe_short(a, "en").text for a in clips]
+    together = [t.text for t in whisper.transcribe_short_batch(clips, "en")]
+    assert together == alone
+    assert whisper.transcribe_short_batch([], "en") == []
+
+
+def test_the_recognizer_leaves_a_core_to_the_other_engines(monkeypatch):
+    """On 2 cores the recognizer decodes on 1 thread (the synthesizer has the other)."""
+    import types
+
+    import faster_whisper
+
+    from voxlate.engines.asr.faster_whisper import FasterWhisperRecognizer
+
+    seen = {}
+
+    def model(path, **kw):
+        seen.update(kw)
+        return types.SimpleNamespace(model=types.SimpleNamespace(is_multilingual=False))
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", model)
+    monkeypatch.setattr("voxlate.engines.threads.default_threads", lambda: 2)
+    FasterWhisperRecognizer()
+    assert seen["cpu_threads"] == 1
+    monkeypatch.setattr("voxlate.engines.threads.default_threads", lambda: 4)
+    FasterWhisperRecognizer()
+    assert seen["cpu_threads"] == 3
+    FasterWhisperRecognizer(cpu_threads=2)
+    assert seen["cpu_threads"] == 2

@@ -151,6 +151,8 @@ def test_cli_refuses_a_bad_asr_bleu_before_loading_models(run_cli):
     assert code == 1 and err.startswith("error: ASR-BLEU pairs English"), err
     code, _, err = run_cli("bench", "live", "--asr-bleu", "-1", "--rounds", "0", "--clients", "0")
     assert code == 1 and "--asr-bleu must be 0" in err, err
+    code, _, err = run_cli("bench", "live", "--stagger", "-1", "--rounds", "0", "--clients", "0")
+    assert code == 1 and "--stagger must be between 0 and 60" in err, err
 
 
 @pytest.mark.slow

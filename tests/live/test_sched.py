@@ -267,3 +267,37 @@ def test_a_ready_piece_that_is_not_the_start_is_ignored():
         )
     )  # type: ignore[arg-type]
     assert all(g is not piece for g in got) and synth.spoken == ["tres", "cuatro"]
+
+
+class _SlowSynth(_Synth):
+    """Each word takes 0.35 s to synthesize and gives 10 ms of audio: slower than real time."""
+
+    def synthesize(self, text: str, language: str):
+        for word in text.split():
+            time.sleep(0.35)
+            self.spoken.append(word)
+            yield Audio(np.full(160, 0.1, np.float32), 16_000)
+
+
+def test_a_stream_behind_its_own_playback_speaks_the_rest_in_the_late_voice():
+    """Shared engines, a synthesizer slower than real time: once a later piece is more than
+    LATE_S past its due time (the speech before it has played out), the rest of the
+    utterance goes to `Engines.late` rather than pile up behind this stream's playback; a
+    lone stream keeps its voice."""
+    synth, late = _SlowSynth(), _Synth()
+    locks = st.EngineLocks()
+    locks.streams.update({1, 2})
+    src = Audio(np.zeros(16_000, np.float32), 16_000)
+    engines = _LateEngines(synth, late)
+    voices: list[str] = []
+    text = "uno dos tres cuatro cinco seis"  # pieces: "uno dos tres", "cuatro cinco seis"
+    eos = time.perf_counter()
+    list(st.speak(engines, locks, None, text, src, True, {}, deadline=eos, voices=voices))  # type: ignore[arg-type]
+    assert synth.spoken == ["uno", "dos", "tres"]
+    assert late.spoken == ["cuatro", "cinco", "seis"]
+    assert voices == [st.LATE_VOICE] * 3
+
+    locks.streams.discard(2)
+    synth.spoken.clear()
+    list(st.speak(engines, locks, None, text, src, True, {}, deadline=time.perf_counter()))  # type: ignore[arg-type]
+    assert synth.spoken == text.split()

@@ -98,15 +98,18 @@ class ClientResult:
     reports: list[dict] = field(default_factory=list)  # the server's 'latency' events
 
 
-async def ws_client(url: str, audio: Audio, source: str, target: str, voice: str) -> ClientResult:
+async def ws_client(
+    url: str, audio: Audio, source: str, target: str, voice: str, delay_s: float = 0.0
+) -> ClientResult:
     """Stream `audio` in real time over the WebSocket; measure first audio per utterance.
 
     Client-side latency: from the moment the client had sent the sample at the end of
     speech (from the `speech_ended` event's stream time) to the first binary frame of
-    that utterance's audio.
+    that utterance's audio. delay_s: seconds to wait before connecting.
     """
     import websockets
 
+    await asyncio.sleep(delay_s)
     res = ClientResult()
     pcm = audio.to_pcm16()
     step = int(FRAME_S * SAMPLE_RATE) * 2
@@ -206,8 +209,10 @@ def run_clients(
     specs: EngineSpecs,
     end_silence: float,
     enhance_mode: str,
+    stagger: float = 0.0,
 ) -> list[ClientResult]:
-    """Start a real uvicorn server on 127.0.0.1 and stream `audio` from `n` clients at once."""
+    """Start a real uvicorn server on 127.0.0.1 and stream `audio` from `n` clients at once,
+    client k starting k x `stagger` s after the first."""
     import uvicorn
 
     from voxlate.server.app import create_app
@@ -239,7 +244,9 @@ def run_clients(
     async def all_clients() -> list[ClientResult]:
         # Warm the voice stages' first load outside the timing: one short client first.
         return list(
-            await asyncio.gather(*(ws_client(url, audio, source, target, voice) for _ in range(n)))
+            await asyncio.gather(
+                *(ws_client(url, audio, source, target, voice, k * stagger) for k in range(n))
+            )
         )
 
     try:
@@ -266,11 +273,13 @@ def run_live_bench(
     tts: str | None = None,
     asr_bleu: int = 0,
     split: str = "test",
+    stagger: float = 0.0,
 ) -> str:
     """Run the benchmark; return the markdown it appends to `log` (when given).
 
     rounds: passes through the recordings in the in-process stream (0: skip it).
-    clients: concurrent WebSocket clients (0: skip them).
+    clients: concurrent WebSocket clients (0: skip them); client k starts k x `stagger` s
+    after the first (0: in step, every utterance ending at the same moment).
     asr_bleu: reference lines on which the live output's ASR-BLEU is compared with the file
     output's (`voxlate.bench.live_quality`; 0: skip it), from `split`; recorded apart, as
     "bench live: ASR-BLEU".
@@ -301,7 +310,9 @@ def run_live_bench(
             files, audio, engines, load_s, config, voice, enhance_mode, rounds, load0
         )
     if clients > 0:
-        res = run_clients(clients, audio, source, target, voice, specs, end_silence, enhance_mode)
+        res = run_clients(
+            clients, audio, source, target, voice, specs, end_silence, enhance_mode, stagger
+        )
         cl = [v for r in res for v in r.latencies]
         sv = [v for r in res for v in r.server_latencies]
         dropped = sum(r.samples_announced - r.samples_received for r in res)
@@ -317,7 +328,9 @@ def run_live_bench(
         reports = [e for r in res for e in r.reports]
         text += (
             f"\n\n{clients} concurrent WebSocket clients (real uvicorn on 127.0.0.1), each "
-            f"streaming the {len(files)} recordings once in real time; utterances per client "
+            f"streaming the {len(files)} recordings once in real time, "
+            + (f"client k starting k x {stagger:g} s later" if stagger else "all in step")
+            + f"; utterances per client "
             f"{utts}; audio samples announced but not received: {dropped}; audio events "
             f"without a frame: {missing}; errors: {len(errors)}; load average at end "
             f"{load_line()}; {_voices_line(reports)}\n\n" + markdown_table(HEADER, rows)

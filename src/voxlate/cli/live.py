@@ -183,6 +183,13 @@ def bench_live(
         "engines (0: skip).",
     ),
     split: str = typer.Option("test", "--split", help="--asr-bleu lines: test | dev."),
+    stagger: float = typer.Option(
+        0.0,
+        "--stagger",
+        help="Client k starts k x this many seconds after the first, so the clients' "
+        "utterances end at different moments, as independent speakers' do (0: all in step, "
+        "every utterance ending at once: the worst case).",
+    ),
 ) -> None:
     """Latency of live translation: end of speech -> first translated audio, fed in real time.
 
@@ -198,6 +205,8 @@ def bench_live(
     voice = str(parse_voice(voice))
     if asr_bleu < 0:
         raise InputError("--asr-bleu must be 0 (skip) or a number of lines.")
+    if not 0 <= stagger <= 60:
+        raise InputError("--stagger must be between 0 and 60 seconds.")
     files = list(inputs or []) if inputs or (rounds <= 0 and clients <= 0) else default_inputs()
     files = files[:limit] if limit > 0 else files
     body = run_live_bench(
@@ -214,6 +223,7 @@ def bench_live(
         tts=tts,
         asr_bleu=asr_bleu,
         split=split,
+        stagger=stagger,
     )
     typer.echo(body)
 

@@ -28,6 +28,20 @@ def default_threads() -> int:
     return max(1, min(4, n))
 
 
+def recognizer_threads() -> int:
+    """Threads of the Whisper recognizer (CTranslate2): one core fewer than `default_threads`,
+    at least 1. The recognizer shares the machine with the synthesizer (live) or the LLM
+    worker (files).
+
+    Measured on 2 cores: with 2 threads tiny.en was no faster alone (3 LibriVox utterances in
+    one call: 0.26 s with 1 or 2), and beside Kokoro and three other live sessions single
+    calls took 4.8-6.0 s instead of ~0.3 s (4 WebSocket clients: median 1.7-3.3 s, p95 3.4-8.3
+    s; with 1 thread 1.2-1.3 s and 2.2-3.2 s). A likely cause: each of the decoder's many
+    small parallel steps waits for its slowest thread, often descheduled on a busy machine.
+    """
+    return max(1, default_threads() - 1)
+
+
 def lower_this_thread(nice: int = BACKGROUND_NICE, torch_threads: int = 1) -> None:
     """Run the calling thread (and the threads it starts) at a lower CPU priority, with
     `torch_threads` PyTorch threads: for work off the critical path (a voice adapted ahead,

@@ -23,6 +23,7 @@ from voxlate.engines.mt.base import Translation, translate_document
 from voxlate.engines.voice.base import VoiceStage
 from voxlate.errors import InputError
 from voxlate.pipeline.engines import Engines
+from voxlate.pipeline.recognition_batch import RecognitionBatch
 from voxlate.pipeline.stream_sched import DeadlineLock, hold
 from voxlate.pipeline.voicing import synthesize_in_voice
 
@@ -73,6 +74,8 @@ class EngineLocks:
     tts: threading.Lock | DeadlineLock = field(default_factory=DeadlineLock)
     voice: threading.Lock = field(default_factory=threading.Lock)
     late_tts: threading.Lock = field(default_factory=threading.Lock)  # `Engines.late`
+    # live utterances waiting for the recognizer, recognized together (`RecognitionBatch`)
+    asr_batch: RecognitionBatch = field(default_factory=RecognitionBatch)
     # the live streams using these engines now (ids): early speech runs only for a lone one
     streams: set[int] = field(default_factory=set)
 
@@ -98,7 +101,8 @@ def recognize(
     """Enhance (when asked) and recognise one utterance, holding each engine's lock.
 
     short: use the recognizer's fast path for short utterances where it has one
-    (`ShortContextRecognizer`, e.g. Whisper with a window cut to the utterance).
+    (`ShortContextRecognizer`, e.g. Whisper with a window cut to the utterance); such
+    recognitions asked while the recognizer is busy run together (`RecognitionBatch`).
     deadline: the utterance's end of speech (perf_counter s), its place in the queue for
     a recognizer shared by live sessions (`DeadlineLock`); None: now.
     """
@@ -109,10 +113,11 @@ def recognize(
             clean = engines.enhancer.enhance(audio)
     t1 = time.perf_counter()
     rec = engines.recognizer
-    with hold(locks.asr, deadline):
-        if short and isinstance(rec, ShortContextRecognizer):
-            text = rec.transcribe_short(clean, engines.source).text.strip()
-        else:
+    if short and isinstance(rec, ShortContextRecognizer):
+        batch = locks.asr_batch
+        text = batch.transcribe_short(rec, locks.asr, clean, engines.source, deadline).text.strip()
+    else:
+        with hold(locks.asr, deadline):
             text = rec.transcribe(clean, engines.source).text.strip()
     t2 = time.perf_counter()
     return Recognized(
@@ -154,8 +159,9 @@ FIRST_WORDS = 3  # a live first chunk: ~1 s of speech, so its synthesis is short
 GROWTH = 2.0  # each later chunk may hold this many times the words of the one before
 # Live, with several streams on the engines: a piece that cannot have the synthesizer
 # within this many seconds of its due time (the first: the end of speech; later ones: when
-# the speech before them has played) is spoken by `Engines.late` instead, as is the rest
-# of its utterance. A lone stream never falls back: what it waits for is its own earlier
+# the speech before them has played), or a later piece already this far past its due time
+# (the synthesizer slower than real time for the streams now), is spoken by `Engines.late`
+# instead, as is the rest of its utterance. A lone stream never falls back: what it waits for is its own earlier
 # speech, which the listener has to hear first anyway. 4 WebSocket clients (5 clips, idle
 # 2-core machine): median / p95 first audio 2.02 / 4.61 s with 1.0, 1.67 / 4.36 s with 0.5.
 LATE_S = 0.5
@@ -258,8 +264,8 @@ def speak(
         chunk `Engines.late` spoke because the synthesizer was not free in time).
 
     Live (a `deadline`, `Engines.late` set, several streams in `locks.streams`): a piece
-    that cannot have the shared synthesizer within `LATE_S` of its due time is spoken by
-    `Engines.late` (eSpeak NG),
+    that cannot have the shared synthesizer within `LATE_S` of its due time, or a later one
+    already `LATE_S` past it, is spoken by `Engines.late` (eSpeak NG),
     and so is the rest of the utterance: with more sessions than the cores can voice in
     Kokoro, the listener hears the fallback voice on time rather than Kokoro seconds late.
 
@@ -343,6 +349,11 @@ def _synthesized(
     fallback = getattr(engines, "late", None) if deadline is not None and shared else None
     late = False
     for piece in pieces:
+        if fallback is not None and spoken > 0 and due is not None:
+            # Behind its own playback (the speech before it has played out and more): the
+            # synthesizer is too slow for the streams now, and waiting for it would delay
+            # this stream's later utterances too; the rest is spoken by the fallback voice.
+            late = late or time.perf_counter() > due + LATE_S
         it = (
             fallback.synthesize(piece, engines.target)
             if late and fallback is not None

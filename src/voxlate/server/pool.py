@@ -41,6 +41,7 @@ from voxlate.pipeline.engines import (
     default_tts,
 )
 from voxlate.pipeline.file import FileTranslator
+from voxlate.pipeline.recognition_batch import RecognitionBatch
 from voxlate.pipeline.stream_sched import DeadlineLock
 from voxlate.pipeline.stream_stages import EngineLocks
 from voxlate.pipeline.voice.mode import VoiceMode
@@ -117,6 +118,7 @@ class EnginePool:
     # default live synthesizers measured too slow here (`live_voice`): eSpeak NG instead
     too_slow_tts: set[str] = field(default_factory=set)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock)
+    _asr_batches: dict[Any, RecognitionBatch] = field(default_factory=dict)  # asr lock -> batch
 
     def __post_init__(self) -> None:
         if self.max_pairs < 1:
@@ -204,6 +206,9 @@ class EnginePool:
         pair_locks = EngineLocks(
             enhance=locks["enhance"], asr=locks["asr"], mt=locks["mt"], tts=locks["tts"]
         )
+        # the recognizer's waiting utterances are batched across every pair that shares it
+        with self._shared_lock:
+            pair_locks.asr_batch = self._asr_batches.setdefault(locks["asr"], RecognitionBatch())
         if getattr(engines, "late", None) is not None:  # shared by every pair using it
             pair_locks.late_tts = self.shared("tts", LIVE_FALLBACK_TTS)[1]
         engines.warm_up(pair_locks)  # the engines may be in use by other pairs already

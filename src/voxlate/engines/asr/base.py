@@ -46,3 +46,10 @@ class ShortContextRecognizer(Protocol):
         """Recognize a short utterance with less context than `transcribe`; falls back
         to `transcribe` where the fast path does not apply or its output looks wrong."""
         ...
+
+    def transcribe_short_batch(
+        self, audios: list[Audio], language: str | None = None
+    ) -> list[Transcript]:
+        """`transcribe_short` of several utterances in one call (one result per audio, in
+        order): the live server's recognitions of sessions whose utterances end together."""
+        ...
