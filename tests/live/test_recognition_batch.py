@@ -119,3 +119,40 @@ def test_results_go_back_in_the_callers_order(language):
     rec, batch = _Recognizer(), RecognitionBatch()
     out = _run(batch, rec, [(9, language, 9.0), (8, language, 8.0), (7, language, 7.0)])
     assert out == {k: f"{language}:{k}" for k in (7, 8, 9)}
+
+
+def test_a_speculation_joins_the_recognizers_next_call_while_it_has_room():
+    """A stream speculates while the recognizer is busy as long as its utterance fits in the
+    next batch; without the batched short path it waits for an idle recognizer."""
+    import dataclasses
+    import types
+
+    from voxlate.pipeline.stream import StreamConfig, StreamTranslator
+    from voxlate.pipeline.stream_stages import EngineLocks
+
+    engines = types.SimpleNamespace(vad=object(), voice=None)
+    locks = EngineLocks()
+    stream = StreamTranslator(engines, locks=locks)  # type: ignore[arg-type]
+    assert stream._recognizer_has_room()  # idle
+    locks.asr.acquire()
+    try:
+        assert stream._recognizer_has_room()  # busy, nobody waiting: joins the next call
+        long_path = StreamTranslator(
+            engines,
+            dataclasses.replace(StreamConfig(), short_asr=False),
+            locks=locks,  # type: ignore[arg-type]
+        )
+        assert not long_path._recognizer_has_room()
+        waiters = []
+        for d in range(locks.asr_batch.max_batch - 1):
+            t = threading.Thread(
+                target=lambda d=d: (locks.asr.acquire(deadline=d), locks.asr.release())
+            )
+            t.start()
+            waiters.append(t)
+        _wait_until(lambda: locks.asr.waiting() == locks.asr_batch.max_batch - 1)
+        assert not stream._recognizer_has_room()  # the next call is full
+    finally:
+        locks.asr.release()
+    for t in waiters:
+        t.join(5)

@@ -88,6 +88,9 @@ async def run_stream(engines: Engines, audio: Audio, config: StreamConfig) -> St
 @dataclass
 class ClientResult:
     latencies: list[float] = field(default_factory=list)  # client-side seconds per utterance
+    # seconds a listener playing the audio as it arrives waits for each utterance's first
+    # audio: from its end of speech or, when later, the end of the audio before it
+    listener_waits: list[float] = field(default_factory=list)
     server_latencies: list[float] = field(default_factory=list)
     utterances: int = 0
     audio_events: int = 0
@@ -134,6 +137,7 @@ async def ws_client(
         ends: dict[int, float] = {}
         got_first: set[int] = set()
         pending: dict | None = None
+        played = {"until": 0.0}  # when the audio received so far has played, heard as it comes
 
         async def send() -> None:
             for k, i in enumerate(range(0, len(pcm), step)):
@@ -150,10 +154,12 @@ async def ws_client(
                 assert pending is not None
                 res.audio_frames += 1
                 res.samples_received += len(msg) // 2
-                i = pending["index"]
+                i, now = pending["index"], time.perf_counter()
                 if i not in got_first and i in ends:
                     got_first.add(i)
-                    res.latencies.append(time.perf_counter() - ends[i])
+                    res.latencies.append(now - ends[i])
+                    res.listener_waits.append(max(0.0, now - max(ends[i], played["until"])))
+                played["until"] = max(played["until"], now) + pending["duration"]
                 pending = None
                 continue
             ev = json.loads(msg)
@@ -320,7 +326,9 @@ def run_live_bench(
         utts = [r.utterances for r in res]
         errors = [e for r in res for e in r.errors]
         rows = []
-        for name, values in (("client side", cl), ("server side", sv)):
+        waits = [v for r in res for v in r.listener_waits]
+        named = (("client side", cl), ("server side", sv), ("listener's wait (client)", waits))
+        for name, values in named:
             s = summary(values)
             rows.append(
                 [name, len(values), s["mean"], s["median"], s["p95"], s["best"], s["worst"]]
@@ -333,7 +341,10 @@ def run_live_bench(
             + f"; utterances per client "
             f"{utts}; audio samples announced but not received: {dropped}; audio events "
             f"without a frame: {missing}; errors: {len(errors)}; load average at end "
-            f"{load_line()}; {_voices_line(reports)}\n\n" + markdown_table(HEADER, rows)
+            f"{load_line()}; {_voices_line(reports)}; listener's wait: from the end of "
+            "speech, or from the end of the audio before it where that is later (a listener "
+            "playing the audio as it comes hears nothing sooner), to the first audio\n\n"
+            + markdown_table(HEADER, rows)
         )
     if rounds > 0 or clients > 0:
         parts.append(text)

@@ -55,6 +55,7 @@ from voxlate.pipeline.stream_events import (
     Transcript,
     Translation,
 )
+from voxlate.pipeline.stream_sched import DeadlineLock
 from voxlate.pipeline.stream_stages import EngineLocks
 
 # Live endpointing: a shorter end-of-speech silence and shorter utterances than for files.
@@ -253,15 +254,15 @@ class StreamTranslator:
                         await out.put(ev)
                     else:
                         await self._events.put(ev)
-                # Speculate once per pause, on its first frame with the recognizer idle
-                # (under load, work that may be thrown away would only delay the utterances
-                # already waiting).
+                # Speculate once per pause, on its first frame with room in the recognizer's
+                # next batch (under load, work that may be thrown away would only delay the
+                # utterances already waiting).
                 pause_end = cut.last_speech + 1  # the Job's end_frame if the pause ends it
                 if (
                     self.config.speculate
                     and cut.pausing
                     and (spec is None or (spec[0] != pause_end and spec[1].done()))
-                    and not self.locks.asr.locked()
+                    and self._recognizer_has_room()
                 ):
                     clip = cut.open_audio()
                     task = self._side_task(
@@ -298,6 +299,17 @@ class StreamTranslator:
                         await self._events.put(ev)
                 await out.put(_END)
                 return
+
+    def _recognizer_has_room(self) -> bool:
+        """Whether a recognition asked now runs at once or joins the recognizer's next call:
+        it is idle, or (with the short path, `RecognitionBatch`) fewer utterances wait for it
+        than one call takes. With 4 WebSocket clients whose speakers stop together, each
+        speculation then starts at the first silent frame instead of at the end of speech."""
+        asr = self.locks.asr
+        if not asr.locked():
+            return True
+        waiting = asr.waiting() if isinstance(asr, DeadlineLock) else self.locks.asr_batch.max_batch
+        return self.config.short_asr and waiting < self.locks.asr_batch.max_batch - 1
 
     def _early_due(self, cut: Cutter, next_early: int) -> bool:
         """Whether to try an early piece of the open utterance now: early speech is on,
