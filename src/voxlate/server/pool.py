@@ -191,10 +191,12 @@ class EnginePool:
 
     def _load(self, source: str, target: str) -> LoadedPair:
         locks: dict[str, Any] = {}
+        engine_locks: dict[int, Any] = {}  # id(engine) -> its lock
 
         def create(kind: str, spec: str) -> Any:
             engine, lock = self.shared(kind, spec)
-            locks.setdefault(kind, lock)  # the first of a kind: then the late voice's
+            locks.setdefault(kind, lock)
+            engine_locks[id(engine)] = lock
             return engine
 
         specs = dataclasses.replace(self.specs, voice="tts")
@@ -203,14 +205,19 @@ class EnginePool:
         engines = Engines.load(specs, source, target, create=create)
         if "enhance" not in locks:  # a recording's enhancer is built on first use: its lock now
             locks["enhance"] = self.shared("enhance", specs.enhance)[1]
+        # Two synthesizers may be built (live: the late voice too), in either order: each
+        # engine's lock is found by the engine itself.
         pair_locks = EngineLocks(
-            enhance=locks["enhance"], asr=locks["asr"], mt=locks["mt"], tts=locks["tts"]
+            enhance=locks["enhance"],
+            asr=locks["asr"],
+            mt=locks["mt"],
+            tts=engine_locks[id(engines.synthesizer)],
         )
         # the recognizer's waiting utterances are batched across every pair that shares it
         with self._shared_lock:
             pair_locks.asr_batch = self._asr_batches.setdefault(locks["asr"], RecognitionBatch())
-        if getattr(engines, "late", None) is not None:  # shared by every pair using it
-            pair_locks.late_tts = self.shared("tts", LIVE_FALLBACK_TTS)[1]
+        if (late := getattr(engines, "late", None)) is not None:  # shared by every pair
+            pair_locks.late_tts = engine_locks[id(late)]
         engines.warm_up(pair_locks)  # the engines may be in use by other pairs already
         return LoadedPair(engines, pair_locks)
 
