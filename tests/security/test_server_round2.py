@@ -59,6 +59,7 @@ class FakeEngines:
     def __init__(self, source, target, parts, translator) -> None:
         self.source, self.target = source, target
         self.parts, self.translator = parts, translator
+        self.synthesizer = parts["tts"]
 
     @classmethod
     def load(cls, specs, source, target, create):
