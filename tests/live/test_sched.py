@@ -172,15 +172,21 @@ class _LateEngines(_Engines):
         self.late = late
 
 
+def _two_streams(synth: _Synth) -> tuple[_Synth, st.EngineLocks, Audio, _LateEngines]:
+    """Engines with `synth` and a late voice, used by two live streams: (the late voice,
+    the locks, a source clip, the engines)."""
+    late = _Synth()
+    locks = st.EngineLocks()
+    locks.streams.update({1, 2})
+    return late, locks, Audio(np.zeros(16_000, np.float32), 16_000), _LateEngines(synth, late)
+
+
 def test_a_piece_that_cannot_have_the_synthesizer_in_time_is_spoken_by_the_late_voice():
     """Two streams: the synthesizer is busy past the first piece's due time + LATE_S: that
     piece and the rest of the utterance go to `Engines.late`, labelled, not re-voiced; a
     free synthesizer keeps every piece; a lone stream waits instead."""
-    synth, late = _Synth(), _Synth()
-    locks = st.EngineLocks()
-    locks.streams.update({1, 2})
-    src = Audio(np.zeros(16_000, np.float32), 16_000)
-    engines = _LateEngines(synth, late)
+    synth = _Synth()
+    late, locks, src, engines = _two_streams(synth)
     voices: list[str] = []
     eos = time.perf_counter() - st.LATE_S + 0.05  # 50 ms of patience left
     locks.tts.acquire()  # another session's long chunk
@@ -284,11 +290,8 @@ def test_a_stream_behind_its_own_playback_speaks_the_rest_in_the_late_voice():
     LATE_S past its due time (the speech before it has played out), the rest of the
     utterance goes to `Engines.late` rather than pile up behind this stream's playback; a
     lone stream keeps its voice."""
-    synth, late = _SlowSynth(), _Synth()
-    locks = st.EngineLocks()
-    locks.streams.update({1, 2})
-    src = Audio(np.zeros(16_000, np.float32), 16_000)
-    engines = _LateEngines(synth, late)
+    synth = _SlowSynth()
+    late, locks, src, engines = _two_streams(synth)
     voices: list[str] = []
     text = "uno dos tres cuatro cinco seis"  # pieces: "uno dos tres", "cuatro cinco seis"
     eos = time.perf_counter()
