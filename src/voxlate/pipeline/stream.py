@@ -308,8 +308,9 @@ class StreamTranslator:
         asr = self.locks.asr
         if not asr.locked():
             return True
-        waiting = asr.waiting() if isinstance(asr, DeadlineLock) else self.locks.asr_batch.max_batch
-        return self.config.short_asr and waiting < self.locks.asr_batch.max_batch - 1
+        if not self.config.short_asr or not isinstance(asr, DeadlineLock):
+            return False
+        return asr.waiting() < self.locks.asr_batch.max_batch - 1
 
     def _early_due(self, cut: Cutter, next_early: int) -> bool:
         """Whether to try an early piece of the open utterance now: early speech is on,

@@ -161,9 +161,10 @@ GROWTH = 2.0  # each later chunk may hold this many times the words of the one b
 # within this many seconds of its due time (the first: the end of speech; later ones: when
 # the speech before them has played), or a later piece already this far past its due time
 # (the synthesizer slower than real time for the streams now), is spoken by `Engines.late`
-# instead, as is the rest of its utterance. A lone stream never falls back: what it waits for is its own earlier
-# speech, which the listener has to hear first anyway. 4 WebSocket clients (5 clips, idle
-# 2-core machine): median / p95 first audio 2.02 / 4.61 s with 1.0, 1.67 / 4.36 s with 0.5.
+# instead, as is the rest of its utterance. A lone stream never falls back: what it waits
+# for is its own earlier speech, which the listener has to hear first anyway. 4 WebSocket
+# clients (5 clips, idle 2-core machine): median / p95 first audio 2.02 / 4.61 s with 1.0,
+# 1.67 / 4.36 s with 0.5 (session 9, before the later-piece rule and batched recognition).
 LATE_S = 0.5
 LATE_VOICE = "late:espeak-ng"  # the `voices` label of a chunk the fallback voice spoke
 
