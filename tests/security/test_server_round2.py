@@ -59,7 +59,8 @@ class FakeEngines:
     def __init__(self, source, target, parts, translator) -> None:
         self.source, self.target = source, target
         self.parts, self.translator = parts, translator
-        self.synthesizer = parts["tts"]
+        self.synthesizer, self.recognizer = parts["tts"], parts["asr"]
+        self.enhancer = parts["enhance"]
 
     @classmethod
     def load(cls, specs, source, target, create):

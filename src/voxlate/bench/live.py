@@ -137,7 +137,7 @@ async def ws_client(
         ends: dict[int, float] = {}
         got_first: set[int] = set()
         pending: dict | None = None
-        played = {"until": 0.0}  # when the audio received so far has played, heard as it comes
+        played_until = 0.0  # when the audio received so far has played, heard as it comes
 
         async def send() -> None:
             for k, i in enumerate(range(0, len(pcm), step)):
@@ -158,8 +158,8 @@ async def ws_client(
                 if i not in got_first and i in ends:
                     got_first.add(i)
                     res.latencies.append(now - ends[i])
-                    res.listener_waits.append(max(0.0, now - max(ends[i], played["until"])))
-                played["until"] = max(played["until"], now) + pending["duration"]
+                    res.listener_waits.append(max(0.0, now - max(ends[i], played_until)))
+                played_until = max(played_until, now) + pending["duration"]
                 pending = None
                 continue
             ev = json.loads(msg)
@@ -248,7 +248,6 @@ def run_clients(
     url = f"ws://127.0.0.1:{port}/v1/live"
 
     async def all_clients() -> list[ClientResult]:
-        # Warm the voice stages' first load outside the timing: one short client first.
         return list(
             await asyncio.gather(
                 *(ws_client(url, audio, source, target, voice, k * stagger) for k in range(n))

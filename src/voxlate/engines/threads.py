@@ -63,10 +63,7 @@ def one_blas_thread() -> contextlib.AbstractContextManager[object]:
     For a numpy decomposition on a busy machine: OpenBLAS's worker threads spin against the
     other engines' threads (ONNX Runtime, the LLM worker), and the style space's SVD
     (`style_space.from_packs`, 0.06 s on one thread) took 3.8 s wall inside a
-    `voxlate translate`'s start-up. threadpoolctl (installed with scikit-learn and librosa)
-    sets it; without it nothing changes."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - an optional helper
-        return contextlib.nullcontext()
+    `voxlate translate`'s start-up. threadpoolctl (a dependency) sets it."""
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(limits=1, user_api="blas")

@@ -190,12 +190,10 @@ class EnginePool:
             del self._pairs[idle]
 
     def _load(self, source: str, target: str) -> LoadedPair:
-        locks: dict[str, Any] = {}
-        engine_locks: dict[int, Any] = {}  # id(engine) -> its lock
+        engine_locks: dict[int, Any] = {}  # id(engine) -> its shared lock
 
         def create(kind: str, spec: str) -> Any:
             engine, lock = self.shared(kind, spec)
-            locks.setdefault(kind, lock)
             engine_locks[id(engine)] = lock
             return engine
 
@@ -203,19 +201,22 @@ class EnginePool:
         if specs.tts is None and default_tts(target, specs.live) in self.too_slow_tts:
             specs = dataclasses.replace(specs, tts=LIVE_FALLBACK_TTS)
         engines = Engines.load(specs, source, target, create=create)
-        if "enhance" not in locks:  # a recording's enhancer is built on first use: its lock now
-            locks["enhance"] = self.shared("enhance", specs.enhance)[1]
-        # Two synthesizers may be built (live: the late voice too), in either order: each
-        # engine's lock is found by the engine itself.
+        # Each engine's lock is found by the engine itself (live builds two synthesizers, the
+        # late voice too, in either order). A recording's enhancer is built on first use
+        # (`LazyEnhancer`), so its lock is taken from the shared one for its spec now.
+        enhance_lock = engine_locks.get(id(engines.enhancer))
+        if enhance_lock is None:
+            enhance_lock = self.shared("enhance", specs.enhance)[1]
+        asr_lock = engine_locks[id(engines.recognizer)]
         pair_locks = EngineLocks(
-            enhance=locks["enhance"],
-            asr=locks["asr"],
-            mt=locks["mt"],
+            enhance=enhance_lock,
+            asr=asr_lock,
+            mt=engine_locks[id(engines.translator)],
             tts=engine_locks[id(engines.synthesizer)],
         )
         # the recognizer's waiting utterances are batched across every pair that shares it
         with self._shared_lock:
-            pair_locks.asr_batch = self._asr_batches.setdefault(locks["asr"], RecognitionBatch())
+            pair_locks.asr_batch = self._asr_batches.setdefault(asr_lock, RecognitionBatch())
         if (late := getattr(engines, "late", None)) is not None:  # shared by every pair
             pair_locks.late_tts = engine_locks[id(late)]
         engines.warm_up(pair_locks)  # the engines may be in use by other pairs already
